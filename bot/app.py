@@ -1,0 +1,231 @@
+"""Composition root: the only place that builds engine, services, Bolt app and scheduler."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TextIO
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.server import Worker, run_http, run_socket_mode
+from bot.services import Services
+from bot.slack.http import HealthCheck, SlackWsgiApp
+from bot.slack.listeners import register_listeners
+from bot.storage import migrate
+from bot.storage.db import Database, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "deploy/slack-manifest.yaml"
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why and what to do (one line)."""
+
+
+@dataclass
+class Container:
+    """Everything one serving process runs on."""
+
+    settings: Settings
+    db: Database
+    services: Services
+    bolt: App
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_database(settings: Settings) -> Database:
+    return Database(settings.database_url)
+
+
+def upgrade_database(db: Database) -> tuple[str | None, str]:
+    try:
+        return migrate.upgrade(db)
+    except StorageUnavailable as error:
+        raise StartupError(f"cannot migrate the database at DATABASE_URL: {error}") from error
+
+
+def build_services(settings: Settings, db: Database) -> Services:
+    return Services()
+
+
+def slack_client(settings: Settings) -> WebClient:
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+
+
+def build_bolt_app(
+    settings: Settings,
+    services: Services,
+    *,
+    process_before_response: bool = False,
+    token_verification_enabled: bool = True,
+) -> App:
+    app = App(
+        client=slack_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=settings.slack_signing_secret is not None,
+        token_verification_enabled=token_verification_enabled,
+        process_before_response=process_before_response,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=settings.listener_threads, thread_name_prefix="listener"
+        ),
+        name="microlearn",
+    )
+    register_listeners(app, services)
+    return app
+
+
+def build(settings: Settings, *, token_verification_enabled: bool = True) -> Container:
+    db = open_database(settings)
+    services = build_services(settings, db)
+    bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
+    return Container(settings=settings, db=db, services=services, bolt=bolt)
+
+
+def health_check(db: Database) -> HealthCheck:
+    def check() -> dict[str, str]:
+        try:
+            db.ping()
+        except StorageUnavailable as error:
+            return {"database": f"unreachable: {error}"[:300]}
+        return {"database": "ok"}
+
+    return check
+
+
+def missing_credentials(settings: Settings, *, http: bool) -> list[str]:
+    missing = [] if settings.slack_bot_token else ["SLACK_BOT_TOKEN"]
+    if http and not settings.slack_signing_secret:
+        missing.append("SLACK_SIGNING_SECRET")
+    if not http and not settings.socket_mode:
+        missing.append("SLACK_APP_TOKEN")
+    return missing
+
+
+def credentials_guide(missing: list[str], *, http: bool) -> str:
+    """One screen: what is missing and how to get it."""
+    mode = "HTTP mode (`microlearn serve --http`)" if http else "Socket Mode (no public URL needed)"
+    return f"""\
+microlearn cannot start yet: it has no Slack credentials for {mode}.
+
+Missing: {", ".join(missing)}
+
+Get them in about five minutes:
+  1. Open https://api.slack.com/apps → "Create New App" → "From a manifest", pick your workspace.
+  2. Paste the contents of {MANIFEST} from this repository and create the app.
+     (For HTTP mode, first set socket_mode_enabled: false and put your public URL + /slack/events
+     in the three request URLs of the manifest.)
+  3. "Install App" → "Install to Workspace" → copy the Bot User OAuth Token (xoxb-…)
+     into SLACK_BOT_TOKEN.
+  4. Socket Mode: "Basic Information" → "App-Level Tokens" → "Generate Token and Scopes", add the
+     scope connections:write, and copy the token (xapp-…) into SLACK_APP_TOKEN.
+     HTTP mode: "Basic Information" → "Signing Secret" → copy it into SLACK_SIGNING_SECRET.
+  5. Put them in a .env file next to this README (start from .env.example: cp .env.example .env),
+     then run `make run` again.
+
+Every setting is described in .env.example and in the README's Configuration section."""
+
+
+def check_slack(settings: Settings) -> str:
+    """Call auth.test once before serving, so a bad token is one clear line, not a traceback."""
+    try:
+        response = slack_client(settings).auth_test()
+    except SlackApiError as error:
+        reason = error.response.get("error", "unknown error")
+        raise StartupError(
+            f"Slack rejected SLACK_BOT_TOKEN ({reason}); copy the Bot User OAuth Token again from "
+            'your app\'s "Install App" page'
+        ) from error
+    except OSError as error:
+        raise StartupError(
+            f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({error}); "
+            "check the network or the URL"
+        ) from error
+    return f"{response.get('user', '?')} in {response.get('team', '?')}"
+
+
+def serve(
+    settings: Settings,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    workers: int,
+    out: TextIO,
+) -> None:
+    """Migrate, verify the token, then serve until SIGTERM/SIGINT."""
+    db = open_database(settings)
+    try:
+        before, after = upgrade_database(db)
+    finally:
+        db.dispose()
+    migrated = f"migrated {before or 'empty'} → {after}" if before != after else f"at {after}"
+    identity = check_slack(settings)
+    print(f"microlearn: database {_redact(settings.database_url)} {migrated}", file=out)
+    if http:
+        _serve_http(settings, host=host, port=port, workers=workers, identity=identity, out=out)
+    else:
+        _serve_socket_mode(settings, identity=identity, out=out)
+
+
+def _serve_http(
+    settings: Settings, *, host: str, port: int, workers: int, identity: str, out: TextIO
+) -> None:
+    assert settings.slack_signing_secret is not None
+
+    def start_worker() -> Worker:
+        container = build(settings, token_verification_enabled=False)
+        wsgi = SlackWsgiApp(
+            container.bolt,
+            signing_secret=settings.slack_signing_secret or "",
+            health=health_check(container.db),
+        )
+        return Worker(wsgi=wsgi, stop=container.close)
+
+    print(
+        f"microlearn: serving HTTP as {identity} on http://{host}:{port}/slack/events "
+        f"(health: /healthz, {workers} worker(s) × {settings.web_threads} threads)",
+        file=out,
+        flush=True,
+    )
+    run_http(
+        start_worker,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=settings.web_threads,
+        log_level=settings.log_level,
+    )
+
+
+def _serve_socket_mode(settings: Settings, *, identity: str, out: TextIO) -> None:
+    assert settings.slack_app_token is not None
+    container = build(settings)
+
+    def ready() -> None:
+        print(f"microlearn: connected to Slack in Socket Mode as {identity}", file=out, flush=True)
+
+    run_socket_mode(
+        container.bolt,
+        app_token=settings.slack_app_token,
+        concurrency=settings.listener_threads,
+        stop=container.close,
+        on_ready=ready,
+    )
+    print("microlearn: stopped", file=out, flush=True)
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}@{host}"
+    return url

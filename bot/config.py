@@ -1,0 +1,181 @@
+"""Settings: typed, frozen, built from an environment mapping (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///microlearn.db"
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = DEFAULT_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    lessons_dir: Path = Path("lessons")
+    admins: frozenset[str] = field(default_factory=frozenset)
+    tick_seconds: int = 30
+    catch_up_grace_hours: float = 12.0
+    send_rate_per_second: float = 4.0
+    send_burst: int = 8
+    web_threads: int = 16
+    listener_threads: int = 16
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode is chosen by the presence of an app-level token."""
+        return self.slack_app_token is not None
+
+
+def parse_env_file(text: str, *, name: str = ".env") -> dict[str, str]:
+    """Parse `KEY=value` lines (comments, blank lines, `export` and quotes allowed)."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _ENV_LINE.match(line)
+        if match is None:
+            raise ConfigError(
+                f"{name}:{number}: expected KEY=value, got {stripped[:60]!r}; "
+                "fix or remove the line"
+            )
+        key, raw = match.groups()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+            raw = raw[1:-1]
+        elif " #" in raw:
+            raw = raw.split(" #", 1)[0].rstrip()
+        values[key] = raw
+    return values
+
+
+def load_settings(environ: Mapping[str, str], *, env_file: Path | None = None) -> Settings:
+    """Build settings from `environ`, falling back to `env_file` for variables it does not set."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        try:
+            text = env_file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"{env_file}: cannot be read ({error.strerror})") from error
+        merged.update(parse_env_file(text, name=str(env_file)))
+    merged.update(environ)
+    return settings_from(merged)
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Validate every variable microlearn reads; raise ConfigError naming the first bad one."""
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    return Settings(
+        slack_bot_token=_token(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", "xoxb-"),
+        slack_app_token=_token(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", "xapp-"),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_api_url=_api_url(get("SLACK_API_URL")),
+        database_url=_database_url(get("DATABASE_URL")),
+        lessons_dir=Path(get("LESSONS_DIR") or "lessons"),
+        admins=_admins(get("MICROLEARN_ADMINS")),
+        tick_seconds=int(_number(get("MICROLEARN_TICK_SECONDS"), "MICROLEARN_TICK_SECONDS", 30, 1)),
+        catch_up_grace_hours=_number(
+            get("MICROLEARN_CATCH_UP_HOURS"), "MICROLEARN_CATCH_UP_HOURS", 12.0, 0, whole=False
+        ),
+        send_rate_per_second=_number(
+            get("MICROLEARN_SEND_RATE"), "MICROLEARN_SEND_RATE", 4.0, 0.1, whole=False
+        ),
+        send_burst=int(_number(get("MICROLEARN_SEND_BURST"), "MICROLEARN_SEND_BURST", 8, 1)),
+        web_threads=int(_number(get("MICROLEARN_WEB_THREADS"), "MICROLEARN_WEB_THREADS", 16, 1)),
+        listener_threads=int(
+            _number(get("MICROLEARN_LISTENER_THREADS"), "MICROLEARN_LISTENER_THREADS", 16, 1)
+        ),
+        log_level=_log_level(get("MICROLEARN_LOG_LEVEL")),
+    )
+
+
+def _token(value: str | None, name: str, prefix: str) -> str | None:
+    if value is not None and not value.startswith(prefix):
+        raise ConfigError(
+            f"{name} must start with {prefix!r} (got {value[:5]!r}…); "
+            "copy it from your Slack app's settings at https://api.slack.com/apps"
+        )
+    return value
+
+
+def _api_url(value: str | None) -> str:
+    if value is None:
+        return DEFAULT_API_URL
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"SLACK_API_URL must be an http(s) URL such as {DEFAULT_API_URL}, got {value!r}"
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+def _database_url(value: str | None) -> str:
+    if value is None:
+        return DEFAULT_DATABASE_URL
+    if value.startswith("postgres://") or value.startswith("postgresql://"):
+        # The psycopg 3 driver is the one we ship; a bare URL would pick psycopg2.
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    if value.startswith(("sqlite://", "postgresql+psycopg://")):
+        return value
+    raise ConfigError(
+        "DATABASE_URL must be sqlite:///path/to/file.db or postgresql://user@host:5432/db, "
+        f"got {value.split('://', 1)[0]!r}://…"
+    )
+
+
+def _admins(value: str | None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    for user_id in ids:
+        if not _USER_ID.match(user_id):
+            raise ConfigError(
+                f"MICROLEARN_ADMINS must be comma-separated Slack user ids like U012ABCDEF, "
+                f"got {user_id!r} (find an id in the user's Slack profile: ⋮ → Copy member ID)"
+            )
+    return frozenset(ids)
+
+
+def _number(
+    value: str | None, name: str, default: float, minimum: float, *, whole: bool = True
+) -> float:
+    if value is None:
+        return default
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(f"{name} must be {kind} ≥ {minimum:g}, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be ≥ {minimum:g}, got {value!r}")
+    return number
+
+
+def _log_level(value: str | None) -> str:
+    if value is None:
+        return "INFO"
+    level = value.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(
+            f"MICROLEARN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}"
+        )
+    return level

@@ -1,0 +1,58 @@
+"""The one recurring job: APScheduler only ticks; what is due lives in the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+log = logging.getLogger(__name__)
+
+TICK_JOB_ID = "microlearn-tick"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ticker:
+    """Calls `tick(now)` every `seconds`, one call at a time, starting at once."""
+
+    def __init__(
+        self, tick: Callable[[datetime], object], *, seconds: float, clock: Clock = utc_now
+    ) -> None:
+        self._tick = tick
+        self._clock = clock
+        self._seconds = seconds
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+
+    def _run(self) -> None:
+        try:
+            self._tick(self._clock())
+        except Exception:  # one failed tick must not stop the next one
+            log.exception("delivery tick failed; the next tick retries")
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self._run,
+            "interval",
+            seconds=self._seconds,
+            id=TICK_JOB_ID,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self._clock() + timedelta(seconds=1),
+        )
+        self._scheduler.start()
+
+    def next_run_at(self) -> datetime | None:
+        job = self._scheduler.get_job(TICK_JOB_ID)
+        return None if job is None else job.next_run_time
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)

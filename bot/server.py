@@ -1,0 +1,111 @@
+"""Process runners: gunicorn for HTTP, or a Socket Mode connection; both stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+log = logging.getLogger(__name__)
+
+# Stopping must finish within 10 s: in-flight requests get this long, then workers are killed.
+GRACEFUL_SECONDS = 8
+
+
+@dataclass(frozen=True)
+class Worker:
+    """What one serving process runs: the WSGI app, and what to do when the process stops."""
+
+    wsgi: Callable[..., Any]
+    stop: Callable[[], None]
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, start_worker: Callable[[], Worker], options: dict[str, Any]) -> None:
+        self._start_worker = start_worker
+        self._options = options
+        self._worker: Worker | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Callable[..., Any]:
+        # Called in each worker after the fork: engines and threads are created per process.
+        self._worker = self._start_worker()
+        return self._worker.wsgi
+
+    def stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+
+
+def run_http(
+    start_worker: Callable[[], Worker],
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    log_level: str,
+) -> None:
+    """Serve under gunicorn's threaded workers until SIGTERM/SIGINT."""
+    holder: dict[str, _Gunicorn] = {}
+
+    def worker_exit(_server: Any, _worker: Any) -> None:
+        holder["app"].stop_worker()
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "graceful_timeout": GRACEFUL_SECONDS,
+        "timeout": 30,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": log_level.lower(),
+        "proc_name": "microlearn",
+        "worker_exit": worker_exit,
+    }
+    holder["app"] = _Gunicorn(start_worker, options)
+    holder["app"].run()
+
+
+def run_socket_mode(
+    app: App,
+    *,
+    app_token: str,
+    concurrency: int,
+    stop: Callable[[], None],
+    on_ready: Callable[[], None],
+) -> None:
+    """Hold a Socket Mode connection until SIGTERM/SIGINT, then close it and call `stop`."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    handler = SocketModeHandler(app, app_token, web_client=app.client, concurrency=concurrency)
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+        on_ready()
+        stopping.wait()
+    finally:
+        # Stop taking new envelopes; the client's worker pool finishes what it has started.
+        handler.close()  # type: ignore[no-untyped-call]
+        stop()
+        for sig, old in previous.items():
+            signal.signal(sig, old)

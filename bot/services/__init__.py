@@ -1,0 +1,10 @@
+"""Use cases. They talk to Slack only through the ports they define, never through Slack's SDK."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Services:
+    """The use cases the Slack adapter and the scheduler call; built in bot.app."""

@@ -1,0 +1,13 @@
+"""The whole Slack surface, in one place: each module registers the listeners of one surface."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services import Services
+from bot.slack.listeners import commands, errors
+
+
+def register_listeners(app: App, services: Services) -> None:
+    errors.register(app)
+    commands.register(app, services)

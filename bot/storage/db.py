@@ -1,0 +1,107 @@
+"""The engine and its sessions: SQLite (WAL, busy timeout, `BEGIN IMMEDIATE`) or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, create_engine
+
+_WRITE = "microlearn_write"
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached; the message says why."""
+
+
+class Database:
+    """Owns the engine; hands out read sessions and write sessions (one transaction each)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.dialect = url.split(":", 1)[0].split("+", 1)[0]
+        self.engine = _create_engine(url, pool_size=pool_size)
+        self._writer = self.engine.execution_options(**{_WRITE: True})
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one write transaction, committed on success, rolled back on error."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads; on SQLite it never takes the write lock."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A Core connection in one write transaction (migrations, bulk statements)."""
+        with self._writer.begin() as connection:
+            yield connection
+
+    def ping(self) -> None:
+        """Raise StorageUnavailable unless a trivial query answers."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            raise StorageUnavailable(describe(error)) from error
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def describe(error: BaseException) -> str:
+    """A driver error as one line."""
+    original = getattr(error, "orig", None)
+    lines = str(original if original is not None else error).split("\n")
+    return " ".join(line.strip() for line in lines if line.strip()) or type(error).__name__
+
+
+def _create_engine(url: str, *, pool_size: int) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=10,
+            connect_args={"connect_timeout": 3},
+        )
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    extra: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
+    event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event choose BEGIN or BEGIN IMMEDIATE instead of the driver.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    # Writers take the lock up front: a deferred transaction that upgrades to a write lock
+    # fails with "database is locked" instead of waiting when another writer holds it.
+    immediate = connection.get_execution_options().get(_WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,228 @@
+"""The tables.
+
+Every row owned by a Slack workspace carries `team_id`, and its unique keys include it.
+
+Courses, lessons and questions are synced from the deployment's lessons folder and shared by every
+workspace the deployment serves, so they carry no team id.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import UTCDateTime
+
+# Deterministic constraint names: Alembic's SQLite batch mode needs them to alter tables.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TEAM_ID = 32  # Slack ids are short; a bound keeps PostgreSQL indexes lean.
+SLACK_ID = 32
+TS = 32
+
+
+def _instant(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class Learner(SQLModel, table=True):
+    __tablename__ = "learner"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    name: str = Field(default="", max_length=200)
+    first_name: str = Field(default="", max_length=200)
+    tz: str = Field(default="UTC", max_length=64)
+    tz_checked_at: datetime | None = _instant(nullable=True)
+    deactivated: bool = False
+    snoozed_until: datetime | None = _instant(nullable=True)
+    created_at: datetime = _instant()
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "lead"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    granted_by: str = Field(max_length=SLACK_ID)
+    granted_at: datetime = _instant()
+
+
+class Course(SQLModel, table=True):
+    __tablename__ = "course"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=100, unique=True)
+    title: str = Field(max_length=150)
+    description: str = Field(default="", max_length=300)
+    skills: list[str] = Field(default_factory=list, sa_type=JSON)
+    content_hash: str = Field(default="", max_length=64)
+    retired: bool = False
+    synced_at: datetime = _instant()
+
+
+class Lesson(SQLModel, table=True):
+    __tablename__ = "lesson"
+    __table_args__ = (UniqueConstraint("course_id", "slug"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id")
+    slug: str = Field(max_length=100)
+    position: int
+    title: str = Field(max_length=150)
+    objective: str = Field(default="", max_length=500)
+    minutes: int = 3
+    content_hash: str = Field(default="", max_length=64)
+    retired: bool = False
+
+
+class Question(SQLModel, table=True):
+    __tablename__ = "question"
+    __table_args__ = (UniqueConstraint("lesson_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lesson_id: int = Field(foreign_key="lesson.id")
+    position: int
+    kind: str = Field(max_length=16)
+    text: str = Field(max_length=3000)
+    retired: bool = False
+
+
+class Drip(SQLModel, table=True):
+    __tablename__ = "drip"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID, index=True)
+    course_id: int = Field(foreign_key="course.id")
+    created_by: str = Field(max_length=SLACK_ID)
+    status: str = Field(default="active", max_length=16)
+    days: str = Field(default="mon,tue,wed,thu,fri", max_length=40)
+    at_time: str = Field(default="09:30", max_length=5)
+    start_on: date | None = None
+    channel_tz: str = Field(default="UTC", max_length=64)
+    discuss_channel: str | None = Field(default=None, max_length=SLACK_ID)
+    created_at: datetime = _instant()
+    updated_at: datetime = _instant()
+
+
+class DripTarget(SQLModel, table=True):
+    __tablename__ = "drip_target"
+    __table_args__ = (UniqueConstraint("team_id", "drip_id", "kind", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    drip_id: int = Field(foreign_key="drip.id")
+    kind: str = Field(max_length=16)  # channel | user | usergroup | members
+    ref: str = Field(max_length=SLACK_ID)
+    label: str = Field(default="", max_length=200)
+
+
+class Enrolment(SQLModel, table=True):
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        UniqueConstraint("team_id", "drip_id", "recipient"),
+        Index("ix_enrolment_status_next_due_at", "status", "next_due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    drip_id: int = Field(foreign_key="drip.id")
+    recipient: str = Field(max_length=SLACK_ID)  # a user id (DM) or a channel id
+    recipient_kind: str = Field(max_length=16)  # dm | channel
+    next_position: int = 1
+    next_due_at: datetime | None = _instant(nullable=True)
+    status: str = Field(default="active", max_length=16)
+    enrolled_by: str = Field(max_length=SLACK_ID)
+    created_at: datetime = _instant()
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per message set to send, claimed with a lease and a claim token."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("team_id", "dedupe_key"),
+        Index("ix_delivery_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    dedupe_key: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # lesson | review | notice
+    enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id")
+    recipient: str = Field(max_length=SLACK_ID)
+    recipient_kind: str = Field(max_length=16)
+    lesson_id: int | None = Field(default=None, foreign_key="lesson.id")
+    question_id: int | None = Field(default=None, foreign_key="question.id")
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    due_at: datetime = _instant()
+    tries: int = 0
+    lease_until: datetime | None = _instant(nullable=True)
+    claim_token: str | None = Field(default=None, max_length=64)
+    channel_id: str | None = Field(default=None, max_length=SLACK_ID)
+    message_ts: str | None = Field(default=None, max_length=TS)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _instant()
+    sent_at: datetime | None = _instant(nullable=True)
+
+
+class Answer(SQLModel, table=True):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "question_id", "attempt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    question_id: int = Field(foreign_key="question.id")
+    attempt: int = 1
+    delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
+    choice: str = Field(max_length=3000)
+    correct: bool | None = None
+    channel_id: str | None = Field(default=None, max_length=SLACK_ID)
+    message_ts: str | None = Field(default=None, max_length=TS)
+    answered_at: datetime = _instant()
+
+
+class ThreadReply(SQLModel, table=True):
+    __tablename__ = "thread_reply"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    channel_id: str = Field(max_length=SLACK_ID)
+    ts: str = Field(max_length=TS)
+    thread_ts: str = Field(max_length=TS)
+    user_id: str = Field(max_length=SLACK_ID)
+    text: str = Field(default="", max_length=40000)
+    reaction_count: int = 0
+    deleted: bool = False
+    edited_at: datetime | None = _instant(nullable=True)
+    replied_at: datetime = _instant()
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Slack event ids already handled: Slack retries events and Bolt does not deduplicate."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (UniqueConstraint("team_id", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    event_id: str = Field(max_length=64)
+    received_at: datetime = _instant()
+
+
+metadata = SQLModel.metadata

@@ -1,0 +1,134 @@
+"""Suite-wide fixtures: no network beyond loopback, no proxies, and the database matrix.
+
+Every test that takes `db` (or `database_url`) runs once on SQLite and once on PostgreSQL when
+PostgreSQL answers at DATABASE_URL_TEST; the summary line says which databases ran.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.storage import migrate
+from bot.storage.db import Database
+from bot.storage.models import metadata
+from tests.support import databases
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+_ran: Counter[str] = Counter()
+_postgres: dict[str, Any] = {}
+
+
+def _require_postgres() -> bool:
+    return os.environ.get("MICROLEARN_REQUIRE_POSTGRES") == "1"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    for name in PROXY_VARIABLES:
+        os.environ.pop(name, None)
+    url = databases.postgres_test_url()
+    reason = databases.postgres_unreachable_reason(url)
+    _postgres.update(url=url, reason=reason)
+    if reason is not None and _require_postgres():
+        pytest.exit(f"PostgreSQL is required (CI) but does not answer at {url}: {reason}", 1)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _require_postgres() and exitstatus == 0 and _ran["postgresql"] == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    parts = [f"{name}: {count} test runs" for name, count in sorted(_ran.items())]
+    if _postgres.get("reason"):
+        parts.append(
+            f"postgresql: SKIPPED, no answer at {_postgres['url']} ({_postgres['reason']})"
+        )
+    terminalreporter.write_line("databases exercised — " + ("; ".join(parts) or "none"))
+    if _require_postgres() and _ran["postgresql"] == 0:
+        terminalreporter.write_line("FAILED: PostgreSQL is required (CI) but no test ran on it")
+
+
+@pytest.fixture(autouse=True)
+def _only_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that reaches beyond this machine fails: Slack is the stand-in, nothing else."""
+    original = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if host not in ("127.0.0.1", "::1", "localhost"):
+                raise OSError(f"network access to {host} is not allowed in tests")
+        return original(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+# ---------------------------------------------------------------------------------------------
+# Databases
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (cheaper than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_database() -> Iterator[str]:
+    if _postgres.get("reason"):
+        pytest.skip(f"PostgreSQL does not answer at {_postgres['url']}")
+    url = databases.create_postgres_database(_postgres["url"])
+    db = Database(url)
+    migrate.upgrade(db)
+    db.dispose()
+    yield url
+    databases.drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind; a URL other processes can open too."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("_sqlite_template")
+        url = databases.copy_sqlite(template, tmp_path / "microlearn.db")
+    else:
+        url = request.getfixturevalue("_postgres_database")
+        _truncate_all(url)
+    _ran[request.param] += 1
+    yield url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    db = Database(url)
+    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with db.write_connection() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.dispose()

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlmodel import col, select
+
+from bot.storage.db import Database, StorageUnavailable
+from bot.storage.models import Learner
+
+NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+
+
+def _learner(team: str, user: str, **fields: Any) -> Learner:
+    return Learner(team_id=team, user_id=user, created_at=NOW, **fields)
+
+
+def test_instants_come_back_aware_and_in_utc(db: Database) -> None:
+    berlin = datetime(2026, 3, 29, 3, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # just after DST
+    with db.write() as session:
+        session.add(_learner("T1", "U1", snoozed_until=berlin))
+    with db.read() as session:
+        stored = session.exec(select(Learner)).one()
+    assert stored.snoozed_until is not None
+    assert stored.snoozed_until == berlin
+    assert stored.snoozed_until.tzinfo is UTC
+    assert stored.snoozed_until.hour == 1
+
+
+def test_naive_datetimes_are_refused(db: Database) -> None:
+    with pytest.raises(StatementError, match="naive datetime"), db.write() as session:
+        session.add(Learner(team_id="T1", user_id="U1", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+
+
+def test_one_learner_per_workspace_and_user(db: Database) -> None:
+    with db.write() as session:
+        session.add(_learner("T1", "U1"))
+        session.add(_learner("T2", "U1"))  # the same id in another workspace is another person
+    with pytest.raises(IntegrityError), db.write() as session:
+        session.add(_learner("T1", "U1"))
+    with db.read() as session:
+        teams = session.exec(select(Learner.team_id).order_by(col(Learner.team_id))).all()
+        assert teams == ["T1", "T2"]
+
+
+def test_a_failed_write_leaves_nothing_behind(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.write() as session:
+        session.add(_learner("T1", "U1"))
+        session.flush()
+        raise RuntimeError("crash mid-transaction")
+    with db.read() as session:
+        assert session.exec(select(Learner)).first() is None
+
+
+def test_concurrent_writers_wait_instead_of_failing(db: Database) -> None:
+    """Read-then-write transactions from many threads: no 'database is locked', no lost update."""
+    with db.write() as session:
+        session.add(_learner("T1", "U1", name="0"))
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(20):
+                with db.write() as session:
+                    learner = session.exec(select(Learner).with_for_update()).one()
+                    learner.name = str(int(learner.name) + 1)
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with db.read() as session:
+        assert session.exec(select(Learner.name)).one() == "80"
+
+
+def test_sqlite_connections_are_configured(tmp_path: object) -> None:
+    db = Database(f"sqlite:///{tmp_path}/x.db")
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    db.dispose()
+
+
+def test_ping_names_the_reason_when_the_database_is_down() -> None:
+    db = Database("postgresql+psycopg://nobody@127.0.0.1:9/none")
+    with pytest.raises(StorageUnavailable, match="refused"):
+        db.ping()
+    db.dispose()

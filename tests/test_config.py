@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_env_file, settings_from
+
+
+def test_defaults_match_the_documented_table() -> None:
+    settings = settings_from({})
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_url == "sqlite:///microlearn.db"
+    assert settings.lessons_dir == Path("lessons")
+    assert settings.admins == frozenset()
+    assert settings.tick_seconds == 30
+    assert not settings.socket_mode
+
+
+def test_environment_wins_over_the_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# comment\n"
+        "export SLACK_BOT_TOKEN=xoxb-from-file\n"
+        "SLACK_APP_TOKEN='xapp-from-file'\n"
+        'MICROLEARN_ADMINS="U0ADMIN1, U0ADMIN2"\n'
+        "MICROLEARN_TICK_SECONDS=10  # seconds\n"
+        "\n",
+        encoding="utf-8",
+    )
+    settings = load_settings({"MICROLEARN_TICK_SECONDS": "5"}, env_file=env_file)
+    assert settings.slack_bot_token == "xoxb-from-file"
+    assert settings.slack_app_token == "xapp-from-file"
+    assert settings.socket_mode
+    assert settings.admins == {"U0ADMIN1", "U0ADMIN2"}
+    assert settings.tick_seconds == 5
+
+
+def test_a_missing_env_file_is_fine(tmp_path: Path) -> None:
+    assert load_settings({}, env_file=tmp_path / "absent").tick_seconds == 30
+
+
+def test_postgres_urls_get_the_psycopg_driver() -> None:
+    settings = settings_from({"DATABASE_URL": "postgresql://u:p@db:5432/learn"})
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/learn"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-user-token"),
+        ("SLACK_APP_TOKEN", "xoxb-wrong-kind"),
+        ("SLACK_API_URL", "slack.com/api"),
+        ("DATABASE_URL", "mysql://root@localhost/db"),
+        ("MICROLEARN_ADMINS", "U0ADMIN1,@ann"),
+        ("MICROLEARN_TICK_SECONDS", "0"),
+        ("MICROLEARN_TICK_SECONDS", "soon"),
+        ("MICROLEARN_SEND_RATE", "fast"),
+        ("MICROLEARN_LOG_LEVEL", "chatty"),
+    ],
+)
+def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        settings_from({variable: value})
+
+
+def test_a_malformed_env_line_names_file_and_line() -> None:
+    with pytest.raises(ConfigError, match=r"\.env:2: expected KEY=value"):
+        parse_env_file("SLACK_BOT_TOKEN=xoxb-1\nthis is not a setting\n")
+
+
+def _microlearn(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_bad_configuration_stops_with_one_clear_line(tmp_path: Path) -> None:
+    result = _microlearn("serve", env={"MICROLEARN_TICK_SECONDS": "soon"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "microlearn: MICROLEARN_TICK_SECONDS must be a whole number ≥ 1, got 'soon'"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_without_credentials_explains_how_to_get_them(tmp_path: Path) -> None:
+    result = _microlearn("serve", env={}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "Missing: SLACK_BOT_TOKEN, SLACK_APP_TOKEN" in result.stderr
+    assert "deploy/slack-manifest.yaml" in result.stderr
+    assert "connections:write" in result.stderr
+    assert len(result.stderr.splitlines()) <= 24  # one screen
+
+
+def test_http_mode_asks_for_the_signing_secret(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-1\n", encoding="utf-8")
+    result = _microlearn("serve", "--http", env={}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Missing: SLACK_SIGNING_SECRET" in result.stderr
