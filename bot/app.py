@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from slack_bolt import App
@@ -12,8 +13,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.content.loader import load_catalog
+from bot.domain.lesson import Catalog, Source
 from bot.server import Worker, run_http, run_socket_mode
 from bot.services import Services
+from bot.slack import render
 from bot.slack.http import HealthCheck, SlackWsgiApp
 from bot.slack.listeners import register_listeners
 from bot.storage import migrate
@@ -39,6 +43,29 @@ class Container:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+@dataclass
+class ContentCheck:
+    catalog: Catalog
+    problems: list[str]
+
+    def summary(self) -> str:
+        catalog = self.catalog
+        return (
+            f"{len(catalog.courses)} courses, {catalog.lesson_count} lessons, "
+            f"{catalog.question_count} questions"
+        )
+
+
+def check_content(folder: Path) -> ContentCheck:
+    """Load and check a lessons folder, then render every lesson as Slack would receive it."""
+    loaded = load_catalog(folder)
+    problems = [str(problem) for problem in loaded.problems]
+    for problem in render.check_catalog(loaded.catalog):
+        where = problem.source or Source(folder, 1)
+        problems.append(f"{where}: {problem.message}")
+    return ContentCheck(loaded.catalog, problems)
 
 
 def open_database(settings: Settings) -> Database:

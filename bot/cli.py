@@ -36,6 +36,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     serve.add_argument("--workers", type=int, default=2, help="HTTP worker processes (default 2)")
 
+    lessons = commands.add_parser("lessons", help="check, preview and import lessons")
+    lesson_commands = lessons.add_subparsers(
+        dest="lessons_command", metavar="ACTION", required=True
+    )
+    check = lesson_commands.add_parser(
+        "check", help="report every problem in a lessons folder as path:line: message"
+    )
+    check.add_argument("folder", nargs="?", type=Path, help="default: LESSONS_DIR")
+    preview = lesson_commands.add_parser(
+        "preview",
+        help="print the Slack messages of one lesson as JSON, with Block Kit Builder links",
+    )
+    preview.add_argument("lesson", help="<course-id>/<lesson-id>, or a lesson id that is unique")
+    preview.add_argument("--learner-name", default="Alex", help="first name to fill in")
+    preview.add_argument("--folder", type=Path, help="default: LESSONS_DIR")
+    preview.add_argument("--no-links", action="store_true", help="print only the JSON")
+    importer = lesson_commands.add_parser(
+        "import", help="turn a GIFT, Aiken or CSV question bank into a course folder"
+    )
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--format", required=True, choices=("gift", "aiken", "csv"))
+    importer.add_argument("--course", required=True, help="the new course id, [a-z0-9-]+")
+    importer.add_argument("--title", help="course title (default: from the course id)")
+    importer.add_argument("--into", type=Path, help="folder to write into (default: LESSONS_DIR)")
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations")
@@ -65,6 +90,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return _serve(settings, args, out)
     if args.command == "db":
         return _db_upgrade(settings, out)
+    if args.command == "lessons":
+        folder = (
+            getattr(args, "folder", None) or getattr(args, "into", None) or settings.lessons_dir
+        )
+        if args.lessons_command == "check":
+            return _lessons_check(folder, out)
+        if args.lessons_command == "preview":
+            return _lessons_preview(folder, args, out)
+        return _lessons_import(folder, args, out)
     parser.error(f"unknown command {args.command}")
 
 
@@ -82,6 +116,64 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     except app.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _lessons_check(folder: Path, out: TextIO) -> int:
+    from bot import app
+
+    result = app.check_content(folder)
+    for problem in result.problems:
+        print(problem, file=out)
+    if result.problems:
+        count = len(result.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} in {folder}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{folder}: {result.summary()}, no problems", file=out)
+    return EXIT_OK
+
+
+def _lessons_preview(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from bot import app
+    from bot.slack import render
+
+    result = app.check_content(folder)
+    found = result.catalog.find_lessons(args.lesson)
+    if len(found) != 1:
+        if result.problems:
+            print("\n".join(result.problems), file=sys.stderr)
+        reason = "is ambiguous: add the course id" if found else "was not found"
+        print(f"microlearn: lesson {args.lesson!r} {reason} in {folder}", file=sys.stderr)
+        return EXIT_FAILED
+    lesson = found[0]
+    course = result.catalog.course(lesson.course_id)
+    assert course is not None
+    messages = render.preview(lesson, course, first_name=args.learner_name)
+    document = {"lesson": lesson.key, "learner_name": args.learner_name, "messages": messages}
+    print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+    if not args.no_links:
+        print("\nBlock Kit Builder:", file=out)
+        for number, message in enumerate(messages, start=1):
+            print(f"{number}. {message['kind']}: {render.builder_link(message)}", file=out)
+    return EXIT_OK
+
+
+def _lessons_import(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
+    from bot.content.importers import BankError, import_bank
+
+    try:
+        report = import_bank(
+            args.file, fmt=args.format, course_id=args.course, into=folder, title=args.title
+        )
+    except (BankError, ValueError) as error:
+        print(
+            f"microlearn: {error}" if isinstance(error, ValueError) else str(error), file=sys.stderr
+        )
+        return EXIT_FAILED
+    for line in report.summary_lines():
+        print(line, file=out)
     return EXIT_OK
 
 

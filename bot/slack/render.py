@@ -1,0 +1,224 @@
+"""Lessons and questions → Block Kit messages, through the Jinja2 templates in templates/."""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+from bot.content.templating import BodyContext, render_body
+from bot.domain.lesson import Catalog, Course, Lesson, Question, Source
+from bot.slack import blockkit
+from bot.slack.mrkdwn import Piece, escape, to_mrkdwn, to_pieces
+
+Message = dict[str, Any]
+
+TEMPLATES = Path(__file__).with_name("templates")
+SECTION_LIMIT = blockkit.SECTION_TEXT
+HEAD_BLOCKS = 3  # header, context, and the quote from the last discussion
+TAIL_BLOCKS = 3  # media links, practice, Done (images are counted one by one)
+PREVIEW_NAME = "Alex"
+# The longest name a check renders with, so a body that fits for it fits for everyone.
+CHECK_NAME = "Maximiliane-Alexandra"
+BUILDER_URL = "https://app.slack.com/block-kit-builder/#"
+LETTERS = string.ascii_uppercase
+
+
+class RenderProblem(Exception):
+    """Content that cannot be shown within Slack's limits; `line` is in the lesson file."""
+
+    def __init__(self, source: Source | None, message: str) -> None:
+        super().__init__(message)
+        self.source = source
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A peer's reply, shown in the next lesson of a drip."""
+
+    text: str
+    author: str
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False}
+    env.filters["md"] = to_mrkdwn
+    env.filters["esc"] = escape
+    return env
+
+
+def _render(template: str, **context: Any) -> Message:
+    message: Message = json.loads(_templates().get_template(template).render(**context))
+    errors = blockkit.check_message(message)
+    if errors:
+        raise RenderProblem(None, "; ".join(errors))
+    return message
+
+
+def lesson_messages(
+    lesson: Lesson,
+    course: Course,
+    *,
+    first_name: str,
+    done_value: str,
+    quote: Quote | None = None,
+) -> list[Message]:
+    """The messages of one lesson, split at paragraph boundaries when it is long."""
+    context = BodyContext(first_name, course.title, lesson.position, len(course.lessons))
+    markdown = render_body(lesson.body, context)
+    sections = _sections(to_pieces(markdown), lesson)
+    images = sum(1 for item in lesson.media if item.kind == "image")
+    parts = _split(sections, tail=TAIL_BLOCKS + images)
+    media = [{"kind": m.kind.value, "url": m.url, "alt": m.alt} for m in lesson.media]
+    messages = []
+    for index, part in enumerate(parts):
+        try:
+            messages.append(
+                _render(
+                    "lesson.json.j2",
+                    title=lesson.title,
+                    minutes=lesson.minutes,
+                    objective=lesson.objective,
+                    part=index + 1,
+                    parts=len(parts),
+                    first=index == 0,
+                    last=index == len(parts) - 1,
+                    sections=part,
+                    media=media,
+                    practice=lesson.practice,
+                    done_value=done_value,
+                    quote={"text": quote.text, "author": quote.author} if quote else None,
+                )
+            )
+        except RenderProblem as problem:
+            raise RenderProblem(lesson.source, problem.message) from None
+    return messages
+
+
+def question_message(
+    question: Question,
+    lesson: Lesson,
+    *,
+    number: int,
+    ref: str,
+    review: bool = False,
+) -> Message:
+    """One quiz question: buttons, checkboxes + Submit, or an Answer button for open questions."""
+    longest = max((len(option.text) for option in question.options), default=0)
+    letters = longest > blockkit.BUTTON_TEXT
+    options = [
+        {"text": option.text, "label": LETTERS[index], "index": index}
+        for index, option in enumerate(question.options)
+    ]
+    try:
+        return _render(
+            "question.json.j2",
+            question={"text": question.text, "kind": question.kind.value},
+            options=options,
+            letters=letters,
+            number=number,
+            total=len(lesson.quiz),
+            lesson_title=lesson.title,
+            ref=ref,
+            review=review,
+        )
+    except RenderProblem as problem:
+        raise RenderProblem(question.source, problem.message) from None
+
+
+def preview(lesson: Lesson, course: Course, *, first_name: str = PREVIEW_NAME) -> list[Message]:
+    """Everything a learner receives for `lesson`, in order, each tagged with its kind."""
+    messages = [
+        {"kind": "lesson", **message}
+        for message in lesson_messages(lesson, course, first_name=first_name, done_value="preview")
+    ]
+    for number, question in enumerate(lesson.quiz, start=1):
+        message = question_message(question, lesson, number=number, ref=f"preview.{number}")
+        messages.append({"kind": f"question:{question.kind.value}", **message})
+    return messages
+
+
+def builder_link(message: Message) -> str:
+    """A Block Kit Builder URL showing `message`."""
+    payload = json.dumps({"blocks": message["blocks"]}, separators=(",", ":"), ensure_ascii=False)
+    return BUILDER_URL + quote(payload, safe="")
+
+
+def check_catalog(catalog: Catalog) -> list[RenderProblem]:
+    """Render every lesson and question as a learner gets them; report what Slack would refuse."""
+    problems: list[RenderProblem] = []
+    for course in catalog.courses:
+        for lesson in course.lessons:
+            try:
+                lesson_messages(
+                    lesson,
+                    course,
+                    first_name=CHECK_NAME,
+                    done_value="x" * 40,
+                    quote=Quote("q" * 500, "U00000000000"),
+                )
+            except RenderProblem as problem:
+                problems.append(problem)
+            except Exception as error:  # a template error at render time is a content problem
+                problems.append(RenderProblem(lesson.source, f"cannot render the body: {error}"))
+            for number, question in enumerate(lesson.quiz, start=1):
+                try:
+                    question_message(question, lesson, number=number, ref="x" * 40, review=True)
+                    question_message(question, lesson, number=number, ref="x" * 40)
+                except RenderProblem as problem:
+                    problems.append(problem)
+    return problems
+
+
+def _sections(pieces: list[Piece], lesson: Lesson) -> list[str]:
+    """Pack pieces into section texts of at most SECTION_LIMIT characters, never cutting one."""
+    sections: list[str] = []
+    current = ""
+    for piece in pieces:
+        if len(piece.text) > SECTION_LIMIT:
+            line = lesson.body_line + piece.line
+            source = Source(lesson.source.path, line) if lesson.source else None
+            raise RenderProblem(
+                source,
+                f"this paragraph is {len(piece.text)} characters in Slack; at most "
+                f"{SECTION_LIMIT} fit in one block: split it into shorter paragraphs",
+            )
+        joined = current + ("\n" if piece.joins_previous else "\n\n") + piece.text
+        if current and len(joined) <= SECTION_LIMIT:
+            current = joined
+        else:
+            if current:
+                sections.append(current)
+            current = piece.text
+    if current:
+        sections.append(current)
+    return sections
+
+
+def _split(sections: list[str], *, tail: int) -> list[list[str]]:
+    """Spread sections over messages of at most MESSAGE_BLOCKS blocks (head and tail included)."""
+    room_first = blockkit.MESSAGE_BLOCKS - HEAD_BLOCKS
+    room_next = blockkit.MESSAGE_BLOCKS - 1  # the "part N of M" context line
+    parts: list[list[str]] = [[]]
+    for section in sections:
+        room = room_first if len(parts) == 1 else room_next
+        if len(parts[-1]) >= room:
+            parts.append([])
+        parts[-1].append(section)
+    room = room_first if len(parts) == 1 else room_next
+    if len(parts[-1]) + tail > room:
+        parts.append([])
+    return parts
