@@ -15,12 +15,15 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, Source
+from bot.scheduler import utc_now
 from bot.server import Worker, run_http, run_socket_mode
 from bot.services import Services
+from bot.services.catalog import CatalogService
 from bot.slack import render
 from bot.slack.http import HealthCheck, SlackWsgiApp
 from bot.slack.listeners import register_listeners
 from bot.storage import migrate
+from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,18 @@ MANIFEST = "deploy/slack-manifest.yaml"
 
 class StartupError(Exception):
     """The bot cannot start; the message says why and what to do (one line)."""
+
+
+class ContentProblems(StartupError):
+    """The lessons folder has problems; serving would send broken lessons."""
+
+    def __init__(self, problems: list[str], folder: Path) -> None:
+        count = len(problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in {folder}; fix them before serving "
+            f"(`microlearn lessons check {folder}` lists them)"
+        )
+        self.problems = problems
 
 
 @dataclass
@@ -79,8 +94,8 @@ def upgrade_database(db: Database) -> tuple[str | None, str]:
         raise StartupError(f"cannot migrate the database at DATABASE_URL: {error}") from error
 
 
-def build_services(settings: Settings, db: Database) -> Services:
-    return Services()
+def build_services(settings: Settings, db: Database, catalog: Catalog) -> Services:
+    return Services(catalog=CatalogService(catalog, ContentRepository(db)))
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -95,6 +110,7 @@ def build_bolt_app(
     token_verification_enabled: bool = True,
 ) -> App:
     app = App(
+        logger=_bolt_logger(),
         client=slack_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=settings.slack_signing_secret is not None,
@@ -109,9 +125,25 @@ def build_bolt_app(
     return app
 
 
-def build(settings: Settings, *, token_verification_enabled: bool = True) -> Container:
+class _DropNoise(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN from the environment is unused when a client is given."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _DropNoise) for f in logger.filters):
+        logger.addFilter(_DropNoise())
+    return logger
+
+
+def build(
+    settings: Settings, *, catalog: Catalog, token_verification_enabled: bool = True
+) -> Container:
     db = open_database(settings)
-    services = build_services(settings, db)
+    services = build_services(settings, db, catalog)
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
     return Container(settings=settings, db=db, services=services, bolt=bolt)
 
@@ -162,8 +194,14 @@ Every setting is described in .env.example and in the README's Configuration sec
 
 def check_slack(settings: Settings) -> str:
     """Call auth.test once before serving, so a bad token is one clear line, not a traceback."""
+    quiet = logging.getLogger("microlearn.preflight")
+    quiet.disabled = True  # the failure becomes one line below, not a log and a retry
+    client = WebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, logger=quiet, timeout=10
+    )
+    client.retry_handlers.clear()
     try:
-        response = slack_client(settings).auth_test()
+        response = client.auth_test()
     except SlackApiError as error:
         reason = error.response.get("error", "unknown error")
         raise StartupError(
@@ -187,28 +225,49 @@ def serve(
     workers: int,
     out: TextIO,
 ) -> None:
-    """Migrate, verify the token, then serve until SIGTERM/SIGINT."""
+    """Check the lessons, migrate, verify the token, then serve until SIGTERM/SIGINT."""
+    content = check_content(settings.lessons_dir)
+    if content.problems:
+        raise ContentProblems(content.problems, settings.lessons_dir)
     db = open_database(settings)
     try:
         before, after = upgrade_database(db)
+        services = build_services(settings, db, content.catalog)
+        services.catalog.sync(now=utc_now())
     finally:
         db.dispose()
     migrated = f"migrated {before or 'empty'} → {after}" if before != after else f"at {after}"
     identity = check_slack(settings)
     print(f"microlearn: database {_redact(settings.database_url)} {migrated}", file=out)
+    print(f"microlearn: lessons from {settings.lessons_dir}: {content.summary()}", file=out)
     if http:
-        _serve_http(settings, host=host, port=port, workers=workers, identity=identity, out=out)
+        _serve_http(
+            settings,
+            content.catalog,
+            host=host,
+            port=port,
+            workers=workers,
+            identity=identity,
+            out=out,
+        )
     else:
-        _serve_socket_mode(settings, identity=identity, out=out)
+        _serve_socket_mode(settings, content.catalog, identity=identity, out=out)
 
 
 def _serve_http(
-    settings: Settings, *, host: str, port: int, workers: int, identity: str, out: TextIO
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    identity: str,
+    out: TextIO,
 ) -> None:
     assert settings.slack_signing_secret is not None
 
     def start_worker() -> Worker:
-        container = build(settings, token_verification_enabled=False)
+        container = build(settings, catalog=catalog, token_verification_enabled=False)
         wsgi = SlackWsgiApp(
             container.bolt,
             signing_secret=settings.slack_signing_secret or "",
@@ -232,9 +291,9 @@ def _serve_http(
     )
 
 
-def _serve_socket_mode(settings: Settings, *, identity: str, out: TextIO) -> None:
+def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, out: TextIO) -> None:
     assert settings.slack_app_token is not None
-    container = build(settings)
+    container = build(settings, catalog=catalog)
 
     def ready() -> None:
         print(f"microlearn: connected to Slack in Socket Mode as {identity}", file=out, flush=True)

@@ -114,6 +114,8 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
             settings, http=args.http, host=args.host, port=args.port, workers=args.workers, out=out
         )
     except app.StartupError as error:
+        for problem in getattr(error, "problems", ()):
+            print(problem, file=sys.stderr)
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

@@ -33,6 +33,11 @@ _ran: Counter[str] = Counter()
 _postgres: dict[str, Any] = {}
 
 
+def count_database_run(url: str) -> None:
+    """Record that a test exercised this kind of database (for the summary line)."""
+    _ran["postgresql" if url.startswith("postgresql") else "sqlite"] += 1
+
+
 def _require_postgres() -> bool:
     return os.environ.get("MICROLEARN_REQUIRE_POSTGRES") == "1"
 

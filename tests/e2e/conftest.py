@@ -1,0 +1,76 @@
+"""End to end: the real `microlearn serve` in a subprocess, against the Slack stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import count_database_run
+from tests.standin import SlackDriver, SlackStandIn
+from tests.support import databases
+from tests.support.process import (
+    SIGNING_SECRET,
+    BotProcess,
+    bot_environment,
+    free_port,
+    start_bot,
+    wait_until_healthy,
+)
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def e2e_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh, unmigrated database: `serve` migrates it itself."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'microlearn.db'}"
+        return
+    reason = databases.postgres_unreachable_reason(databases.postgres_test_url())
+    if reason:
+        pytest.skip(f"PostgreSQL does not answer: {reason}")
+    url = databases.create_postgres_database(databases.postgres_test_url(), prefix="microlearn_e2e")
+    yield url
+    databases.drop_postgres_database(url)
+
+
+@pytest.fixture(scope="module")
+def http_bot(
+    standin: SlackStandIn, e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    port = free_port()
+    env = bot_environment(
+        api_url=standin.api_url,
+        database_url=e2e_database_url,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+    )
+    bot = start_bot(
+        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env,
+        cwd=tmp_path_factory.mktemp("cwd"),
+        port=port,
+    )
+    wait_until_healthy(bot)
+    yield bot
+    bot.stop()
+
+
+@pytest.fixture
+def http_driver(http_bot: BotProcess, standin: SlackStandIn, e2e_database_url: str) -> SlackDriver:
+    count_database_run(e2e_database_url)
+    return SlackDriver(
+        standin, request_url=f"{http_bot.url}/slack/events", signing_secret=SIGNING_SECRET
+    )
+
+
+@pytest.fixture
+def cwd(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,116 @@
+"""`microlearn serve --http` and Socket Mode answer Slack, and refuse what Slack did not send."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.conftest import count_database_run
+from tests.standin import SlackDriver, SlackStandIn
+from tests.support.process import BotProcess, bot_environment, start_bot
+
+HELP_LINES = ("/learn help",)
+
+
+@pytest.fixture
+def ann(standin: SlackStandIn) -> str:
+    return standin.add_user("ann", real_name="Ann Lee", tz="Europe/Berlin")
+
+
+def test_help_is_a_private_reply_listing_the_commands(http_driver: SlackDriver, ann: str) -> None:
+    for text in ("help", "", "HELP"):
+        response = http_driver.command(ann, text)
+        assert response.status == 200
+        reply = response.json()
+        assert reply["response_type"] == "ephemeral"
+        assert "`/learn help`" in json.dumps(reply["blocks"])
+        assert reply["text"].startswith("microlearn commands:")
+
+
+def test_an_unknown_subcommand_says_what_exists(http_driver: SlackDriver, ann: str) -> None:
+    reply = http_driver.command(ann, "frobnicate now").json()
+    assert reply["response_type"] == "ephemeral"
+    assert "I don't know `/learn frobnicate`" in reply["text"]
+    assert "`/learn help`" in reply["text"]
+
+
+def test_forged_and_stale_requests_get_401_and_change_nothing(
+    http_driver: SlackDriver, standin: SlackStandIn, ann: str, http_bot: BotProcess
+) -> None:
+    body = urlencode(
+        {"command": "/learn", "text": "help", "user_id": ann, "team_id": standin.team_id}
+    ).encode()
+    standin.reset_calls()
+    forged = dict(http_driver.sign(body))
+    forged["X-Slack-Signature"] = "v0=" + "0" * 64
+    stale = http_driver.sign(body, timestamp=int(time.time()) - 301)
+    unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
+    for headers in (forged, stale, unsigned):
+        response = http_driver.raw_post(
+            body, {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert response.status == 401
+        assert "microlearn commands" not in response.body
+    assert standin.calls() == []  # the bot did nothing on Slack's side
+    assert http_bot.healthz()[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"payload=not-json", "application/x-www-form-urlencoded"),
+        (b"payload=%5B1%2C2%5D", "application/x-www-form-urlencoded"),
+        (b"{not json", "application/json"),
+        (b"", "application/json"),
+        (b"\xff\xfe", "application/x-www-form-urlencoded"),
+    ],
+    ids=["payload-not-json", "payload-a-list", "broken-json", "empty", "not-utf8"],
+)
+def test_signed_but_malformed_payloads_get_4xx_and_the_bot_stays_up(
+    http_driver: SlackDriver, http_bot: BotProcess, ann: str, body: bytes, content_type: str
+) -> None:
+    response = http_driver.raw_post(body, {**http_driver.sign(body), "Content-Type": content_type})
+    assert 400 <= response.status < 500
+    assert http_bot.healthz()[0] == 200
+    assert http_driver.command(ann, "help").status == 200
+
+
+def test_healthz_reports_the_database(http_bot: BotProcess) -> None:
+    status, body = http_bot.healthz()
+    assert status == 200
+    assert json.loads(body) == {"status": "ok", "database": "ok"}
+
+
+@pytest.fixture
+def socket_bot(
+    standin: SlackStandIn, e2e_database_url: str, tmp_path: Path
+) -> Iterator[BotProcess]:
+    connects = standin.socket.connects()
+    env = bot_environment(
+        api_url=standin.api_url, database_url=e2e_database_url, SLACK_APP_TOKEN="xapp-standin"
+    )
+    bot = start_bot([], env, cwd=tmp_path)
+    if not standin.wait_for_socket_client(timeout=30, connects=connects + 1):
+        bot.process.kill()
+        output = bot.process.communicate()[0]
+        raise AssertionError(f"the bot never connected over Socket Mode:\n{output}")
+    yield bot
+    bot.stop()
+
+
+def test_help_over_socket_mode(
+    standin: SlackStandIn, socket_bot: BotProcess, ann: str, e2e_database_url: str
+) -> None:
+    count_database_run(e2e_database_url)
+    driver = SlackDriver(standin, mode="socket")
+    response = driver.command(ann, "help")
+    reply = response.payload()
+    assert reply["response_type"] == "ephemeral"
+    assert "`/learn help`" in json.dumps(reply["blocks"])
+    assert socket_bot.stop() == 0
+    assert "connected to Slack in Socket Mode" in "".join(socket_bot.output)

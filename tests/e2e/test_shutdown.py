@@ -1,0 +1,84 @@
+"""SIGTERM stops `microlearn serve --http` within 10 s and finishes the request in flight."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from tests.conftest import count_database_run
+from tests.standin import SlackDriver, SlackStandIn
+from tests.support.process import (
+    SIGNING_SECRET,
+    bot_environment,
+    free_port,
+    start_bot,
+    wait_until_healthy,
+)
+
+
+def _refuses_connections(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_sigterm_finishes_the_request_in_flight_then_exits_cleanly(
+    standin: SlackStandIn, e2e_database_url: str, tmp_path: Path
+) -> None:
+    count_database_run(e2e_database_url)
+    port = free_port()
+    env = bot_environment(
+        api_url=standin.api_url, database_url=e2e_database_url, SLACK_SIGNING_SECRET=SIGNING_SECRET
+    )
+    bot = start_bot(
+        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env,
+        cwd=tmp_path,
+        port=port,
+    )
+    wait_until_healthy(bot)
+    user = standin.add_user("lee")
+    driver = SlackDriver(
+        standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET
+    )
+    body = urlencode(
+        {
+            "command": "/learn",
+            "text": "help",
+            "user_id": user,
+            "team_id": standin.team_id,
+            "channel_id": standin.dm_channel(user),
+            "response_url": standin.new_response_url(
+                user_id=user, channel_id=standin.dm_channel(user)
+            ),
+            "trigger_id": "t",
+        }
+    ).encode()
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in driver.sign(body).items())
+        + "\r\n"
+    ).encode()
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    client.sendall(head + body[:20])  # the request is in flight: half its body has arrived
+
+    stopped_at = time.monotonic()
+    bot.process.terminate()
+    deadline = stopped_at + 8
+    while not _refuses_connections(port):  # observe the shutdown, don't guess its timing
+        assert time.monotonic() < deadline, "the server kept accepting connections after SIGTERM"
+    client.sendall(body[20:])
+    response = b""
+    while chunk := client.recv(65536):
+        response += chunk
+    client.close()
+
+    assert response.startswith(b"HTTP/1.1 200"), response[:200]
+    assert b"microlearn commands" in response
+    assert bot.stop(timeout=10) == 0
+    assert time.monotonic() - stopped_at < 10

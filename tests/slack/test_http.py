@@ -1,0 +1,69 @@
+"""The WSGI application in process: routing, health, and what reaches Bolt."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bot import app
+from bot.config import settings_from
+from bot.domain.lesson import Catalog
+from bot.slack.http import SlackWsgiApp
+from bot.storage.db import Database
+
+
+def _call(wsgi: SlackWsgiApp, method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured["status"] = status
+        return lambda data: None
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "wsgi.input": io.BytesIO(body),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    chunks: Iterable[bytes] = wsgi(environ, start_response)
+    return captured["status"], b"".join(chunks)
+
+
+@contextmanager
+def _wsgi(database_url: str) -> Iterator[SlackWsgiApp]:
+    settings = settings_from(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": database_url}
+    )
+    db = Database(settings.database_url)
+    services = app.build_services(settings, db, Catalog())
+    bolt = app.build_bolt_app(settings, services, token_verification_enabled=False)
+    yield SlackWsgiApp(bolt, signing_secret="s", health=app.health_check(db))
+    db.dispose()
+
+
+def test_healthz_is_503_when_the_database_is_down() -> None:
+    with _wsgi("postgresql://nobody@127.0.0.1:9/none") as wsgi:
+        status, body = _call(wsgi, "GET", "/healthz")
+    assert status == "503 Service Unavailable"
+    report = json.loads(body)
+    assert report["status"] == "unavailable"
+    assert report["database"].startswith("unreachable: ")
+
+
+def test_healthz_is_200_when_the_database_answers(database_url: str) -> None:
+    with _wsgi(database_url) as wsgi:
+        status, body = _call(wsgi, "GET", "/healthz")
+    assert status == "200 OK"
+    assert json.loads(body) == {"status": "ok", "database": "ok"}
+
+
+def test_other_paths_and_methods(tmp_path: object) -> None:
+    with _wsgi(f"sqlite:///{tmp_path}/x.db") as wsgi:
+        assert _call(wsgi, "GET", "/")[0] == "404 Not Found"
+        assert _call(wsgi, "GET", "/slack/events")[0] == "405 Method Not Allowed"
+        assert _call(wsgi, "POST", "/slack/events", b"a=b")[0] == "401 Unauthorized"

@@ -1,0 +1,105 @@
+"""`microlearn serve` as a subprocess, the way an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LESSONS = ROOT / "lessons"
+SIGNING_SECRET = "e2e-signing-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def bot_environment(*, api_url: str, database_url: str, **extra: str) -> dict[str, str]:
+    """A clean environment: nothing from the developer's shell or proxies leaks in."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONUNBUFFERED": "1",
+        "SLACK_BOT_TOKEN": "xoxb-standin",
+        "SLACK_API_URL": api_url,
+        "DATABASE_URL": database_url,
+        "LESSONS_DIR": str(LESSONS),
+        "MICROLEARN_LOG_LEVEL": "WARNING",
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class BotProcess:
+    """A running `microlearn serve`; stop() sends SIGTERM and returns the exit code."""
+
+    process: subprocess.Popen[str]
+    url: str | None = None
+    output: list[str] = field(default_factory=list)
+
+    def stop(self, *, timeout: float = 10.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+        if self.process.stdout and not self.process.stdout.closed:
+            self.output.append(self.process.stdout.read())
+            self.process.stdout.close()
+        return code
+
+    def healthz(self) -> tuple[int, str]:
+        assert self.url is not None
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(f"{self.url}/healthz", timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def start_bot(
+    args: list[str], env: Mapping[str, str], *, cwd: Path, port: int | None = None
+) -> BotProcess:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", *args],
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return BotProcess(process, url=f"http://127.0.0.1:{port}" if port else None)
+
+
+def wait_until_healthy(bot: BotProcess, *, timeout: float = 30.0) -> None:
+    """Poll /healthz until it answers 200 (the process is starting, not a timing assumption)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if bot.process.poll() is not None:
+            output = bot.process.communicate()[0]
+            raise RuntimeError(f"microlearn serve exited with {bot.process.returncode}:\n{output}")
+        try:
+            status, _ = bot.healthz()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)  # polling a starting process, not waiting for a scheduled event
+    bot.process.kill()
+    output = bot.process.communicate()[0]
+    raise RuntimeError(f"microlearn serve did not become healthy in time:\n{output}")
