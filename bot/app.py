@@ -67,9 +67,13 @@ class ContentCheck:
 
     def summary(self) -> str:
         catalog = self.catalog
-        return (
-            f"{len(catalog.courses)} courses, {catalog.lesson_count} lessons, "
-            f"{catalog.question_count} questions"
+        return ", ".join(
+            _count(number, noun)
+            for number, noun in (
+                (len(catalog.courses), "course"),
+                (catalog.lesson_count, "lesson"),
+                (catalog.question_count, "question"),
+            )
         )
 
 
@@ -306,6 +310,10 @@ def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, o
         on_ready=ready,
     )
     print("microlearn: stopped", file=out, flush=True)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _redact(url: str) -> str:

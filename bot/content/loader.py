@@ -72,13 +72,6 @@ class LoadResult:
     def ok(self) -> bool:
         return not self.problems
 
-    def summary(self) -> str:
-        catalog = self.catalog
-        return (
-            f"{len(catalog.courses)} courses, {catalog.lesson_count} lessons, "
-            f"{catalog.question_count} questions: no problems"
-        )
-
 
 def load_catalog(folder: Path) -> LoadResult:
     """Read every course folder under `folder`; lessons with problems stay out of the catalog."""

@@ -51,7 +51,7 @@ def test_a_clean_folder_passes_with_a_summary(tmp_path: Path) -> None:
     make_course(tmp_path, {"01-three-tells.md": GOOD_LESSON})
     code, lines = check(tmp_path)
     assert code == 0
-    assert lines == [f"{tmp_path}: 1 courses, 1 lessons, 1 questions, no problems"]
+    assert lines == [f"{tmp_path}: 1 course, 1 lesson, 1 question, no problems"]
 
 
 def test_the_shipped_lessons_pass() -> None:
