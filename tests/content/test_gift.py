@@ -8,8 +8,9 @@ import pytest
 
 from bot.content.importers import BankError, ParsedBank, Skipped, gift
 from bot.domain.lesson import Option, Question, QuestionKind
+from tests.support.fixtures import GIFT
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "gift"
+FIXTURES = GIFT
 EXAMPLES = FIXTURES / "moodle-examples.gift.txt"
 MOODLE_TEST = FIXTURES / "moodle-test-fixture.gift.txt"
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-
-GIFT = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "gift"
+from tests.support.fixtures import GIFT
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -20,8 +20,9 @@ from bot.domain.lesson import (
     Question,
     QuestionKind,
 )
+from tests.support.fixtures import GIFT
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "gift"
+FIXTURES = GIFT
 
 TRICKY = [
     "yes",
