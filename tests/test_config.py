@@ -106,3 +106,25 @@ def test_http_mode_asks_for_the_signing_secret(tmp_path: Path) -> None:
     result = _microlearn("serve", "--http", env={}, cwd=tmp_path)
     assert result.returncode == 1
     assert "Missing: SLACK_SIGNING_SECRET" in result.stderr
+
+
+def test_serve_refuses_broken_lessons_and_lists_the_problems(tmp_path: Path) -> None:
+    course = tmp_path / "lessons" / "demo"
+    course.mkdir(parents=True)
+    (course / "course.yaml").write_text("title: Demo\ndescription: d\n", encoding="utf-8")
+    (course / "01-intro.md").write_text(
+        "---\ntitle: Intro\nobjective: o\nminutes: 3\n---\nHi {{ learner.frist_name }}\n",
+        encoding="utf-8",
+    )
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "LESSONS_DIR": "lessons"}
+    result = _microlearn("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(
+        "lessons/demo/01-intro.md:6: unknown template variable 'learner.frist_name'"
+    )
+    assert lines[-1] == (
+        "microlearn: 1 problem in lessons; fix them before serving "
+        "(`microlearn lessons check lessons` lists them)"
+    )
+    assert not (tmp_path / "microlearn.db").exists()  # nothing was started or migrated

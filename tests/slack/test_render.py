@@ -25,6 +25,7 @@ from bot.domain.lesson import (
 )
 from bot.slack import blockkit, render
 from bot.slack.mrkdwn import to_mrkdwn
+from tests.standin import validate_message as standin_validate
 
 CATALOG = load_catalog(Path("lessons")).catalog
 
@@ -58,7 +59,8 @@ def test_every_shipped_lesson_renders_within_slacks_limits() -> None:
         for lesson in course.lessons:
             for message in render.preview(lesson, course, first_name="Maximiliane-Alexandra"):
                 assert blockkit.check_message(message) == [], lesson.key
-                assert message["text"]
+                payload = {"text": message["text"], "blocks": message["blocks"]}
+                assert standin_validate(payload) == [], lesson.key  # an independent validator
 
 
 @pytest.mark.parametrize(
