@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -15,16 +19,24 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, Source
-from bot.scheduler import utc_now
+from bot.scheduler import Ticker, utc_now
 from bot.server import Worker, run_http, run_socket_mode
 from bot.services import Services
 from bot.services.catalog import CatalogService
+from bot.services.delivery import DeliveryService
+from bot.services.drips import DripService
+from bot.services.pacing import Pacer
+from bot.services.people import People
 from bot.slack import render
 from bot.slack.http import HealthCheck, SlackWsgiApp
 from bot.slack.listeners import register_listeners
+from bot.slack.messenger import SlackMessenger
+from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
+from bot.storage.drips import DripRepository
+from bot.storage.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +67,52 @@ class Container:
     db: Database
     services: Services
     bolt: App
+    ticker: Ticker | None = None
+
+    def start_ticking(self) -> None:
+        self.ticker = Ticker(
+            partial(_tick, self.services, budget=_drain_budget(self.settings)),
+            seconds=self.settings.tick_seconds,
+        )
+        self.services_kick.target = self.ticker.kick
+        self.ticker.start()
+
+    @property
+    def services_kick(self) -> Kick:
+        kick = self.services.drips.kick
+        assert isinstance(kick, Kick)
+        return kick
 
     def close(self) -> None:
+        if self.ticker is not None:
+            self.ticker.stop()
         self.db.dispose()
+
+
+class Kick:
+    """Wakes the delivery tick early (set once the ticker exists); a no-op until then."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        if self.target is not None:
+            self.target()
+
+
+def _drain_budget(settings: Settings) -> timedelta:
+    return timedelta(seconds=max(60, settings.tick_seconds * 2))
+
+
+def _tick(services: Services, now: datetime, *, budget: timedelta | None) -> None:
+    report = services.delivery.tick(now, budget=budget)
+    if report.drain.sent or report.drain.failed:
+        log.info(
+            "tick: %d sent, %d to retry, %d failed",
+            report.drain.sent,
+            report.drain.retried,
+            report.drain.failed,
+        )
 
 
 @dataclass
@@ -98,12 +153,53 @@ def upgrade_database(db: Database) -> tuple[str | None, str]:
         raise StartupError(f"cannot migrate the database at DATABASE_URL: {error}") from error
 
 
-def build_services(settings: Settings, db: Database, catalog: Catalog) -> Services:
-    return Services(catalog=CatalogService(catalog, ContentRepository(db)))
+def build_services(
+    settings: Settings,
+    db: Database,
+    catalog: Catalog,
+    *,
+    client: WebClient | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Services:
+    """The use cases over one database and one Slack workspace client."""
+    messenger = SlackMessenger(client or slack_client(settings, retries=False))
+    catalog_service = CatalogService(catalog, ContentRepository(db))
+    repository = DripRepository(db)
+    outbox = Outbox(db)
+    people = People(repository, messenger, admins=settings.admins)
+    drips = DripService(
+        repository=repository,
+        outbox=outbox,
+        catalog=catalog_service,
+        people=people,
+        messenger=messenger,
+        bot_user_id=messenger.bot_user_id,
+        kick=Kick(),
+    )
+    delivery = DeliveryService(
+        outbox=outbox,
+        repository=repository,
+        catalog=catalog_service,
+        people=people,
+        messenger=messenger,
+        composer=SlackComposer(),
+        pacer=Pacer(rate=settings.send_rate_per_second, burst=settings.send_burst),
+        clock=clock,
+        sleep=sleep,
+        grace=timedelta(hours=settings.catch_up_grace_hours),
+        batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
+    )
+    return Services(
+        catalog=catalog_service, people=people, drips=drips, delivery=delivery, clock=clock
+    )
 
 
-def slack_client(settings: Settings) -> WebClient:
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+def slack_client(settings: Settings, *, retries: bool = True) -> WebClient:
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    if not retries:
+        client.retry_handlers.clear()
+    return client
 
 
 def build_bolt_app(
@@ -150,6 +246,28 @@ def build(
     services = build_services(settings, db, catalog)
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
     return Container(settings=settings, db=db, services=services, bolt=bolt)
+
+
+def deliver_due(settings: Settings, *, out: TextIO) -> None:
+    """One pass of planning and sending, for operators who prefer cron to a resident tick."""
+    content = check_content(settings.lessons_dir)
+    if content.problems:
+        raise ContentProblems(content.problems, settings.lessons_dir)
+    check_slack(settings)
+    db = open_database(settings)
+    try:
+        upgrade_database(db)
+        services = build_services(settings, db, content.catalog)
+        services.catalog.sync(now=utc_now())
+        report = services.delivery.tick(utc_now())
+    finally:
+        db.dispose()
+    print(
+        f"planned {report.plan.planned} lessons ({report.plan.moved} missed ones moved to their "
+        f"next slot); sent {report.drain.sent} deliveries ({report.drain.messages} messages), "
+        f"{report.drain.retried} to retry, {report.drain.failed} failed",
+        file=out,
+    )
 
 
 def health_check(db: Database) -> HealthCheck:
@@ -272,6 +390,7 @@ def _serve_http(
 
     def start_worker() -> Worker:
         container = build(settings, catalog=catalog, token_verification_enabled=False)
+        container.start_ticking()
         wsgi = SlackWsgiApp(
             container.bolt,
             signing_secret=settings.slack_signing_secret or "",
@@ -298,6 +417,7 @@ def _serve_http(
 def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, out: TextIO) -> None:
     assert settings.slack_app_token is not None
     container = build(settings, catalog=catalog)
+    container.start_ticking()
 
     def ready() -> None:
         print(f"microlearn: connected to Slack in Socket Mode as {identity}", file=out, flush=True)

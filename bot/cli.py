@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations")
+
+    commands.add_parser(
+        "deliver-due", help="plan and send what is due now, once (for cron instead of the tick)"
+    )
     return parser
 
 
@@ -90,6 +94,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return _serve(settings, args, out)
     if args.command == "db":
         return _db_upgrade(settings, out)
+    if args.command == "deliver-due":
+        return _deliver_due(settings, out)
     if args.command == "lessons":
         folder = (
             getattr(args, "folder", None) or getattr(args, "into", None) or settings.lessons_dir
@@ -176,6 +182,22 @@ def _lessons_import(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     for line in report.summary_lines():
         print(line, file=out)
+    return EXIT_OK
+
+
+def _deliver_due(settings: Settings, out: TextIO) -> int:
+    from bot import app
+
+    if not settings.slack_bot_token:
+        print("microlearn: deliver-due needs SLACK_BOT_TOKEN (see .env.example)", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        app.deliver_due(settings, out=out)
+    except app.StartupError as error:
+        for problem in getattr(error, "problems", ()):
+            print(problem, file=sys.stderr)
+        print(f"microlearn: {error}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -49,6 +49,11 @@ class Ticker:
         )
         self._scheduler.start()
 
+    def kick(self) -> None:
+        """Run the tick as soon as possible (new work was queued)."""
+        if self._scheduler.running:
+            self._scheduler.modify_job(TICK_JOB_ID, next_run_time=self._clock())
+
     def next_run_at(self) -> datetime | None:
         job = self._scheduler.get_job(TICK_JOB_ID)
         return None if job is None else job.next_run_time

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.services.catalog import CatalogService
+from bot.services.delivery import DeliveryService
+from bot.services.drips import DripService
+from bot.services.people import People
 
 
 @dataclass(frozen=True)
@@ -12,3 +17,7 @@ class Services:
     """The use cases the Slack adapter and the scheduler call; built in bot.app."""
 
     catalog: CatalogService
+    people: People
+    drips: DripService
+    delivery: DeliveryService
+    clock: Callable[[], datetime]

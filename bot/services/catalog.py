@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.domain.lesson import Catalog, Course, Lesson
@@ -26,3 +27,27 @@ class CatalogService:
 
     def find_lessons(self, address: str) -> list[Lesson]:
         return self._catalog.find_lessons(address)
+
+    def search(self, words: str, *, limit: int = 8) -> list[Lesson]:
+        """Lessons matching every word, best first: title, then objective and skills, then body."""
+        terms = [term for term in re.findall(r"\w+", words.lower()) if len(term) > 1]
+        if not terms:
+            return []
+        scored: list[tuple[int, int, Lesson]] = []
+        pairs = [(c, lesson) for c in self._catalog.courses for lesson in c.lessons]
+        for order, (course, lesson) in enumerate(pairs):
+            fields = (
+                (lesson.title.lower(), 5),
+                (lesson.objective.lower(), 3),
+                (" ".join(course.skills).lower() + " " + course.title.lower(), 2),
+                (lesson.body.lower() + " " + lesson.practice.lower(), 1),
+            )
+            score = 0
+            for term in terms:
+                hits = sum(weight for text, weight in fields if term in text)
+                if not hits:
+                    break
+                score += hits
+            else:
+                scored.append((-score, order, lesson))
+        return [lesson for _, _, lesson in sorted(scored)[:limit]]

@@ -222,3 +222,44 @@ def _split(sections: list[str], *, tail: int) -> list[list[str]]:
     if len(parts[-1]) + tail > room:
         parts.append([])
     return parts
+
+
+def notice_message(text: str) -> Message:
+    """A short message from the bot: one section, the text as fallback too."""
+    message = {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+    errors = blockkit.check_message(message)
+    if errors:
+        raise RenderProblem(None, "; ".join(errors))
+    return message
+
+
+class SlackComposer:
+    """The Composer port: lessons, questions and notices as Block Kit messages."""
+
+    def lesson(
+        self,
+        lesson: Lesson,
+        course: Course,
+        *,
+        first_name: str,
+        done_ref: str,
+        quote: tuple[str, str] | None = None,
+    ) -> list[Message]:
+        return lesson_messages(
+            lesson,
+            course,
+            first_name=first_name,
+            done_value=done_ref,
+            quote=Quote(*quote) if quote else None,
+        )
+
+    def question(
+        self, question: Question, lesson: Lesson, *, number: int, ref: str, review: bool = False
+    ) -> Message:
+        return question_message(question, lesson, number=number, ref=ref, review=review)
+
+    def notice(self, text: str) -> Message:
+        return notice_message(text)

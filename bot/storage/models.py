@@ -48,6 +48,10 @@ class Learner(SQLModel, table=True):
     deactivated: bool = False
     snoozed_until: datetime | None = _instant(nullable=True)
     created_at: datetime = _instant()
+    is_admin: bool = False  # workspace admin or owner, from the Slack profile
+    dm_channel: str | None = Field(default=None, max_length=SLACK_ID)
+    pref_days: str | None = Field(default=None, max_length=40)  # the learner's own delivery days
+    pref_at: str | None = Field(default=None, max_length=5)  # and time, overriding drips' for DMs
 
 
 class Lead(SQLModel, table=True):
@@ -116,6 +120,7 @@ class Drip(SQLModel, table=True):
     discuss_channel: str | None = Field(default=None, max_length=SLACK_ID)
     created_at: datetime = _instant()
     updated_at: datetime = _instant()
+    finished_at: datetime | None = _instant(nullable=True)
 
 
 class DripTarget(SQLModel, table=True):
@@ -144,9 +149,16 @@ class Enrolment(SQLModel, table=True):
     recipient_kind: str = Field(max_length=16)  # dm | channel
     next_position: int = 1
     next_due_at: datetime | None = _instant(nullable=True)
+    # waiting (for the learner's zone) | active | paused | finished | stopped | cancelled | left
     status: str = Field(default="active", max_length=16)
     enrolled_by: str = Field(max_length=SLACK_ID)
     created_at: datetime = _instant()
+    # The schedule this enrolment follows, in its recipient's zone (the lead's, for channels).
+    tz: str = Field(default="UTC", max_length=64)
+    days: str = Field(default="mon,tue,wed,thu,fri", max_length=40)
+    at_time: str = Field(default="09:30", max_length=5)
+    start_on: date | None = None
+    finished_at: datetime | None = _instant(nullable=True)
 
 
 class Delivery(SQLModel, table=True):
@@ -177,6 +189,9 @@ class Delivery(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _instant()
     sent_at: datetime | None = _instant(nullable=True)
+    drip_id: int | None = Field(default=None, foreign_key="drip.id")
+    parts_sent: int = 0  # messages of this delivery already posted (a lesson is several)
+    payload: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # notices: what to say
 
 
 class Answer(SQLModel, table=True):

@@ -264,6 +264,7 @@ class SlackStandIn:
             "conversations.members": self._conversations_members,
             "conversations.join": self._conversations_join,
             "conversations.history": self._conversations_history,
+            "conversations.list": self._conversations_list,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "users.list": self._users_list,
@@ -1617,6 +1618,21 @@ class SlackStandIn:
         conv.bot_is_member = True
         result["channel"] = self._channel_object(conv)
         return result
+
+    def _conversations_list(self, params: JSON) -> JSON:
+        """Public channels, and private ones the bot is in (as Slack shows a bot)."""
+        types = set(_text_of(params.get("types") or "public_channel").split(","))
+        wanted = {"public_channel": "public", "private_channel": "private"}
+        kinds = {wanted[t.strip()] for t in types if t.strip() in wanted}
+        shown = [
+            self._channel_object(conv)
+            for conv in self._channels.values()
+            if conv.kind in kinds
+            and (conv.kind == "public" or conv.bot_is_member)
+            and not (_flag(params.get("exclude_archived")) and conv.is_archived)
+        ]
+        page, cursor = self._paginate(shown, params, default_limit=100)
+        return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
     def _readable(self, params: JSON) -> _Conversation:
         conv = self._visible(params.get("channel"))

@@ -5,9 +5,12 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from bot.slack.listeners import commands, errors
+from bot.slack.listeners import actions, commands, errors, events, home
 
 
 def register_listeners(app: App, services: Services) -> None:
     errors.register(app)
     commands.register(app, services)
+    actions.register(app, services)
+    events.register(app, services)
+    home.register(app, services)

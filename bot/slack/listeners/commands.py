@@ -1,16 +1,29 @@
-"""`/learn`: one slash command, many subcommands; the table below is also the help text."""
+"""`/learn`: one slash command, many subcommands; the table below is also the help text.
+
+Subcommands that only read the lessons answer in the acknowledgement itself. The others
+acknowledge at once and answer through the response URL when their work is done, so Slack's
+three seconds are never at risk.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
+from bot.domain.schedule import Target
 from bot.services import Services
+from bot.services.drips import Refused
+from bot.services.wording import channel, plural, user, when
+from bot.slack import grammar
+from bot.slack.grammar import UsageError
+from bot.slack.listeners import home
+from bot.slack.listeners.replies import describe_target, schedule_summary
 
 ANYONE = "anyone"
 LEAD = "lead"
@@ -33,6 +46,14 @@ class Invocation:
     client: WebClient
     services: Services
 
+    @property
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """A private answer through the response URL (after the acknowledgement)."""
+        self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
 
 Handler = Callable[[Invocation], None]
 
@@ -43,30 +64,43 @@ class Subcommand:
     usage: str
     summary: str
     audience: str
-    run: Handler
+    run: Handler | None
+    slow: bool = True
 
 
 class CommandTable:
     """Subcommands by name, in the order they are listed in help."""
 
     def __init__(self) -> None:
+        self._rows: list[Subcommand] = []
         self._by_name: dict[str, Subcommand] = {}
 
-    def add(self, name: str, usage: str, audience: str = ANYONE) -> Callable[[Handler], Handler]:
+    def add(
+        self, name: str, usage: str, audience: str = ANYONE, *, slow: bool = True
+    ) -> Callable[[Handler], Handler]:
         """Register a subcommand; the handler's docstring is its one-line help."""
 
         def decorate(run: Handler) -> Handler:
             summary = (run.__doc__ or "").strip().splitlines()[0]
-            self._by_name[name] = Subcommand(name, usage, summary, audience, run)
+            row = Subcommand(name, usage, summary, audience, run, slow)
+            self._rows.append(row)
+            self._by_name[name] = row
             return run
 
         return decorate
 
+    def document(self, name: str, usage: str, summary: str, audience: str) -> None:
+        """A help line for a form of a subcommand registered elsewhere."""
+        self._rows.append(Subcommand(name, usage, summary, audience, None))
+
     def find(self, name: str) -> Subcommand | None:
         return self._by_name.get(name)
 
-    def __iter__(self) -> Any:
-        return iter(self._by_name.values())
+    def __iter__(self) -> Iterator[Subcommand]:
+        return iter(self._rows)
+
+    def names(self) -> list[str]:
+        return list(self._by_name)
 
 
 COMMANDS = CommandTable()
@@ -95,10 +129,20 @@ def register(app: App, services: Services) -> None:
             services=services,
         )
         subcommand = COMMANDS.find(invocation.name)
-        if subcommand is None:
+        if subcommand is None or subcommand.run is None:
             ack(**unknown_command(name))
             return
-        subcommand.run(invocation)
+        if not subcommand.slow:
+            subcommand.run(invocation)
+            return
+        ack()
+        try:
+            subcommand.run(invocation)
+        except (Refused, UsageError) as problem:
+            text = str(problem)
+            if isinstance(problem, UsageError):
+                text += f"\nThe form is `{subcommand.usage}`."
+            invocation.reply(f":no_entry_sign: {text}")
 
 
 def help_message() -> dict[str, Any]:
@@ -124,7 +168,7 @@ def help_message() -> dict[str, Any]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "Only you can see this. Lessons arrive by DM or in channels.",
+                    "text": "Only you can see this. " + grammar.TARGETS_HELP,
                 }
             ],
         }
@@ -137,7 +181,7 @@ def help_message() -> dict[str, Any]:
 
 
 def unknown_command(name: str) -> dict[str, Any]:
-    known = ", ".join(f"`{c.name}`" for c in COMMANDS)
+    known = ", ".join(f"`{name}`" for name in COMMANDS.names())
     return {
         "response_type": "ephemeral",
         "text": (
@@ -146,7 +190,241 @@ def unknown_command(name: str) -> dict[str, Any]:
     }
 
 
-@COMMANDS.add("help", "/learn help")
+# -- for everyone --------------------------------------------------------------------------------
+
+
+@COMMANDS.add("help", "/learn help", slow=False)
 def show_help(invocation: Invocation) -> None:
     """List these commands."""
     invocation.ack(**help_message())
+
+
+@COMMANDS.add("courses", "/learn courses", slow=False)
+def list_courses(invocation: Invocation) -> None:
+    """List the courses, with a line on each."""
+    courses = invocation.services.catalog.catalog.courses
+    if not courses:
+        invocation.ack(text="There are no courses yet.", response_type="ephemeral")
+        return
+    lines = [
+        f"• *{course.title}* (`{course.id}`, {plural(len(course.lessons), 'lesson')}): "
+        f"{course.description}"
+        for course in courses
+    ]
+    text = "\n".join(lines) + "\n`/learn join <course>` starts one in your DMs."
+    invocation.ack(text=text, response_type="ephemeral")
+
+
+@COMMANDS.add("search", "/learn search <words>", slow=False)
+def search(invocation: Invocation) -> None:
+    """Find lessons by title, objective, skills or text."""
+    if not invocation.args:
+        invocation.ack(text="Search for what? For example `/learn search passwords`.")
+        return
+    found = invocation.services.catalog.search(invocation.args)
+    if not found:
+        invocation.ack(
+            text=f"No lesson matches “{invocation.args}”. `/learn courses` lists everything.",
+            response_type="ephemeral",
+        )
+        return
+    lines = [f"• *{lesson.title}* (`{lesson.key}`): {lesson.objective}" for lesson in found]
+    invocation.ack(
+        text=f"Lessons about “{invocation.args}”:\n" + "\n".join(lines),
+        response_type="ephemeral",
+    )
+
+
+@COMMANDS.add("join", "/learn join <course>")
+def join(invocation: Invocation) -> None:
+    """Take a course in your DMs, at your own time."""
+    if not invocation.args:
+        raise UsageError("Which course? `/learn courses` lists them.")
+    result = invocation.services.drips.join(
+        team_id=invocation.team_id,
+        user_id=invocation.user_id,
+        course_id=invocation.args.split()[0].lower(),
+        now=invocation.now,
+    )
+    invocation.reply(
+        f":books: You're in *{result.course.title}*: "
+        f"{plural(len(result.course.lessons), 'lesson')}, "
+        f"{result.days.describe()} at {result.at:%H:%M} your time ({result.tz}). "
+        f"First lesson {when(result.first_at)}. `/learn next` sends one right now."
+    )
+
+
+@COMMANDS.add("next", "/learn next")
+def next_lesson(invocation: Invocation) -> None:
+    """Get your next lesson now."""
+    result = invocation.services.drips.next_lesson(
+        team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
+    )
+    invocation.reply(f":arrow_forward: *{result.lesson.title}* is on its way to your DMs.")
+
+
+@COMMANDS.add("snooze", "/learn snooze [days]")
+def snooze(invocation: Invocation) -> None:
+    """Pause your own lessons for a few days (default 1)."""
+    days = grammar.parse_days_count(invocation.args)
+    until = invocation.services.drips.snooze(
+        team_id=invocation.team_id, user_id=invocation.user_id, days=days, now=invocation.now
+    )
+    invocation.reply(
+        f":zzz: Snoozed for {plural(days, 'day')}: lessons start again {when(until)}. "
+        "`/learn resume` brings them back sooner."
+    )
+
+
+@COMMANDS.add("resume", "/learn resume")
+def resume(invocation: Invocation) -> None:
+    """Resume your own lessons after a snooze."""
+    if invocation.args:
+        change_drip(invocation, "resume")
+        return
+    upcoming = invocation.services.drips.resume_own(
+        team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
+    )
+    if upcoming is None:
+        invocation.reply("You have no lessons scheduled. `/learn courses` lists the courses.")
+        return
+    invocation.reply(f":arrow_forward: Resumed. Your next lesson comes {when(upcoming)}.")
+
+
+@COMMANDS.add("leave", "/learn leave <course>")
+def leave(invocation: Invocation) -> None:
+    """Stop a course you are taking."""
+    if not invocation.args:
+        raise UsageError("Which course?")
+    course = invocation.services.drips.leave(
+        team_id=invocation.team_id,
+        user_id=invocation.user_id,
+        course_id=invocation.args.split()[0].lower(),
+        now=invocation.now,
+    )
+    invocation.reply(f"You've left *{course.title}*. No more lessons from it.")
+
+
+# -- for leads -----------------------------------------------------------------------------------
+
+
+@COMMANDS.add("schedule", grammar.SCHEDULE_USAGE, LEAD)
+def schedule(invocation: Invocation) -> None:
+    """Drip a course to channels and people (no arguments: open the form)."""
+    if not invocation.args:
+        home.open_schedule_form(invocation)
+        return
+    request = grammar.parse_schedule(invocation.args)
+    result = invocation.services.drips.schedule(
+        team_id=invocation.team_id, lead_id=invocation.user_id, request=request, now=invocation.now
+    )
+    invocation.reply(schedule_summary(result))
+
+
+@COMMANDS.add("send", grammar.SEND_USAGE, LEAD)
+def send(invocation: Invocation) -> None:
+    """Send one lesson now (a course sends its first lesson)."""
+    request = grammar.parse_send(invocation.args)
+    result = invocation.services.drips.send_now(
+        team_id=invocation.team_id,
+        lead_id=invocation.user_id,
+        address=request.address,
+        targets=request.targets,
+        now=invocation.now,
+    )
+    who = [plural(result.users, "person", "people")] if result.users else []
+    who += [channel(c) for c in result.channels]
+    invocation.reply(f":outbox_tray: Sending *{result.lesson.title}* now to {', '.join(who)}.")
+
+
+@COMMANDS.add("schedules", "/learn schedules", LEAD)
+def schedules(invocation: Invocation) -> None:
+    """List drips: id, course, targets, next lesson, status."""
+    drips = invocation.services.drips.list_drips(
+        team_id=invocation.team_id, lead_id=invocation.user_id, now=invocation.now
+    )
+    if not drips:
+        invocation.reply(f"No drips yet. Create one with `{grammar.SCHEDULE_USAGE}`.")
+        return
+    lines = []
+    for drip in drips:
+        targets = ", ".join(describe_target(kind, ref) for kind, ref, _ in drip.targets)
+        upcoming = f"next {when(drip.next_due_at)}" if drip.next_due_at else "nothing scheduled"
+        lines.append(
+            f"*#{drip.id}* `{drip.course}` → {targets} · {drip.status} · {upcoming} · "
+            f"{drip.finished}/{drip.enrolled} done"
+        )
+    invocation.reply("\n".join(lines))
+
+
+COMMANDS.document("resume", "/learn resume <id>", "Resume a paused drip.", LEAD)
+
+
+@COMMANDS.add("pause", "/learn pause <id>", LEAD)
+def pause(invocation: Invocation) -> None:
+    """Pause a drip."""
+    change_drip(invocation, "pause")
+
+
+@COMMANDS.add("cancel", "/learn cancel <id>", LEAD)
+def cancel(invocation: Invocation) -> None:
+    """Cancel a drip for good."""
+    change_drip(invocation, "cancel")
+
+
+def change_drip(invocation: Invocation, action: str) -> None:
+    drip_id = grammar.parse_drip_id(invocation.args)
+    drip = invocation.services.drips.change(
+        team_id=invocation.team_id,
+        lead_id=invocation.user_id,
+        drip_id=drip_id,
+        action=action,
+        now=invocation.now,
+    )
+    done = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
+    more = (
+        f" Next lesson {when(drip.next_due_at)}." if action == "resume" and drip.next_due_at else ""
+    )
+    invocation.reply(f"Drip #{drip.id} (`{drip.course}`) is {done}.{more}")
+
+
+# -- for admins ----------------------------------------------------------------------------------
+
+
+@COMMANDS.add("leads", "/learn leads add|remove @user", ADMIN)
+def leads(invocation: Invocation) -> None:
+    """Grant or take the lead role."""
+    action, _, rest = invocation.args.partition(" ")
+    if action not in ("add", "remove") or not rest.strip():
+        raise UsageError("Write `/learn leads add @user` or `/learn leads remove @user`.")
+    drips = invocation.services.drips
+    drips.require_admin(
+        invocation.team_id,
+        invocation.user_id,
+        doing="grant or take the lead role",
+        now=invocation.now,
+    )
+    people = invocation.services.people
+    lines = []
+    for target in grammar.parse_users(rest):
+        user_id = _user_id(invocation, target)
+        if action == "add":
+            granted = people.grant_lead(
+                invocation.team_id, user_id, by=invocation.user_id, now=invocation.now
+            )
+            lines.append(f"{user(user_id)} is {'now' if granted else 'already'} a lead.")
+        else:
+            revoked = people.revoke_lead(invocation.team_id, user_id)
+            lines.append(
+                f"{user(user_id)} is no longer a lead."
+                if revoked
+                else f"{user(user_id)} was not a lead (workspace admins always are)."
+            )
+    invocation.reply("\n".join(lines))
+
+
+def _user_id(invocation: Invocation, target: Target) -> str:
+    if target.id:
+        return target.id
+    recipients = invocation.services.drips.resolve(invocation.team_id, [target])
+    return recipients.users[0]

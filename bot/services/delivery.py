@@ -1,0 +1,429 @@
+"""Delivery: refresh time zones, plan what fell due into the outbox, drain it to Slack at our pace.
+
+Sending is at-least-once by nature (Slack can accept a post and the process die before it records
+it), so the window is kept to one message: each posted part is recorded at once, and a delivery
+whose lease expired mid-send first looks for its own copy (message metadata carries the delivery
+id and part) before posting again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.lesson import Course, Lesson
+from bot.domain.schedule import Days, next_slot, parse_time, zone
+from bot.services.catalog import CatalogService
+from bot.services.pacing import Pacer
+from bot.services.people import People
+from bot.services.ports import Composer, Message, Messenger, Posted, Profile, SlackError
+from bot.services.wording import channel, plural, user
+from bot.storage.drips import DripRepository
+from bot.storage.outbox import Claimed, DueGroup, Outbox, PlanReport
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_TRIES = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+PROFILE_STALE = timedelta(days=1)
+PROFILE_BATCH = 200
+BULK_PROFILES = 25  # above this many unknown people, read the directory (users.list) instead
+RATE_LIMIT_RETRIES = 5
+METADATA_TYPE = "microlearn_delivery"
+
+USER_GONE = {"user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot"}
+CHANNEL_GONE = {"channel_not_found", "is_archived", "restricted_action"}
+CHANNEL_FIXABLE = {"not_in_channel"}  # the lead can fix it: the enrolment waits, paused
+
+
+@dataclass(frozen=True)
+class DrainReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    messages: int = 0
+
+
+@dataclass(frozen=True)
+class TickReport:
+    profiles: int
+    plan: PlanReport
+    drain: DrainReport
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        repository: DripRepository,
+        catalog: CatalogService,
+        people: People,
+        messenger: Messenger,
+        composer: Composer,
+        pacer: Pacer,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None],
+        grace: timedelta,
+        batch: int = 50,
+    ) -> None:
+        self._outbox = outbox
+        self._repository = repository
+        self._catalog = catalog
+        self._people = people
+        self._messenger = messenger
+        self._composer = composer
+        self._pacer = pacer
+        self._clock = clock
+        self._sleep = sleep
+        self._grace = grace
+        self._batch = batch
+
+    def tick(self, now: datetime, *, budget: timedelta | None = None) -> TickReport:
+        """One pass: time zones, planning, then sending until done or out of `budget`."""
+        profiles = self.refresh_profiles(now=now)
+        plan = self.plan(now=now)
+        drain = self.drain(now=now, budget=budget)
+        return TickReport(profiles, plan, drain)
+
+    # -- time zones ---------------------------------------------------------------------------
+
+    def refresh_profiles(self, *, now: datetime) -> int:
+        """Learn the time zone of people waiting for one, and re-check stale ones."""
+        wanted = self._repository.learners_to_refresh(
+            stale_before=now - PROFILE_STALE, limit=PROFILE_BATCH
+        )
+        refreshed = 0
+        by_team: dict[str, list[str]] = {}
+        for team_id, user_id in wanted:
+            by_team.setdefault(team_id, []).append(user_id)
+        for team_id, users in by_team.items():
+            try:
+                if len(users) > BULK_PROFILES:
+                    wanted_set = set(users)
+                    for profile in self._messenger.profiles(team_id):
+                        if profile.user_id in wanted_set:
+                            self._apply_profile(team_id, profile.user_id, profile, now=now)
+                            wanted_set.discard(profile.user_id)
+                            refreshed += 1
+                    for missing in wanted_set:  # not in the directory: gone
+                        self._stop_person(team_id, missing, "user_not_found", now=now)
+                else:
+                    for user_id in users:
+                        profile = self._messenger.profile(team_id, user_id)
+                        self._apply_profile(team_id, user_id, profile, now=now)
+                        refreshed += 1
+            except SlackError as error:
+                if error.code in USER_GONE and len(users) <= BULK_PROFILES:
+                    self._stop_person(team_id, users[refreshed], error.code, now=now)
+                log.warning("time zone lookup paused for %s: %s", team_id, error.code)
+        return refreshed
+
+    def _apply_profile(
+        self, team_id: str, user_id: str, profile: Profile, *, now: datetime
+    ) -> None:
+        learner, previous = self._people.save(team_id, profile, now=now)
+        if learner.deactivated:
+            self._stop_person(team_id, user_id, "account_inactive", now=now)
+            return
+        for enrolment in self._repository.enrolments(
+            team_id, recipient=user_id, statuses=("waiting", "active")
+        ):
+            if enrolment.recipient_kind != "dm":
+                continue
+            if enrolment.status == "active" and previous == learner.tz == enrolment.tz:
+                continue
+            if enrolment.status == "active" and enrolment.next_due_at is None:
+                continue
+            after = max(now, learner.snoozed_until) if learner.snoozed_until else now
+            due = next_slot(
+                Days.decode(enrolment.days),
+                parse_time(enrolment.at_time),
+                zone(learner.tz),
+                after=after,
+                start_on=enrolment.start_on,
+            )
+            self._repository.reschedule(
+                enrolment.id,
+                next_due_at=due,
+                status="active",
+                tz=learner.tz,
+                only_if_status=("waiting", "active"),
+            )
+
+    def _stop_person(self, team_id: str, user_id: str, code: str, *, now: datetime) -> None:
+        for enrolment in self._repository.enrolments(
+            team_id, recipient=user_id, statuses=("waiting", "active", "paused")
+        ):
+            self._outbox.stop_enrolment(enrolment.id)
+            self._report(
+                team_id,
+                owner=enrolment.enrolled_by,
+                key=f"gone:{enrolment.id}",
+                text=f"{user(user_id)} can't get lessons any more ({_reason(code)}), so I stopped "
+                f"their lessons of *{enrolment.course}* (drip #{enrolment.drip_id}).",
+                drip_id=enrolment.drip_id,
+                now=now,
+            )
+            self._repository.finish_drip(team_id, enrolment.drip_id, now=now)
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def plan(self, *, now: datetime) -> PlanReport:
+        report = self._outbox.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
+        for team_id, drip_id in report.finished_drips:
+            self._drip_finished(team_id, drip_id, now=now)
+        if report.planned or report.moved:
+            log.info(
+                "planned %d lessons, moved %d missed ones to their next slot",
+                report.planned,
+                report.moved,
+            )
+        return report
+
+    def _drip_finished(self, team_id: str, drip_id: int, *, now: datetime) -> None:
+        drip = self._repository.drip(team_id, drip_id)
+        if drip is None:
+            return
+        course = self._catalog.course(drip.course)
+        title = course.title if course else drip.course
+        lessons = len(course.lessons) if course else 0
+        self._report(
+            team_id,
+            owner=drip.created_by,
+            key=f"finished:{drip_id}",
+            text=f":checkered_flag: Drip #{drip_id} has finished: *{title}*, "
+            f"{plural(lessons, 'lesson')} to {plural(drip.enrolled, 'recipient')}. "
+            f"`/learn report {drip.course}` shows how it went.",
+            drip_id=drip_id,
+            now=now,
+        )
+
+    def _report(
+        self,
+        team_id: str,
+        *,
+        owner: str | None,
+        key: str,
+        text: str,
+        drip_id: int | None,
+        now: datetime,
+    ) -> None:
+        if owner is None:
+            log.warning("nobody to tell: %s", text)
+            return
+        self._outbox.enqueue(
+            team_id=team_id,
+            dedupe_key=key,
+            kind="notice",
+            recipient=owner,
+            recipient_kind="dm",
+            due_at=now,
+            now=now,
+            drip_id=drip_id,
+            payload={"text": text},
+        )
+
+    # -- draining -----------------------------------------------------------------------------
+
+    def drain(self, *, now: datetime, budget: timedelta | None = None) -> DrainReport:
+        """Send due deliveries until none are left or `budget` is spent."""
+        deadline = now + budget if budget is not None else None
+        sent = retried = failed = messages = 0
+        current = now
+        while deadline is None or current < deadline:
+            claimed = self._outbox.claim(now=current, lease=LEASE, limit=self._batch)
+            if not claimed:
+                break
+            for delivery in claimed:
+                outcome, posted = self._send(delivery)
+                messages += posted
+                if outcome == "sent":
+                    sent += 1
+                elif outcome == "retry":
+                    retried += 1
+                elif outcome == "failed":
+                    failed += 1
+            current = self._clock()
+        return DrainReport(sent, retried, failed, messages)
+
+    def _send(self, delivery: Claimed) -> tuple[str, int]:
+        try:
+            parts = self._compose(delivery)
+        except LookupError as error:
+            self._outbox.mark_failed(delivery, error=str(error), now=self._clock())
+            return "failed", 0
+        posted = 0
+        channel_id = delivery.channel_id
+        rate_limited = 0
+        index = delivery.parts_sent
+        while index < len(parts):
+            target = channel_id or delivery.dm_channel or delivery.recipient
+            try:
+                if delivery.resumed and index == delivery.parts_sent:
+                    found = self._already_posted(delivery, target, index)
+                    if found is not None:
+                        channel_id = found.channel
+                        if not self._outbox.record_part(
+                            delivery, parts_sent=index + 1, channel_id=found.channel, ts=found.ts
+                        ):
+                            return "lost", posted
+                        index += 1
+                        continue
+                self._wait_for_slot(delivery.team_id, target)
+                result = self._messenger.post(
+                    delivery.team_id,
+                    target,
+                    parts[index],
+                    metadata={
+                        "event_type": METADATA_TYPE,
+                        "event_payload": {"delivery_id": delivery.id, "part": index},
+                    },
+                )
+            except SlackError as error:
+                if error.code == "ratelimited" and rate_limited < RATE_LIMIT_RETRIES:
+                    rate_limited += 1
+                    now = self._clock().timestamp()
+                    self._pacer.pause(delivery.team_id, until=now + (error.retry_after or 1.0))
+                    continue
+                return self._failed(delivery, error), posted
+            posted += 1
+            channel_id = result.channel
+            if not self._outbox.record_part(
+                delivery, parts_sent=index + 1, channel_id=result.channel, ts=result.ts
+            ):
+                log.warning("delivery %d was taken over by another process", delivery.id)
+                return "lost", posted
+            index += 1
+        if delivery.recipient_kind == "dm" and channel_id and channel_id != delivery.dm_channel:
+            self._repository.set_dm_channel(delivery.team_id, delivery.recipient, channel_id)
+        self._outbox.mark_sent(delivery, now=self._clock())
+        return "sent", posted
+
+    def _already_posted(self, delivery: Claimed, target: str, part: int) -> Posted | None:
+        ts = self._messenger.find_posted(
+            delivery.team_id, target, delivery_id=delivery.id, part=part
+        )
+        return Posted(target, ts) if ts else None
+
+    def _wait_for_slot(self, team_id: str, target: str) -> None:
+        delay = self._pacer.reserve(team_id, target, self._clock().timestamp())
+        if delay > 0:
+            self._sleep(delay)
+
+    def _compose(self, delivery: Claimed) -> list[Message]:
+        if delivery.kind == "notice":
+            text = (delivery.payload or {}).get("text")
+            if not text:
+                raise LookupError("a notice without text")
+            return [self._composer.notice(str(text))]
+        lesson, course = self._lesson(delivery)
+        first_name = delivery.first_name or "there"
+        if delivery.kind == "review" and delivery.question_position is not None:
+            question = lesson.quiz[delivery.question_position - 1]
+            ref = f"{delivery.id}.{delivery.question_position}"
+            return [
+                self._composer.question(
+                    question, lesson, number=delivery.question_position, ref=ref, review=True
+                )
+            ]
+        parts = self._composer.lesson(
+            lesson, course, first_name=first_name, done_ref=str(delivery.id)
+        )
+        for number, question in enumerate(lesson.quiz, start=1):
+            parts.append(
+                self._composer.question(
+                    question, lesson, number=number, ref=f"{delivery.id}.{number}"
+                )
+            )
+        return parts
+
+    def _lesson(self, delivery: Claimed) -> tuple[Lesson, Course]:
+        course = self._catalog.course(delivery.course or "")
+        lesson = course.lesson(delivery.lesson or "") if course else None
+        if course is None or lesson is None:
+            raise LookupError(
+                f"lesson {delivery.course}/{delivery.lesson} is no longer in the lessons folder"
+            )
+        return lesson, course
+
+    def _position(self, delivery: Claimed) -> int | None:
+        try:
+            return self._lesson(delivery)[0].position
+        except LookupError:
+            return None
+
+    def _failed(self, delivery: Claimed, error: SlackError) -> str:
+        now = self._clock()
+        if not error.permanent and delivery.tries < MAX_TRIES:
+            wait = min(BACKOFF_BASE * 2 ** (delivery.tries - 1), BACKOFF_MAX)
+            if error.retry_after:
+                wait = max(wait, timedelta(seconds=error.retry_after))
+            self._outbox.release(delivery, due_at=now + wait, error=error.code)
+            log.info("delivery %d will be retried in %s (%s)", delivery.id, wait, error.code)
+            return "retry"
+        self._outbox.mark_failed(delivery, error=error.code, now=now)
+        log.warning("delivery %d failed for good: %s", delivery.id, error.code)
+        if delivery.kind == "notice":
+            return "failed"
+        if delivery.enrolment_id is not None and error.code in CHANNEL_FIXABLE:
+            # Pause it at this lesson, so resuming the drip delivers the lesson that failed.
+            position = self._position(delivery)
+            self._outbox.pause_enrolment(delivery.enrolment_id, position=position)
+        elif delivery.enrolment_id is not None and (error.code in USER_GONE | CHANNEL_GONE):
+            self._outbox.stop_enrolment(delivery.enrolment_id)
+            if delivery.drip_id is not None:
+                self._repository.finish_drip(delivery.team_id, delivery.drip_id, now=now)
+        owner = delivery.drip_owner or str((delivery.payload or {}).get("sent_by") or "") or None
+        where = (
+            channel(delivery.recipient)
+            if delivery.recipient_kind == "channel"
+            else user(delivery.recipient)
+        )
+        advice = _advice(error.code, delivery)
+        self._report(
+            delivery.team_id,
+            owner=owner,
+            key=f"failed:{delivery.id}",
+            text=f":warning: I couldn't deliver *{delivery.lesson or 'a lesson'}* to {where}: "
+            f"{_reason(error.code)}. {advice}",
+            drip_id=delivery.drip_id,
+            now=now,
+        )
+        return "failed"
+
+
+def _group_next_slot(group: DueGroup, after: datetime) -> datetime:
+    return next_slot(
+        Days.decode(group.days), parse_time(group.at_time), zone(group.tz), after=after
+    )
+
+
+def _reason(code: str) -> str:
+    return {
+        "not_in_channel": "I'm not a member of that channel",
+        "channel_not_found": "the channel is gone or private to me",
+        "is_archived": "the channel is archived",
+        "user_not_found": "their account no longer exists",
+        "user_disabled": "their account is deactivated",
+        "account_inactive": "their account is deactivated",
+        "cannot_dm_bot": "it's a bot",
+        "restricted_action": "the workspace doesn't let me post there",
+    }.get(code, f"Slack answered `{code}`")
+
+
+def _advice(code: str, delivery: Claimed) -> str:
+    drip = f" #{delivery.drip_id}" if delivery.drip_id else ""
+    if code in CHANNEL_FIXABLE:
+        return (
+            f"Its lessons there are paused: invite me with `/invite @microlearn` in "
+            f"{channel(delivery.recipient)}, then `/learn resume{drip}` to carry on from this "
+            "lesson."
+        )
+    if code in USER_GONE or code in CHANNEL_GONE:
+        return f"I stopped these lessons{f' in drip{drip}' if drip else ''}; nothing else changed."
+    return "I won't retry this one; everything else carries on."

@@ -1,0 +1,57 @@
+"""Who people are (name, time zone) and what they may do (learner, lead, admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.services.ports import Messenger, Profile
+from bot.storage.drips import DripRepository, LearnerRecord
+
+PROFILE_MAX_AGE = timedelta(hours=12)
+
+
+class People:
+    def __init__(
+        self, repository: DripRepository, messenger: Messenger, *, admins: frozenset[str]
+    ) -> None:
+        self._repository = repository
+        self._messenger = messenger
+        self._admins = admins
+
+    def learner(
+        self, team_id: str, user_id: str, *, now: datetime, max_age: timedelta = PROFILE_MAX_AGE
+    ) -> LearnerRecord:
+        """The stored profile, refreshed from Slack (users.info) when older than `max_age`."""
+        record = self._repository.learner(team_id, user_id)
+        if record and record.tz_checked_at and now - record.tz_checked_at < max_age:
+            return record
+        return self.save(team_id, self._messenger.profile(team_id, user_id), now=now)[0]
+
+    def save(
+        self, team_id: str, profile: Profile, *, now: datetime
+    ) -> tuple[LearnerRecord, str | None]:
+        """Store a profile from Slack; also return the zone it had before, if known."""
+        return self._repository.save_profile(
+            team_id,
+            profile.user_id,
+            name=profile.name,
+            first_name=profile.first_name,
+            tz=profile.tz,
+            is_admin=profile.is_admin,
+            deactivated=profile.deleted or profile.is_bot,
+            now=now,
+        )
+
+    def is_admin(self, team_id: str, user_id: str, *, now: datetime) -> bool:
+        return user_id in self._admins or self.learner(team_id, user_id, now=now).is_admin
+
+    def is_lead(self, team_id: str, user_id: str, *, now: datetime) -> bool:
+        if user_id in self._admins or self._repository.is_lead(team_id, user_id):
+            return True
+        return self.learner(team_id, user_id, now=now).is_admin
+
+    def grant_lead(self, team_id: str, user_id: str, *, by: str, now: datetime) -> bool:
+        return self._repository.grant_lead(team_id, user_id, granted_by=by, now=now)
+
+    def revoke_lead(self, team_id: str, user_id: str) -> bool:
+        return self._repository.revoke_lead(team_id, user_id)

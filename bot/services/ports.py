@@ -1,0 +1,117 @@
+"""What the use cases need from Slack, as ports: the Slack adapter implements them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.domain.lesson import Course, Lesson, Question
+
+Message = dict[str, Any]
+"""An opaque, ready-to-send message (text and blocks) made by a Composer."""
+
+
+class SlackError(Exception):
+    """A Slack call failed. `permanent` errors are never retried; others wait `retry_after`."""
+
+    def __init__(self, code: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    name: str
+    first_name: str
+    tz: str
+    is_admin: bool = False
+    deleted: bool = False
+    is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    id: str
+    name: str
+    is_member: bool
+    is_archived: bool = False
+    is_private: bool = False
+    is_im: bool = False
+
+
+class Messenger(Protocol):
+    """The one way out to Slack. Every method may raise SlackError."""
+
+    def post(
+        self,
+        team_id: str,
+        channel: str,
+        message: Message,
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Posted: ...
+
+    def update(self, team_id: str, channel: str, ts: str, message: Message) -> None: ...
+
+    def post_ephemeral(
+        self, team_id: str, channel: str, user_id: str, message: Message
+    ) -> None: ...
+
+    def profile(self, team_id: str, user_id: str) -> Profile: ...
+
+    def profiles(self, team_id: str) -> Iterator[Profile]:
+        """Every member of the workspace (users.list, paginated)."""
+        ...
+
+    def find_user(self, team_id: str, name: str) -> str | None: ...
+
+    def channel(self, team_id: str, channel_id: str) -> ChannelInfo: ...
+
+    def find_channel(self, team_id: str, name: str) -> ChannelInfo | None: ...
+
+    def channel_members(self, team_id: str, channel_id: str) -> list[str]: ...
+
+    def usergroup_members(self, team_id: str, group_id: str) -> list[str]: ...
+
+    def find_usergroup(self, team_id: str, handle: str) -> str | None: ...
+
+    def find_posted(self, team_id: str, channel: str, *, delivery_id: int, part: int) -> str | None:
+        """The ts of a message we already posted for this delivery part, among the latest ones."""
+        ...
+
+    def permalink(self, team_id: str, channel: str, ts: str) -> str: ...
+
+    def upload(
+        self, team_id: str, user_id: str, *, filename: str, content: bytes, title: str, comment: str
+    ) -> None: ...
+
+
+class Composer(Protocol):
+    """Turns lessons, questions and notices into messages (Block Kit lives behind this port)."""
+
+    def lesson(
+        self,
+        lesson: Lesson,
+        course: Course,
+        *,
+        first_name: str,
+        done_ref: str,
+        quote: tuple[str, str] | None = None,
+    ) -> list[Message]: ...
+
+    def question(
+        self, question: Question, lesson: Lesson, *, number: int, ref: str, review: bool = False
+    ) -> Message: ...
+
+    def notice(self, text: str) -> Message: ...

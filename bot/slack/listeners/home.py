@@ -1,0 +1,488 @@
+"""App Home (your lessons and settings; a lead's drips) and the forms it opens."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, time
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.domain.schedule import DAY_NAMES, Days, Target, TargetKind
+from bot.services import Services
+from bot.services.drips import Refused, ScheduleRequest
+from bot.services.wording import plural, when
+from bot.slack import blockkit
+from bot.slack.listeners.replies import describe_target, schedule_summary
+
+if TYPE_CHECKING:
+    from bot.slack.listeners.commands import Invocation
+
+log = logging.getLogger(__name__)
+
+SCHEDULE_FORM = "schedule_form"
+PREFS_FORM = "prefs_form"
+MAX_DRIPS_SHOWN = 20
+DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        if event.get("tab", "home") == "home":
+            publish(services, client, context.team_id or "", event["user"])
+
+    @app.action("home_schedule")
+    def open_schedule(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=schedule_form(services))
+
+    @app.action("home_prefs")
+    def open_prefs(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        learner = services.people.learner(
+            context.team_id or "", body["user"]["id"], now=services.clock()
+        )
+        client.views_open(
+            trigger_id=body["trigger_id"], view=prefs_form(learner.pref_days, learner.pref_at)
+        )
+
+    @app.action("home_snooze")
+    def home_snooze(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        team, user = context.team_id or "", body["user"]["id"]
+        services.drips.snooze(
+            team_id=team, user_id=user, days=int(action["value"]), now=services.clock()
+        )
+        publish(services, client, team, user)
+
+    @app.action("home_resume")
+    def home_resume(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        ack()
+        team, user = context.team_id or "", body["user"]["id"]
+        services.drips.resume_own(team_id=team, user_id=user, now=services.clock())
+        publish(services, client, team, user)
+
+    @app.action("home_next")
+    def home_next(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        team, user = context.team_id or "", body["user"]["id"]
+        try:
+            services.drips.next_lesson(team_id=team, user_id=user, now=services.clock())
+            note = "Your next lesson is on its way to your DMs."
+        except Refused as refused:
+            note = str(refused)
+        publish(services, client, team, user, note=note)
+
+    @app.action("drip_pause")
+    @app.action("drip_resume")
+    @app.action("drip_cancel")
+    def drip_button(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        team, user = context.team_id or "", body["user"]["id"]
+        verb = str(action["action_id"]).removeprefix("drip_")
+        try:
+            services.drips.change(
+                team_id=team,
+                lead_id=user,
+                drip_id=int(action["value"]),
+                action=verb,
+                now=services.clock(),
+            )
+            note = None
+        except Refused as refused:
+            note = str(refused)
+        publish(services, client, team, user, note=note)
+
+    @app.view(SCHEDULE_FORM)
+    def schedule_submitted(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        team, user = context.team_id or "", body["user"]["id"]
+        values = view["state"]["values"]
+        request, errors = read_schedule_form(values, today=services.clock().date())
+        if request is not None and not errors:
+            errors = check_form_channels(services, team, request)
+        if errors or request is None:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        try:
+            result = services.drips.schedule(
+                team_id=team, lead_id=user, request=request, now=services.clock()
+            )
+            text = schedule_summary(result)
+        except Refused as refused:
+            text = f":no_entry_sign: I couldn't schedule that: {refused}"
+        client.chat_postMessage(channel=user, text=text)
+        publish(services, client, team, user)
+
+    @app.view(PREFS_FORM)
+    def prefs_submitted(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        team, user = context.team_id or "", body["user"]["id"]
+        values = view["state"]["values"]
+        chosen = [o["value"] for o in values["days"]["days"].get("selected_options") or []]
+        if not chosen:
+            ack(response_action="errors", errors={"days": "Pick at least one day."})
+            return
+        at = values["time"]["time"].get("selected_time") or "09:30"
+        ack()
+        services.drips.set_preferences(
+            team_id=team,
+            user_id=user,
+            days=Days.decode(",".join(chosen)),
+            at=at,
+            now=services.clock(),
+        )
+        publish(
+            services, client, team, user, note=f"Lessons now come at {at} on the days you chose."
+        )
+
+
+def open_schedule_form(invocation: Invocation) -> None:
+    """`/learn schedule` with no arguments: the same form as App Home's button (leads only)."""
+    invocation.services.drips.require_lead(
+        invocation.team_id, invocation.user_id, doing="schedule courses", now=invocation.now
+    )
+    invocation.client.views_open(
+        trigger_id=invocation.trigger_id, view=schedule_form(invocation.services)
+    )
+
+
+def publish(
+    services: Services, client: WebClient, team_id: str, user_id: str, *, note: str | None = None
+) -> None:
+    view = home_view(services, team_id, user_id, note=note)
+    client.views_publish(user_id=user_id, view=view)
+
+
+def home_view(
+    services: Services, team_id: str, user_id: str, *, note: str | None = None
+) -> dict[str, Any]:
+    now = services.clock()
+    learner = services.people.learner(team_id, user_id, now=now)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "microlearn"}},
+    ]
+    if note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    enrolments = services.drips.my_enrolments(team_id=team_id, user_id=user_id)
+    lines = []
+    for enrolment in enrolments:
+        course = services.catalog.course(enrolment.course)
+        total = len(course.lessons) if course else 0
+        title = course.title if course else enrolment.course
+        upcoming = (
+            f"next lesson {when(enrolment.next_due_at)}"
+            if enrolment.next_due_at
+            else "starting soon"
+        )
+        lines.append(
+            f"• *{title}*: lesson {min(enrolment.next_position, total)} of {total}, {upcoming}"
+        )
+    text = "*Your lessons*\n" + (
+        "\n".join(lines)
+        if lines
+        else "You're not taking a course yet. `/learn courses` lists them."
+    )
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
+    days = Days.decode(learner.pref_days).describe() if learner.pref_days else "the drip's days"
+    at = learner.pref_at or "the drip's time"
+    settings = f"Delivery: {days}, {at} ({learner.tz})."
+    if learner.snoozed_until and learner.snoozed_until > now:
+        settings += f" Snoozed until {when(learner.snoozed_until)}."
+        buttons = [_button("Resume now", "home_resume", "resume", primary=True)]
+    else:
+        buttons = [
+            _button("Next lesson now", "home_next", "next", primary=True),
+            _button("Snooze a day", "home_snooze", "1"),
+            _button("Snooze a week", "home_snooze", "7"),
+        ]
+    buttons.append(_button("Change delivery time", "home_prefs", "prefs"))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": settings}]})
+    blocks.append({"type": "actions", "block_id": "learner", "elements": buttons})
+    if services.people.is_lead(team_id, user_id, now=now):
+        blocks += _lead_blocks(services, team_id)
+    view = {"type": "home", "blocks": blocks}
+    blockkit.validate_view(view)
+    return view
+
+
+def _lead_blocks(services: Services, team_id: str) -> list[dict[str, Any]]:
+    drips = [d for d in services.drips.team_drips(team_id) if d.status in ("active", "paused")]
+    blocks: list[dict[str, Any]] = [
+        {"type": "divider"},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*Drips* ({len(drips)} running)"},
+            "accessory": _button("Schedule a course", "home_schedule", "new", primary=True),
+        },
+    ]
+    for drip in drips[:MAX_DRIPS_SHOWN]:
+        targets = ", ".join(describe_target(kind, ref) for kind, ref, _ in drip.targets)
+        upcoming = f"next {when(drip.next_due_at)}" if drip.next_due_at else "nothing scheduled"
+        text = (
+            f"*#{drip.id}* `{drip.course}` → {targets}\n{drip.status} · {upcoming} · "
+            f"{drip.finished}/{drip.enrolled} finished"
+        )
+        toggle = ("Resume", "drip_resume") if drip.status == "paused" else ("Pause", "drip_pause")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
+        cancel = _button("Cancel", "drip_cancel", str(drip.id))
+        cancel["style"] = "danger"
+        cancel["confirm"] = {
+            "title": {"type": "plain_text", "text": "Cancel this drip?"},
+            "text": {"type": "plain_text", "text": f"Drip #{drip.id} stops for everyone in it."},
+            "confirm": {"type": "plain_text", "text": "Cancel it"},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+        }
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"drip_{drip.id}",
+                "elements": [_button(toggle[0], toggle[1], str(drip.id)), cancel],
+            }
+        )
+    if len(drips) > MAX_DRIPS_SHOWN:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"{plural(len(drips) - MAX_DRIPS_SHOWN, 'more drip')}: "
+                        "`/learn schedules` lists all",
+                    }
+                ],
+            }
+        )
+    return blocks
+
+
+def _button(text: str, action_id: str, value: str, *, primary: bool = False) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+    }
+    if primary:
+        button["style"] = "primary"
+    return button
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value}
+
+
+def _input(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {**element, "action_id": block_id},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def _days_element(days: Days) -> dict[str, Any]:
+    options = [_option(label, name) for label, name in zip(DAY_LABELS, DAY_NAMES, strict=True)]
+    return {
+        "type": "checkboxes",
+        "options": options,
+        "initial_options": [options[d] for d in sorted(days.days)],
+    }
+
+
+def schedule_form(services: Services) -> dict[str, Any]:
+    courses = services.catalog.catalog.courses
+    course_options = [_option(course.title, course.id) for course in courses[:100]]
+    view = {
+        "type": "modal",
+        "callback_id": SCHEDULE_FORM,
+        "title": {"type": "plain_text", "text": "Schedule a course"},
+        "submit": {"type": "plain_text", "text": "Schedule"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input("course", "Course", {"type": "static_select", "options": course_options}),
+            _input("people", "People (by DM)", {"type": "multi_users_select"}, optional=True),
+            _input(
+                "channels",
+                "Post in channels",
+                {
+                    "type": "multi_conversations_select",
+                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+                },
+                optional=True,
+            ),
+            _input(
+                "members",
+                "Everyone in these channels (by DM)",
+                {
+                    "type": "multi_conversations_select",
+                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+                },
+                optional=True,
+            ),
+            _input(
+                "groups",
+                "User groups (by DM)",
+                {
+                    "type": "plain_text_input",
+                    "placeholder": {"type": "plain_text", "text": "@design @support"},
+                },
+                optional=True,
+            ),
+            _input("days", "Days", _days_element(Days())),
+            _input(
+                "time",
+                "Time",
+                {"type": "timepicker", "initial_time": "09:30"},
+                hint="Each person's own time zone for DMs; yours for channel posts.",
+            ),
+            _input(
+                "start",
+                "Start on",
+                {"type": "datepicker"},
+                optional=True,
+                hint="Leave empty to start at the next matching day.",
+            ),
+            _input(
+                "discuss",
+                "Discussion channel",
+                {"type": "conversations_select", "filter": {"include": ["public", "private"]}},
+                optional=True,
+                hint="A thread per lesson opens here for DM drips.",
+            ),
+        ],
+    }
+    blockkit.validate_view(view)
+    return view
+
+
+def prefs_form(days: str | None, at: str | None) -> dict[str, Any]:
+    view = {
+        "type": "modal",
+        "callback_id": PREFS_FORM,
+        "title": {"type": "plain_text", "text": "Delivery time"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "blocks": [
+            _input("days", "Days", _days_element(Days.decode(days) if days else Days())),
+            _input(
+                "time",
+                "Time (your time zone)",
+                {"type": "timepicker", "initial_time": at or "09:30"},
+            ),
+        ],
+    }
+    blockkit.validate_view(view)
+    return view
+
+
+def read_schedule_form(
+    values: dict[str, Any], *, today: date
+) -> tuple[ScheduleRequest | None, dict[str, str]]:
+    """The form's values as a request, or the problems to show next to each field."""
+    errors: dict[str, str] = {}
+
+    def value(block: str, key: str) -> Any:
+        return (values.get(block) or {}).get(block, {}).get(key)
+
+    course = (value("course", "selected_option") or {}).get("value")
+    targets: list[Target] = [
+        Target(TargetKind.USER, u) for u in value("people", "selected_users") or []
+    ]
+    targets += [
+        Target(TargetKind.CHANNEL, c) for c in value("channels", "selected_conversations") or []
+    ]
+    targets += [
+        Target(TargetKind.MEMBERS, c) for c in value("members", "selected_conversations") or []
+    ]
+    for handle in (value("groups", "value") or "").replace(",", " ").split():
+        targets.append(Target(TargetKind.USERGROUP, None, handle.lstrip("@").lower()))
+    if not course:
+        errors["course"] = "Choose a course."
+    if not targets:
+        errors["people"] = "Choose at least one person, channel or group."
+    chosen = [o["value"] for o in value("days", "selected_options") or []]
+    if not chosen:
+        errors["days"] = "Pick at least one day."
+    at = value("time", "selected_time") or "09:30"
+    start_text = value("start", "selected_date")
+    start = date.fromisoformat(start_text) if start_text else None
+    if start is not None and start < today:
+        errors["start"] = "That day has passed: pick today or later."
+    discuss_id = value("discuss", "selected_conversation")
+    if errors or not course:
+        return None, errors
+    hours, minutes = (int(part) for part in at.split(":"))
+    request = ScheduleRequest(
+        course=course,
+        targets=tuple(targets),
+        days=Days.decode(",".join(chosen)),
+        at=time(hours, minutes),
+        start_on=start,
+        discuss_in=Target(TargetKind.CHANNEL, discuss_id) if discuss_id else None,
+    )
+    return request, {}
+
+
+def check_form_channels(
+    services: Services, team_id: str, request: ScheduleRequest
+) -> dict[str, str]:
+    """Problems with the chosen channels, found before the form closes."""
+    errors: dict[str, str] = {}
+    for target in request.targets:
+        block = {
+            TargetKind.CHANNEL: "channels",
+            TargetKind.MEMBERS: "members",
+            TargetKind.USERGROUP: "groups",
+        }.get(target.kind)
+        if block is None or block in errors:
+            continue
+        try:
+            services.drips.resolve(team_id, [target])
+        except Refused as refused:
+            errors[block] = _plain(str(refused))
+    return errors
+
+
+def _plain(text: str) -> str:
+    """Form errors are plain text: drop Slack's mention markup."""
+    text = re.sub(r"<#(\w+)(?:\|([^>]*))?>", lambda m: "#" + (m.group(2) or "that channel"), text)
+    return text.replace("`", "")[:150]

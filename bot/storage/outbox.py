@@ -1,0 +1,546 @@
+"""The outbox: planning due lessons into deliveries, and claiming deliveries to send.
+
+Planning works on groups of enrolments that share a schedule and a due instant, so it costs a few
+statements per (drip, zone, due instant) rather than per learner. Claiming uses a lease and a
+claim token; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes drain side by side.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, String, and_, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, col
+
+from bot.storage.db import Database
+from bot.storage.models import Course, Delivery, Drip, Enrolment, Learner, Lesson, Question
+from bot.storage.types import UTCDateTime
+
+# PostgreSQL: one planner at a time per database (transaction-scoped, so safe behind PgBouncer).
+_PLAN_LOCK = 7_014_221_339
+
+
+@dataclass(frozen=True)
+class DueGroup:
+    """Enrolments that share a drip, a schedule and a due instant."""
+
+    team_id: str
+    drip_id: int
+    tz: str
+    days: str
+    at_time: str
+    next_due_at: datetime
+    next_position: int
+    size: int
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    planned: int = 0
+    moved: int = 0
+    finished_enrolments: int = 0
+    finished_drips: tuple[tuple[str, int], ...] = ()
+    skipped: bool = False  # another process was planning
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this process now owns until `lease_until`."""
+
+    id: int
+    team_id: str
+    kind: str
+    token: str
+    recipient: str
+    recipient_kind: str
+    course: str | None
+    lesson: str | None
+    question_position: int | None
+    drip_id: int | None
+    drip_owner: str | None
+    enrolment_id: int | None
+    parts_sent: int
+    channel_id: str | None
+    message_ts: str | None
+    payload: dict[str, Any] | None
+    tries: int
+    resumed: bool  # a previous claim expired mid-send: look for what it already posted
+    claimed_at: datetime
+    first_name: str
+    dm_channel: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    id: int
+    status: str
+    kind: str
+    recipient: str
+    parts_sent: int
+    channel_id: str | None
+    message_ts: str | None
+    error: str | None
+    lesson_id: int | None
+
+
+NextSlot = Callable[[DueGroup, datetime], datetime]
+"""Given a group and an instant, the group's next slot strictly after it."""
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def plan(self, *, now: datetime, grace: timedelta, next_slot: NextSlot) -> PlanReport:
+        """Turn every due enrolment into a lesson delivery, once, and move it to its next slot."""
+        with self._db.write() as session:
+            if not self._db.is_sqlite:
+                locked = session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PLAN_LOCK}
+                ).scalar()
+                if not locked:
+                    return PlanReport(skipped=True)
+            groups = [
+                DueGroup(*row)
+                for row in session.execute(
+                    select(
+                        col(Enrolment.team_id),
+                        col(Enrolment.drip_id),
+                        col(Enrolment.tz),
+                        col(Enrolment.days),
+                        col(Enrolment.at_time),
+                        col(Enrolment.next_due_at),
+                        col(Enrolment.next_position),
+                        func.count(),
+                    )
+                    .where(col(Enrolment.status) == "active", col(Enrolment.next_due_at) <= now)
+                    .group_by(
+                        col(Enrolment.team_id),
+                        col(Enrolment.drip_id),
+                        col(Enrolment.tz),
+                        col(Enrolment.days),
+                        col(Enrolment.at_time),
+                        col(Enrolment.next_due_at),
+                        col(Enrolment.next_position),
+                    )
+                    .order_by(col(Enrolment.drip_id), col(Enrolment.tz), col(Enrolment.next_due_at))
+                ).all()
+            ]
+            lessons = self._lessons_of(session, {group.drip_id for group in groups})
+            planned = moved = finished = 0
+            touched: set[tuple[str, int]] = set()
+            for group in groups:
+                course_lessons = lessons.get(group.drip_id, [])
+                where = _group_filter(group)
+                if group.next_position > len(course_lessons):
+                    result = session.execute(
+                        update(Enrolment)
+                        .where(where)
+                        .values(status="finished", finished_at=now, next_due_at=None)
+                    )
+                    finished += result.rowcount  # type: ignore[attr-defined]
+                    touched.add((group.team_id, group.drip_id))
+                    continue
+                if now - group.next_due_at > grace:
+                    # Fell due too long ago (the bot was down): the lesson waits for the next slot.
+                    result = session.execute(
+                        update(Enrolment).where(where).values(next_due_at=next_slot(group, now))
+                    )
+                    moved += result.rowcount  # type: ignore[attr-defined]
+                    continue
+                lesson_id = course_lessons[group.next_position - 1]
+                planned += self._insert_lessons(session, group, where, lesson_id, now)
+                last = group.next_position >= len(course_lessons)
+                values: dict[str, Any] = {"next_position": group.next_position + 1}
+                if last:
+                    values.update(status="finished", finished_at=now, next_due_at=None)
+                    touched.add((group.team_id, group.drip_id))
+                else:
+                    values["next_due_at"] = next_slot(group, max(now, group.next_due_at))
+                result = session.execute(update(Enrolment).where(where).values(**values))
+                if last:
+                    finished += result.rowcount  # type: ignore[attr-defined]
+            finished_drips = self._finish_drips(session, touched, now)
+        return PlanReport(planned, moved, finished, finished_drips)
+
+    @staticmethod
+    def _lessons_of(session: Session, drip_ids: set[int]) -> dict[int, list[int]]:
+        lessons: dict[int, list[int]] = {}
+        if not drip_ids:
+            return lessons
+        rows = session.execute(
+            select(col(Drip.id), col(Lesson.id))
+            .join(Lesson, col(Lesson.course_id) == col(Drip.course_id))
+            .where(col(Drip.id).in_(drip_ids), col(Lesson.retired).is_(False))
+            .order_by(col(Drip.id), col(Lesson.position))
+        ).all()
+        for drip_id, lesson_id in rows:
+            lessons.setdefault(drip_id, []).append(lesson_id)
+        return lessons
+
+    @staticmethod
+    def _insert_lessons(
+        session: Session, group: DueGroup, where: ColumnElement[bool], lesson_id: int, now: datetime
+    ) -> int:
+        source: Select[Any] = select(  # type: ignore[assignment]
+            col(Enrolment.team_id),
+            literal("lesson:")
+            + func.cast(col(Enrolment.id), String())
+            + literal(f":{group.next_position}"),
+            literal("lesson"),
+            col(Enrolment.id),
+            col(Enrolment.recipient),
+            col(Enrolment.recipient_kind),
+            literal(lesson_id),
+            literal("pending"),
+            literal(now, UTCDateTime()),
+            literal(0),
+            literal(now, UTCDateTime()),
+            col(Enrolment.drip_id),
+            literal(0),
+        ).where(where)
+        columns = [
+            "team_id",
+            "dedupe_key",
+            "kind",
+            "enrolment_id",
+            "recipient",
+            "recipient_kind",
+            "lesson_id",
+            "status",
+            "due_at",
+            "tries",
+            "created_at",
+            "drip_id",
+            "parts_sent",
+        ]
+        statement = (
+            _insert(session)(Delivery)
+            .from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        )
+        return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _finish_drips(
+        session: Session, touched: set[tuple[str, int]], now: datetime
+    ) -> tuple[tuple[str, int], ...]:
+        done: list[tuple[str, int]] = []
+        for team_id, drip_id in sorted(touched, key=lambda item: item[1]):
+            live = session.execute(
+                select(func.count())
+                .select_from(Enrolment)
+                .where(
+                    col(Enrolment.drip_id) == drip_id,
+                    col(Enrolment.status).in_(("waiting", "active", "paused")),
+                )
+            ).scalar_one()
+            if live:
+                continue
+            result = session.execute(
+                update(Drip)
+                .where(col(Drip.id) == drip_id, col(Drip.status) == "active")
+                .values(status="finished", finished_at=now, updated_at=now)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                done.append((team_id, drip_id))
+        return tuple(done)
+
+    # -- enqueueing ---------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        *,
+        team_id: str,
+        dedupe_key: str,
+        kind: str,
+        recipient: str,
+        recipient_kind: str,
+        due_at: datetime,
+        now: datetime,
+        lesson: tuple[str, str] | None = None,
+        question_position: int | None = None,
+        drip_id: int | None = None,
+        enrolment_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> bool:
+        """Add one delivery; False when one with this dedupe key exists already."""
+        with self._db.write() as session:
+            lesson_id = question_id = None
+            if lesson is not None:
+                lesson_id = session.execute(
+                    select(col(Lesson.id))
+                    .join(Course, col(Course.id) == col(Lesson.course_id))
+                    .where(
+                        col(Course.slug) == lesson[0],
+                        col(Lesson.slug) == lesson[1],
+                        col(Lesson.retired).is_(False),
+                    )
+                ).scalar_one()
+                if question_position is not None:
+                    question_id = session.execute(
+                        select(col(Question.id)).where(
+                            col(Question.lesson_id) == lesson_id,
+                            col(Question.position) == question_position,
+                        )
+                    ).scalar_one()
+            statement = (
+                _insert(session)(Delivery)
+                .values(
+                    team_id=team_id,
+                    dedupe_key=dedupe_key,
+                    kind=kind,
+                    enrolment_id=enrolment_id,
+                    recipient=recipient,
+                    recipient_kind=recipient_kind,
+                    lesson_id=lesson_id,
+                    question_id=question_id,
+                    status="pending",
+                    due_at=due_at,
+                    tries=0,
+                    created_at=now,
+                    drip_id=drip_id,
+                    parts_sent=0,
+                    payload=payload,
+                )
+                .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+            )
+            return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+    # -- draining -----------------------------------------------------------------------------
+
+    def claim(self, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        """Take up to `limit` due deliveries (or ones whose lease expired) for this process."""
+        token = uuid.uuid4().hex
+        with self._db.write() as session:
+            due = or_(
+                and_(col(Delivery.status) == "pending", col(Delivery.due_at) <= now),
+                and_(col(Delivery.status) == "sending", col(Delivery.lease_until) < now),
+            )
+            query = (
+                select(col(Delivery.id), col(Delivery.status))
+                .where(due)
+                .order_by(col(Delivery.due_at), col(Delivery.id))
+                .limit(limit)
+            )
+            if not self._db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = session.execute(query).all()
+            if not rows:
+                return []
+            resumed = {delivery_id for delivery_id, status in rows if status == "sending"}
+            ids = [delivery_id for delivery_id, _ in rows]
+            session.execute(
+                update(Delivery)
+                .where(col(Delivery.id).in_(ids))
+                .values(
+                    status="sending",
+                    claim_token=token,
+                    lease_until=now + lease,
+                    tries=col(Delivery.tries) + 1,
+                )
+            )
+            details = session.execute(
+                select(Delivery, col(Course.slug), col(Lesson.slug), col(Drip.created_by), Learner)
+                .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id), isouter=True)
+                .join(Course, col(Course.id) == col(Lesson.course_id), isouter=True)
+                .join(Drip, col(Drip.id) == col(Delivery.drip_id), isouter=True)
+                .join(
+                    Learner,
+                    and_(
+                        col(Learner.team_id) == col(Delivery.team_id),
+                        col(Learner.user_id) == col(Delivery.recipient),
+                    ),
+                    isouter=True,
+                )
+                .where(col(Delivery.id).in_(ids))
+                .order_by(col(Delivery.due_at), col(Delivery.id))
+            ).all()
+            question_positions = self._question_positions(session, ids)
+        claimed = []
+        for delivery, course, lesson, owner, learner in details:
+            assert delivery.id is not None
+            claimed.append(
+                Claimed(
+                    id=delivery.id,
+                    team_id=delivery.team_id,
+                    kind=delivery.kind,
+                    token=token,
+                    recipient=delivery.recipient,
+                    recipient_kind=delivery.recipient_kind,
+                    course=course,
+                    lesson=lesson,
+                    question_position=question_positions.get(delivery.id),
+                    drip_id=delivery.drip_id,
+                    drip_owner=owner,
+                    enrolment_id=delivery.enrolment_id,
+                    parts_sent=delivery.parts_sent,
+                    channel_id=delivery.channel_id,
+                    message_ts=delivery.message_ts,
+                    payload=delivery.payload,
+                    tries=delivery.tries,
+                    resumed=delivery.id in resumed,
+                    claimed_at=now,
+                    first_name=(learner.first_name or learner.name) if learner else "",
+                    dm_channel=learner.dm_channel if learner else None,
+                )
+            )
+        return claimed
+
+    @staticmethod
+    def _question_positions(session: Session, ids: list[int]) -> dict[int, int]:
+        rows = session.execute(
+            select(col(Delivery.id), col(Question.position))
+            .join(Question, col(Question.id) == col(Delivery.question_id))
+            .where(col(Delivery.id).in_(ids))
+        ).all()
+        return {delivery_id: position for delivery_id, position in rows}
+
+    def record_part(
+        self, claimed: Claimed, *, parts_sent: int, channel_id: str, ts: str | None
+    ) -> bool:
+        """Note a posted message; False if this process no longer owns the delivery."""
+        values: dict[str, Any] = {"parts_sent": parts_sent, "channel_id": channel_id}
+        if ts is not None and parts_sent == 1:
+            values["message_ts"] = ts
+        return self._owned_update(claimed, values)
+
+    def mark_sent(self, claimed: Claimed, *, now: datetime) -> bool:
+        return self._owned_update(
+            claimed, {"status": "sent", "sent_at": now, "lease_until": None, "error": None}
+        )
+
+    def release(self, claimed: Claimed, *, due_at: datetime, error: str) -> bool:
+        """Give the delivery back to be retried at `due_at`."""
+        return self._owned_update(
+            claimed,
+            {
+                "status": "pending",
+                "due_at": due_at,
+                "claim_token": None,
+                "lease_until": None,
+                "error": error[:500],
+            },
+        )
+
+    def mark_failed(self, claimed: Claimed, *, error: str, now: datetime) -> bool:
+        return self._owned_update(
+            claimed,
+            {"status": "failed", "error": error[:500], "lease_until": None, "sent_at": None},
+        )
+
+    def _owned_update(self, claimed: Claimed, values: dict[str, Any]) -> bool:
+        with self._db.write() as session:
+            result = session.execute(
+                update(Delivery)
+                .where(
+                    col(Delivery.id) == claimed.id,
+                    col(Delivery.claim_token) == claimed.token,
+                    col(Delivery.status) == "sending",
+                )
+                .values(**values)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def stop_enrolment(self, enrolment_id: int) -> None:
+        with self._db.write() as session:
+            session.execute(
+                update(Enrolment)
+                .where(col(Enrolment.id) == enrolment_id)
+                .values(status="stopped", next_due_at=None)
+            )
+
+    def pause_enrolment(self, enrolment_id: int, *, position: int | None) -> None:
+        """Pause an enrolment (at `position`, so the failed lesson is the next one)."""
+        values: dict[str, Any] = {"status": "paused"}
+        if position is not None:
+            values["next_position"] = position
+        with self._db.write() as session:
+            enrolment = session.get(Enrolment, enrolment_id)
+            if enrolment is None:
+                return
+            if enrolment.status == "finished":
+                values["finished_at"] = None
+            if enrolment.next_due_at is None:
+                values["next_due_at"] = enrolment.created_at  # resume moves it to the next slot
+            session.execute(
+                update(Enrolment).where(col(Enrolment.id) == enrolment_id).values(**values)
+            )
+
+    def cancel_pending(self, team_id: str, drip_id: int) -> int:
+        with self._db.write() as session:
+            result = session.execute(
+                update(Delivery)
+                .where(
+                    col(Delivery.team_id) == team_id,
+                    col(Delivery.drip_id) == drip_id,
+                    col(Delivery.status) == "pending",
+                    col(Delivery.kind) == "lesson",
+                )
+                .values(status="cancelled")
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def deliveries(self, *, team_id: str | None = None) -> list[DeliveryState]:
+        """All deliveries (for tests, reports and operators)."""
+        with self._db.read() as session:
+            query = select(Delivery).order_by(col(Delivery.id))
+            if team_id is not None:
+                query = query.where(col(Delivery.team_id) == team_id)
+            return [
+                DeliveryState(
+                    id=row.id or 0,
+                    status=row.status,
+                    kind=row.kind,
+                    recipient=row.recipient,
+                    parts_sent=row.parts_sent,
+                    channel_id=row.channel_id,
+                    message_ts=row.message_ts,
+                    error=row.error,
+                    lesson_id=row.lesson_id,
+                )
+                for row in session.execute(query).scalars().all()
+            ]
+
+    def pending_count(self, *, now: datetime) -> int:
+        with self._db.read() as session:
+            return int(
+                session.execute(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(
+                        or_(
+                            and_(col(Delivery.status) == "pending", col(Delivery.due_at) <= now),
+                            and_(
+                                col(Delivery.status) == "sending", col(Delivery.lease_until) < now
+                            ),
+                        )
+                    )
+                ).scalar_one()
+            )
+
+
+def _group_filter(group: DueGroup) -> ColumnElement[bool]:
+    return and_(
+        col(Enrolment.team_id) == group.team_id,
+        col(Enrolment.drip_id) == group.drip_id,
+        col(Enrolment.tz) == group.tz,
+        col(Enrolment.days) == group.days,
+        col(Enrolment.at_time) == group.at_time,
+        col(Enrolment.next_due_at) == group.next_due_at,
+        col(Enrolment.next_position) == group.next_position,
+        col(Enrolment.status) == "active",
+    )

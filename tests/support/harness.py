@@ -1,0 +1,141 @@
+"""The real bot in this process, over HTTP, against the Slack stand-in, on a clock tests control.
+
+Listeners run before the HTTP response returns (`process_before_response`), so when a driver
+call comes back, everything the bot did for it has happened: no waiting in tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from bot import app
+from bot.config import settings_from
+from bot.content.loader import load_catalog
+from bot.domain.lesson import Catalog
+from bot.services import Services
+from bot.services.delivery import TickReport
+from bot.slack.http import SlackWsgiApp
+from bot.storage.db import Database
+from tests.standin import DriverResponse, SlackDriver, SlackStandIn
+from tests.support.process import LESSONS, SIGNING_SECRET
+
+START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday, before anyone's 09:30 in Europe
+
+
+class FakeClock:
+    """Now, as tests decide; `sleep` moves it forward instead of waiting."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+        self.slept = 0.0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self.now += timedelta(seconds=seconds)
+
+    def set(self, instant: datetime) -> None:
+        self.now = instant
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class _Threads(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+@dataclass
+class Bot:
+    services: Services
+    standin: SlackStandIn
+    driver: SlackDriver
+    clock: FakeClock
+    db: Database
+    lead: str
+    reports: list[TickReport] = field(default_factory=list)
+
+    def command(self, user_id: str, text: str, *, channel_id: str | None = None) -> str:
+        """Run `/learn …` and return the private reply's text (ack body or response URL)."""
+        before = len(self.standin.responses())
+        response: DriverResponse = self.driver.command(user_id, text, channel_id=channel_id)
+        assert response.status == 200, response.body
+        replies = self.standin.responses()[before:]
+        texts = [str((reply.get("body") or {}).get("text", "")) for reply in replies]
+        if response.body:
+            texts.insert(0, str(response.payload().get("text", "")))
+        return "\n".join(texts)
+
+    def tick(self, at: datetime | None = None) -> TickReport:
+        if at is not None:
+            self.clock.set(at)
+        report = self.services.delivery.tick(self.clock())
+        self.reports.append(report)
+        return report
+
+    def dm(self, user_id: str) -> list[dict[str, Any]]:
+        return self.standin.messages(user_id)
+
+
+@contextmanager
+def running_bot(
+    standin: SlackStandIn,
+    database_url: str,
+    *,
+    catalog: Catalog | None = None,
+    lessons: Path = LESSONS,
+    env: dict[str, str] | None = None,
+) -> Iterator[Bot]:
+    lead = standin.add_user("lena", real_name="Lena Lead", tz="Europe/Berlin", is_admin=True)
+    settings = settings_from(
+        {
+            "SLACK_BOT_TOKEN": standin.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": standin.api_url,
+            "DATABASE_URL": database_url,
+            "LESSONS_DIR": str(lessons),
+            "MICROLEARN_SEND_RATE": "50",
+            "MICROLEARN_SEND_BURST": "50",
+            **(env or {}),
+        }
+    )
+    clock = FakeClock()
+    db = Database(settings.database_url)
+    services = app.build_services(
+        settings, db, catalog or load_catalog(lessons).catalog, clock=clock, sleep=clock.sleep
+    )
+    services.catalog.sync(now=clock())
+    bolt = app.build_bolt_app(
+        settings, services, process_before_response=True, token_verification_enabled=False
+    )
+    wsgi = SlackWsgiApp(bolt, signing_secret=SIGNING_SECRET, health=app.health_check(db))
+    server = make_server("127.0.0.1", 0, wsgi, server_class=_Threads, handler_class=_Quiet)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+    driver = SlackDriver(standin, request_url=url, signing_secret=SIGNING_SECRET)
+    try:
+        yield Bot(services, standin, driver, clock, db, lead)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        db.dispose()
