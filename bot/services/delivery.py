@@ -351,6 +351,12 @@ class DeliveryService:
             )
         return lesson, course
 
+    def _title(self, delivery: Claimed) -> str:
+        try:
+            return self._lesson(delivery)[0].title
+        except LookupError:
+            return delivery.lesson or "a lesson"
+
     def _position(self, delivery: Claimed) -> int | None:
         try:
             return self._lesson(delivery)[0].position
@@ -366,11 +372,12 @@ class DeliveryService:
             self._outbox.release(delivery, due_at=now + wait, error=error.code)
             log.info("delivery %d will be retried in %s (%s)", delivery.id, wait, error.code)
             return "retry"
-        self._outbox.mark_failed(delivery, error=error.code, now=now)
+        fixable = delivery.enrolment_id is not None and error.code in CHANNEL_FIXABLE
+        self._outbox.mark_failed(delivery, error=error.code, now=now, free_key=fixable)
         log.warning("delivery %d failed for good: %s", delivery.id, error.code)
         if delivery.kind == "notice":
             return "failed"
-        if delivery.enrolment_id is not None and error.code in CHANNEL_FIXABLE:
+        if fixable and delivery.enrolment_id is not None:
             # Pause it at this lesson, so resuming the drip delivers the lesson that failed.
             position = self._position(delivery)
             self._outbox.pause_enrolment(delivery.enrolment_id, position=position)
@@ -389,7 +396,7 @@ class DeliveryService:
             delivery.team_id,
             owner=owner,
             key=f"failed:{delivery.id}",
-            text=f":warning: I couldn't deliver *{delivery.lesson or 'a lesson'}* to {where}: "
+            text=f":warning: I couldn't deliver *{self._title(delivery)}* to {where}: "
             f"{_reason(error.code)}. {advice}",
             drip_id=delivery.drip_id,
             now=now,
@@ -417,7 +424,7 @@ def _reason(code: str) -> str:
 
 
 def _advice(code: str, delivery: Claimed) -> str:
-    drip = f" #{delivery.drip_id}" if delivery.drip_id else ""
+    drip = f" {delivery.drip_id}" if delivery.drip_id else ""
     if code in CHANNEL_FIXABLE:
         return (
             f"Its lessons there are paused: invite me with `/invite @microlearn` in "
@@ -425,5 +432,5 @@ def _advice(code: str, delivery: Claimed) -> str:
             "lesson."
         )
     if code in USER_GONE or code in CHANNEL_GONE:
-        return f"I stopped these lessons{f' in drip{drip}' if drip else ''}; nothing else changed."
+        return f"I stopped these lessons{f' in drip #{delivery.drip_id}' if drip else ''}."
     return "I won't retry this one; everything else carries on."

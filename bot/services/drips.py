@@ -464,7 +464,7 @@ class DripService:
 
     def _catch_up(self, enrolment: EnrolmentRecord, *, now: datetime) -> None:
         """After a pause, a lesson whose slot has passed moves to the next slot."""
-        if enrolment.next_due_at is not None and enrolment.next_due_at < now:
+        if enrolment.next_due_at is not None and enrolment.next_due_at <= now:
             self._repository.reschedule(enrolment.id, next_due_at=self._next(enrolment, after=now))
 
     @staticmethod

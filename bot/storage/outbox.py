@@ -436,11 +436,15 @@ class Outbox:
             },
         )
 
-    def mark_failed(self, claimed: Claimed, *, error: str, now: datetime) -> bool:
-        return self._owned_update(
-            claimed,
-            {"status": "failed", "error": error[:500], "lease_until": None, "sent_at": None},
-        )
+    def mark_failed(
+        self, claimed: Claimed, *, error: str, now: datetime, free_key: bool = False
+    ) -> bool:
+        """Record a delivery that will never be sent. `free_key` lets the same lesson be planned
+        again for this enrolment (after the lead fixes what was wrong)."""
+        values: dict[str, Any] = {"status": "failed", "error": error[:500], "lease_until": None}
+        if free_key:
+            values["dedupe_key"] = f"retired:{claimed.id}"
+        return self._owned_update(claimed, values)
 
     def _owned_update(self, claimed: Claimed, values: dict[str, Any]) -> bool:
         with self._db.write() as session:

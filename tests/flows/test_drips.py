@@ -1,0 +1,97 @@
+"""Drips through the stand-in: scheduling by command, delivery on the right local days and times."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.storage.models import Enrolment
+from tests.standin import SlackStandIn
+from tests.support.harness import Bot
+
+COURSE = "security-basics"
+LESSON_COUNT = 5
+
+
+def lesson_titles(messages: list[dict[str, object]]) -> list[str]:
+    return [str(m["text"]) for m in messages if str(m["text"]).startswith("New lesson: ")]
+
+
+def next_due(bot: Bot) -> datetime | None:
+    with bot.db.read() as session:
+        rows = session.execute(
+            select(Enrolment.next_due_at).where(
+                Enrolment.status == "active",  # type: ignore[arg-type]
+                Enrolment.next_due_at.is_not(None),  # type: ignore[union-attr]
+            )
+        ).scalars()
+        due = [row for row in rows if row is not None]
+    return min(due) if due else None
+
+
+def run_until_done(bot: Bot, channels: list[str], *, limit: int = 200) -> dict[str, list[datetime]]:
+    """Jump from one due instant to the next, ticking; return when each channel got a lesson."""
+    received: dict[str, list[datetime]] = defaultdict(list)
+    seen: dict[str, int] = defaultdict(int)
+    for _ in range(limit):
+        due = next_due(bot)
+        if due is None:
+            break
+        before = due - timedelta(minutes=1)
+        bot.tick(before)
+        for channel in channels:  # nothing arrives before its time
+            assert len(lesson_titles(bot.standin.messages(channel))) == seen[channel]
+        bot.tick(due)
+        for channel in channels:
+            titles = lesson_titles(bot.standin.messages(channel))
+            for _new in titles[seen[channel] :]:
+                received[channel].append(due)
+            seen[channel] = len(titles)
+    return received
+
+
+def test_a_lead_schedules_a_course_to_every_kind_of_target(bot: Bot, standin: SlackStandIn) -> None:
+    zones = {
+        "ann": "Europe/Berlin",
+        "bob": "America/New_York",
+        "cid": "Asia/Kolkata",
+        "dan": "Asia/Tokyo",
+        "eve": "Pacific/Chatham",
+    }
+    people = {
+        name: standin.add_user(name, real_name=name.title(), tz=tz) for name, tz in zones.items()
+    }
+    general = standin.add_channel("general", members=[people["ann"], bot.lead])
+    eng = standin.add_channel("eng", members=[people["dan"], people["eve"]])
+    design = standin.add_usergroup("design", [people["bob"], people["cid"]])
+
+    reply = bot.command(
+        bot.lead,
+        f"schedule {COURSE} to <#{general}|general> <@{people['ann']}|ann> "
+        f"<!subteam^{design}|@design> members of <#{eng}|eng> every weekdays at 09:30",
+    )
+    assert reply.startswith(":white_check_mark: Drip #1 scheduled: *Security basics for everyone*")
+    assert "5 people by DM" in reply and f"<#{general}>" in reply
+
+    dms = [standin.dm_channel(user_id) for user_id in people.values()]
+    received = run_until_done(bot, [*dms, general])
+    lead_zone = ZoneInfo("Europe/Berlin")
+    for name, user_id in people.items():
+        dm = standin.dm_channel(user_id)
+        titles = lesson_titles(standin.messages(dm))
+        assert len(titles) == LESSON_COUNT, name  # every lesson, once, in order
+        zone = ZoneInfo(zones[name])
+        local = [instant.astimezone(zone) for instant in received[dm]]
+        assert [t.strftime("%H:%M") for t in local] == ["09:30"] * LESSON_COUNT, name
+        assert all(t.weekday() < 5 for t in local), name
+        days = [t.date() for t in local]
+        assert days == sorted(set(days)), name  # one a day
+    channel_local = [i.astimezone(lead_zone).strftime("%a %H:%M") for i in received[general]]
+    assert channel_local == ["Mon 09:30", "Tue 09:30", "Wed 09:30", "Thu 09:30", "Fri 09:30"]
+    welcome = [m for m in standin.messages(people["bob"]) if "enrolled you in" in str(m["text"])]
+    assert len(welcome) == 1 and f"<@{bot.lead}>" in str(welcome[0]["text"])
+    finished = [m for m in standin.messages(bot.lead) if "has finished" in str(m["text"])]
+    assert len(finished) == 1 and "Drip #1" in str(finished[0]["text"])
