@@ -6,9 +6,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from bot.storage.models import Enrolment
+from bot.storage.drips import DripRepository
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
 
@@ -21,14 +19,8 @@ def lesson_titles(messages: list[dict[str, object]]) -> list[str]:
 
 
 def next_due(bot: Bot) -> datetime | None:
-    with bot.db.read() as session:
-        rows = session.execute(
-            select(Enrolment.next_due_at).where(
-                Enrolment.status == "active",  # type: ignore[arg-type]
-                Enrolment.next_due_at.is_not(None),  # type: ignore[union-attr]
-            )
-        ).scalars()
-        due = [row for row in rows if row is not None]
+    enrolments = DripRepository(bot.db).enrolments(bot.standin.team_id, statuses=("active",))
+    due = [e.next_due_at for e in enrolments if e.next_due_at is not None]
     return min(due) if due else None
 
 
