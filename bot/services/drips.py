@@ -152,6 +152,8 @@ class DripService:
                     f"invite me with `/invite @microlearn` in <#{info.id}>."
                 )
         lead = self._people.learner(team_id, lead_id, now=now)
+        if request.start_on is not None and request.start_on < now.astimezone(zone(lead.tz)).date():
+            raise Refused(f"The start date {request.start_on} has passed: pick today or later.")
         at = request.at or DEFAULT_AT
         drip_id = self._repository.create_drip(
             team_id=team_id,
@@ -307,6 +309,17 @@ class DripService:
         labels: list[tuple[str, str, str]] = []
         bot = self._bot_user_id(team_id)
         for target in targets:
+            if target.kind is TargetKind.USER and target.id is None:
+                # A plain @name may be a person or a user group.
+                group = None
+                if self._messenger.find_user(team_id, target.name) is None:
+                    group = self._messenger.find_usergroup(team_id, target.name)
+                    if group is None:
+                        raise Refused(
+                            f"I can't find anyone or any group called @{target.name} "
+                            "in this workspace."
+                        )
+                    target = Target(TargetKind.USERGROUP, group, target.name)
             if target.kind is TargetKind.USER:
                 user_id = target.id or self._messenger.find_user(team_id, target.name)
                 if user_id is None:

@@ -49,7 +49,7 @@ def register(app: App, services: Services) -> None:
             trigger_id=body["trigger_id"], view=prefs_form(learner.pref_days, learner.pref_at)
         )
 
-    @app.action("home_snooze")
+    @app.action(re.compile(r"^home_snooze_\d+$"))
     def home_snooze(
         ack: Ack,
         body: dict[str, Any],
@@ -221,8 +221,8 @@ def home_view(
     else:
         buttons = [
             _button("Next lesson now", "home_next", "next", primary=True),
-            _button("Snooze a day", "home_snooze", "1"),
-            _button("Snooze a week", "home_snooze", "7"),
+            _button("Snooze a day", "home_snooze_1", "1"),
+            _button("Snooze a week", "home_snooze_7", "7"),
         ]
     buttons.append(_button("Change delivery time", "home_prefs", "prefs"))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": settings}]})
