@@ -33,7 +33,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -404,10 +404,8 @@ class _StandIn:
         return report
 
     def stop(self) -> None:
-        try:
+        with suppress(BrokenPipeError, OSError):
             self._connection.send("stop")
-        except (BrokenPipeError, OSError):
-            pass
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.terminate()
@@ -545,7 +543,7 @@ def _judge(
     delivery_of: dict[str, list[int]] = {}
     statuses = Counter[str]()
     for delivery_id, recipient, status in rows:
-        delivery_of.setdefault(recipient, []).append(delivery_id)
+        delivery_of.setdefault(recipient, []).append(int(delivery_id or 0))
         statuses[status] += 1
     duplicates = stray = missing = 0
     for user_id in ready.learners:
@@ -798,7 +796,7 @@ def _check_plan(db: Database, *, enrolments: int, now: datetime) -> list[str]:
     if total != enrolments or distinct != enrolments:
         problems.append(f"{total} deliveries for {distinct} of {enrolments} enrolments")
     if lesson_ids != {first_lesson}:
-        problems.append(f"deliveries of lessons {sorted(lesson_ids)}, not only {first_lesson}")
+        problems.append(f"deliveries of lessons {lesson_ids}, not only lesson {first_lesson}")
     if not_advanced:
         problems.append(f"{not_advanced} enrolments not at lesson 2 with a future due time")
     wrong = 0

@@ -114,3 +114,19 @@ def test_help_over_socket_mode(
     assert "`/learn help`" in json.dumps(reply["blocks"])
     assert socket_bot.stop() == 0
     assert "connected to Slack in Socket Mode" in "".join(socket_bot.output)
+
+
+def test_a_lesson_sent_now_arrives_through_the_running_server(
+    http_driver: SlackDriver, standin: SlackStandIn
+) -> None:
+    lead = standin.add_user("boss", tz="Europe/Berlin", is_admin=True)
+    learner = standin.add_user("newcomer", tz="Asia/Kolkata")
+    response = http_driver.command(lead, f"send security-basics/spot-phishing to <@{learner}>")
+    assert response.status == 200
+    # The command wakes the delivery tick at once; wait for the event, not for a fixed time.
+    assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=15), (
+        standin.responses()[-1:]
+    )
+    texts = [str(m["text"]) for m in standin.messages(learner)]
+    assert texts[0] == "New lesson: Spot a phishing message before you click (3 min)"
+    assert len(texts) == 4  # the lesson and its three questions

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -93,6 +94,11 @@ class Bot:
         return self.standin.messages(user_id)
 
 
+@cache
+def _catalog(lessons: Path) -> Catalog:
+    return load_catalog(lessons).catalog
+
+
 @contextmanager
 def running_bot(
     standin: SlackStandIn,
@@ -118,7 +124,7 @@ def running_bot(
     clock = FakeClock()
     db = Database(settings.database_url)
     services = app.build_services(
-        settings, db, catalog or load_catalog(lessons).catalog, clock=clock, sleep=clock.sleep
+        settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep
     )
     services.catalog.sync(now=clock())
     bolt = app.build_bolt_app(
