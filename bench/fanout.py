@@ -630,10 +630,11 @@ def _refusals(refused: dict[str, int]) -> str:
 
 
 def _zones(count: int) -> list[str]:
-    names = sorted(available_timezones())
-    step = max(1, len(names) // count)
-    chosen = names[::step][:count]
-    return [name for name in chosen if zone(name).key == name]
+    """`count` IANA zones spread evenly over the sorted list of every zone known here."""
+    names = sorted(name for name in available_timezones() if zone(name).key == name)
+    if count >= len(names):
+        return names
+    return [names[index * len(names) // count] for index in range(count)]
 
 
 def _plan(

@@ -24,15 +24,19 @@ from bot.server import Worker, run_http, run_socket_mode
 from bot.services import Services
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
-from bot.services.drips import DripService
+from bot.services.drips import DripService, Refused
 from bot.services.pacing import Pacer
 from bot.services.people import People
+from bot.services.quiz import QuizService
+from bot.services.reports import ReportService
+from bot.services.reviews import ReviewService
 from bot.slack import render
 from bot.slack.http import HealthCheck, SlackWsgiApp
 from bot.slack.listeners import register_listeners
 from bot.slack.messenger import SlackMessenger
 from bot.slack.render import SlackComposer
 from bot.storage import migrate
+from bot.storage.answers import AnswerRepository
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.drips import DripRepository
@@ -168,6 +172,8 @@ def build_services(
     repository = DripRepository(db)
     outbox = Outbox(db)
     people = People(repository, messenger, admins=settings.admins)
+    answers = AnswerRepository(db)
+    reviews = ReviewService(answers=answers, drips=repository, outbox=outbox)
     drips = DripService(
         repository=repository,
         outbox=outbox,
@@ -188,10 +194,19 @@ def build_services(
         clock=clock,
         sleep=sleep,
         grace=timedelta(hours=settings.catch_up_grace_hours),
+        reviews=reviews,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
     )
     return Services(
-        catalog=catalog_service, people=people, drips=drips, delivery=delivery, clock=clock
+        catalog=catalog_service,
+        people=people,
+        drips=drips,
+        delivery=delivery,
+        quiz=QuizService(answers=answers, catalog=catalog_service, reviews=reviews, people=people),
+        reports=ReportService(
+            answers=answers, drips=repository, catalog=catalog_service, reviews=reviews
+        ),
+        clock=clock,
     )
 
 
@@ -268,6 +283,29 @@ def deliver_due(settings: Settings, *, out: TextIO) -> None:
         f"{report.drain.retried} to retry, {report.drain.failed} failed",
         file=out,
     )
+
+
+def export_answers(settings: Settings, *, course_id: str, team_id: str | None) -> tuple[int, bytes]:
+    """`microlearn report <course> --csv FILE`: the same CSV the Slack report uploads."""
+    content = check_content(settings.lessons_dir)
+    db = open_database(settings)
+    try:
+        upgrade_database(db)
+        services = build_services(settings, db, content.catalog)
+        teams = services.reports.teams()
+        if team_id is None and len(teams) > 1:
+            raise StartupError(
+                f"this database holds several workspaces ({', '.join(teams)}): "
+                "choose one with --team"
+            )
+        team = team_id or (teams[0] if teams else "")
+        try:
+            report, csv_bytes = services.reports.report(team_id=team, course_id=course_id)
+        except Refused as refused:
+            raise StartupError(str(refused).replace("`", "")) from None
+    finally:
+        db.dispose()
+    return report.answers, csv_bytes
 
 
 def health_check(db: Database) -> HealthCheck:

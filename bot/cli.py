@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "deliver-due", help="plan and send what is due now, once (for cron instead of the tick)"
     )
+
+    report = commands.add_parser("report", help="write a course's answers as CSV")
+    report.add_argument("course", help="the course id")
+    report.add_argument("--csv", type=Path, required=True, metavar="FILE", help="where to write")
+    report.add_argument("--team", help="Slack team id, when the database serves several")
     return parser
 
 
@@ -96,6 +101,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return _db_upgrade(settings, out)
     if args.command == "deliver-due":
         return _deliver_due(settings, out)
+    if args.command == "report":
+        return _report(settings, args, out)
     if args.command == "lessons":
         folder = (
             getattr(args, "folder", None) or getattr(args, "into", None) or settings.lessons_dir
@@ -198,6 +205,23 @@ def _deliver_due(settings: Settings, out: TextIO) -> int:
             print(problem, file=sys.stderr)
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _report(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from bot import app
+
+    try:
+        rows, course = app.export_answers(settings, course_id=args.course, team_id=args.team)
+    except app.StartupError as error:
+        print(f"microlearn: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        args.csv.write_bytes(course)
+    except OSError as error:
+        print(f"microlearn: cannot write {args.csv}: {error.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {rows} answers of {args.course} to {args.csv}", file=out)
     return EXIT_OK
 
 

@@ -10,6 +10,8 @@ from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
 from bot.services.drips import DripService
 from bot.services.people import People
+from bot.services.quiz import QuizService
+from bot.services.reports import ReportService
 
 
 @dataclass(frozen=True)
@@ -20,4 +22,6 @@ class Services:
     people: People
     drips: DripService
     delivery: DeliveryService
+    quiz: QuizService
+    reports: ReportService
     clock: Callable[[], datetime]

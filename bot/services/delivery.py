@@ -19,6 +19,7 @@ from bot.services.catalog import CatalogService
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.ports import Composer, Message, Messenger, Posted, Profile, SlackError
+from bot.services.reviews import ReviewService
 from bot.services.wording import channel, plural, user
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Claimed, DueGroup, Outbox, PlanReport
@@ -69,8 +70,10 @@ class DeliveryService:
         clock: Callable[[], datetime],
         sleep: Callable[[float], None],
         grace: timedelta,
+        reviews: ReviewService | None = None,
         batch: int = 50,
     ) -> None:
+        self._reviews = reviews
         self._outbox = outbox
         self._repository = repository
         self._catalog = catalog
@@ -174,6 +177,8 @@ class DeliveryService:
     # -- planning -----------------------------------------------------------------------------
 
     def plan(self, *, now: datetime) -> PlanReport:
+        if self._reviews is not None:
+            self._reviews.plan(now=now)
         report = self._outbox.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
         for team_id, drip_id in report.finished_drips:
             self._drip_finished(team_id, drip_id, now=now)

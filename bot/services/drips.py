@@ -619,6 +619,14 @@ class DripService:
             upcoming.append(due)
         return min(upcoming) if upcoming else None
 
+    def upload_to(
+        self, *, team_id: str, user_id: str, filename: str, content: bytes, title: str, comment: str
+    ) -> None:
+        """Send a file to someone's DM with the bot."""
+        self._messenger.upload(
+            team_id, user_id, filename=filename, content=content, title=title, comment=comment
+        )
+
     def my_enrolments(self, *, team_id: str, user_id: str) -> list[EnrolmentRecord]:
         return self._repository.enrolments(
             team_id, recipient=user_id, statuses=("waiting", "active", "paused")

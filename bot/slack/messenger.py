@@ -273,7 +273,7 @@ def _profile(data: dict[str, Any]) -> Profile:
     first = str(profile.get("first_name") or (real.split()[0] if real.split() else ""))
     return Profile(
         user_id=str(data["id"]),
-        name=str(profile.get("display_name") or real or data.get("name") or data["id"]),
+        name=str(real or profile.get("display_name") or data.get("name") or data["id"]),
         first_name=first,
         tz=str(data.get("tz") or "UTC"),
         is_admin=bool(data.get("is_admin") or data.get("is_owner")),

@@ -263,3 +263,113 @@ class SlackComposer:
 
     def notice(self, text: str) -> Message:
         return notice_message(text)
+
+
+def feedback_message(
+    question: Question,
+    *,
+    choice: tuple[int, ...],
+    text: str,
+    correct: bool | None,
+    already: bool,
+    review: bool,
+    distribution: dict[int, int] | None = None,
+) -> Message:
+    """What a learner sees after answering: ✅ or ❌, the option's feedback, the explanation."""
+    if question.kind.value == "poll":
+        verdict = "poll"
+    elif question.kind.value == "open":
+        verdict = "open"
+    else:
+        verdict = "right" if correct else "wrong"
+    chosen = [question.options[i] for i in choice if i < len(question.options)]
+    answer = text if verdict == "open" else "; ".join(option.text for option in chosen)
+    right = [o.text for o in question.options if o.correct] if verdict == "wrong" else []
+    poll = []
+    if distribution is not None:
+        total = sum(distribution.values()) or 1
+        poll = [
+            {
+                "text": option.text,
+                "count": distribution.get(index, 0),
+                "percent": round(100 * distribution.get(index, 0) / total),
+            }
+            for index, option in enumerate(question.options)
+        ]
+    return _render(
+        "feedback.json.j2",
+        verdict=verdict,
+        already=already,
+        answer=answer,
+        feedbacks=[option.feedback for option in chosen if option.feedback],
+        right_answers=right,
+        explanation=question.explanation,
+        poll=poll,
+        review=review,
+    )
+
+
+def answered_question_message(
+    question: Question, lesson: Lesson, *, number: int, review: bool, feedback: Message
+) -> Message:
+    """The question message as it reads once answered: the question, then the feedback."""
+    original = question_message(question, lesson, number=number, ref="answered", review=review)
+    text = f"{original['text']} {feedback['text']}"
+    message = {"text": text, "blocks": [original["blocks"][0], *feedback["blocks"]]}
+    errors = blockkit.check_message(message)
+    if errors:
+        raise RenderProblem(question.source, "; ".join(errors))
+    return message
+
+
+def answered_count_message(message: Message, count: int) -> Message:
+    """A channel's question message with how many have answered (people see their own result)."""
+    blocks = [b for b in message.get("blocks", []) if b.get("block_id") != "answered"]
+    who = "person has" if count == 1 else "people have"
+    note = f"{count} {who} answered · each person's result is shown only to them"
+    blocks.append(
+        {"type": "context", "block_id": "answered", "elements": [{"type": "mrkdwn", "text": note}]}
+    )
+    return {"text": message.get("text") or "Quiz question", "blocks": blocks}
+
+
+def done_message(message: Message, *, note: str) -> Message:
+    """A lesson message once the learner pressed Done: the button becomes a note."""
+    blocks = [
+        {"type": "context", "block_id": "done", "elements": [{"type": "mrkdwn", "text": note}]}
+        if block.get("block_id") == "done"
+        else block
+        for block in message.get("blocks", [])
+    ]
+    return {"text": message.get("text") or "Lesson", "blocks": blocks}
+
+
+def open_answer_view(question: Question, *, metadata: str) -> dict[str, Any]:
+    """The form for an open question."""
+    view = {
+        "type": "modal",
+        "callback_id": "open_answer",
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": "Your answer"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": to_mrkdwn(question.text)[:3000]},
+            },
+            {
+                "type": "input",
+                "block_id": "answer",
+                "label": {"type": "plain_text", "text": "Answer"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "answer",
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
+        ],
+    }
+    blockkit.validate_view(view)
+    return view

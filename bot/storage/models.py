@@ -211,6 +211,40 @@ class Answer(SQLModel, table=True):
     answered_at: datetime = _instant()
 
 
+class Completion(SQLModel, table=True):
+    """A learner finished a lesson: pressed Done, or answered its last question."""
+
+    __tablename__ = "completion"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "lesson_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    lesson_id: int = Field(foreign_key="lesson.id")
+    delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
+    completed_at: datetime = _instant()
+
+
+class ReviewCard(SQLModel, table=True):
+    """Spaced repetition of a question a learner missed (an FSRS card)."""
+
+    __tablename__ = "review_card"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "question_id"),
+        Index("ix_review_card_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    question_id: int = Field(foreign_key="question.id")
+    card: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    due_at: datetime = _instant()
+    reviews: int = 0  # review rounds sent so far (the answer's attempt is this + 1)
+    status: str = Field(default="active", max_length=16)  # active | sent | mastered
+    updated_at: datetime = _instant()
+
+
 class ThreadReply(SQLModel, table=True):
     __tablename__ = "thread_reply"
     __table_args__ = (UniqueConstraint("team_id", "channel_id", "ts"),)

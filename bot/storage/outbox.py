@@ -231,8 +231,10 @@ class Outbox:
             _insert(session)(Delivery)
             .from_select(columns, source)
             .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+            .returning(col(Delivery.id))
         )
-        return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+        # Count RETURNING rows: psycopg reports rowcount -1 for INSERT … ON CONFLICT DO NOTHING.
+        return len(session.execute(statement).fetchall())
 
     @staticmethod
     def _finish_drips(
@@ -317,8 +319,9 @@ class Outbox:
                     payload=payload,
                 )
                 .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+                .returning(col(Delivery.id))
             )
-            return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+            return session.execute(statement).first() is not None
 
     # -- draining -----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from bot.slack.listeners import actions, commands, errors, events, home
+from bot.slack.listeners import actions, commands, errors, events, home, quiz
 
 
 def register_listeners(app: App, services: Services) -> None:
@@ -14,3 +14,4 @@ def register_listeners(app: App, services: Services) -> None:
     actions.register(app, services)
     events.register(app, services)
     home.register(app, services)
+    quiz.register(app, services)

@@ -23,7 +23,7 @@ from bot.services.wording import channel, plural, user, when
 from bot.slack import grammar
 from bot.slack.grammar import UsageError
 from bot.slack.listeners import home
-from bot.slack.listeners.replies import describe_target, schedule_summary
+from bot.slack.listeners.replies import describe_target, report_sections, schedule_summary
 
 ANYONE = "anyone"
 LEAD = "lead"
@@ -428,3 +428,51 @@ def _user_id(invocation: Invocation, target: Target) -> str:
         return target.id
     recipients = invocation.services.drips.resolve(invocation.team_id, [target])
     return recipients.users[0]
+
+
+@COMMANDS.add("progress", "/learn progress")
+def progress(invocation: Invocation) -> None:
+    """Your lessons done, score, streak and what's next."""
+    mine = invocation.services.reports.progress(
+        team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
+    )
+    lines = [
+        "*Your progress*",
+        f"• Lessons done: {mine.lessons_done}",
+        f"• Questions: {mine.right}/{mine.answered} right",
+        f"• Streak: {plural(mine.streak, 'day')}" + (" :fire:" if mine.streak >= 3 else ""),
+        f"• Reviews due: {mine.reviews_due}"
+        + (f" (next {when(mine.next_review_at)})" if mine.next_review_at else ""),
+    ]
+    if mine.next_lesson is not None:
+        lines.append(f"• Next lesson: *{mine.next_lesson.title}* {when(mine.next_lesson_at)}")
+    elif not mine.courses:
+        lines.append("• No course in progress: `/learn courses` lists them.")
+    invocation.reply("\n".join(lines))
+
+
+@COMMANDS.add("report", "/learn report <course>", LEAD)
+def report(invocation: Invocation) -> None:
+    """Completion, accuracy and the hardest questions, with a CSV of every answer."""
+    if not invocation.args:
+        raise UsageError("Which course?")
+    invocation.services.drips.require_lead(
+        invocation.team_id, invocation.user_id, doing="see reports", now=invocation.now
+    )
+    summary, csv_bytes = invocation.services.reports.report(
+        team_id=invocation.team_id, course_id=invocation.args.split()[0].lower()
+    )
+    filename = f"{summary.course.id}-answers.csv"
+    invocation.services.drips.upload_to(
+        team_id=invocation.team_id,
+        user_id=invocation.user_id,
+        filename=filename,
+        content=csv_bytes,
+        title=f"{summary.course.title}: answers",
+        comment=f"Every answer to *{summary.course.title}*, one row each.",
+    )
+    sections = report_sections(summary)
+    sections.append(f"`{filename}` is in your DMs.")
+    text = "\n\n".join(sections)
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": s[:3000]}} for s in sections]
+    invocation.reply(text[:3000], blocks=blocks[:50])

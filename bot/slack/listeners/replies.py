@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.services.drips import ScheduleResult
+from bot.services.reports import QuestionStats, Report
 from bot.services.wording import channel, plural, user, when
 
 
@@ -42,3 +43,59 @@ def schedule_summary(result: ScheduleResult) -> str:
         "or from my App Home."
     )
     return "\n".join(lines)
+
+
+def report_sections(report: Report) -> list[str]:
+    """A course report as mrkdwn sections (each well under Slack's 3,000 characters)."""
+    sections = [
+        f"*Report: {report.course.title}* · {plural(report.answers, 'answer')} from "
+        f"{plural(report.learners, 'learner')}"
+    ]
+    lines = ["*Completion per lesson*"]
+    for number, stats in enumerate(report.lessons, start=1):
+        reach = (
+            f"{stats.completed}/{stats.sent} completed"
+            if stats.sent
+            else f"{stats.completed} completed"
+        )
+        if stats.channels:
+            reach += f", posted in {plural(stats.channels, 'channel')}"
+        lines.append(f"{number}. {stats.lesson.title}: {reach}")
+    sections.append("\n".join(lines))
+    lines = ["*Accuracy per question* (first tries)"]
+    for question in report.questions:
+        lines.append(f"• {_short(question.question.text)}: {_accuracy(question)}")
+    sections += _chunks(lines)
+    hardest = report.hardest
+    if hardest:
+        sections.append(
+            "*Hardest questions*\n"
+            + "\n".join(f"• {_short(q.question.text)}: {_accuracy(q)}" for q in hardest)
+        )
+    return sections
+
+
+def _accuracy(stats: QuestionStats) -> str:
+    if stats.accuracy is None:
+        kind = "poll" if stats.question.kind.value == "poll" else "open"
+        return f"{plural(stats.answered, 'answer')} ({kind})"
+    return f"{stats.right}/{stats.answered} right ({stats.accuracy:.0%})"
+
+
+def _short(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunks(lines: list[str], limit: int = 2800) -> list[str]:
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + len(line) + 1 > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks

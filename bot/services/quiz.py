@@ -1,0 +1,174 @@
+"""Answers: stored exactly once, before Slack is acknowledged; then reviews and completion."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.lesson import Course, Lesson, Question, QuestionKind
+from bot.domain.quiz import Choice, grade, valid
+from bot.services.catalog import CatalogService
+from bot.services.drips import Refused
+from bot.services.people import People
+from bot.services.ports import SlackError
+from bot.services.reviews import ReviewService
+from bot.storage.answers import AnswerRepository, QuestionRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The learner's answer as stored (their first, if they clicked again)."""
+
+    ref: QuestionRef
+    course: Course
+    lesson: Lesson
+    question: Question
+    choice: Choice
+    correct: bool | None
+    recorded: bool  # False: this click changed nothing, an earlier answer stands
+    distribution: Counter[int] | None = None  # polls: votes per option so far
+
+    @property
+    def review(self) -> bool:
+        return self.ref.kind == "review"
+
+
+@dataclass(frozen=True)
+class Done:
+    course: Course
+    lesson: Lesson
+    first_time: bool
+    in_channel: bool
+
+
+class QuizService:
+    def __init__(
+        self,
+        *,
+        answers: AnswerRepository,
+        catalog: CatalogService,
+        reviews: ReviewService,
+        people: People,
+    ) -> None:
+        self._answers = answers
+        self._catalog = catalog
+        self._reviews = reviews
+        self._people = people
+
+    def answer(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        ref: str,
+        choice: Choice,
+        channel_id: str | None,
+        message_ts: str | None,
+        now: datetime,
+    ) -> Answered:
+        """Store the answer (one small committed insert) — call before acknowledging Slack."""
+        question_ref = self._ref(ref)
+        course, lesson, question = self._question(question_ref)
+        if not valid(question, choice):
+            raise Refused("That answer doesn't fit this question. Pick one of its options.")
+        stored, recorded = self._answers.record(
+            team_id=team_id,
+            user_id=user_id,
+            ref=question_ref,
+            choice=choice.encode(),
+            correct=grade(question, choice),
+            channel_id=channel_id,
+            message_ts=message_ts,
+            now=now,
+        )
+        first = Choice.decode(question.kind, stored.choice)
+        distribution = None
+        if question.kind is QuestionKind.POLL:
+            distribution = Counter(
+                {
+                    int(option): count
+                    for option, count in self._answers.choices(question_ref.question_id).items()
+                    if option.isdigit()
+                }
+            )
+        return Answered(
+            question_ref, course, lesson, question, first, stored.correct, recorded, distribution
+        )
+
+    def after_answer(self, answered: Answered, *, user_id: str, now: datetime) -> bool:
+        """The slow part, after the acknowledgement: spaced repetition and completion.
+
+        Returns True when this answer completed the lesson.
+        """
+        if not answered.recorded:
+            return False
+        ref = answered.ref
+        try:  # their name for reports and their zone for reviews (cached for hours)
+            self._people.learner(ref.team_id, user_id, now=now)
+        except SlackError as error:
+            log.warning("profile of %s not available: %s", user_id, error.code)
+        if answered.correct is not None:
+            self._reviews.on_answer(
+                team_id=ref.team_id,
+                user_id=user_id,
+                question_id=ref.question_id,
+                correct=answered.correct,
+                attempt=ref.attempt,
+                now=now,
+            )
+        if ref.kind != "lesson":
+            return False
+        answered_positions = self._answers.answered_positions(ref.team_id, user_id, ref.delivery_id)
+        if answered_positions >= set(range(1, len(answered.lesson.quiz) + 1)):
+            return self._answers.complete(
+                team_id=ref.team_id,
+                user_id=user_id,
+                lesson_id=ref.lesson_id,
+                delivery_id=ref.delivery_id,
+                now=now,
+            )
+        return False
+
+    def done(self, *, team_id: str, user_id: str, delivery_id: int, now: datetime) -> Done:
+        """The learner pressed ✓ Done on a lesson."""
+        found = self._answers.lesson_of(delivery_id)
+        if found is None:
+            raise Refused("That lesson is no longer available.")
+        course_id, lesson_id, lesson_row, _recipient, recipient_kind = found
+        course = self._catalog.course(course_id)
+        lesson = course.lesson(lesson_id) if course else None
+        if course is None or lesson is None:
+            raise Refused("That lesson is no longer in the course.")
+        first = self._answers.complete(
+            team_id=team_id, user_id=user_id, lesson_id=lesson_row, delivery_id=delivery_id, now=now
+        )
+        return Done(course, lesson, first, recipient_kind == "channel")
+
+    def answered_on(self, channel_id: str, message_ts: str) -> int:
+        return self._answers.answered_on_message(channel_id, message_ts)
+
+    def _ref(self, ref: str) -> QuestionRef:
+        delivery, _, position = ref.partition(".")
+        if not (delivery.isdigit() and position.isdigit()):
+            raise Refused("That question is no longer available.")
+        found = self._answers.question(int(delivery), int(position))
+        if found is None:
+            raise Refused("That question is no longer available.")
+        return found
+
+    def _question(self, ref: QuestionRef) -> tuple[Course, Lesson, Question]:
+        course = self._catalog.course(ref.course)
+        lesson = course.lesson(ref.lesson) if course else None
+        if course is None or lesson is None or ref.position > len(lesson.quiz):
+            raise Refused("That question has been removed from the course.")
+        return course, lesson, lesson.quiz[ref.position - 1]
+
+    def question_for(self, ref: str) -> tuple[Lesson, Question, int]:
+        """The question an Answer button points at (to build the open-answer form)."""
+        question_ref = self._ref(ref)
+        _, lesson, question = self._question(question_ref)
+        return lesson, question, question_ref.position

@@ -1,0 +1,217 @@
+"""Progress for learners, reports and CSV exports for leads."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from bot.domain.lesson import Course, Lesson, Question, QuestionKind
+from bot.domain.quiz import Choice, describe
+from bot.domain.schedule import Days, zone
+from bot.services.catalog import CatalogService
+from bot.services.drips import Refused
+from bot.services.reviews import ReviewService
+from bot.storage.answers import AnswerRepository, AnswerRow
+from bot.storage.drips import DripRepository
+
+ANSWERS_COLUMNS = (
+    "learner_id",
+    "learner_name",
+    "course",
+    "lesson",
+    "question",
+    "kind",
+    "answer",
+    "correct",
+    "attempt",
+    "answered_at",
+)
+HARDEST = 3
+
+
+@dataclass(frozen=True)
+class Progress:
+    lessons_done: int
+    answered: int
+    right: int
+    streak: int
+    reviews_due: int
+    next_review_at: datetime | None
+    next_lesson: Lesson | None
+    next_lesson_at: datetime | None
+    courses: tuple[tuple[Course, int], ...]  # course and the next lesson's number
+
+
+@dataclass(frozen=True)
+class LessonStats:
+    lesson: Lesson
+    sent: int  # people it reached by DM
+    channels: int  # channels it was posted in
+    completed: int
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    lesson: Lesson
+    number: int
+    question: Question
+    answered: int
+    right: int
+
+    @property
+    def accuracy(self) -> float | None:
+        if not self.question.kind.graded or not self.answered:
+            return None
+        return self.right / self.answered
+
+
+@dataclass(frozen=True)
+class Report:
+    course: Course
+    lessons: tuple[LessonStats, ...]
+    questions: tuple[QuestionStats, ...]
+    answers: int
+    learners: int
+
+    @property
+    def hardest(self) -> tuple[QuestionStats, ...]:
+        graded = [q for q in self.questions if q.accuracy is not None]
+        return tuple(sorted(graded, key=lambda q: (q.accuracy or 0.0, -q.answered))[:HARDEST])
+
+
+class ReportService:
+    def __init__(
+        self,
+        *,
+        answers: AnswerRepository,
+        drips: DripRepository,
+        catalog: CatalogService,
+        reviews: ReviewService,
+    ) -> None:
+        self._answers = answers
+        self._drips = drips
+        self._catalog = catalog
+        self._reviews = reviews
+
+    def progress(self, *, team_id: str, user_id: str, now: datetime) -> Progress:
+        done, answered, right, activity = self._answers.progress(team_id, user_id)
+        learner = self._drips.learner(team_id, user_id)
+        tz = zone(learner.tz if learner else "UTC")
+        enrolments = self._drips.enrolments(
+            team_id, recipient=user_id, statuses=("waiting", "active", "paused")
+        )
+        days = Days.decode(enrolments[0].days) if enrolments else Days()
+        due, next_review = self._reviews.due_count(team_id, user_id, now=now)
+        next_lesson = next_at = None
+        courses = []
+        for enrolment in sorted(
+            enrolments, key=lambda e: e.next_due_at or now + timedelta(days=9999)
+        ):
+            course = self._catalog.course(enrolment.course)
+            if course is None:
+                continue
+            courses.append((course, enrolment.next_position))
+            if next_lesson is None and enrolment.next_position <= len(course.lessons):
+                next_lesson = course.lessons[enrolment.next_position - 1]
+                next_at = enrolment.next_due_at
+        return Progress(
+            lessons_done=done,
+            answered=answered,
+            right=right,
+            streak=streak(
+                {a.astimezone(tz).date() for a in activity}, days, today=now.astimezone(tz).date()
+            ),
+            reviews_due=due,
+            next_review_at=next_review,
+            next_lesson=next_lesson,
+            next_lesson_at=next_at,
+            courses=tuple(courses),
+        )
+
+    def teams(self) -> list[str]:
+        return self._answers.teams()
+
+    def report(self, *, team_id: str, course_id: str) -> tuple[Report, bytes]:
+        """The summary, and the answers CSV (`<course>-answers.csv`)."""
+        course = self._catalog.course(course_id)
+        if course is None:
+            known = ", ".join(f"`{c.id}`" for c in self._catalog.catalog.courses)
+            raise Refused(f"There is no course `{course_id}`. The courses are {known}.")
+        rows = self._answers.answer_rows(team_id, course.id)
+        reach = self._answers.lesson_reach(team_id, course.id)
+        channels = self._answers.channel_lessons_sent(team_id, course.id)
+        lessons = tuple(
+            LessonStats(
+                lesson,
+                reach.get(lesson.id, (0, 0))[0],
+                channels.get(lesson.id, 0),
+                reach.get(lesson.id, (0, 0))[1],
+            )
+            for lesson in course.lessons
+        )
+        first_tries = [row for row in rows if row.attempt == 1]
+        questions = []
+        for lesson in course.lessons:
+            for number, question in enumerate(lesson.quiz, start=1):
+                mine = [r for r in first_tries if r.lesson == lesson.id and r.position == number]
+                questions.append(
+                    QuestionStats(
+                        lesson, number, question, len(mine), sum(1 for r in mine if r.correct)
+                    )
+                )
+        report = Report(
+            course=course,
+            lessons=lessons,
+            questions=tuple(questions),
+            answers=len(rows),
+            learners=len({row.user_id for row in rows}),
+        )
+        return report, answers_csv(course, rows)
+
+
+def answers_csv(course: Course, rows: list[AnswerRow]) -> bytes:
+    """One row per stored answer, in the exact columns of the contract."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ANSWERS_COLUMNS)
+    for row in rows:
+        lesson = course.lesson(row.lesson)
+        question = (
+            lesson.quiz[row.position - 1] if lesson and row.position <= len(lesson.quiz) else None
+        )
+        kind = QuestionKind(row.kind)
+        answer = describe(question, Choice.decode(kind, row.choice)) if question else row.choice
+        writer.writerow(
+            [
+                row.user_id,
+                row.learner_name,
+                row.course,
+                row.lesson,
+                question.text if question else f"question {row.position}",
+                row.kind,
+                answer,
+                "true" if row.correct else "false",
+                row.attempt,
+                row.answered_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ]
+        )
+    return out.getvalue().encode("utf-8")
+
+
+def streak(active_days: set[date], days: Days, *, today: date) -> int:
+    """Consecutive scheduled days with some learning, counting back from today.
+
+    Today counts only once something happened; unscheduled days (weekends for a weekday drip)
+    neither break nor extend the streak.
+    """
+    count = 0
+    day = today if today in active_days else today - timedelta(days=1)
+    for _ in range(3660):
+        if day.weekday() in days.days:
+            if day not in active_days:
+                break
+            count += 1
+        day -= timedelta(days=1)
+    return count

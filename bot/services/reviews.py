@@ -1,0 +1,130 @@
+"""Spaced repetition with FSRS: missed questions come back in the learner's slot until they stick.
+
+A wrong answer rates the card `Again`, a right one `Good`; there are no same-day learning steps,
+so every review lands on a later day, snapped to the learner's drip slot (weekdays 09:30 local
+for people without one). Click latency is not used: it measures when the DM was opened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any, cast
+
+from fsrs import Card, Rating, Scheduler
+
+from bot.domain.schedule import DEFAULT_AT, Days, next_slot, parse_time, zone
+from bot.storage.answers import AnswerRepository, CardRecord
+from bot.storage.drips import DripRepository
+from bot.storage.outbox import Outbox
+
+MASTERED_AFTER = timedelta(days=21)  # once the next review would be this far out, it has stuck
+HOLD = timedelta(days=30)  # a sent review waits this long for its answer before it is sent again
+REVIEW_BATCH = 500
+
+_SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
+
+
+class ReviewService:
+    def __init__(self, *, answers: AnswerRepository, drips: DripRepository, outbox: Outbox) -> None:
+        self._answers = answers
+        self._drips = drips
+        self._outbox = outbox
+
+    def on_answer(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        question_id: int,
+        correct: bool,
+        attempt: int,
+        now: datetime,
+    ) -> datetime | None:
+        """Update the learner's card for a graded answer; return when it comes back, if it does."""
+        existing = self._answers.card(team_id, user_id, question_id)
+        if existing is None and correct:
+            return None  # right the first time: nothing to repeat
+        if existing is not None and existing.status == "mastered":
+            return None
+        if existing is not None and attempt <= existing.reviews:
+            return None  # an answer to an older round; the card moved on
+        card = (
+            Card.from_dict(cast(Any, existing.card))
+            if existing
+            else Card(card_id=question_id, due=now)
+        )
+        card, _ = _SCHEDULER.review_card(card, Rating.Good if correct else Rating.Again, now)
+        mastered = correct and card.due - now >= MASTERED_AFTER
+        due = self.slot_after(team_id, user_id, card.due, answered=now)
+        self._answers.save_card(
+            team_id=team_id,
+            user_id=user_id,
+            question_id=question_id,
+            card=_card_dict(card),
+            due_at=due,
+            status="mastered" if mastered else "active",
+            now=now,
+        )
+        return None if mastered else due
+
+    def slot_after(
+        self, team_id: str, user_id: str, due: datetime, *, answered: datetime
+    ) -> datetime:
+        """The learner's first delivery slot on or after `due`, and never on the day answered."""
+        days, at, tz = self._schedule(team_id, user_id)
+        local_day = answered.astimezone(tz).date() + timedelta(days=1)
+        not_before = datetime.combine(local_day, time(0, 0), tzinfo=tz)
+        after = max(due, not_before) - timedelta(seconds=1)
+        return next_slot(days, at, tz, after=after)
+
+    def _schedule(self, team_id: str, user_id: str) -> tuple[Days, time, Any]:
+        learner = self._drips.learner(team_id, user_id)
+        tz = zone(learner.tz if learner else "UTC")
+        enrolments = [
+            e
+            for e in self._drips.enrolments(team_id, recipient=user_id)
+            if e.recipient_kind == "dm"
+        ]
+        live = [e for e in enrolments if e.status in ("active", "waiting", "paused")]
+        if not (live or enrolments):
+            return Days(), DEFAULT_AT, tz
+        chosen = (live or enrolments)[0]
+        return Days.decode(chosen.days), parse_time(chosen.at_time), zone(chosen.tz or "UTC")
+
+    def plan(self, *, now: datetime) -> int:
+        """Queue a Review message for every card that fell due."""
+        planned = 0
+        for card in self._answers.due_cards(now=now, limit=REVIEW_BATCH):
+            planned += self._queue(card, now=now)
+        return planned
+
+    def _queue(self, card: CardRecord, *, now: datetime) -> int:
+        round_ = card.reviews + 1
+        if not self._answers.review_sent(card.id, reviews=round_, hold_until=now + HOLD):
+            return 0  # another process queued it
+        self._outbox.enqueue(
+            team_id=card.team_id,
+            dedupe_key=f"review:{card.id}:{round_}",
+            kind="review",
+            recipient=card.user_id,
+            recipient_kind="dm",
+            due_at=now,
+            now=now,
+            lesson=(card.course, card.lesson),
+            question_position=card.position,
+            payload={"attempt": round_ + 1},
+        )
+        return 1
+
+    def due_count(
+        self, team_id: str, user_id: str, *, now: datetime
+    ) -> tuple[int, datetime | None]:
+        """(reviews due now, when the next one comes)."""
+        cards = self._answers.cards_of(team_id, user_id)
+        due = sum(1 for card in cards if card.status == "sent" or card.due_at <= now)
+        upcoming = [c.due_at for c in cards if c.status == "active" and c.due_at > now]
+        return due, min(upcoming) if upcoming else None
+
+
+def _card_dict(card: Card) -> dict[str, Any]:
+    return dict(card.to_dict())

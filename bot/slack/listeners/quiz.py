@@ -1,0 +1,258 @@
+"""Quiz answers, the Done button and open answers.
+
+The answer is one small insert committed before `ack()`, so a process killed right after the
+acknowledgement has lost nothing; feedback and message updates come after it. In a DM the
+question is rewritten in place through the response URL (no Web API rate limit); in a channel
+the feedback is ephemeral and the shared message only shows how many have answered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+
+from bot.domain.quiz import Choice
+from bot.services import Services
+from bot.services.drips import Refused
+from bot.services.quiz import Answered
+from bot.slack import render
+from bot.slack.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    throttle = Throttle()
+
+    def settle(
+        answered: Answered,
+        *,
+        body: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        user_id: str,
+        in_dm: bool,
+    ) -> None:
+        """Everything after the acknowledgement."""
+        feedback = render.feedback_message(
+            answered.question,
+            choice=answered.choice.options,
+            text=answered.choice.text,
+            correct=answered.correct,
+            already=not answered.recorded,
+            review=answered.review,
+            distribution=dict(answered.distribution) if answered.distribution is not None else None,
+        )
+        if in_dm and answered.recorded:
+            respond(
+                replace_original=True,
+                **render.answered_question_message(
+                    answered.question,
+                    answered.lesson,
+                    number=answered.ref.position,
+                    review=answered.review,
+                    feedback=feedback,
+                ),
+            )
+        else:
+            respond(response_type="ephemeral", replace_original=False, **feedback)
+        if not in_dm and answered.recorded:
+            channel = body["container"]["channel_id"]
+            ts = body["container"]["message_ts"]
+            message = body.get("message") or {}
+
+            def update() -> None:
+                count = services.quiz.answered_on(channel, ts)
+                updated = render.answered_count_message(message, count)
+                client.chat_update(channel=channel, ts=ts, **updated)
+
+            throttle.mark(channel, ts, update)
+        services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
+
+    def take(
+        ack: Ack,
+        body: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
+        *,
+        ref: str,
+        choice: Choice,
+    ) -> None:
+        container = body.get("container") or {}
+        channel = container.get("channel_id")
+        user_id = body["user"]["id"]
+        try:
+            answered = services.quiz.answer(
+                team_id=context.team_id or "",
+                user_id=user_id,
+                ref=ref,
+                choice=choice,
+                channel_id=channel,
+                message_ts=container.get("message_ts"),
+                now=services.clock(),
+            )
+        except Refused as refused:
+            ack()
+            respond(response_type="ephemeral", replace_original=False, text=str(refused))
+            return
+        ack()  # the answer is committed: a crash from here on loses nothing
+        in_dm = str(channel or "").startswith("D")
+        settle(answered, body=body, respond=respond, client=client, user_id=user_id, in_dm=in_dm)
+
+    @app.action(re.compile(r"^answer_\d+$"))
+    def answer_button(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ref, _, option = str(action.get("value", "")).rpartition(":")
+        choice = Choice(options=(int(option),)) if option.isdigit() else Choice()
+        take(ack, body, respond, client, context, ref=ref, choice=choice)
+
+    @app.action("answer_choices")
+    def tick_a_box(ack: Ack) -> None:
+        ack()  # ticking a checkbox is not an answer yet; Submit is
+
+    @app.action("answer_submit")
+    def submit_choices(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        selected = _selected(body)
+        if not selected:
+            ack()
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="Tick at least one option, then press Submit.",
+            )
+            return
+        choice = Choice(options=tuple(sorted(selected)))
+        take(ack, body, respond, client, context, ref=str(action.get("value", "")), choice=choice)
+
+    @app.action("answer_open")
+    def open_form(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        ref = str(action.get("value", ""))
+        try:
+            _lesson, question, _position = services.quiz.question_for(ref)
+        except Refused as refused:
+            respond(response_type="ephemeral", replace_original=False, text=str(refused))
+            return
+        container = body.get("container") or {}
+        metadata = json.dumps(
+            {
+                "ref": ref,
+                "channel": container.get("channel_id"),
+                "ts": container.get("message_ts"),
+            }
+        )
+        client.views_open(
+            trigger_id=body["trigger_id"], view=render.open_answer_view(question, metadata=metadata)
+        )
+
+    @app.view("open_answer")
+    def open_submitted(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        text = str(view["state"]["values"]["answer"]["answer"].get("value") or "").strip()
+        if not text:
+            ack(response_action="errors", errors={"answer": "Write an answer first."})
+            return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        user_id = body["user"]["id"]
+        channel, ts = meta.get("channel"), meta.get("ts")
+        try:
+            answered = services.quiz.answer(
+                team_id=context.team_id or "",
+                user_id=user_id,
+                ref=str(meta.get("ref", "")),
+                choice=Choice(text=text),
+                channel_id=channel,
+                message_ts=ts,
+                now=services.clock(),
+            )
+        except Refused as refused:
+            ack(response_action="errors", errors={"answer": str(refused)[:150]})
+            return
+        ack()
+        feedback = render.feedback_message(
+            answered.question,
+            choice=(),
+            text=answered.choice.text,
+            correct=None,
+            already=not answered.recorded,
+            review=answered.review,
+        )
+        if str(channel or "").startswith("D") and answered.recorded and ts:
+            client.chat_update(
+                channel=channel,
+                ts=ts,
+                **render.answered_question_message(
+                    answered.question,
+                    answered.lesson,
+                    number=answered.ref.position,
+                    review=answered.review,
+                    feedback=feedback,
+                ),
+            )
+        elif channel:
+            client.chat_postEphemeral(channel=channel, user=user_id, **feedback)
+        services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
+
+    @app.action("lesson_done")
+    def lesson_done(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        value = str(action.get("value", ""))
+        if not value.isdigit():
+            return  # a preview's button
+        user_id = body["user"]["id"]
+        try:
+            done = services.quiz.done(
+                team_id=context.team_id or "",
+                user_id=user_id,
+                delivery_id=int(value),
+                now=services.clock(),
+            )
+        except Refused as refused:
+            respond(response_type="ephemeral", replace_original=False, text=str(refused))
+            return
+        note = f"✓ Done: *{done.lesson.title}*. Nice work."
+        if done.in_channel:
+            respond(response_type="ephemeral", replace_original=False, text=note)
+        else:
+            respond(
+                replace_original=True, **render.done_message(body.get("message") or {}, note=note)
+            )
+
+
+def _selected(body: dict[str, Any]) -> set[int]:
+    values = ((body.get("state") or {}).get("values") or {}).get("answer") or {}
+    chosen = (values.get("answer_choices") or {}).get("selected_options") or []
+    return {int(option["value"]) for option in chosen if str(option.get("value", "")).isdigit()}

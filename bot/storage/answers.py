@@ -1,0 +1,476 @@
+"""Answers, completions and review cards; and the reads behind progress and reports."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+
+from bot.storage.db import Database
+from bot.storage.models import (
+    Answer,
+    Completion,
+    Course,
+    Delivery,
+    Learner,
+    Lesson,
+    Question,
+    ReviewCard,
+)
+
+
+@dataclass(frozen=True)
+class QuestionRef:
+    """What an answer button points at: the delivery it came in and the question."""
+
+    delivery_id: int
+    team_id: str
+    recipient: str
+    recipient_kind: str
+    kind: str
+    course: str
+    lesson: str
+    lesson_id: int
+    question_id: int
+    position: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    id: int
+    user_id: str
+    question_id: int
+    attempt: int
+    choice: str
+    correct: bool | None
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    id: int
+    team_id: str
+    user_id: str
+    question_id: int
+    card: dict[str, Any]
+    due_at: datetime
+    reviews: int
+    status: str
+    course: str
+    lesson: str
+    position: int
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One stored answer with who, where and what, for reports."""
+
+    user_id: str
+    learner_name: str
+    course: str
+    lesson: str
+    position: int
+    kind: str
+    choice: str
+    correct: bool | None
+    attempt: int
+    answered_at: datetime
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _answer(row: Answer) -> AnswerRecord:
+    assert row.id is not None
+    return AnswerRecord(
+        row.id, row.user_id, row.question_id, row.attempt, row.choice, row.correct, row.answered_at
+    )
+
+
+class AnswerRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def question(self, delivery_id: int, position: int) -> QuestionRef | None:
+        with self._db.read() as session:
+            row = session.execute(
+                select(Delivery, col(Course.slug), col(Lesson.slug), col(Question.id))
+                .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .join(
+                    Question,
+                    and_(
+                        col(Question.lesson_id) == col(Lesson.id),
+                        col(Question.position) == position,
+                    ),
+                )
+                .where(col(Delivery.id) == delivery_id)
+            ).first()
+        if row is None:
+            return None
+        delivery, course, lesson, question_id = row
+        attempt = int((delivery.payload or {}).get("attempt", 1))
+        assert delivery.id is not None and delivery.lesson_id is not None
+        return QuestionRef(
+            delivery_id=delivery.id,
+            team_id=delivery.team_id,
+            recipient=delivery.recipient,
+            recipient_kind=delivery.recipient_kind,
+            kind=delivery.kind,
+            course=course,
+            lesson=lesson,
+            lesson_id=delivery.lesson_id,
+            question_id=question_id,
+            position=position,
+            attempt=attempt,
+        )
+
+    def lesson_of(self, delivery_id: int) -> tuple[str, str, int, str, str] | None:
+        """(course, lesson, lesson id, recipient, recipient kind) of a lesson delivery."""
+        with self._db.read() as session:
+            row = session.execute(
+                select(
+                    col(Course.slug),
+                    col(Lesson.slug),
+                    col(Lesson.id),
+                    col(Delivery.recipient),
+                    col(Delivery.recipient_kind),
+                )
+                .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .where(col(Delivery.id) == delivery_id)
+            ).first()
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4])
+
+    def record(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        ref: QuestionRef,
+        choice: str,
+        correct: bool | None,
+        channel_id: str | None,
+        message_ts: str | None,
+        now: datetime,
+    ) -> tuple[AnswerRecord, bool]:
+        """Store the first answer of a learner to a question in this attempt.
+
+        Returns the stored answer and whether it is this one; a repeat click, a click on
+        another option or Slack retrying the request leaves the first answer as it was.
+        """
+        with self._db.write() as session:
+            result = session.execute(
+                _insert(session)(Answer)
+                .values(
+                    team_id=team_id,
+                    user_id=user_id,
+                    question_id=ref.question_id,
+                    attempt=ref.attempt,
+                    delivery_id=ref.delivery_id,
+                    choice=choice[:3000],
+                    correct=correct,
+                    channel_id=channel_id,
+                    message_ts=message_ts,
+                    answered_at=now,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=["team_id", "user_id", "question_id", "attempt"]
+                )
+                .returning(col(Answer.id))
+            )
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
+            inserted = result.first() is not None
+            stored = session.execute(
+                select(Answer).where(
+                    col(Answer.team_id) == team_id,
+                    col(Answer.user_id) == user_id,
+                    col(Answer.question_id) == ref.question_id,
+                    col(Answer.attempt) == ref.attempt,
+                )
+            ).scalar_one()
+            return _answer(stored), inserted
+
+    def choices(self, question_id: int, *, attempt: int = 1) -> Counter[str]:
+        """How often each choice was given (poll results)."""
+        with self._db.read() as session:
+            rows = session.execute(
+                select(col(Answer.choice), func.count())
+                .where(col(Answer.question_id) == question_id, col(Answer.attempt) == attempt)
+                .group_by(col(Answer.choice))
+            ).all()
+        return Counter({choice: count for choice, count in rows})
+
+    def answered_on_message(self, channel_id: str, message_ts: str) -> int:
+        """How many people answered the question posted as this message."""
+        with self._db.read() as session:
+            return int(
+                session.execute(
+                    select(func.count())
+                    .select_from(Answer)
+                    .where(
+                        col(Answer.channel_id) == channel_id, col(Answer.message_ts) == message_ts
+                    )
+                ).scalar_one()
+            )
+
+    def answered_positions(self, team_id: str, user_id: str, delivery_id: int) -> set[int]:
+        with self._db.read() as session:
+            rows = session.execute(
+                select(col(Question.position))
+                .join(Answer, col(Answer.question_id) == col(Question.id))
+                .where(
+                    col(Answer.team_id) == team_id,
+                    col(Answer.user_id) == user_id,
+                    col(Answer.delivery_id) == delivery_id,
+                )
+            ).all()
+        return {position for (position,) in rows}
+
+    def complete(
+        self, *, team_id: str, user_id: str, lesson_id: int, delivery_id: int | None, now: datetime
+    ) -> bool:
+        """Mark a lesson done for a learner; False if it was done before."""
+        with self._db.write() as session:
+            result = session.execute(
+                _insert(session)(Completion)
+                .values(
+                    team_id=team_id,
+                    user_id=user_id,
+                    lesson_id=lesson_id,
+                    delivery_id=delivery_id,
+                    completed_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["team_id", "user_id", "lesson_id"])
+                .returning(col(Completion.id))
+            )
+            return result.first() is not None
+
+    # -- review cards ---------------------------------------------------------------------------
+
+    def card(self, team_id: str, user_id: str, question_id: int) -> CardRecord | None:
+        cards = self._cards(
+            col(ReviewCard.team_id) == team_id,
+            col(ReviewCard.user_id) == user_id,
+            col(ReviewCard.question_id) == question_id,
+        )
+        return cards[0] if cards else None
+
+    def due_cards(self, *, now: datetime, limit: int) -> list[CardRecord]:
+        return self._cards(
+            col(ReviewCard.status).in_(("active", "sent")),
+            col(ReviewCard.due_at) <= now,
+            limit=limit,
+        )
+
+    def cards_of(self, team_id: str, user_id: str) -> list[CardRecord]:
+        """Cards still being reviewed: scheduled (active) or sent and awaiting an answer."""
+        return self._cards(
+            col(ReviewCard.team_id) == team_id,
+            col(ReviewCard.user_id) == user_id,
+            col(ReviewCard.status).in_(("active", "sent")),
+        )
+
+    def _cards(self, *where: Any, limit: int | None = None) -> list[CardRecord]:
+        with self._db.read() as session:
+            query = (
+                select(ReviewCard, col(Course.slug), col(Lesson.slug), col(Question.position))
+                .join(Question, col(Question.id) == col(ReviewCard.question_id))
+                .join(Lesson, col(Lesson.id) == col(Question.lesson_id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .where(*where)
+                .order_by(col(ReviewCard.due_at), col(ReviewCard.id))
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            rows = session.execute(query).all()
+        cards = []
+        for card, course, lesson, position in rows:
+            assert card.id is not None
+            cards.append(
+                CardRecord(
+                    id=card.id,
+                    team_id=card.team_id,
+                    user_id=card.user_id,
+                    question_id=card.question_id,
+                    card=dict(card.card),
+                    due_at=card.due_at,
+                    reviews=card.reviews,
+                    status=card.status,
+                    course=course,
+                    lesson=lesson,
+                    position=position,
+                )
+            )
+        return cards
+
+    def save_card(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        question_id: int,
+        card: dict[str, Any],
+        due_at: datetime,
+        status: str,
+        now: datetime,
+    ) -> None:
+        """Create or update the learner's card for a question."""
+        with self._db.write() as session:
+            statement = (
+                _insert(session)(ReviewCard)
+                .values(
+                    team_id=team_id,
+                    user_id=user_id,
+                    question_id=question_id,
+                    card=card,
+                    due_at=due_at,
+                    reviews=0,
+                    status=status,
+                    updated_at=now,
+                )
+                .on_conflict_do_update(
+                    index_elements=["team_id", "user_id", "question_id"],
+                    set_={"card": card, "due_at": due_at, "status": status, "updated_at": now},
+                )
+            )
+            session.execute(statement)
+
+    def review_sent(self, card_id: int, *, reviews: int, hold_until: datetime) -> bool:
+        """Count a review as sent, and hold the card until it is answered."""
+        with self._db.write() as session:
+            result = session.execute(
+                update(ReviewCard)
+                .where(col(ReviewCard.id) == card_id, col(ReviewCard.reviews) == reviews - 1)
+                .values(reviews=reviews, due_at=hold_until, status="sent")
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- progress and reports -------------------------------------------------------------------
+
+    def progress(self, team_id: str, user_id: str) -> tuple[int, int, int, list[datetime]]:
+        """(lessons done, graded answers, right answers, every activity instant)."""
+        with self._db.read() as session:
+            done = (
+                session.execute(
+                    select(col(Completion.completed_at)).where(
+                        col(Completion.team_id) == team_id, col(Completion.user_id) == user_id
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            answers = session.execute(
+                select(col(Answer.correct), col(Answer.answered_at)).where(
+                    col(Answer.team_id) == team_id, col(Answer.user_id) == user_id
+                )
+            ).all()
+        graded = [correct for correct, _ in answers if correct is not None]
+        activity = list(done) + [at for _, at in answers]
+        return len(done), len(graded), sum(1 for c in graded if c), activity
+
+    def teams(self) -> list[str]:
+        """Workspaces that have answers stored."""
+        with self._db.read() as session:
+            return list(
+                session.execute(
+                    select(col(Answer.team_id)).distinct().order_by(col(Answer.team_id))
+                )
+                .scalars()
+                .all()
+            )
+
+    def answer_rows(self, team_id: str, course: str) -> list[AnswerRow]:
+        """Every stored answer to the questions of a course, oldest first."""
+        with self._db.read() as session:
+            rows = session.execute(
+                select(
+                    Answer,
+                    col(Learner.name),
+                    col(Course.slug),
+                    col(Lesson.slug),
+                    col(Question.position),
+                    col(Question.kind),
+                )
+                .join(Question, col(Question.id) == col(Answer.question_id))
+                .join(Lesson, col(Lesson.id) == col(Question.lesson_id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .join(
+                    Learner,
+                    and_(
+                        col(Learner.team_id) == col(Answer.team_id),
+                        col(Learner.user_id) == col(Answer.user_id),
+                    ),
+                    isouter=True,
+                )
+                .where(col(Answer.team_id) == team_id, col(Course.slug) == course)
+                .order_by(col(Answer.answered_at), col(Answer.id))
+            ).all()
+        return [
+            AnswerRow(
+                user_id=answer.user_id,
+                learner_name=name or "",
+                course=course_slug,
+                lesson=lesson,
+                position=position,
+                kind=kind,
+                choice=answer.choice,
+                correct=answer.correct,
+                attempt=answer.attempt,
+                answered_at=answer.answered_at,
+            )
+            for answer, name, course_slug, lesson, position, kind in rows
+        ]
+
+    def lesson_reach(self, team_id: str, course: str) -> dict[str, tuple[int, int]]:
+        """Per lesson: (people it was sent to by DM, people who completed it)."""
+        with self._db.read() as session:
+            sent = session.execute(
+                select(col(Lesson.slug), func.count(func.distinct(Delivery.recipient)))
+                .join(Delivery, col(Delivery.lesson_id) == col(Lesson.id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .where(
+                    col(Delivery.team_id) == team_id,
+                    col(Course.slug) == course,
+                    col(Delivery.kind) == "lesson",
+                    col(Delivery.status) == "sent",
+                    col(Delivery.recipient_kind) == "dm",
+                )
+                .group_by(col(Lesson.slug))
+            ).all()
+            done = session.execute(
+                select(col(Lesson.slug), func.count())
+                .join(Completion, col(Completion.lesson_id) == col(Lesson.id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .where(col(Completion.team_id) == team_id, col(Course.slug) == course)
+                .group_by(col(Lesson.slug))
+            ).all()
+        reach: dict[str, tuple[int, int]] = {slug: (count, 0) for slug, count in sent}
+        for slug, count in done:
+            reach[slug] = (reach.get(slug, (0, 0))[0], count)
+        return reach
+
+    def channel_lessons_sent(self, team_id: str, course: str) -> dict[str, int]:
+        """Per lesson: channels it was posted in."""
+        with self._db.read() as session:
+            rows = session.execute(
+                select(col(Lesson.slug), func.count(func.distinct(Delivery.recipient)))
+                .join(Delivery, col(Delivery.lesson_id) == col(Lesson.id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .where(
+                    col(Delivery.team_id) == team_id,
+                    col(Course.slug) == course,
+                    col(Delivery.status) == "sent",
+                    or_(col(Delivery.recipient_kind) == "channel"),
+                )
+                .group_by(col(Lesson.slug))
+            ).all()
+        return {slug: count for slug, count in rows}

@@ -1,0 +1,88 @@
+"""Unique keys decide "already done" the same way on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.content.loader import load_catalog
+from bot.storage.answers import AnswerRepository
+from bot.storage.content import ContentRepository
+from bot.storage.db import Database
+from bot.storage.outbox import Outbox
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_an_outbox_key_is_taken_once(db: Database) -> None:
+    outbox = Outbox(db)
+    first = outbox.enqueue(
+        team_id="T1",
+        dedupe_key="welcome:1:U1",
+        kind="notice",
+        recipient="U1",
+        recipient_kind="dm",
+        due_at=NOW,
+        now=NOW,
+        payload={"text": "hi"},
+    )
+    again = outbox.enqueue(
+        team_id="T1",
+        dedupe_key="welcome:1:U1",
+        kind="notice",
+        recipient="U1",
+        recipient_kind="dm",
+        due_at=NOW,
+        now=NOW,
+        payload={"text": "hi"},
+    )
+    other_team = outbox.enqueue(
+        team_id="T2",
+        dedupe_key="welcome:1:U1",
+        kind="notice",
+        recipient="U1",
+        recipient_kind="dm",
+        due_at=NOW,
+        now=NOW,
+        payload={"text": "hi"},
+    )
+    assert (first, again, other_team) == (True, False, True)
+    assert len(outbox.deliveries()) == 2
+
+
+def test_the_first_answer_stands(db: Database) -> None:
+    ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
+    outbox = Outbox(db)
+    outbox.enqueue(
+        team_id="T1",
+        dedupe_key="send:x:U1",
+        kind="lesson",
+        recipient="U1",
+        recipient_kind="dm",
+        due_at=NOW,
+        now=NOW,
+        lesson=("security-basics", "spot-phishing"),
+    )
+    [delivery] = outbox.deliveries()
+    answers = AnswerRepository(db)
+    ref = answers.question(delivery.id, 1)
+    assert ref is not None
+    record: dict[str, Any] = {
+        "team_id": "T1",
+        "user_id": "U1",
+        "ref": ref,
+        "channel_id": "D1",
+        "message_ts": "1.0",
+    }
+    first, inserted = answers.record(**record, choice="1", correct=True, now=NOW)
+    second, again = answers.record(**record, choice="0", correct=False, now=NOW)
+    assert (inserted, again) == (True, False)
+    assert second == first and (second.choice, second.correct) == ("1", True)
+    done = answers.complete(
+        team_id="T1", user_id="U1", lesson_id=ref.lesson_id, delivery_id=delivery.id, now=NOW
+    )
+    twice = answers.complete(
+        team_id="T1", user_id="U1", lesson_id=ref.lesson_id, delivery_id=delivery.id, now=NOW
+    )
+    assert (done, twice) == (True, False)
