@@ -62,6 +62,13 @@ class BotProcess:
             self.process.stdout.close()
         return code
 
+    def kill_hard(self) -> None:
+        """kill -9 the server and its workers: no shutdown code runs."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        if self.process.stdout and not self.process.stdout.closed:
+            self.process.stdout.close()
+
     def healthz(self) -> tuple[int, str]:
         assert self.url is not None
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -82,6 +89,7 @@ def start_bot(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, so a test can kill -9 all of it
     )
     return BotProcess(process, url=f"http://127.0.0.1:{port}" if port else None)
 

@@ -1,0 +1,67 @@
+"""An answer acknowledged by the running server survives a kill -9 right after the ack."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import count_database_run
+from tests.standin import SlackDriver, SlackStandIn
+from tests.support.process import (
+    SIGNING_SECRET,
+    bot_environment,
+    free_port,
+    start_bot,
+    wait_until_healthy,
+)
+
+
+def test_an_acknowledged_answer_survives_kill_minus_9(
+    standin: SlackStandIn, e2e_database_url: str, tmp_path: Path
+) -> None:
+    count_database_run(e2e_database_url)
+    port = free_port()
+    env = bot_environment(
+        api_url=standin.api_url, database_url=e2e_database_url, SLACK_SIGNING_SECRET=SIGNING_SECRET
+    )
+    bot = start_bot(
+        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env,
+        cwd=tmp_path,
+        port=port,
+    )
+    try:
+        wait_until_healthy(bot)
+        driver = SlackDriver(
+            standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET
+        )
+        admin = standin.add_user("kim", tz="Europe/Berlin", is_admin=True)
+        learner = standin.add_user("kai", real_name="Kai Kill", tz="Europe/Berlin")
+        driver.command(admin, f"send security-basics/spot-phishing to <@{learner}>")
+        assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=15)
+        question = [
+            m for m in standin.messages(learner) if str(m["text"]).startswith("Question 1")
+        ][0]
+        response = driver.click(
+            learner, question, channel_id=standin.dm_channel(learner), action_id="answer_1"
+        )
+        assert response.status == 200  # Slack's acknowledgement...
+    finally:
+        bot.kill_hard()  # ...and the process dies at once, before any feedback or cleanup
+    out = tmp_path / "answers.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "report", "security-basics", "--csv", str(out)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    with out.open(encoding="utf-8") as answers:
+        rows = [row for row in csv.DictReader(answers) if row["learner_id"] == learner]
+    assert [(r["lesson"], r["correct"], r["attempt"]) for r in rows] == [
+        ("spot-phishing", "true", "1")
+    ]
