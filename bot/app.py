@@ -24,6 +24,7 @@ from bot.server import Worker, run_http, run_socket_mode
 from bot.services import Services
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
+from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService, Refused
 from bot.services.pacing import Pacer
 from bot.services.people import People
@@ -39,6 +40,7 @@ from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
+from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
 
@@ -174,6 +176,18 @@ def build_services(
     people = People(repository, messenger, admins=settings.admins)
     answers = AnswerRepository(db)
     reviews = ReviewService(answers=answers, drips=repository, outbox=outbox)
+    kick = Kick()
+    composer = SlackComposer()
+    discussions = DiscussionService(
+        repository=DiscussionRepository(db),
+        answers=answers,
+        outbox=outbox,
+        messenger=messenger,
+        composer=composer,
+        catalog=catalog_service,
+        nudge_after=timedelta(hours=settings.nudge_after_hours),
+        kick=kick,
+    )
     drips = DripService(
         repository=repository,
         outbox=outbox,
@@ -181,7 +195,7 @@ def build_services(
         people=people,
         messenger=messenger,
         bot_user_id=messenger.bot_user_id,
-        kick=Kick(),
+        kick=kick,
     )
     delivery = DeliveryService(
         outbox=outbox,
@@ -189,12 +203,13 @@ def build_services(
         catalog=catalog_service,
         people=people,
         messenger=messenger,
-        composer=SlackComposer(),
+        composer=composer,
         pacer=Pacer(rate=settings.send_rate_per_second, burst=settings.send_burst),
         clock=clock,
         sleep=sleep,
         grace=timedelta(hours=settings.catch_up_grace_hours),
         reviews=reviews,
+        discussions=discussions,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
     )
     return Services(
@@ -204,8 +219,13 @@ def build_services(
         delivery=delivery,
         quiz=QuizService(answers=answers, catalog=catalog_service, reviews=reviews, people=people),
         reports=ReportService(
-            answers=answers, drips=repository, catalog=catalog_service, reviews=reviews
+            answers=answers,
+            drips=repository,
+            catalog=catalog_service,
+            reviews=reviews,
+            discussions=discussions,
         ),
+        discussions=discussions,
         clock=clock,
     )
 

@@ -30,6 +30,7 @@ class Settings:
     admins: frozenset[str] = field(default_factory=frozenset)
     tick_seconds: int = 30
     catch_up_grace_hours: float = 12.0
+    nudge_after_hours: float = 24.0
     send_rate_per_second: float = 4.0
     send_burst: int = 8
     web_threads: int = 16
@@ -95,6 +96,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         tick_seconds=int(_number(get("MICROLEARN_TICK_SECONDS"), "MICROLEARN_TICK_SECONDS", 30, 1)),
         catch_up_grace_hours=_number(
             get("MICROLEARN_CATCH_UP_HOURS"), "MICROLEARN_CATCH_UP_HOURS", 12.0, 0, whole=False
+        ),
+        nudge_after_hours=_number(
+            get("MICROLEARN_NUDGE_HOURS"), "MICROLEARN_NUDGE_HOURS", 24.0, 0.1, whole=False
         ),
         send_rate_per_second=_number(
             get("MICROLEARN_SEND_RATE"), "MICROLEARN_SEND_RATE", 4.0, 0.1, whole=False

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
+from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
 from bot.services.people import People
 from bot.services.quiz import QuizService
@@ -24,4 +25,5 @@ class Services:
     delivery: DeliveryService
     quiz: QuizService
     reports: ReportService
+    discussions: DiscussionService
     clock: Callable[[], datetime]

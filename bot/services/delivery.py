@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from bot.domain.lesson import Course, Lesson
 from bot.domain.schedule import Days, next_slot, parse_time, zone
 from bot.services.catalog import CatalogService
+from bot.services.discussions import DiscussionService
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.ports import Composer, Message, Messenger, Posted, Profile, SlackError
@@ -71,9 +72,11 @@ class DeliveryService:
         sleep: Callable[[float], None],
         grace: timedelta,
         reviews: ReviewService | None = None,
+        discussions: DiscussionService | None = None,
         batch: int = 50,
     ) -> None:
         self._reviews = reviews
+        self._discussions = discussions
         self._outbox = outbox
         self._repository = repository
         self._catalog = catalog
@@ -179,6 +182,8 @@ class DeliveryService:
     def plan(self, *, now: datetime) -> PlanReport:
         if self._reviews is not None:
             self._reviews.plan(now=now)
+        if self._discussions is not None:
+            self._discussions.nudge(now=now)
         report = self._outbox.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
         for team_id, drip_id in report.finished_drips:
             self._drip_finished(team_id, drip_id, now=now)
@@ -264,15 +269,22 @@ class DeliveryService:
             return "failed", 0
         posted = 0
         channel_id = delivery.channel_id
+        first_ts = delivery.message_ts
+        fixed_thread = str((delivery.payload or {}).get("thread_ts") or "") or None
         rate_limited = 0
         index = delivery.parts_sent
+        if index == 0:
+            self._open_drip_thread(delivery)
         while index < len(parts):
+            message, threaded = parts[index]
             target = channel_id or delivery.dm_channel or delivery.recipient
+            thread_ts = (fixed_thread or first_ts) if threaded else None
             try:
                 if delivery.resumed and index == delivery.parts_sent:
-                    found = self._already_posted(delivery, target, index)
+                    found = self._already_posted(delivery, target, index, thread_ts)
                     if found is not None:
                         channel_id = found.channel
+                        first_ts = first_ts or found.ts
                         if not self._outbox.record_part(
                             delivery, parts_sent=index + 1, channel_id=found.channel, ts=found.ts
                         ):
@@ -283,7 +295,8 @@ class DeliveryService:
                 result = self._messenger.post(
                     delivery.team_id,
                     target,
-                    parts[index],
+                    message,
+                    thread_ts=thread_ts,
                     metadata={
                         "event_type": METADATA_TYPE,
                         "event_payload": {"delivery_id": delivery.id, "part": index},
@@ -298,6 +311,9 @@ class DeliveryService:
                 return self._failed(delivery, error), posted
             posted += 1
             channel_id = result.channel
+            if index == 0:
+                first_ts = result.ts
+                self._channel_thread(delivery, result.ts)
             if not self._outbox.record_part(
                 delivery, parts_sent=index + 1, channel_id=result.channel, ts=result.ts
             ):
@@ -309,9 +325,11 @@ class DeliveryService:
         self._outbox.mark_sent(delivery, now=self._clock())
         return "sent", posted
 
-    def _already_posted(self, delivery: Claimed, target: str, part: int) -> Posted | None:
+    def _already_posted(
+        self, delivery: Claimed, target: str, part: int, thread_ts: str | None
+    ) -> Posted | None:
         ts = self._messenger.find_posted(
-            delivery.team_id, target, delivery_id=delivery.id, part=part
+            delivery.team_id, target, delivery_id=delivery.id, part=part, thread_ts=thread_ts
         )
         return Posted(target, ts) if ts else None
 
@@ -320,31 +338,93 @@ class DeliveryService:
         if delay > 0:
             self._sleep(delay)
 
-    def _compose(self, delivery: Claimed) -> list[Message]:
+    def _open_drip_thread(self, delivery: Claimed) -> None:
+        """A DM drip discussing in a channel: the lesson's thread opens with its first delivery."""
+        if (
+            self._discussions is None
+            or delivery.kind != "lesson"
+            or delivery.recipient_kind != "dm"
+            or delivery.drip_id is None
+            or not delivery.discuss_channel
+        ):
+            return
+        try:
+            lesson, course = self._lesson(delivery)
+        except LookupError:
+            return
+        if not lesson.discussion:
+            return
+        channel = delivery.discuss_channel
+        self._discussions.ensure_drip_thread(
+            team_id=delivery.team_id,
+            drip_id=delivery.drip_id,
+            channel_id=channel,
+            lesson=lesson,
+            course=course,
+            before_post=lambda: self._wait_for_slot(delivery.team_id, channel),
+            now=self._clock(),
+        )
+
+    def _channel_thread(self, delivery: Claimed, ts: str) -> None:
+        if self._discussions is None or delivery.kind != "lesson":
+            return
+        if delivery.recipient_kind != "channel":
+            return
+        lesson, _course = self._lesson(delivery)
+        self._discussions.channel_post(
+            team_id=delivery.team_id,
+            delivery_id=delivery.id,
+            drip_id=delivery.drip_id,
+            lesson=lesson,
+            channel_id=delivery.recipient,
+            ts=ts,
+            now=self._clock(),
+        )
+
+    def _compose(self, delivery: Claimed) -> list[tuple[Message, bool]]:
+        """The messages of a delivery, each flagged when it goes in the first one's thread."""
         if delivery.kind == "notice":
-            text = (delivery.payload or {}).get("text")
+            payload = delivery.payload or {}
+            text = payload.get("text")
             if not text:
                 raise LookupError("a notice without text")
-            return [self._composer.notice(str(text))]
+            return [(self._composer.notice(str(text)), bool(payload.get("thread_ts")))]
         lesson, course = self._lesson(delivery)
         first_name = delivery.first_name or "there"
         if delivery.kind == "review" and delivery.question_position is not None:
             question = lesson.quiz[delivery.question_position - 1]
             ref = f"{delivery.id}.{delivery.question_position}"
-            return [
-                self._composer.question(
-                    question, lesson, number=delivery.question_position, ref=ref, review=True
-                )
-            ]
-        parts = self._composer.lesson(
-            lesson, course, first_name=first_name, done_ref=str(delivery.id)
-        )
-        for number, question in enumerate(lesson.quiz, start=1):
-            parts.append(
-                self._composer.question(
-                    question, lesson, number=number, ref=f"{delivery.id}.{number}"
-                )
+            message = self._composer.question(
+                question, lesson, number=delivery.question_position, ref=ref, review=True
             )
+            return [(message, False)]
+        in_channel = delivery.recipient_kind == "channel"
+        quote = None
+        if self._discussions is not None:
+            quote = self._discussions.quote_for(
+                team_id=delivery.team_id,
+                drip_id=delivery.drip_id,
+                course=course,
+                lesson=lesson,
+                channel_id=delivery.recipient if in_channel else None,
+            )
+        parts = [
+            (message, False)
+            for message in self._composer.lesson(
+                lesson, course, first_name=first_name, done_ref=str(delivery.id), quote=quote
+            )
+        ]
+        if in_channel and lesson.discussion:
+            prompt = self._composer.notice(
+                f":speech_balloon: *Discuss:* {lesson.discussion}\n"
+                "Reply in this thread: what works for you helps everyone here."
+            )
+            parts.append((prompt, True))
+        for number, question in enumerate(lesson.quiz, start=1):
+            message = self._composer.question(
+                question, lesson, number=number, ref=f"{delivery.id}.{number}"
+            )
+            parts.append((message, False))
         return parts
 
     def _lesson(self, delivery: Claimed) -> tuple[Lesson, Course]:

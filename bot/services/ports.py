@@ -86,8 +86,17 @@ class Messenger(Protocol):
 
     def find_usergroup(self, team_id: str, handle: str) -> str | None: ...
 
-    def find_posted(self, team_id: str, channel: str, *, delivery_id: int, part: int) -> str | None:
-        """The ts of a message we already posted for this delivery part, among the latest ones."""
+    def find_posted(
+        self,
+        team_id: str,
+        channel: str,
+        *,
+        delivery_id: int,
+        part: int,
+        thread_ts: str | None = None,
+    ) -> str | None:
+        """The ts of a message we already posted for this delivery part, among the latest ones
+        (in the thread `thread_ts`, when given)."""
         ...
 
     def permalink(self, team_id: str, channel: str, ts: str) -> str: ...

@@ -138,7 +138,7 @@ class QuizService:
         found = self._answers.lesson_of(delivery_id)
         if found is None:
             raise Refused("That lesson is no longer available.")
-        course_id, lesson_id, lesson_row, _recipient, recipient_kind = found
+        course_id, lesson_id, lesson_row, _recipient, recipient_kind, _drip = found
         course = self._catalog.course(course_id)
         lesson = course.lesson(lesson_id) if course else None
         if course is None or lesson is None:

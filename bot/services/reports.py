@@ -11,6 +11,7 @@ from bot.domain.lesson import Course, Lesson, Question, QuestionKind
 from bot.domain.quiz import Choice, describe
 from bot.domain.schedule import Days, zone
 from bot.services.catalog import CatalogService
+from bot.services.discussions import DiscussionService, LessonTalk
 from bot.services.drips import Refused
 from bot.services.reviews import ReviewService
 from bot.storage.answers import AnswerRepository, AnswerRow
@@ -42,6 +43,7 @@ class Progress:
     next_lesson: Lesson | None
     next_lesson_at: datetime | None
     courses: tuple[tuple[Course, int], ...]  # course and the next lesson's number
+    replies: int = 0  # replies in lesson discussion threads
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Report:
     questions: tuple[QuestionStats, ...]
     answers: int
     learners: int
+    talk: tuple[LessonTalk, ...] = ()
 
     @property
     def hardest(self) -> tuple[QuestionStats, ...]:
@@ -89,11 +92,13 @@ class ReportService:
         drips: DripRepository,
         catalog: CatalogService,
         reviews: ReviewService,
+        discussions: DiscussionService,
     ) -> None:
         self._answers = answers
         self._drips = drips
         self._catalog = catalog
         self._reviews = reviews
+        self._discussions = discussions
 
     def progress(self, *, team_id: str, user_id: str, now: datetime) -> Progress:
         done, answered, right, activity = self._answers.progress(team_id, user_id)
@@ -128,13 +133,19 @@ class ReportService:
             next_lesson=next_lesson,
             next_lesson_at=next_at,
             courses=tuple(courses),
+            replies=self._discussions.replies(team_id, user_id),
         )
 
     def teams(self) -> list[str]:
         return self._answers.teams()
 
     def report(self, *, team_id: str, course_id: str) -> tuple[Report, bytes]:
-        """The summary, and the answers CSV (`<course>-answers.csv`)."""
+        """The summary and the answers CSV (`<course>-answers.csv`)."""
+        report, answers, _ = self.full_report(team_id=team_id, course_id=course_id)
+        return report, answers
+
+    def full_report(self, *, team_id: str, course_id: str) -> tuple[Report, bytes, bytes]:
+        """The summary, the answers CSV and the discussion CSV (`<course>-discussion.csv`)."""
         course = self._catalog.course(course_id)
         if course is None:
             known = ", ".join(f"`{c.id}`" for c in self._catalog.catalog.courses)
@@ -161,14 +172,16 @@ class ReportService:
                         lesson, number, question, len(mine), sum(1 for r in mine if r.correct)
                     )
                 )
+        talk, discussion_csv = self._discussions.report(team_id, course)
         report = Report(
             course=course,
             lessons=lessons,
             questions=tuple(questions),
             answers=len(rows),
             learners=len({row.user_id for row in rows}),
+            talk=talk,
         )
-        return report, answers_csv(course, rows)
+        return report, answers_csv(course, rows), discussion_csv
 
 
 def answers_csv(course: Course, rows: list[AnswerRow]) -> bytes:

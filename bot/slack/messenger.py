@@ -133,14 +133,26 @@ class SlackMessenger:
             blocks=message.get("blocks"),
         )
 
-    def find_posted(self, team_id: str, channel: str, *, delivery_id: int, part: int) -> str | None:
+    def find_posted(
+        self,
+        team_id: str,
+        channel: str,
+        *,
+        delivery_id: int,
+        part: int,
+        thread_ts: str | None = None,
+    ) -> str | None:
+        # Only used to recover from a crash mid-send: these reads are rate-limited hard.
         if channel.startswith(("U", "W")):
             channel = str(self._call("conversations.open", users=channel)["channel"]["id"])
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        extra = {"ts": thread_ts} if thread_ts else {}
         data = self._form(
-            "conversations.history",
+            method,
             channel=channel,
             limit=HISTORY_LOOKBACK,
             include_all_metadata=True,
+            **extra,
         )
         for message in data.get("messages", []):
             payload = (message.get("metadata") or {}).get("event_payload") or {}

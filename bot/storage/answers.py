@@ -133,8 +133,8 @@ class AnswerRepository:
             attempt=attempt,
         )
 
-    def lesson_of(self, delivery_id: int) -> tuple[str, str, int, str, str] | None:
-        """(course, lesson, lesson id, recipient, recipient kind) of a lesson delivery."""
+    def lesson_of(self, delivery_id: int) -> tuple[str, str, int, str, str, int | None] | None:
+        """(course, lesson, lesson id, recipient, recipient kind, drip) of a lesson delivery."""
         with self._db.read() as session:
             row = session.execute(
                 select(
@@ -143,12 +143,13 @@ class AnswerRepository:
                     col(Lesson.id),
                     col(Delivery.recipient),
                     col(Delivery.recipient_kind),
+                    col(Delivery.drip_id),
                 )
                 .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id))
                 .join(Course, col(Course.id) == col(Lesson.course_id))
                 .where(col(Delivery.id) == delivery_id)
             ).first()
-        return None if row is None else (row[0], row[1], row[2], row[3], row[4])
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4], row[5])
 
     def record(
         self,

@@ -75,6 +75,7 @@ class Claimed:
     claimed_at: datetime
     first_name: str
     dm_channel: str | None
+    discuss_channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,14 @@ class Outbox:
                 )
             )
             details = session.execute(
-                select(Delivery, col(Course.slug), col(Lesson.slug), col(Drip.created_by), Learner)
+                select(
+                    Delivery,
+                    col(Course.slug),
+                    col(Lesson.slug),
+                    col(Drip.created_by),
+                    Learner,
+                    col(Drip.discuss_channel),
+                )
                 .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id), isouter=True)
                 .join(Course, col(Course.id) == col(Lesson.course_id), isouter=True)
                 .join(Drip, col(Drip.id) == col(Delivery.drip_id), isouter=True)
@@ -374,7 +382,7 @@ class Outbox:
             ).all()
             question_positions = self._question_positions(session, ids)
         claimed = []
-        for delivery, course, lesson, owner, learner in details:
+        for delivery, course, lesson, owner, learner, discuss in details:
             assert delivery.id is not None
             claimed.append(
                 Claimed(
@@ -399,6 +407,7 @@ class Outbox:
                     claimed_at=now,
                     first_name=(learner.first_name or learner.name) if learner else "",
                     dm_channel=learner.dm_channel if learner else None,
+                    discuss_channel=discuss,
                 )
             )
         return claimed

@@ -251,8 +251,9 @@ def test_a_lead_gets_a_report_and_the_answers_csv(
     reply = bot.command(bot.lead, "report security-basics")
     assert "*Report: Security basics for everyone* · 2 answers from 2 learners" in reply
     assert "1/2 right (50%)" in reply and "*Hardest questions*" in reply
-    [upload] = standin.files()
-    assert upload["name"] == "security-basics-answers.csv"
+    uploads = {f["name"]: f for f in standin.files()}
+    assert set(uploads) == {"security-basics-answers.csv", "security-basics-discussion.csv"}
+    upload = uploads["security-basics-answers.csv"]
     rows = list(csv.reader(io.StringIO(bytes(upload["bytes"]).decode())))
     assert rows[0] == [
         "learner_id",

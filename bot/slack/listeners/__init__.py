@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from bot.slack.listeners import actions, commands, errors, events, home, quiz
+from bot.slack.listeners import actions, commands, discussion, errors, events, home, quiz
 
 
 def register_listeners(app: App, services: Services) -> None:
@@ -15,3 +15,4 @@ def register_listeners(app: App, services: Services) -> None:
     events.register(app, services)
     home.register(app, services)
     quiz.register(app, services)
+    discussion.register(app, services)

@@ -443,6 +443,7 @@ def progress(invocation: Invocation) -> None:
         f"• Streak: {plural(mine.streak, 'day')}" + (" :fire:" if mine.streak >= 3 else ""),
         f"• Reviews due: {mine.reviews_due}"
         + (f" (next {when(mine.next_review_at)})" if mine.next_review_at else ""),
+        f"• Discussion replies: {mine.replies}",
     ]
     if mine.next_lesson is not None:
         lines.append(f"• Next lesson: *{mine.next_lesson.title}* {when(mine.next_lesson_at)}")
@@ -459,20 +460,30 @@ def report(invocation: Invocation) -> None:
     invocation.services.drips.require_lead(
         invocation.team_id, invocation.user_id, doing="see reports", now=invocation.now
     )
-    summary, csv_bytes = invocation.services.reports.report(
+    summary, answers_csv, discussion_csv = invocation.services.reports.full_report(
         team_id=invocation.team_id, course_id=invocation.args.split()[0].lower()
     )
-    filename = f"{summary.course.id}-answers.csv"
-    invocation.services.drips.upload_to(
-        team_id=invocation.team_id,
-        user_id=invocation.user_id,
-        filename=filename,
-        content=csv_bytes,
-        title=f"{summary.course.title}: answers",
-        comment=f"Every answer to *{summary.course.title}*, one row each.",
+    course = summary.course
+    files = (
+        (f"{course.id}-answers.csv", answers_csv, "answers", "Every answer, one row each."),
+        (
+            f"{course.id}-discussion.csv",
+            discussion_csv,
+            "discussion",
+            "Every current reply in the lesson threads, one row each.",
+        ),
     )
+    for filename, content, what, comment in files:
+        invocation.services.drips.upload_to(
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            filename=filename,
+            content=content,
+            title=f"{course.title}: {what}",
+            comment=f"*{course.title}*: {comment}",
+        )
     sections = report_sections(summary)
-    sections.append(f"`{filename}` is in your DMs.")
+    sections.append(f"`{files[0][0]}` and `{files[1][0]}` are in your DMs.")
     text = "\n\n".join(sections)
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": s[:3000]}} for s in sections]
     invocation.reply(text[:3000], blocks=blocks[:50])

@@ -73,7 +73,14 @@ def register(app: App, services: Services) -> None:
                 client.chat_update(channel=channel, ts=ts, **updated)
 
             throttle.mark(channel, ts, update)
-        services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
+        completed = services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
+        if completed and in_dm:
+            services.discussions.invite(
+                team_id=answered.ref.team_id,
+                user_id=user_id,
+                delivery_id=answered.ref.delivery_id,
+                now=services.clock(),
+            )
 
     def take(
         ack: Ack,
@@ -218,7 +225,14 @@ def register(app: App, services: Services) -> None:
             )
         elif channel:
             client.chat_postEphemeral(channel=channel, user=user_id, **feedback)
-        services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
+        completed = services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
+        if completed and str(channel or "").startswith("D"):
+            services.discussions.invite(
+                team_id=answered.ref.team_id,
+                user_id=user_id,
+                delivery_id=answered.ref.delivery_id,
+                now=services.clock(),
+            )
 
     @app.action("lesson_done")
     def lesson_done(
@@ -246,9 +260,14 @@ def register(app: App, services: Services) -> None:
         note = f"✓ Done: *{done.lesson.title}*. Nice work."
         if done.in_channel:
             respond(response_type="ephemeral", replace_original=False, text=note)
-        else:
-            respond(
-                replace_original=True, **render.done_message(body.get("message") or {}, note=note)
+            return
+        respond(replace_original=True, **render.done_message(body.get("message") or {}, note=note))
+        if not done.lesson.quiz:  # with a quiz, the discussion opens once it is answered
+            services.discussions.invite(
+                team_id=context.team_id or "",
+                user_id=user_id,
+                delivery_id=int(value),
+                now=services.clock(),
             )
 
 

@@ -66,6 +66,14 @@ def report_sections(report: Report) -> list[str]:
     for question in report.questions:
         lines.append(f"• {_short(question.question.text)}: {_accuracy(question)}")
     sections += _chunks(lines)
+    if report.talk:
+        replied = [t for t in report.talk if t.replies]
+        lines = ["*Discussion*"] + [
+            f"{number}. {t.lesson.title}: {plural(t.replies, 'reply', 'replies')} from "
+            f"{plural(t.learners, 'learner')}"
+            for number, t in enumerate(report.talk, start=1)
+        ]
+        sections += _chunks(lines) if replied else ["*Discussion*: no replies yet."]
     hardest = report.hardest
     if hardest:
         sections.append(

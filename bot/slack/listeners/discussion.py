@@ -1,0 +1,54 @@
+"""Events from lesson threads: replies, edits, deletions and reactions (never polled).
+
+Every event the app subscribes to is acknowledged here, including those it does not use, so
+Slack never sees a failure and never retries for nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("message")
+    def message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        outcome = services.discussions.on_message(
+            team_id=context.team_id or body.get("team_id", ""),
+            event_id=body.get("event_id"),
+            event=event,
+            now=services.clock(),
+        )
+        if outcome != "ignored":
+            log.debug("thread message %s: %s", event.get("ts"), outcome)
+
+    @app.event("reaction_added")
+    def reaction_added(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        services.discussions.on_reaction(
+            team_id=context.team_id or body.get("team_id", ""),
+            event_id=body.get("event_id"),
+            item=event.get("item") or {},
+            delta=1,
+            now=services.clock(),
+        )
+
+    @app.event("reaction_removed")
+    def reaction_removed(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        services.discussions.on_reaction(
+            team_id=context.team_id or body.get("team_id", ""),
+            event_id=body.get("event_id"),
+            item=event.get("item") or {},
+            delta=-1,
+            now=services.clock(),
+        )
+
+    @app.event("app_uninstalled")
+    @app.event("tokens_revoked")
+    def uninstalled(event: dict[str, Any], body: dict[str, Any]) -> None:
+        log.warning("%s in %s: deliveries to it will fail", event.get("type"), body.get("team_id"))
