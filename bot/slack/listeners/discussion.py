@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot.services import Services
+from bot.services.ports import SlackError
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,11 @@ def register(app: App, services: Services) -> None:
             event=event,
             now=services.clock(),
         )
-        if outcome != "ignored":
-            log.debug("thread message %s: %s", event.get("ts"), outcome)
+        if outcome == "stored":
+            try:  # the author's name, for reports
+                services.people.learner(context.team_id or "", event["user"], now=services.clock())
+            except SlackError as error:
+                log.warning("profile of %s not available: %s", event.get("user"), error.code)
 
     @app.event("reaction_added")
     def reaction_added(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
