@@ -243,6 +243,7 @@ def build_bolt_app(
     *,
     process_before_response: bool = False,
     token_verification_enabled: bool = True,
+    counter_interval: float = 5.0,
 ) -> App:
     app = App(
         logger=_bolt_logger(),
@@ -256,7 +257,7 @@ def build_bolt_app(
         ),
         name="microlearn",
     )
-    register_listeners(app, services)
+    register_listeners(app, services, counter_interval=counter_interval)
     return app
 
 

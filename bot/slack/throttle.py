@@ -17,9 +17,9 @@ Update = Callable[[], None]
 
 
 class Throttle:
-    def __init__(self, *, per_message: float = 5.0, spacing: float = 1.3) -> None:
+    def __init__(self, *, per_message: float = 5.0, spacing: float | None = None) -> None:
         self._per_message = per_message
-        self._spacing = spacing
+        self._spacing = min(1.3, per_message) if spacing is None else spacing
         self._pending: dict[tuple[str, str], Update] = {}
         self._last: dict[tuple[str, str], float] = {}
         self._wake = threading.Condition()
@@ -64,4 +64,5 @@ class Throttle:
                 update()
             except Exception:  # a failed counter update is cosmetic: log it and go on
                 log.warning("could not update %s", key, exc_info=True)
-            time.sleep(self._spacing)  # this thread paces Tier 3 calls; no listener waits here
+            if self._spacing:
+                time.sleep(self._spacing)  # this thread paces Tier 3 calls; no listener waits

@@ -128,7 +128,11 @@ def running_bot(
     )
     services.catalog.sync(now=clock())
     bolt = app.build_bolt_app(
-        settings, services, process_before_response=True, token_verification_enabled=False
+        settings,
+        services,
+        process_before_response=True,
+        token_verification_enabled=False,
+        counter_interval=0.05,  # the pacing of shared counters is tested on its own
     )
     wsgi = SlackWsgiApp(bolt, signing_secret=SIGNING_SECRET, health=app.health_check(db))
     server = make_server("127.0.0.1", 0, wsgi, server_class=_Threads, handler_class=_Quiet)

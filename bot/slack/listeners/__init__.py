@@ -6,13 +6,15 @@ from slack_bolt import App
 
 from bot.services import Services
 from bot.slack.listeners import actions, commands, discussion, errors, events, home, quiz
+from bot.slack.throttle import Throttle
 
 
-def register_listeners(app: App, services: Services) -> None:
+def register_listeners(app: App, services: Services, *, counter_interval: float = 5.0) -> None:
+    """Every listener; `counter_interval` paces updates of shared answer counters (seconds)."""
     errors.register(app)
     commands.register(app, services)
     actions.register(app, services)
     events.register(app, services)
     home.register(app, services)
-    quiz.register(app, services)
+    quiz.register(app, services, throttle=Throttle(per_message=counter_interval))
     discussion.register(app, services)

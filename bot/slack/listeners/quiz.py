@@ -27,9 +27,7 @@ from bot.slack.throttle import Throttle
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services) -> None:
-    throttle = Throttle()
-
+def register(app: App, services: Services, *, throttle: Throttle) -> None:
     def settle(
         answered: Answered,
         *,
