@@ -214,6 +214,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="answers/s to prepare for when --rate 0 (600)",
     )
     parser.add_argument("--seed", type=int, default=7, help="which options the learners pick")
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        default=None,
+        help="folder to write every request's timing to, one CSV per database and app",
+    )
     return parser.parse_args(argv)
 
 
@@ -318,6 +324,7 @@ def _bench_database(
                     args,
                     count=len(clicks),
                     dialect=dialect,
+                    database_cpu=True,
                 )
                 _wait_for_feedback(standin, mine.result.acked)
             finally:
@@ -328,7 +335,14 @@ def _bench_database(
             server = _start_bare(work, args)
             try:
                 bare = _phase(
-                    "bare Bolt", server, standin, bodies_file, args, count=len(clicks), dialect=None
+                    "bare Bolt",
+                    server,
+                    standin,
+                    bodies_file,
+                    args,
+                    count=len(clicks),
+                    dialect=dialect,
+                    database_cpu=False,
                 )
             finally:
                 code = server.stop(timeout=30)
@@ -635,7 +649,8 @@ def _phase(
     args: argparse.Namespace,
     *,
     count: int,
-    dialect: str | None,
+    dialect: str,
+    database_cpu: bool,
 ) -> Phase:
     assert server.url is not None
     plan = LoadPlan(
@@ -655,16 +670,30 @@ def _phase(
     child.close()
     if parent.recv() != "ready":
         raise SystemExit("the load generator did not start")
-    before = _cpu_snapshot(server, generator.pid, dialect)
+    postgres = database_cpu and dialect == "postgresql"
+    before = _cpu_snapshot(server, generator.pid, postgres=postgres)
     parent.send("go")
     result: LoadResult = parent.recv()
-    after = _cpu_snapshot(server, generator.pid, dialect)
+    after = _cpu_snapshot(server, generator.pid, postgres=postgres)
     generator.join(timeout=30)
     cpu = _cpu_report(before, after)
     measured = float(args.seconds)
     phase = Phase(name, result, args.warmup, measured, cpu)
     _print_phase(phase, args)
+    if args.samples is not None:
+        _write_samples(args.samples / f"{dialect}-{name.replace(' ', '-')}.csv", result)
     return phase
+
+
+def _write_samples(path: Path, result: LoadResult) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        out.write("click,started_s,late_ms,latency_ms,status\n")
+        for s in result.samples:
+            out.write(
+                f"{s.click},{s.started:.6f},{s.late * 1000:.3f},{s.latency * 1000:.3f},{s.status}\n"
+            )
+    print(f"    samples written to {path}", flush=True)
 
 
 def _print_phase(phase: Phase, args: argparse.Namespace) -> None:
@@ -903,14 +932,14 @@ def _tree(root: int, table: Sequence[tuple[int, int, str]]) -> list[int]:
     return found
 
 
-def _cpu_snapshot(server: BotProcess, generator: int | None, dialect: str | None) -> CpuSnapshot:
+def _cpu_snapshot(server: BotProcess, generator: int | None, *, postgres: bool) -> CpuSnapshot:
     table = list(_processes())
     groups: dict[str, list[int]] = {
         "server": _tree(server.process.pid, table),
         "stand-in (this process)": [os.getpid()],
         "load generator": [generator] if generator else [],
     }
-    if dialect == "postgresql":
+    if postgres:
         groups["postgres"] = [pid for pid, _, name in table if name.startswith("postgres")]
     with Path("/proc/stat").open() as stat:
         values = [int(v) for v in stat.readline().split()[1:]]

@@ -8,11 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlmodel import col
 
-from bot.storage.db import Database
+from bot.storage.db import Database, insert_for
 from bot.storage.models import (
     Answer,
     Completion,
@@ -82,10 +80,6 @@ class AnswerRow:
     correct: bool | None
     attempt: int
     answered_at: datetime
-
-
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _answer(row: Answer) -> AnswerRecord:
@@ -170,7 +164,7 @@ class AnswerRepository:
         """
         with self._db.write() as session:
             result = session.execute(
-                _insert(session)(Answer)
+                insert_for(session)(Answer)
                 .values(
                     team_id=team_id,
                     user_id=user_id,
@@ -242,7 +236,7 @@ class AnswerRepository:
         """Mark a lesson done for a learner; False if it was done before."""
         with self._db.write() as session:
             result = session.execute(
-                _insert(session)(Completion)
+                insert_for(session)(Completion)
                 .values(
                     team_id=team_id,
                     user_id=user_id,
@@ -327,7 +321,7 @@ class AnswerRepository:
         """Create or update the learner's card for a question."""
         with self._db.write() as session:
             statement = (
-                _insert(session)(ReviewCard)
+                insert_for(session)(ReviewCard)
                 .values(
                     team_id=team_id,
                     user_id=user_id,

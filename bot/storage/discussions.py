@@ -7,11 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from bot.storage.db import Database
+from bot.storage.db import Database, insert_for
 from bot.storage.models import (
     Course,
     DiscussionThread,
@@ -46,10 +44,6 @@ class ReplyRow:
     ts: str
     text: str
     replied_at: datetime
-
-
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _thread(row: DiscussionThread, course: str, lesson: str) -> ThreadRecord:
@@ -106,7 +100,7 @@ class DiscussionRepository:
             ).scalar_one()
             created = (
                 session.execute(
-                    _insert(session)(DiscussionThread)
+                    insert_for(session)(DiscussionThread)
                     .values(
                         team_id=team_id,
                         key=key,
@@ -188,7 +182,7 @@ class DiscussionRepository:
         with self._db.write() as session:
             return (
                 session.execute(
-                    _insert(session)(ProcessedEvent)
+                    insert_for(session)(ProcessedEvent)
                     .values(team_id=team_id, event_id=event_id, received_at=now)
                     .on_conflict_do_nothing(index_elements=["team_id", "event_id"])
                     .returning(col(ProcessedEvent.id))
@@ -210,7 +204,7 @@ class DiscussionRepository:
         with self._db.write() as session:
             return (
                 session.execute(
-                    _insert(session)(ThreadReply)
+                    insert_for(session)(ThreadReply)
                     .values(
                         team_id=thread.team_id,
                         thread_id=thread.id,

@@ -14,12 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, String, and_, func, literal, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
-from bot.storage.db import Database
+from bot.storage.db import Database, insert_for
 from bot.storage.models import Course, Delivery, Drip, Enrolment, Learner, Lesson, Question
 from bot.storage.types import UTCDateTime
 
@@ -93,10 +91,6 @@ class DeliveryState:
 
 NextSlot = Callable[[DueGroup, datetime], datetime]
 """Given a group and an instant, the group's next slot strictly after it."""
-
-
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 class Outbox:
@@ -229,7 +223,7 @@ class Outbox:
             "parts_sent",
         ]
         statement = (
-            _insert(session)(Delivery)
+            insert_for(session)(Delivery)
             .from_select(columns, source)
             .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
             .returning(col(Delivery.id))
@@ -301,7 +295,7 @@ class Outbox:
                         )
                     ).scalar_one()
             statement = (
-                _insert(session)(Delivery)
+                insert_for(session)(Delivery)
                 .values(
                     team_id=team_id,
                     dedupe_key=dedupe_key,

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SCHEDULE_FORM = "schedule_form"
 PREFS_FORM = "prefs_form"
 MAX_DRIPS_SHOWN = 20
+CHANNELS_ONLY = {"include": ["public", "private"], "exclude_bot_users": True}
 DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -344,19 +345,13 @@ def schedule_form(services: Services) -> dict[str, Any]:
             _input(
                 "channels",
                 "Post in channels",
-                {
-                    "type": "multi_conversations_select",
-                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-                },
+                {"type": "multi_conversations_select", "filter": CHANNELS_ONLY},
                 optional=True,
             ),
             _input(
                 "members",
                 "Everyone in these channels (by DM)",
-                {
-                    "type": "multi_conversations_select",
-                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-                },
+                {"type": "multi_conversations_select", "filter": CHANNELS_ONLY},
                 optional=True,
             ),
             _input(

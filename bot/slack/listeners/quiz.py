@@ -71,6 +71,10 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
                 client.chat_update(channel=channel, ts=ts, **updated)
 
             throttle.mark(channel, ts, update)
+        finish(answered, user_id=user_id, in_dm=in_dm)
+
+    def finish(answered: Answered, *, user_id: str, in_dm: bool) -> None:
+        """Reviews and completion; a completed DM lesson opens its discussion to the learner."""
         completed = services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
         if completed and in_dm:
             services.discussions.invite(
@@ -223,14 +227,7 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
             )
         elif channel:
             client.chat_postEphemeral(channel=channel, user=user_id, **feedback)
-        completed = services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
-        if completed and str(channel or "").startswith("D"):
-            services.discussions.invite(
-                team_id=answered.ref.team_id,
-                user_id=user_id,
-                delivery_id=answered.ref.delivery_id,
-                now=services.clock(),
-            )
+        finish(answered, user_id=user_id, in_dm=str(channel or "").startswith("D"))
 
     @app.action("lesson_done")
     def lesson_done(
