@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_sdk import WebClient
@@ -31,6 +31,7 @@ RETRYABLE = {
 }
 DIRECTORY_TTL = 600.0  # seconds to trust a users.list / conversations.list read for name lookups
 HISTORY_LOOKBACK = 50
+MEMBERS_TTL = 60.0  # seconds
 
 
 def _error(error: SlackApiError) -> SlackError:
@@ -54,6 +55,7 @@ class SlackMessenger:
         self._lock = threading.Lock()
         self._bot_user: dict[str, str] = {}
         self._directory: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
+        self._member_lists: dict[tuple[str, str, str], tuple[float, list[str]]] = {}
 
     def _call(self, method: str, **params: Any) -> dict[str, Any]:
         try:
@@ -211,14 +213,33 @@ class SlackMessenger:
         return self.channel(team_id, channel_id) if channel_id else None
 
     def channel_members(self, team_id: str, channel_id: str) -> list[str]:
-        return [
-            str(m) for m in self._paginate("conversations.members", "members", channel=channel_id)
-        ]
+        return self._members(
+            (team_id, "channel", channel_id),
+            lambda: [
+                str(m)
+                for m in self._paginate("conversations.members", "members", channel=channel_id)
+            ],
+        )
 
     def usergroup_members(self, team_id: str, group_id: str) -> list[str]:
-        return [
-            str(u) for u in self._form("usergroups.users.list", usergroup=group_id).get("users", [])
-        ]
+        return self._members(
+            (team_id, "usergroup", group_id),
+            lambda: [
+                str(u)
+                for u in self._form("usergroups.users.list", usergroup=group_id).get("users", [])
+            ],
+        )
+
+    def _members(self, key: tuple[str, str, str], load: Callable[[], list[str]]) -> list[str]:
+        """Member lists, cached briefly: a lead scheduling twice should not page through twice."""
+        with self._lock:
+            cached = self._member_lists.get(key)
+        if cached is not None and time.monotonic() - cached[0] < MEMBERS_TTL:
+            return list(cached[1])
+        members = load()
+        with self._lock:
+            self._member_lists[key] = (time.monotonic(), members)
+        return list(members)
 
     def find_usergroup(self, team_id: str, handle: str) -> str | None:
         return self._lookup(team_id, "usergroups", handle.lstrip("@").lower(), self._group_names)

@@ -13,12 +13,19 @@ from tests.support.harness import Bot
 from tests.support.process import LESSONS
 
 
-def test_deliver_due_sends_what_is_due_once(bot: Bot, standin: SlackStandIn, tmp_path: Path) -> None:
+def test_deliver_due_sends_what_is_due_once(
+    bot: Bot, standin: SlackStandIn, tmp_path: Path
+) -> None:
     ann = standin.add_user("ann", tz="Europe/Berlin")
     bot.command(bot.lead, f"send security-basics/spot-phishing to <@{ann}>")
     Outbox(bot.db).enqueue(
-        team_id=standin.team_id, dedupe_key="hello", kind="notice", recipient=ann,
-        recipient_kind="dm", due_at=datetime(2026, 1, 1, tzinfo=UTC), now=datetime(2026, 1, 1, tzinfo=UTC),
+        team_id=standin.team_id,
+        dedupe_key="hello",
+        kind="notice",
+        recipient=ann,
+        recipient_kind="dm",
+        due_at=datetime(2026, 1, 1, tzinfo=UTC),
+        now=datetime(2026, 1, 1, tzinfo=UTC),
         payload={"text": "Welcome aboard"},
     )
     env_file = tmp_path / ".env"

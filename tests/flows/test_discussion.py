@@ -191,3 +191,33 @@ def test_the_most_reacted_reply_is_quoted_in_the_next_lesson(
     shown = json.dumps(second["blocks"], ensure_ascii=False)
     assert "*From the last discussion*" in shown
     assert "Hover before you click, always." in shown and f"<@{bob}>" in shown
+
+
+def test_a_lesson_without_a_quiz_opens_its_discussion_on_done(
+    bot: Bot, standin: SlackStandIn, ann: str, tmp_path: Any
+) -> None:
+    from bot.content.loader import load_catalog
+    from tests.content.test_checker import make_course
+    from tests.support.harness import running_bot
+
+    lessons = tmp_path / "lessons"
+    make_course(
+        lessons,
+        {
+            "01-reflect.md": "---\ntitle: Reflect on your week\nobjective: Name one win\n"
+            "minutes: 2\ndiscussion: What went well this week?\n---\nHi {{ learner.first_name }}.\n"
+        },
+        course="habits",
+    )
+    learning = standin.add_channel("learning", members=[ann])
+    with running_bot(
+        standin, bot.db.url, lessons=lessons, catalog=load_catalog(lessons).catalog
+    ) as other:
+        other.command(other.lead, f"schedule habits to <@{ann}> discuss in <#{learning}|learning>")
+        other.tick(MONDAY_0930_BERLIN)
+        dm = standin.dm_channel(ann)
+        assert not any("Join the discussion" in t for t in texts(standin.messages(dm)))
+        other.driver.click(ann, lesson_post(standin, dm), channel_id=dm, action_id="lesson_done")
+        other.tick()
+        [invite] = [t for t in texts(standin.messages(dm)) if "Join the discussion" in t]
+        assert "What went well this week?" in invite and f"/archives/{learning}/" in invite
