@@ -17,11 +17,12 @@ from bot.domain.lesson import Course, Lesson
 from bot.domain.schedule import Days, next_slot, parse_time, zone
 from bot.services.catalog import CatalogService
 from bot.services.discussions import DiscussionService
+from bot.services.notices import announce_finished
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.ports import Composer, Message, Messenger, Posted, Profile, SlackError
 from bot.services.reviews import ReviewService
-from bot.services.wording import channel, plural, user
+from bot.services.wording import channel, user
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Claimed, DueGroup, Outbox, PlanReport
 
@@ -196,21 +197,8 @@ class DeliveryService:
         return report
 
     def _drip_finished(self, team_id: str, drip_id: int, *, now: datetime) -> None:
-        drip = self._repository.drip(team_id, drip_id)
-        if drip is None:
-            return
-        course = self._catalog.course(drip.course)
-        title = course.title if course else drip.course
-        lessons = len(course.lessons) if course else 0
-        self._report(
-            team_id,
-            owner=drip.created_by,
-            key=f"finished:{drip_id}",
-            text=f":checkered_flag: Drip #{drip_id} has finished: *{title}*, "
-            f"{plural(lessons, 'lesson')} to {plural(drip.enrolled, 'recipient')}. "
-            f"`/learn report {drip.course}` shows how it went.",
-            drip_id=drip_id,
-            now=now,
+        announce_finished(
+            self._outbox, self._repository, self._catalog, team_id=team_id, drip_id=drip_id, now=now
         )
 
     def _report(

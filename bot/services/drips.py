@@ -13,6 +13,7 @@ from typing import TypeVar
 from bot.domain.lesson import Course, Lesson
 from bot.domain.schedule import DEFAULT_AT, Days, Target, TargetKind, next_slot, parse_time, zone
 from bot.services.catalog import CatalogService
+from bot.services.notices import announce_finished
 from bot.services.people import People
 from bot.services.ports import ChannelInfo, Messenger, SlackError
 from bot.services.wording import when
@@ -577,7 +578,15 @@ class DripService:
                 drip_id=enrolment.drip_id,
                 enrolment_id=enrolment.id,
             )
-            self._repository.finish_drip(team_id, enrolment.drip_id, now=now)
+            if self._repository.finish_drip(team_id, enrolment.drip_id, now=now):
+                announce_finished(
+                    self._outbox,
+                    self._repository,
+                    self._catalog,
+                    team_id=team_id,
+                    drip_id=enrolment.drip_id,
+                    now=now,
+                )
             self.kick()
             return NextResult(lesson, course)
         if self._repository.enrolments(team_id, recipient=user_id, statuses=("finished",)):

@@ -197,3 +197,16 @@ def test_new_channel_members_join_a_members_of_drip(
     assert len(welcome) == 1
     bot.tick(datetime(2026, 11, 23, 14, 30, tzinfo=UTC))  # 09:30 in New York
     assert len(lessons(standin, newcomer)) == 1
+
+
+def test_finishing_a_course_you_joined_yourself_is_congratulated(
+    bot: Bot, standin: SlackStandIn, ann: str
+) -> None:
+    bot.command(ann, "join security-basics")
+    for _ in range(5):
+        bot.command(ann, "next")
+    bot.tick()
+    texts = [str(m["text"]) for m in standin.messages(ann)]
+    assert sum(t.startswith("New lesson") for t in texts) == 5
+    assert any(t.startswith(":tada: You've finished *Security basics for everyone*") for t in texts)
+    assert not any("/learn report" in t for t in texts)
