@@ -1,7 +1,8 @@
 """The outbox: planning due lessons into deliveries, and claiming deliveries to send.
 
-Planning works on groups of enrolments that share a schedule and a due instant, so it costs a few
-statements per (drip, zone, due instant) rather than per learner. Claiming uses a lease and a
+Planning works on groups of enrolments that share a schedule and a due instant: the next slot is
+computed once per (drip, zone, due instant) in Python, and the rows are written by a fixed handful
+of set-based statements, however many learners and zones there are. Claiming uses a lease and a
 claim token; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes drain side by side.
 """
 
@@ -13,7 +14,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, and_, func, literal, or_, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
@@ -135,41 +156,21 @@ class Outbox:
                 ).all()
             ]
             lessons = self._lessons_of(session, {group.drip_id for group in groups})
-            planned = moved = finished = 0
+            slots: list[dict[str, Any]] = []
             touched: set[tuple[str, int]] = set()
             for group in groups:
-                course_lessons = lessons.get(group.drip_id, [])
-                where = _group_filter(group)
-                if group.next_position > len(course_lessons):
-                    result = session.execute(
-                        update(Enrolment)
-                        .where(where)
-                        .values(status="finished", finished_at=now, next_due_at=None)
-                    )
-                    finished += result.rowcount  # type: ignore[attr-defined]
+                slot = _slot(group, lessons.get(group.drip_id, []), now, grace, next_slot)
+                slots.append(slot)
+                if slot["finish"]:
                     touched.add((group.team_id, group.drip_id))
-                    continue
-                if now - group.next_due_at > grace:
-                    # Fell due too long ago (the bot was down): the lesson waits for the next slot.
-                    result = session.execute(
-                        update(Enrolment).where(where).values(next_due_at=next_slot(group, now))
-                    )
-                    moved += result.rowcount  # type: ignore[attr-defined]
-                    continue
-                lesson_id = course_lessons[group.next_position - 1]
-                planned += self._insert_lessons(session, group, where, lesson_id, now)
-                last = group.next_position >= len(course_lessons)
-                values: dict[str, Any] = {"next_position": group.next_position + 1}
-                if last:
-                    values.update(status="finished", finished_at=now, next_due_at=None)
-                    touched.add((group.team_id, group.drip_id))
-                else:
-                    values["next_due_at"] = next_slot(group, max(now, group.next_due_at))
-                result = session.execute(update(Enrolment).where(where).values(**values))
-                if last:
-                    finished += result.rowcount  # type: ignore[attr-defined]
+            counts = self._apply(session, slots, now) if slots else {}
             finished_drips = self._finish_drips(session, touched, now)
-        return PlanReport(planned, moved, finished, finished_drips)
+        return PlanReport(
+            planned=counts.get("planned", 0),
+            moved=counts.get(_MOVE, 0),
+            finished_enrolments=counts.get(_FINISH, 0) + counts.get(_PLAN_LAST, 0),
+            finished_drips=finished_drips,
+        )
 
     @staticmethod
     def _lessons_of(session: Session, drip_ids: set[int]) -> dict[int, list[int]]:
@@ -186,27 +187,63 @@ class Outbox:
             lessons.setdefault(drip_id, []).append(lesson_id)
         return lessons
 
+    def _apply(
+        self, session: Session, slots: list[dict[str, Any]], now: datetime
+    ) -> dict[str, int]:
+        """Write every group's outcome with a handful of set-based statements, whatever the size.
+
+        The groups go into a temporary table; one INSERT … SELECT joins it to the enrolments to
+        create the deliveries, and one UPDATE per kind of outcome moves the enrolments on.
+        """
+        if self._db.is_sqlite:
+            session.execute(CreateTable(_SLOT, if_not_exists=True))
+            session.execute(delete(_SLOT))
+        else:
+            session.execute(CreateTable(_SLOT))
+        session.execute(insert(_SLOT), slots)
+        if not self._db.is_sqlite:
+            session.execute(text(f"ANALYZE {_SLOT.name}"))
+        counts: dict[str, int] = {}
+        if any(slot["lesson_id"] is not None for slot in slots):
+            counts["planned"] = self._insert_lessons(session, now)
+        for action in sorted({slot["action"] for slot in slots}):
+            result = session.execute(
+                update(Enrolment)
+                .where(_joins_slot(), _SLOT.c.action == action)
+                .values(
+                    next_position=_SLOT.c.new_position,
+                    next_due_at=_SLOT.c.new_due_at,
+                    status=case((_SLOT.c.finish, "finished"), else_=col(Enrolment.status)),
+                    finished_at=case(
+                        (_SLOT.c.finish, literal(now, UTCDateTime())),
+                        else_=col(Enrolment.finished_at),
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            counts[action] = result.rowcount  # type: ignore[attr-defined]
+        return counts
+
     @staticmethod
-    def _insert_lessons(
-        session: Session, group: DueGroup, where: ColumnElement[bool], lesson_id: int, now: datetime
-    ) -> int:
-        source: Select[Any] = select(  # type: ignore[assignment]
+    def _insert_lessons(session: Session, now: datetime) -> int:
+        source: Select[Any] = select(
             col(Enrolment.team_id),
             literal("lesson:")
             + func.cast(col(Enrolment.id), String())
-            + literal(f":{group.next_position}"),
+            + literal(":")
+            + func.cast(_SLOT.c.next_position, String()),
             literal("lesson"),
             col(Enrolment.id),
             col(Enrolment.recipient),
             col(Enrolment.recipient_kind),
-            literal(lesson_id),
+            _SLOT.c.lesson_id,
             literal("pending"),
             literal(now, UTCDateTime()),
             literal(0),
             literal(now, UTCDateTime()),
             col(Enrolment.drip_id),
             literal(0),
-        ).where(where)
+        ).where(_joins_slot(), _SLOT.c.lesson_id.is_not(None))
         columns = [
             "team_id",
             "dedupe_key",
@@ -226,10 +263,10 @@ class Outbox:
             insert_for(session)(Delivery)
             .from_select(columns, source)
             .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
-            .returning(col(Delivery.id))
         )
-        # Count RETURNING rows: psycopg reports rowcount -1 for INSERT … ON CONFLICT DO NOTHING.
-        return len(session.execute(statement).fetchall())
+        # Both drivers count only the rows inserted, not the conflicts, when asked to keep it.
+        result = session.connection().execute(statement.execution_options(preserve_rowcount=True))
+        return int(result.rowcount)
 
     @staticmethod
     def _finish_drips(
@@ -543,14 +580,75 @@ class Outbox:
             )
 
 
-def _group_filter(group: DueGroup) -> ColumnElement[bool]:
+# What planning decided for one group of due enrolments.
+_FINISH = "finish"  # past the course's last lesson (lessons were retired): finish
+_MOVE = "move"  # fell due longer ago than the grace: wait for the next slot
+_PLAN = "plan"  # deliver the lesson, move to the next one
+_PLAN_LAST = "plan_last"  # deliver the course's last lesson and finish
+
+# One row per due group, joined to the enrolments by the columns that define the group.
+_SLOT = Table(
+    "microlearn_plan_slot",
+    MetaData(),
+    Column("team_id", String(32), nullable=False),
+    Column("drip_id", Integer, nullable=False),
+    Column("tz", String(64), nullable=False),
+    Column("days", String(40), nullable=False),
+    Column("at_time", String(5), nullable=False),
+    Column("next_due_at", UTCDateTime(), nullable=False),
+    Column("next_position", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("lesson_id", Integer, nullable=True),
+    Column("new_position", Integer, nullable=False),
+    Column("new_due_at", UTCDateTime(), nullable=True),
+    Column("finish", Boolean, nullable=False),
+    PrimaryKeyConstraint(
+        "drip_id", "tz", "next_due_at", "next_position", "days", "at_time", "team_id"
+    ),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+
+
+def _slot(
+    group: DueGroup,
+    lessons: list[int],
+    now: datetime,
+    grace: timedelta,
+    next_slot: NextSlot,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "team_id": group.team_id,
+        "drip_id": group.drip_id,
+        "tz": group.tz,
+        "days": group.days,
+        "at_time": group.at_time,
+        "next_due_at": group.next_due_at,
+        "next_position": group.next_position,
+        "lesson_id": None,
+        "new_position": group.next_position,
+        "new_due_at": None,
+        "finish": False,
+    }
+    if group.next_position > len(lessons):
+        return row | {"action": _FINISH, "finish": True}
+    if now - group.next_due_at > grace:
+        # Fell due too long ago (the bot was down): the lesson waits for the next slot.
+        return row | {"action": _MOVE, "new_due_at": next_slot(group, now)}
+    row |= {"lesson_id": lessons[group.next_position - 1], "new_position": group.next_position + 1}
+    if group.next_position >= len(lessons):
+        return row | {"action": _PLAN_LAST, "finish": True}
+    return row | {"action": _PLAN, "new_due_at": next_slot(group, max(now, group.next_due_at))}
+
+
+def _joins_slot() -> ColumnElement[bool]:
     return and_(
-        col(Enrolment.team_id) == group.team_id,
-        col(Enrolment.drip_id) == group.drip_id,
-        col(Enrolment.tz) == group.tz,
-        col(Enrolment.days) == group.days,
-        col(Enrolment.at_time) == group.at_time,
-        col(Enrolment.next_due_at) == group.next_due_at,
-        col(Enrolment.next_position) == group.next_position,
+        col(Enrolment.drip_id) == _SLOT.c.drip_id,
+        col(Enrolment.tz) == _SLOT.c.tz,
+        col(Enrolment.next_due_at) == _SLOT.c.next_due_at,
+        col(Enrolment.next_position) == _SLOT.c.next_position,
+        col(Enrolment.days) == _SLOT.c.days,
+        col(Enrolment.at_time) == _SLOT.c.at_time,
+        col(Enrolment.team_id) == _SLOT.c.team_id,
         col(Enrolment.status) == "active",
     )
