@@ -233,7 +233,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=120.0,
         help="before each timed phase, wait up to this many seconds for the machine to be "
-        f"under {QUIET_BUSY:.0%} busy (other people's work skews a 2-core box) (120)",
+        f"under {QUIET_BUSY:.0%}% busy (other people's work skews a 2-core box) (120)",
     )
     parser.add_argument(
         "--feedback-latency",

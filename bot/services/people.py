@@ -17,15 +17,28 @@ class People:
         self._repository = repository
         self._messenger = messenger
         self._admins = admins
+        # When each profile was last known fresh, so hot paths can skip the database entirely.
+        self._checked: dict[tuple[str, str], datetime] = {}
 
     def learner(
         self, team_id: str, user_id: str, *, now: datetime, max_age: timedelta = PROFILE_MAX_AGE
     ) -> LearnerRecord:
         """The stored profile, refreshed from Slack (users.info) when older than `max_age`."""
         record = self._repository.learner(team_id, user_id)
-        if record and record.tz_checked_at and now - record.tz_checked_at < max_age:
-            return record
-        return self.save(team_id, self._messenger.profile(team_id, user_id), now=now)[0]
+        if not (record and record.tz_checked_at and now - record.tz_checked_at < max_age):
+            record = self.save(team_id, self._messenger.profile(team_id, user_id), now=now)[0]
+        if record.tz_checked_at is not None:
+            self._checked[(team_id, user_id)] = record.tz_checked_at
+        return record
+
+    def refresh(
+        self, team_id: str, user_id: str, *, now: datetime, max_age: timedelta = PROFILE_MAX_AGE
+    ) -> None:
+        """Make sure the stored profile is no older than `max_age`; cheap when it is known fresh."""
+        checked = self._checked.get((team_id, user_id))
+        if checked is not None and timedelta(0) <= now - checked < max_age:
+            return
+        self.learner(team_id, user_id, now=now, max_age=max_age)
 
     def save(
         self, team_id: str, profile: Profile, *, now: datetime

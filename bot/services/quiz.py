@@ -108,7 +108,7 @@ class QuizService:
             return False
         ref = answered.ref
         try:  # their name for reports and their zone for reviews (cached for hours)
-            self._people.learner(ref.team_id, user_id, now=now)
+            self._people.refresh(ref.team_id, user_id, now=now)
         except SlackError as error:
             log.warning("profile of %s not available: %s", user_id, error.code)
         if answered.correct is not None:

@@ -78,18 +78,13 @@ class ReviewService:
         return next_slot(days, at, tz, after=after)
 
     def _schedule(self, team_id: str, user_id: str) -> tuple[Days, time, Any]:
-        learner = self._drips.learner(team_id, user_id)
-        tz = zone(learner.tz if learner else "UTC")
-        enrolments = [
-            e
-            for e in self._drips.enrolments(team_id, recipient=user_id)
-            if e.recipient_kind == "dm"
-        ]
-        live = [e for e in enrolments if e.status in ("active", "waiting", "paused")]
+        learner_tz, enrolments = self._drips.review_schedule(team_id, user_id)
+        tz = zone(learner_tz or "UTC")
+        live = [e for e in enrolments if e[0] in ("active", "waiting", "paused")]
         if not (live or enrolments):
             return Days(), DEFAULT_AT, tz
-        chosen = (live or enrolments)[0]
-        return Days.decode(chosen.days), parse_time(chosen.at_time), zone(chosen.tz or "UTC")
+        _status, days, at_time, enrolment_tz = (live or enrolments)[0]
+        return Days.decode(days), parse_time(at_time), zone(enrolment_tz or "UTC")
 
     def plan(self, *, now: datetime) -> int:
         """Queue a Review message for every card that fell due."""

@@ -52,6 +52,13 @@ class AnswerRecord:
 
 
 @dataclass(frozen=True)
+class CardState:
+    card: dict[str, Any]
+    reviews: int
+    status: str
+
+
+@dataclass(frozen=True)
 class CardRecord:
     id: int
     team_id: str
@@ -89,11 +96,29 @@ def _answer(row: Answer) -> AnswerRecord:
     )
 
 
+# What a (delivery, position) points at never changes once the delivery exists, so it is looked
+# up once per process; the cache is dropped whole when it grows past this many entries.
+_REF_CACHE_SIZE = 20_000
+
+
 class AnswerRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._refs: dict[tuple[int, int], QuestionRef] = {}
 
     def question(self, delivery_id: int, position: int) -> QuestionRef | None:
+        """What the answer button of a delivery's question `position` points at."""
+        key = (delivery_id, position)
+        cached = self._refs.get(key)
+        if cached is None:
+            cached = self._question(delivery_id, position)
+            if cached is not None:
+                if len(self._refs) >= _REF_CACHE_SIZE:
+                    self._refs.clear()
+                self._refs[key] = cached
+        return cached
+
+    def _question(self, delivery_id: int, position: int) -> QuestionRef | None:
         with self._db.read() as session:
             row = session.execute(
                 select(Delivery, col(Course.slug), col(Lesson.slug), col(Question.id))
@@ -183,7 +208,12 @@ class AnswerRepository:
                 .returning(col(Answer.id))
             )
             # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-            inserted = result.first() is not None
+            new_id = result.scalar()
+            if new_id is not None:
+                stored_choice = choice[:3000]
+                return AnswerRecord(
+                    new_id, user_id, ref.question_id, ref.attempt, stored_choice, correct, now
+                ), True
             stored = session.execute(
                 select(Answer).where(
                     col(Answer.team_id) == team_id,
@@ -192,7 +222,7 @@ class AnswerRepository:
                     col(Answer.attempt) == ref.attempt,
                 )
             ).scalar_one()
-            return _answer(stored), inserted
+            return _answer(stored), False
 
     def choices(self, question_id: int, *, attempt: int = 1) -> Counter[str]:
         """How often each choice was given (poll results)."""
@@ -251,13 +281,17 @@ class AnswerRepository:
 
     # -- review cards ---------------------------------------------------------------------------
 
-    def card(self, team_id: str, user_id: str, question_id: int) -> CardRecord | None:
-        cards = self._cards(
-            col(ReviewCard.team_id) == team_id,
-            col(ReviewCard.user_id) == user_id,
-            col(ReviewCard.question_id) == question_id,
-        )
-        return cards[0] if cards else None
+    def card(self, team_id: str, user_id: str, question_id: int) -> CardState | None:
+        """The learner's card for a question, without the course it belongs to (one table)."""
+        with self._db.read() as session:
+            row = session.execute(
+                select(col(ReviewCard.card), col(ReviewCard.reviews), col(ReviewCard.status)).where(
+                    col(ReviewCard.team_id) == team_id,
+                    col(ReviewCard.user_id) == user_id,
+                    col(ReviewCard.question_id) == question_id,
+                )
+            ).first()
+        return None if row is None else CardState(dict(row[0]), row[1], row[2])
 
     def due_cards(self, *, now: datetime, limit: int) -> list[CardRecord]:
         return self._cards(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event, text
@@ -29,6 +30,11 @@ class Database:
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         self.engine = _create_engine(url, pool_size=pool_size)
         self._writer = self.engine.execution_options(**{_WRITE: True})
+        # SQLite has one writer at a time. Threads of this process queue for it here, in turn,
+        # instead of in SQLite's busy handler, which sleeps and retries with growing pauses.
+        self._write_turn: AbstractContextManager[Any] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -37,7 +43,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session in one write transaction, committed on success, rolled back on error."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        with (
+            self._write_turn,
+            Session(self._writer, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     @contextmanager
@@ -49,7 +59,7 @@ class Database:
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """A Core connection in one write transaction (migrations, bulk statements)."""
-        with self._writer.begin() as connection:
+        with self._write_turn, self._writer.begin() as connection:
             yield connection
 
     def ping(self) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, func, update
+from sqlalchemy import and_, case, func, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -130,6 +131,43 @@ class DripRepository:
                 select(Learner).where(Learner.team_id == team_id, Learner.user_id == user_id)
             ).first()
             return _learner(row) if row else None
+
+    def review_schedule(
+        self, team_id: str, user_id: str
+    ) -> tuple[str | None, list[tuple[str, str, str, str]]]:
+        """In one query: the learner's zone, if known, and their DM enrolments' schedules.
+
+        The schedules come as (status, days, at_time, tz), soonest due first.
+        """
+        with self._db.read() as session:
+            rows = session.execute(
+                select_columns(
+                    col(Learner.tz),
+                    col(Enrolment.status),
+                    col(Enrolment.days),
+                    col(Enrolment.at_time),
+                    col(Enrolment.tz),
+                )
+                .select_from(Learner)
+                .outerjoin(
+                    Enrolment,
+                    and_(
+                        col(Enrolment.team_id) == col(Learner.team_id),
+                        col(Enrolment.recipient) == col(Learner.user_id),
+                        col(Enrolment.recipient_kind) == "dm",
+                    ),
+                )
+                .where(col(Learner.team_id) == team_id, col(Learner.user_id) == user_id)
+                .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
+            ).all()
+        if not rows:  # not stored yet (Slack did not answer users.info): their enrolments only
+            return None, [
+                (e.status, e.days, e.at_time, e.tz)
+                for e in self.enrolments(team_id, recipient=user_id)
+                if e.recipient_kind == "dm"
+            ]
+        schedules = [(row[1], row[2], row[3], row[4]) for row in rows if row[1] is not None]
+        return rows[0][0], schedules
 
     def save_profile(
         self,
