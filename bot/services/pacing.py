@@ -83,4 +83,7 @@ class Pacer:
         """Slack said 429: nothing more for this workspace until `until`."""
         bucket = self._team(team_id, until)
         bucket.paused_until = max(bucket.paused_until, until)
+        # Empty, and nothing earned while paused: after the pause, posts resume at the rate
+        # instead of in a burst that would run straight into the next 429.
         bucket.tokens = min(bucket.tokens, 0.0)
+        bucket.updated = max(bucket.updated, until)
