@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import jinja2
 from jinja2 import nodes
@@ -65,4 +65,10 @@ def _unknown(name: str) -> str:
 
 def render_body(body: str, context: BodyContext) -> str:
     """The body with its variables filled in (Markdown, not yet Slack's mrkdwn)."""
-    return _environment().from_string(body).render(context.as_dict())
+    return _compiled(body).render(context.as_dict())
+
+
+@lru_cache(maxsize=1024)
+def _compiled(body: str) -> jinja2.Template:
+    # Compiling is the expensive part, and a lesson goes to many learners: once per body.
+    return _environment().from_string(body)

@@ -407,18 +407,16 @@ class DripService:
         destinations = [(user, "dm") for user in recipients.users] + [
             (channel.id, "channel") for channel in recipients.channels
         ]
-        for recipient, kind in destinations:
-            self._outbox.enqueue(
-                team_id=team_id,
-                dedupe_key=f"send:{batch}:{recipient}",
-                kind="lesson",
-                recipient=recipient,
-                recipient_kind=kind,
-                due_at=now,
-                now=now,
-                lesson=(lesson.course_id, lesson.id),
-                payload={"sent_by": lead_id},
-            )
+        self._outbox.enqueue_lessons(
+            team_id=team_id,
+            lesson=(lesson.course_id, lesson.id),
+            recipients=[
+                (f"send:{batch}:{recipient}", recipient, kind) for recipient, kind in destinations
+            ],
+            due_at=now,
+            now=now,
+            payload={"sent_by": lead_id},
+        )
         self.kick()
         return SendResult(lesson, len(recipients.users), tuple(c.id for c in recipients.channels))
 

@@ -9,7 +9,7 @@ claim token; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes drain
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,9 @@ from sqlmodel import Session, col
 from bot.storage.db import Database, insert_for
 from bot.storage.models import Course, Delivery, Drip, Enrolment, Learner, Lesson, Question
 from bot.storage.types import UTCDateTime
+
+# Rows per multi-row INSERT when many deliveries are added at once (SQLite allows 32,766 values).
+_ENQUEUE_CHUNK = 1_000
 
 # PostgreSQL: one planner at a time per database (transaction-scoped, so safe behind PgBouncer).
 _PLAN_LOCK = 7_014_221_339
@@ -354,6 +357,58 @@ class Outbox:
                 .returning(col(Delivery.id))
             )
             return session.execute(statement).first() is not None
+
+    def enqueue_lessons(
+        self,
+        *,
+        team_id: str,
+        lesson: tuple[str, str],
+        recipients: Sequence[tuple[str, str, str]],
+        due_at: datetime,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
+    ) -> int:
+        """Add one lesson delivery per (dedupe key, recipient, recipient kind), in one transaction.
+
+        Keys that exist already are skipped; returns how many deliveries were added.
+        """
+        added = 0
+        with self._db.write() as session:
+            lesson_id = session.execute(
+                select(col(Lesson.id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .where(
+                    col(Course.slug) == lesson[0],
+                    col(Lesson.slug) == lesson[1],
+                    col(Lesson.retired).is_(False),
+                )
+            ).scalar_one()
+            rows = [
+                {
+                    "team_id": team_id,
+                    "dedupe_key": dedupe_key,
+                    "kind": "lesson",
+                    "recipient": recipient,
+                    "recipient_kind": recipient_kind,
+                    "lesson_id": lesson_id,
+                    "status": "pending",
+                    "due_at": due_at,
+                    "tries": 0,
+                    "created_at": now,
+                    "parts_sent": 0,
+                    "payload": payload,
+                }
+                for dedupe_key, recipient, recipient_kind in recipients
+            ]
+            for first in range(0, len(rows), _ENQUEUE_CHUNK):
+                statement = (
+                    insert_for(session)(Delivery)
+                    .values(rows[first : first + _ENQUEUE_CHUNK])
+                    .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+                    .execution_options(preserve_rowcount=True)
+                )
+                added += int(session.connection().execute(statement).rowcount)
+        return added
 
     # -- draining -----------------------------------------------------------------------------
 
