@@ -274,7 +274,11 @@ class DeliveryService:
                         channel_id = found.channel
                         first_ts = first_ts or found.ts
                         if not self._outbox.record_part(
-                            delivery, parts_sent=index + 1, channel_id=found.channel, ts=found.ts
+                            delivery,
+                            parts_sent=index + 1,
+                            channel_id=found.channel,
+                            ts=found.ts,
+                            sent_at=self._clock() if index + 1 == len(parts) else None,
                         ):
                             return "lost", posted
                         index += 1
@@ -303,14 +307,19 @@ class DeliveryService:
                 first_ts = result.ts
                 self._channel_thread(delivery, result.ts)
             if not self._outbox.record_part(
-                delivery, parts_sent=index + 1, channel_id=result.channel, ts=result.ts
+                delivery,
+                parts_sent=index + 1,
+                channel_id=result.channel,
+                ts=result.ts,
+                sent_at=self._clock() if index + 1 == len(parts) else None,
             ):
                 log.warning("delivery %d was taken over by another process", delivery.id)
                 return "lost", posted
             index += 1
         if delivery.recipient_kind == "dm" and channel_id and channel_id != delivery.dm_channel:
             self._repository.set_dm_channel(delivery.team_id, delivery.recipient, channel_id)
-        self._outbox.mark_sent(delivery, now=self._clock())
+        if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left
+            self._outbox.mark_sent(delivery, now=self._clock())
         return "sent", posted
 
     def _already_posted(

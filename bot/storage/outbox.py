@@ -508,12 +508,23 @@ class Outbox:
         return {delivery_id: position for delivery_id, position in rows}
 
     def record_part(
-        self, claimed: Claimed, *, parts_sent: int, channel_id: str, ts: str | None
+        self,
+        claimed: Claimed,
+        *,
+        parts_sent: int,
+        channel_id: str,
+        ts: str | None,
+        sent_at: datetime | None = None,
     ) -> bool:
-        """Note a posted message; False if this process no longer owns the delivery."""
+        """Note a posted message; False if this process no longer owns the delivery.
+
+        With `sent_at` (the last part), the delivery is marked sent in the same write.
+        """
         values: dict[str, Any] = {"parts_sent": parts_sent, "channel_id": channel_id}
         if ts is not None and parts_sent == 1:
             values["message_ts"] = ts
+        if sent_at is not None:
+            values.update(status="sent", sent_at=sent_at, lease_until=None, error=None)
         return self._owned_update(claimed, values)
 
     def mark_sent(self, claimed: Claimed, *, now: datetime) -> bool:
