@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.storage.db import Database, insert_for
+from bot.storage.db import Database
 from bot.storage.models import (
     Answer,
     Completion,
@@ -119,35 +122,23 @@ class AnswerRepository:
         return cached
 
     def _question(self, delivery_id: int, position: int) -> QuestionRef | None:
-        with self._db.read() as session:
-            row = session.execute(
-                select(Delivery, col(Course.slug), col(Lesson.slug), col(Question.id))
-                .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id))
-                .join(Course, col(Course.id) == col(Lesson.course_id))
-                .join(
-                    Question,
-                    and_(
-                        col(Question.lesson_id) == col(Lesson.id),
-                        col(Question.position) == position,
-                    ),
-                )
-                .where(col(Delivery.id) == delivery_id)
+        with self._db.read_connection() as connection:
+            row = connection.execute(
+                _QUESTION_REF, {"delivery_id": delivery_id, "position": position}
             ).first()
         if row is None:
             return None
-        delivery, course, lesson, question_id = row
-        attempt = int((delivery.payload or {}).get("attempt", 1))
-        assert delivery.id is not None and delivery.lesson_id is not None
+        attempt = int((row.payload or {}).get("attempt", 1))
         return QuestionRef(
-            delivery_id=delivery.id,
-            team_id=delivery.team_id,
-            recipient=delivery.recipient,
-            recipient_kind=delivery.recipient_kind,
-            kind=delivery.kind,
-            course=course,
-            lesson=lesson,
-            lesson_id=delivery.lesson_id,
-            question_id=question_id,
+            delivery_id=row.id,
+            team_id=row.team_id,
+            recipient=row.recipient,
+            recipient_kind=row.recipient_kind,
+            kind=row.kind,
+            course=row.course,
+            lesson=row.lesson,
+            lesson_id=row.lesson_id,
+            question_id=row.question_id,
             position=position,
             attempt=attempt,
         )
@@ -187,42 +178,41 @@ class AnswerRepository:
         Returns the stored answer and whether it is this one; a repeat click, a click on
         another option or Slack retrying the request leaves the first answer as it was.
         """
-        with self._db.write() as session:
-            result = session.execute(
-                insert_for(session)(Answer)
-                .values(
-                    team_id=team_id,
-                    user_id=user_id,
-                    question_id=ref.question_id,
-                    attempt=ref.attempt,
-                    delivery_id=ref.delivery_id,
-                    choice=choice[:3000],
-                    correct=correct,
-                    channel_id=channel_id,
-                    message_ts=message_ts,
-                    answered_at=now,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=["team_id", "user_id", "question_id", "attempt"]
-                )
-                .returning(col(Answer.id))
-            )
+        key = {
+            "team_id": team_id,
+            "user_id": user_id,
+            "question_id": ref.question_id,
+            "attempt": ref.attempt,
+        }
+        with self._db.write_connection() as connection:
             # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-            new_id = result.scalar()
+            new_id = connection.execute(
+                _insert_answer(connection.dialect.name),
+                {
+                    **key,
+                    "delivery_id": ref.delivery_id,
+                    "choice": choice[:3000],
+                    "correct": correct,
+                    "channel_id": channel_id,
+                    "message_ts": message_ts,
+                    "answered_at": now,
+                },
+            ).scalar()
             if new_id is not None:
-                stored_choice = choice[:3000]
-                return AnswerRecord(
-                    new_id, user_id, ref.question_id, ref.attempt, stored_choice, correct, now
-                ), True
-            stored = session.execute(
-                select(Answer).where(
-                    col(Answer.team_id) == team_id,
-                    col(Answer.user_id) == user_id,
-                    col(Answer.question_id) == ref.question_id,
-                    col(Answer.attempt) == ref.attempt,
+                stored = AnswerRecord(
+                    new_id, user_id, ref.question_id, ref.attempt, choice[:3000], correct, now
                 )
-            ).scalar_one()
-            return _answer(stored), False
+                return stored, True
+            row = connection.execute(_STORED_ANSWER, key).one()
+        return AnswerRecord(
+            row.id,
+            row.user_id,
+            row.question_id,
+            row.attempt,
+            row.choice,
+            row.correct,
+            row.answered_at,
+        ), False
 
     def choices(self, question_id: int, *, attempt: int = 1) -> Counter[str]:
         """How often each choice was given (poll results)."""
@@ -248,15 +238,10 @@ class AnswerRepository:
             )
 
     def answered_positions(self, team_id: str, user_id: str, delivery_id: int) -> set[int]:
-        with self._db.read() as session:
-            rows = session.execute(
-                select(col(Question.position))
-                .join(Answer, col(Answer.question_id) == col(Question.id))
-                .where(
-                    col(Answer.team_id) == team_id,
-                    col(Answer.user_id) == user_id,
-                    col(Answer.delivery_id) == delivery_id,
-                )
+        with self._db.read_connection() as connection:
+            rows = connection.execute(
+                _ANSWERED_POSITIONS,
+                {"team_id": team_id, "user_id": user_id, "delivery_id": delivery_id},
             ).all()
         return {position for (position,) in rows}
 
@@ -264,32 +249,26 @@ class AnswerRepository:
         self, *, team_id: str, user_id: str, lesson_id: int, delivery_id: int | None, now: datetime
     ) -> bool:
         """Mark a lesson done for a learner; False if it was done before."""
-        with self._db.write() as session:
-            result = session.execute(
-                insert_for(session)(Completion)
-                .values(
-                    team_id=team_id,
-                    user_id=user_id,
-                    lesson_id=lesson_id,
-                    delivery_id=delivery_id,
-                    completed_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["team_id", "user_id", "lesson_id"])
-                .returning(col(Completion.id))
-            )
-            return result.first() is not None
+        with self._db.write_connection() as connection:
+            new_id = connection.execute(
+                _insert_completion(connection.dialect.name),
+                {
+                    "team_id": team_id,
+                    "user_id": user_id,
+                    "lesson_id": lesson_id,
+                    "delivery_id": delivery_id,
+                    "completed_at": now,
+                },
+            ).scalar()
+        return new_id is not None
 
     # -- review cards ---------------------------------------------------------------------------
 
     def card(self, team_id: str, user_id: str, question_id: int) -> CardState | None:
         """The learner's card for a question, without the course it belongs to (one table)."""
-        with self._db.read() as session:
-            row = session.execute(
-                select(col(ReviewCard.card), col(ReviewCard.reviews), col(ReviewCard.status)).where(
-                    col(ReviewCard.team_id) == team_id,
-                    col(ReviewCard.user_id) == user_id,
-                    col(ReviewCard.question_id) == question_id,
-                )
+        with self._db.read_connection() as connection:
+            row = connection.execute(
+                _CARD, {"team_id": team_id, "user_id": user_id, "question_id": question_id}
             ).first()
         return None if row is None else CardState(dict(row[0]), row[1], row[2])
 
@@ -353,25 +332,20 @@ class AnswerRepository:
         now: datetime,
     ) -> None:
         """Create or update the learner's card for a question."""
-        with self._db.write() as session:
-            statement = (
-                insert_for(session)(ReviewCard)
-                .values(
-                    team_id=team_id,
-                    user_id=user_id,
-                    question_id=question_id,
-                    card=card,
-                    due_at=due_at,
-                    reviews=0,
-                    status=status,
-                    updated_at=now,
-                )
-                .on_conflict_do_update(
-                    index_elements=["team_id", "user_id", "question_id"],
-                    set_={"card": card, "due_at": due_at, "status": status, "updated_at": now},
-                )
+        with self._db.write_connection() as connection:
+            connection.execute(
+                _upsert_card(connection.dialect.name),
+                {
+                    "team_id": team_id,
+                    "user_id": user_id,
+                    "question_id": question_id,
+                    "card": card,
+                    "due_at": due_at,
+                    "reviews": 0,
+                    "status": status,
+                    "updated_at": now,
+                },
             )
-            session.execute(statement)
 
     def review_sent(self, card_id: int, *, reviews: int, hold_until: datetime) -> bool:
         """Count a review as sent, and hold the card until it is answered."""
@@ -503,3 +477,112 @@ class AnswerRepository:
                 .group_by(col(Lesson.slug))
             ).all()
         return {slug: count for slug, count in rows}
+
+
+# -- the answer path's statements, built once -----------------------------------------------------
+# A click runs several small statements; building them anew each time costs more CPU than
+# running them, so they are built here with bound parameters and reused.
+
+_QUESTION_REF = (
+    select(
+        col(Delivery.id),
+        col(Delivery.team_id),
+        col(Delivery.recipient),
+        col(Delivery.recipient_kind),
+        col(Delivery.kind),
+        col(Delivery.lesson_id),
+        col(Delivery.payload),
+        col(Course.slug).label("course"),
+        col(Lesson.slug).label("lesson"),
+        col(Question.id).label("question_id"),
+    )
+    .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id))
+    .join(Course, col(Course.id) == col(Lesson.course_id))
+    .join(
+        Question,
+        and_(
+            col(Question.lesson_id) == col(Lesson.id),
+            col(Question.position) == bindparam("position"),
+        ),
+    )
+    .where(col(Delivery.id) == bindparam("delivery_id"))
+)
+
+_ANSWER_KEY = and_(
+    col(Answer.team_id) == bindparam("team_id"),
+    col(Answer.user_id) == bindparam("user_id"),
+    col(Answer.question_id) == bindparam("question_id"),
+    col(Answer.attempt) == bindparam("attempt"),
+)
+
+_STORED_ANSWER = select(
+    col(Answer.id),
+    col(Answer.user_id),
+    col(Answer.question_id),
+    col(Answer.attempt),
+    col(Answer.choice),
+    col(Answer.correct),
+    col(Answer.answered_at),
+).where(_ANSWER_KEY)
+
+_ANSWERED_POSITIONS = (
+    select(col(Question.position))
+    .join(Answer, col(Answer.question_id) == col(Question.id))
+    .where(
+        col(Answer.team_id) == bindparam("team_id"),
+        col(Answer.user_id) == bindparam("user_id"),
+        col(Answer.delivery_id) == bindparam("delivery_id"),
+    )
+)
+
+_CARD = select(col(ReviewCard.card), col(ReviewCard.reviews), col(ReviewCard.status)).where(
+    col(ReviewCard.team_id) == bindparam("team_id"),
+    col(ReviewCard.user_id) == bindparam("user_id"),
+    col(ReviewCard.question_id) == bindparam("question_id"),
+)
+
+
+def _bound(table: Any, names: list[str]) -> dict[str, Any]:
+    """VALUES for an INSERT: one bound parameter per column, typed as the column."""
+    return {name: bindparam(name, type_=table.c[name].type) for name in names}
+
+
+@cache
+def _insert_answer(dialect: str) -> Any:
+    table = Answer.__table__  # type: ignore[attr-defined]
+    names = ["team_id", "user_id", "question_id", "attempt", "delivery_id", "choice", "correct"]
+    names += ["channel_id", "message_ts", "answered_at"]
+    return (
+        _INSERTS[dialect](table)
+        .values(_bound(table, names))
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "question_id", "attempt"])
+        .returning(table.c.id)
+    )
+
+
+@cache
+def _insert_completion(dialect: str) -> Any:
+    table = Completion.__table__  # type: ignore[attr-defined]
+    names = ["team_id", "user_id", "lesson_id", "delivery_id", "completed_at"]
+    return (
+        _INSERTS[dialect](table)
+        .values(_bound(table, names))
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "lesson_id"])
+        .returning(table.c.id)
+    )
+
+
+@cache
+def _upsert_card(dialect: str) -> Any:
+    table = ReviewCard.__table__  # type: ignore[attr-defined]
+    names = ["team_id", "user_id", "question_id", "card", "due_at", "reviews", "status"]
+    statement = _INSERTS[dialect](table).values(_bound(table, [*names, "updated_at"]))
+    return statement.on_conflict_do_update(
+        index_elements=["team_id", "user_id", "question_id"],
+        set_={
+            name: statement.excluded[name] for name in ("card", "due_at", "status", "updated_at")
+        },
+    )
+
+
+_INSERTS: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}

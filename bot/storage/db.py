@@ -62,6 +62,12 @@ class Database:
         with self._write_turn, self._writer.begin() as connection:
             yield connection
 
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for reads on hot paths (no ORM session to set up)."""
+        with self.engine.connect() as connection:
+            yield connection
+
     def ping(self) -> None:
         """Raise StorageUnavailable unless a trivial query answers."""
         try:

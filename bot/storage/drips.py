@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, update
+from sqlalchemy import and_, bindparam, case, func, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -139,26 +139,9 @@ class DripRepository:
 
         The schedules come as (status, days, at_time, tz), soonest due first.
         """
-        with self._db.read() as session:
-            rows = session.execute(
-                select_columns(
-                    col(Learner.tz),
-                    col(Enrolment.status),
-                    col(Enrolment.days),
-                    col(Enrolment.at_time),
-                    col(Enrolment.tz),
-                )
-                .select_from(Learner)
-                .outerjoin(
-                    Enrolment,
-                    and_(
-                        col(Enrolment.team_id) == col(Learner.team_id),
-                        col(Enrolment.recipient) == col(Learner.user_id),
-                        col(Enrolment.recipient_kind) == "dm",
-                    ),
-                )
-                .where(col(Learner.team_id) == team_id, col(Learner.user_id) == user_id)
-                .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
+        with self._db.read_connection() as connection:
+            rows = connection.execute(
+                _REVIEW_SCHEDULE, {"team_id": team_id, "user_id": user_id}
             ).all()
         if not rows:  # not stored yet (Slack did not answer users.info): their enrolments only
             return None, [
@@ -561,3 +544,28 @@ class DripRepository:
                 .where(col(Learner.team_id) == team_id, col(Learner.user_id) == user_id)
                 .values(pref_days=days, pref_at=at_time)
             )
+
+
+# Runs after every graded answer, so it is built once.
+_REVIEW_SCHEDULE = (
+    select_columns(
+        col(Learner.tz),
+        col(Enrolment.status),
+        col(Enrolment.days),
+        col(Enrolment.at_time),
+        col(Enrolment.tz),
+    )
+    .select_from(Learner)
+    .outerjoin(
+        Enrolment,
+        and_(
+            col(Enrolment.team_id) == col(Learner.team_id),
+            col(Enrolment.recipient) == col(Learner.user_id),
+            col(Enrolment.recipient_kind) == "dm",
+        ),
+    )
+    .where(
+        col(Learner.team_id) == bindparam("team_id"), col(Learner.user_id) == bindparam("user_id")
+    )
+    .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
+)
