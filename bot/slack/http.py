@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltRequest
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -36,7 +35,7 @@ class SlackWsgiApp:
     """
 
     def __init__(self, app: App, *, signing_secret: str, health: HealthCheck) -> None:
-        self._bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._app = app
         self._secret = signing_secret.encode()
         self._health = health
 
@@ -60,11 +59,22 @@ class SlackWsgiApp:
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         if not self._signed(body, timestamp, signature):
             return _plain(start_response, "401 Unauthorized", "Invalid signature")
-        if not _parses(body, environ):
+        request = _parsed(body, environ)
+        if request is None:
             log.warning("rejected a signed request whose payload does not parse")
             return _plain(start_response, "400 Bad Request", "Malformed payload")
-        environ["wsgi.input"] = io.BytesIO(body)
-        return self._bolt(environ, start_response)
+        # The request parsed once here goes straight to Bolt (its WSGI adapter would parse again).
+        response = self._app.dispatch(request)
+        payload = response.body.encode("utf-8")
+        headers = [
+            (name, value)
+            for name, values in response.headers.items()
+            if name.lower() != "content-length"
+            for value in values
+        ]
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(_status_line(response.status), headers)
+        return [payload]
 
     def _signed(self, body: bytes, timestamp: str, signature: str) -> bool:
         """Slack's v0 signature over the raw bytes, within five minutes of now."""
@@ -85,13 +95,29 @@ class SlackWsgiApp:
         return [body]
 
 
-def _parses(body: bytes, environ: WSGIEnvironment) -> bool:
-    headers: dict[str, str | Sequence[str]] = {"content-type": environ.get("CONTENT_TYPE", "")}
+def _parsed(body: bytes, environ: WSGIEnvironment) -> BoltRequest | None:
+    """Bolt's request for a signed body, or None when the payload does not parse."""
+    headers: dict[str, str | Sequence[str]] = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    headers["content-type"] = environ.get("CONTENT_TYPE", "")
+    headers["content-length"] = environ.get("CONTENT_LENGTH", "")
     try:
-        request = BoltRequest(body=body.decode("utf-8"), headers=headers)
+        request = BoltRequest(
+            body=body.decode("utf-8"), query=environ.get("QUERY_STRING", ""), headers=headers
+        )
     except Exception:  # Bolt raises whatever json/urllib raise on a bad body
-        return False
-    return isinstance(request.body, dict) and bool(request.body)
+        return None
+    return request if isinstance(request.body, dict) and request.body else None
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
 
 
 def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[bytes]:
