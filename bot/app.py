@@ -79,6 +79,7 @@ class Container:
         self.ticker = Ticker(
             partial(_tick, self.services, budget=_drain_budget(self.settings)),
             seconds=self.settings.tick_seconds,
+            upkeep=self.db.checkpoint,
         )
         self.services_kick.target = self.ticker.kick
         self.ticker.start()

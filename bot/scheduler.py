@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 log = logging.getLogger(__name__)
 
 TICK_JOB_ID = "microlearn-tick"
+UPKEEP_JOB_ID = "microlearn-upkeep"
 
 Clock = Callable[[], datetime]
 
@@ -23,11 +24,19 @@ class Ticker:
     """Calls `tick(now)` every `seconds`, one call at a time, starting at once."""
 
     def __init__(
-        self, tick: Callable[[datetime], object], *, seconds: float, clock: Clock = utc_now
+        self,
+        tick: Callable[[datetime], object],
+        *,
+        seconds: float,
+        clock: Clock = utc_now,
+        upkeep: Callable[[], object] | None = None,
+        upkeep_seconds: float = 5.0,
     ) -> None:
         self._tick = tick
         self._clock = clock
         self._seconds = seconds
+        self._upkeep = upkeep
+        self._upkeep_seconds = upkeep_seconds
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
     def _run(self) -> None:
@@ -47,7 +56,24 @@ class Ticker:
             coalesce=True,
             next_run_time=self._clock() + timedelta(seconds=1),
         )
+        if self._upkeep is not None:
+            self._scheduler.add_job(
+                self._run_upkeep,
+                "interval",
+                seconds=self._upkeep_seconds,
+                id=UPKEEP_JOB_ID,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+            )
         self._scheduler.start()
+
+    def _run_upkeep(self) -> None:
+        assert self._upkeep is not None
+        try:
+            self._upkeep()
+        except Exception:
+            log.exception("database upkeep failed; it runs again shortly")
 
     def kick(self) -> None:
         """Run the tick as soon as possible (new work was queued)."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import col, select
 
+from bot.storage import migrate
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.models import Learner
 
@@ -87,6 +89,28 @@ def test_sqlite_connections_are_configured(tmp_path: object) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    db.dispose()
+
+
+def test_the_background_checkpoint_empties_the_write_ahead_log(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/x.db")
+    migrate.upgrade(db)
+    with db.write() as session:
+        for n in range(300):
+            session.add(Learner(team_id="T1", user_id=f"U{n}", name="x", created_at=NOW))
+    reader = db.engine.connect()  # keeps the WAL file open, as a serving process does
+    wal = tmp_path / "x.db-wal"
+    written = wal.stat().st_size
+    assert written > 0
+    db.checkpoint()
+    # Every frame is in the database now: the next writer starts the log over.
+    with db.write() as session:
+        session.add(Learner(team_id="T1", user_id="U-next", name="x", created_at=NOW))
+    with db.engine.connect() as connection:
+        log_frames = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()[1]
+    assert log_frames <= 3
+    reader.close()
     db.dispose()
 
 
