@@ -107,7 +107,10 @@ def _create_engine(url: str, *, pool_size: int) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(
             url,
-            pool_pre_ping=True,
+            # No ping per checkout (a round trip before every statement of a click): connections
+            # are replaced after 5 minutes, and one that died with the server fails one request,
+            # after which SQLAlchemy discards the whole pool.
+            pool_recycle=300,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_timeout=10,
