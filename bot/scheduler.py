@@ -46,27 +46,28 @@ class Ticker:
             log.exception("delivery tick failed; the next tick retries")
 
     def start(self) -> None:
+        self._every(
+            self._seconds, self._run, TICK_JOB_ID, first=self._clock() + timedelta(seconds=1)
+        )
+        if self._upkeep is not None:
+            self._every(self._upkeep_seconds, self._run_upkeep, UPKEEP_JOB_ID)
+        self._scheduler.start()
+
+    def _every(
+        self, seconds: float, job: Callable[[], None], job_id: str, first: datetime | None = None
+    ) -> None:
+        """One run at a time; runs missed while busy collapse into one."""
+        options: dict[str, object] = {"next_run_time": first} if first is not None else {}
         self._scheduler.add_job(
-            self._run,
+            job,
             "interval",
-            seconds=self._seconds,
-            id=TICK_JOB_ID,
+            seconds=seconds,
+            id=job_id,
             replace_existing=True,
             max_instances=1,
             coalesce=True,
-            next_run_time=self._clock() + timedelta(seconds=1),
+            **options,
         )
-        if self._upkeep is not None:
-            self._scheduler.add_job(
-                self._run_upkeep,
-                "interval",
-                seconds=self._upkeep_seconds,
-                id=UPKEEP_JOB_ID,
-                replace_existing=True,
-                max_instances=1,
-                coalesce=True,
-            )
-        self._scheduler.start()
 
     def _run_upkeep(self) -> None:
         assert self._upkeep is not None

@@ -318,15 +318,7 @@ class Outbox:
         with self._db.write() as session:
             lesson_id = question_id = None
             if lesson is not None:
-                lesson_id = session.execute(
-                    select(col(Lesson.id))
-                    .join(Course, col(Course.id) == col(Lesson.course_id))
-                    .where(
-                        col(Course.slug) == lesson[0],
-                        col(Lesson.slug) == lesson[1],
-                        col(Lesson.retired).is_(False),
-                    )
-                ).scalar_one()
+                lesson_id = _lesson_id(session, lesson)
                 if question_position is not None:
                     question_id = session.execute(
                         select(col(Question.id)).where(
@@ -374,15 +366,7 @@ class Outbox:
         """
         added = 0
         with self._db.write() as session:
-            lesson_id = session.execute(
-                select(col(Lesson.id))
-                .join(Course, col(Course.id) == col(Lesson.course_id))
-                .where(
-                    col(Course.slug) == lesson[0],
-                    col(Lesson.slug) == lesson[1],
-                    col(Lesson.retired).is_(False),
-                )
-            ).scalar_one()
+            lesson_id = _lesson_id(session, lesson)
             rows = [
                 {
                     "team_id": team_id,
@@ -705,6 +689,21 @@ def _slot(
     if group.next_position >= len(lessons):
         return row | {"action": _PLAN_LAST, "finish": True}
     return row | {"action": _PLAN, "new_due_at": next_slot(group, max(now, group.next_due_at))}
+
+
+def _lesson_id(session: Session, lesson: tuple[str, str]) -> int:
+    """The id of a live lesson by (course, lesson) slugs."""
+    return int(
+        session.execute(
+            select(col(Lesson.id))
+            .join(Course, col(Course.id) == col(Lesson.course_id))
+            .where(
+                col(Course.slug) == lesson[0],
+                col(Lesson.slug) == lesson[1],
+                col(Lesson.retired).is_(False),
+            )
+        ).scalar_one()
+    )
 
 
 def _joins_slot() -> ColumnElement[bool]:
