@@ -365,6 +365,8 @@ class Outbox:
         Keys that exist already are skipped; returns how many deliveries were added.
         """
         added = 0
+        if not recipients:
+            return added
         with self._db.write() as session:
             lesson_id = _lesson_id(session, lesson)
             rows = [
