@@ -9,11 +9,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from bot.storage.db import Database
+from bot.storage.db import Database, insert_for_dialect
 from bot.storage.models import (
     Answer,
     Completion,
@@ -90,13 +88,6 @@ class AnswerRow:
     correct: bool | None
     attempt: int
     answered_at: datetime
-
-
-def _answer(row: Answer) -> AnswerRecord:
-    assert row.id is not None
-    return AnswerRecord(
-        row.id, row.user_id, row.question_id, row.attempt, row.choice, row.correct, row.answered_at
-    )
 
 
 # What a (delivery, position) points at never changes once the delivery exists, so it is looked
@@ -553,7 +544,7 @@ def _insert_answer(dialect: str) -> Any:
     names = ["team_id", "user_id", "question_id", "attempt", "delivery_id", "choice", "correct"]
     names += ["channel_id", "message_ts", "answered_at"]
     return (
-        _INSERTS[dialect](table)
+        insert_for_dialect(dialect)(table)
         .values(_bound(table, names))
         .on_conflict_do_nothing(index_elements=["team_id", "user_id", "question_id", "attempt"])
         .returning(table.c.id)
@@ -565,7 +556,7 @@ def _insert_completion(dialect: str) -> Any:
     table = Completion.__table__  # type: ignore[attr-defined]
     names = ["team_id", "user_id", "lesson_id", "delivery_id", "completed_at"]
     return (
-        _INSERTS[dialect](table)
+        insert_for_dialect(dialect)(table)
         .values(_bound(table, names))
         .on_conflict_do_nothing(index_elements=["team_id", "user_id", "lesson_id"])
         .returning(table.c.id)
@@ -576,13 +567,10 @@ def _insert_completion(dialect: str) -> Any:
 def _upsert_card(dialect: str) -> Any:
     table = ReviewCard.__table__  # type: ignore[attr-defined]
     names = ["team_id", "user_id", "question_id", "card", "due_at", "reviews", "status"]
-    statement = _INSERTS[dialect](table).values(_bound(table, [*names, "updated_at"]))
+    statement = insert_for_dialect(dialect)(table).values(_bound(table, [*names, "updated_at"]))
     return statement.on_conflict_do_update(
         index_elements=["team_id", "user_id", "question_id"],
         set_={
             name: statement.excluded[name] for name in ("card", "due_at", "status", "updated_at")
         },
     )
-
-
-_INSERTS: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}

@@ -93,7 +93,12 @@ class Database:
 
 def insert_for(session: Session) -> Any:
     """The dialect's INSERT, which has `on_conflict_do_nothing/update` on both databases."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert_for_dialect(session.get_bind().dialect.name)
+
+
+def insert_for_dialect(name: str) -> Any:
+    """`insert_for` by dialect name, for statements built once and reused."""
+    return pg_insert if name == "postgresql" else sqlite_insert
 
 
 def describe(error: BaseException) -> str:
