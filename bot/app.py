@@ -300,7 +300,7 @@ def deliver_due(settings: Settings, *, out: TextIO) -> None:
     finally:
         db.dispose()
     print(
-        f"planned {report.plan.planned} lessons ({report.plan.moved} missed ones moved to their "
+        f"planned {report.planned} lessons ({report.moved} missed ones moved to their "
         f"next slot); sent {report.drain.sent} deliveries ({report.drain.messages} messages), "
         f"{report.drain.retried} to retry, {report.drain.failed} failed",
         file=out,

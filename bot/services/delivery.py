@@ -24,7 +24,7 @@ from bot.services.ports import Composer, Message, Messenger, Posted, Profile, Sl
 from bot.services.reviews import ReviewService
 from bot.services.wording import channel, user
 from bot.storage.drips import DripRepository
-from bot.storage.outbox import Claimed, DueGroup, Outbox, PlanReport
+from bot.storage.outbox import Claimed, DueGroup, Outbox, PlanApplied, PlanReport
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ PROFILE_BATCH = 200
 BULK_PROFILES = 25  # above this many unknown people, read the directory (users.list) instead
 RATE_LIMIT_RETRIES = 5
 METADATA_TYPE = "microlearn_delivery"
+# Enrolments per plan-applying transaction: short enough never to hold rows (or SQLite's write
+# lock) for long, big enough to stay far ahead of what Slack lets us send.
+PLAN_CHUNK = 1_000
 
 USER_GONE = {"user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot"}
 CHANNEL_GONE = {"channel_not_found", "is_archived", "restricted_action"}
@@ -49,13 +52,40 @@ class DrainReport:
     retried: int = 0
     failed: int = 0
     messages: int = 0
+    planned: int = 0  # lessons of recorded plan slots written while draining
+    moved: int = 0
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """The plan step: what it recorded, and the first chunk of it already applied."""
+
+    recorded: PlanReport
+    applied: PlanApplied
+
+    @property
+    def planned(self) -> int:
+        return self.applied.planned
+
+    @property
+    def moved(self) -> int:
+        return self.applied.moved
 
 
 @dataclass(frozen=True)
 class TickReport:
     profiles: int
-    plan: PlanReport
+    plan: PlanOutcome
     drain: DrainReport
+
+    @property
+    def planned(self) -> int:
+        """Lessons planned in this tick, by the plan step and the drain."""
+        return self.plan.planned + self.drain.planned
+
+    @property
+    def moved(self) -> int:
+        return self.plan.moved + self.drain.moved
 
 
 class DeliveryService:
@@ -75,7 +105,9 @@ class DeliveryService:
         reviews: ReviewService | None = None,
         discussions: DiscussionService | None = None,
         batch: int = 50,
+        plan_chunk: int | None = None,
     ) -> None:
+        self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
         self._outbox = outbox
@@ -180,21 +212,29 @@ class DeliveryService:
 
     # -- planning -----------------------------------------------------------------------------
 
-    def plan(self, *, now: datetime) -> PlanReport:
+    def plan(self, *, now: datetime) -> PlanOutcome:
+        """Record what is due, group by group, and apply the first chunk of it.
+
+        The rest is applied by `drain` as its queue runs low, a chunk per short transaction.
+        """
         if self._reviews is not None:
             self._reviews.plan(now=now)
         if self._discussions is not None:
             self._discussions.nudge(now=now)
-        report = self._outbox.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
-        for team_id, drip_id in report.finished_drips:
+        recorded = self._outbox.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
+        return PlanOutcome(recorded, self._apply_planned(now=now))
+
+    def _apply_planned(self, *, now: datetime) -> PlanApplied:
+        applied = self._outbox.apply_planned(now=now, limit=self._plan_chunk or PLAN_CHUNK)
+        for team_id, drip_id in applied.finished_drips:
             self._drip_finished(team_id, drip_id, now=now)
-        if report.planned or report.moved:
+        if applied.planned or applied.moved:
             log.info(
                 "planned %d lessons, moved %d missed ones to their next slot",
-                report.planned,
-                report.moved,
+                applied.planned,
+                applied.moved,
             )
-        return report
+        return applied
 
     def _drip_finished(self, team_id: str, drip_id: int, *, now: datetime) -> None:
         announce_finished(
@@ -231,10 +271,18 @@ class DeliveryService:
     def drain(self, *, now: datetime, budget: timedelta | None = None) -> DrainReport:
         """Send due deliveries until none are left or `budget` is spent."""
         deadline = now + budget if budget is not None else None
-        sent = retried = failed = messages = 0
+        sent = retried = failed = messages = planned = moved = 0
         current = now
+        more_planned = True
         while deadline is None or current < deadline:
             claimed = self._outbox.claim(now=current, lease=LEASE, limit=self._batch)
+            if len(claimed) < self._batch and more_planned:
+                applied = self._apply_planned(now=current)
+                planned += applied.planned
+                moved += applied.moved
+                more_planned = applied.enrolments > 0
+                if not claimed and more_planned:
+                    continue
             if not claimed:
                 break
             for delivery in claimed:
@@ -247,7 +295,7 @@ class DeliveryService:
                 elif outcome == "failed":
                     failed += 1
             current = self._clock()
-        return DrainReport(sent, retried, failed, messages)
+        return DrainReport(sent, retried, failed, messages, planned, moved)
 
     def _send(self, delivery: Claimed) -> tuple[str, int]:
         try:

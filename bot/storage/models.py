@@ -140,6 +140,8 @@ class Enrolment(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "drip_id", "recipient"),
         Index("ix_enrolment_status_next_due_at", "status", "next_due_at"),
+        # Finds one plan slot's enrolments without reading every enrolment due at that instant.
+        Index("ix_enrolment_drip_id_tz_next_due_at", "drip_id", "tz", "next_due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -159,6 +161,44 @@ class Enrolment(SQLModel, table=True):
     at_time: str = Field(default="09:30", max_length=5)
     start_on: date | None = None
     finished_at: datetime | None = _instant(nullable=True)
+
+
+class PlanSlot(SQLModel, table=True):
+    """A group of due enrolments and what the plan step decided for it, until it is applied.
+
+    Enrolments that share a drip, a schedule, a due instant and a lesson share one outcome; the
+    plan step records it here in one row per group, and the per-learner deliveries are written
+    from it in bounded chunks as the drain needs them.
+    """
+
+    __tablename__ = "plan_slot"
+    __table_args__ = (
+        UniqueConstraint(
+            "team_id",
+            "drip_id",
+            "tz",
+            "days",
+            "at_time",
+            "next_due_at",
+            "next_position",
+            name="uq_plan_slot_group",  # the generated name is longer than PostgreSQL keeps
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    drip_id: int = Field(foreign_key="drip.id")
+    tz: str = Field(max_length=64)
+    days: str = Field(max_length=40)
+    at_time: str = Field(max_length=5)
+    next_due_at: datetime = _instant()
+    next_position: int
+    action: str = Field(max_length=16)  # plan | plan_last | move | finish
+    lesson_id: int | None = Field(default=None, foreign_key="lesson.id")
+    new_position: int
+    new_due_at: datetime | None = _instant(nullable=True)
+    finish: bool = False
+    planned_at: datetime = _instant()
 
 
 class Delivery(SQLModel, table=True):

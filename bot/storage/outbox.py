@@ -1,8 +1,10 @@
 """The outbox: planning due lessons into deliveries, and claiming deliveries to send.
 
-Planning works on groups of enrolments that share a schedule and a due instant: the next slot is
-computed once per (drip, zone, due instant) in Python, and the rows are written by a fixed handful
-of set-based statements, however many learners and zones there are. Claiming uses a lease and a
+Planning works on groups of enrolments that share a schedule and a due instant: the outcome (the
+lesson to send, the next slot) is computed once per (drip, zone, due instant) in Python and
+recorded as one `plan_slot` row per group, however many learners and zones there are. Applying the
+slots writes the per-learner deliveries and next slots in short, bounded transactions, as the
+drain needs them. Claiming uses a lease and a
 claim token; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes drain side by side.
 """
 
@@ -15,31 +17,32 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    Column,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    Select,
+    Connection,
+    Row,
     String,
     Table,
     and_,
-    case,
     delete,
     func,
-    insert,
     literal,
     or_,
     select,
     text,
     update,
 )
-from sqlalchemy.schema import CreateTable
-from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
-from bot.storage.db import Database, insert_for
-from bot.storage.models import Course, Delivery, Drip, Enrolment, Learner, Lesson, Question
+from bot.storage.db import Database, insert_for, insert_for_dialect
+from bot.storage.models import (
+    Course,
+    Delivery,
+    Drip,
+    Enrolment,
+    Learner,
+    Lesson,
+    PlanSlot,
+    Question,
+)
 from bot.storage.types import UTCDateTime
 
 # Rows per multi-row INSERT when many deliveries are added at once (SQLite allows 32,766 values).
@@ -65,11 +68,23 @@ class DueGroup:
 
 @dataclass(frozen=True)
 class PlanReport:
+    """What one plan step found due and recorded."""
+
+    groups: int = 0  # groups of due enrolments (drip, zone, schedule, due instant, lesson)
+    due: int = 0  # enrolments in them, applied or not yet
+    recorded: int = 0  # slots new in this step
+    skipped: bool = False  # another process was planning
+
+
+@dataclass(frozen=True)
+class PlanApplied:
+    """What applying recorded slots wrote: deliveries, moved enrolments, finished ones."""
+
+    enrolments: int = 0
     planned: int = 0
     moved: int = 0
     finished_enrolments: int = 0
     finished_drips: tuple[tuple[str, int], ...] = ()
-    skipped: bool = False  # another process was planning
 
 
 @dataclass(frozen=True)
@@ -124,7 +139,13 @@ class Outbox:
     # -- planning -----------------------------------------------------------------------------
 
     def plan(self, *, now: datetime, grace: timedelta, next_slot: NextSlot) -> PlanReport:
-        """Turn every due enrolment into a lesson delivery, once, and move it to its next slot."""
+        """Decide, once per group of due enrolments, what happens to it, and record it.
+
+        The work is a fixed handful of statements whatever the number of learners: one grouped
+        read, one row written per group. `apply_planned` then writes the per-learner deliveries.
+        A slot whose lesson fell due longer ago than `grace` and was never applied (the bot was
+        down) is decided again, so its enrolments move to their next slot instead.
+        """
         with self._db.write() as session:
             if not self._db.is_sqlite:
                 locked = session.execute(
@@ -132,6 +153,12 @@ class Outbox:
                 ).scalar()
                 if not locked:
                     return PlanReport(skipped=True)
+            session.execute(
+                delete(PlanSlot).where(
+                    col(PlanSlot.action).in_((_PLAN, _PLAN_LAST)),
+                    col(PlanSlot.next_due_at) < now - grace,
+                )
+            )
             groups = [
                 DueGroup(*row)
                 for row in session.execute(
@@ -159,19 +186,77 @@ class Outbox:
                 ).all()
             ]
             lessons = self._lessons_of(session, {group.drip_id for group in groups})
-            slots: list[dict[str, Any]] = []
-            touched: set[tuple[str, int]] = set()
-            for group in groups:
-                slot = _slot(group, lessons.get(group.drip_id, []), now, grace, next_slot)
-                slots.append(slot)
-                if slot["finish"]:
-                    touched.add((group.team_id, group.drip_id))
-            counts = self._apply(session, slots, now) if slots else {}
-            finished_drips = self._finish_drips(session, touched, now)
+            slots = [
+                _slot(group, lessons.get(group.drip_id, []), now, grace, next_slot)
+                | {"planned_at": now}
+                for group in groups
+            ]
+            recorded = 0
+            if slots:  # one statement, many rows: no giant VALUES list to compile and parse
+                result = session.connection().execute(
+                    insert_for(session)(_SLOTS)
+                    .on_conflict_do_nothing(index_elements=_SLOT_KEY)
+                    .execution_options(preserve_rowcount=True),
+                    slots,
+                )
+                recorded = int(result.rowcount)
         return PlanReport(
-            planned=counts.get("planned", 0),
-            moved=counts.get(_MOVE, 0),
-            finished_enrolments=counts.get(_FINISH, 0) + counts.get(_PLAN_LAST, 0),
+            groups=len(groups), due=sum(group.size for group in groups), recorded=recorded
+        )
+
+    def apply_planned(self, *, now: datetime, limit: int) -> PlanApplied:
+        """Write the deliveries and next slots of up to `limit` enrolments of recorded slots.
+
+        One short transaction per call, whatever the backlog, so planning a lesson for a
+        hundred thousand learners never holds their rows (or SQLite's write lock) for long.
+        Each enrolment is taken once: it is chosen by its current due instant and position,
+        which this same transaction moves on (`FOR UPDATE SKIP LOCKED` on PostgreSQL lets
+        several processes apply side by side), and the delivery's unique key is the last guard.
+        """
+        counts = {"planned": 0, _PLAN: 0, _PLAN_LAST: 0, _MOVE: 0, _FINISH: 0}
+        touched: set[tuple[str, int]] = set()
+        remaining = limit
+        with self._db.write() as session:
+            connection = session.connection()
+            slots = connection.execute(
+                select(_SLOTS).order_by(_SLOTS.c.next_due_at, _SLOTS.c.id).limit(limit)
+            ).all()
+            for slot in slots:
+                if remaining <= 0:
+                    break
+                query = (
+                    select(_ENROLMENTS.c.id)
+                    .where(
+                        _ENROLMENTS.c.drip_id == slot.drip_id,
+                        _ENROLMENTS.c.tz == slot.tz,
+                        _ENROLMENTS.c.next_due_at == slot.next_due_at,
+                        _ENROLMENTS.c.next_position == slot.next_position,
+                        _ENROLMENTS.c.days == slot.days,
+                        _ENROLMENTS.c.at_time == slot.at_time,
+                        _ENROLMENTS.c.status == "active",
+                    )
+                    .order_by(_ENROLMENTS.c.id)
+                    .limit(remaining)
+                )
+                if not self._db.is_sqlite:
+                    query = query.with_for_update(skip_locked=True)
+                ids = list(connection.execute(query).scalars())
+                if len(ids) < remaining:  # nothing of this slot is left after this chunk
+                    connection.execute(delete(_SLOTS).where(_SLOTS.c.id == slot.id))
+                if not ids:
+                    continue
+                remaining -= len(ids)
+                if slot.lesson_id is not None:
+                    counts["planned"] += self._insert_lessons(connection, slot, ids, now)
+                counts[slot.action] += self._move_on(connection, slot, ids, now)
+                if slot.finish:
+                    touched.add((slot.team_id, slot.drip_id))
+            finished_drips = self._finish_drips(session, touched, now)
+        return PlanApplied(
+            enrolments=limit - remaining,
+            planned=counts["planned"],
+            moved=counts[_MOVE],
+            finished_enrolments=counts[_FINISH] + counts[_PLAN_LAST],
             finished_drips=finished_drips,
         )
 
@@ -190,63 +275,28 @@ class Outbox:
             lessons.setdefault(drip_id, []).append(lesson_id)
         return lessons
 
-    def _apply(
-        self, session: Session, slots: list[dict[str, Any]], now: datetime
-    ) -> dict[str, int]:
-        """Write every group's outcome with a handful of set-based statements, whatever the size.
-
-        The groups go into a temporary table; one INSERT … SELECT joins it to the enrolments to
-        create the deliveries, and one UPDATE per kind of outcome moves the enrolments on.
-        """
-        if self._db.is_sqlite:
-            session.execute(CreateTable(_SLOT, if_not_exists=True))
-            session.execute(delete(_SLOT))
-        else:
-            session.execute(CreateTable(_SLOT))
-        session.execute(insert(_SLOT), slots)
-        if not self._db.is_sqlite:
-            session.execute(text(f"ANALYZE {_SLOT.name}"))
-        counts: dict[str, int] = {}
-        if any(slot["lesson_id"] is not None for slot in slots):
-            counts["planned"] = self._insert_lessons(session, now)
-        for action in sorted({slot["action"] for slot in slots}):
-            result = session.execute(
-                update(Enrolment)
-                .where(_joins_slot(), _SLOT.c.action == action)
-                .values(
-                    next_position=_SLOT.c.new_position,
-                    next_due_at=_SLOT.c.new_due_at,
-                    status=case((_SLOT.c.finish, "finished"), else_=col(Enrolment.status)),
-                    finished_at=case(
-                        (_SLOT.c.finish, literal(now, UTCDateTime())),
-                        else_=col(Enrolment.finished_at),
-                    ),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            counts[action] = result.rowcount  # type: ignore[attr-defined]
-        return counts
-
     @staticmethod
-    def _insert_lessons(session: Session, now: datetime) -> int:
-        source: Select[Any] = select(
+    def _insert_lessons(
+        connection: Connection, slot: Row[Any], ids: list[int], now: datetime
+    ) -> int:
+        """One lesson delivery per chosen enrolment, keyed so that it exists only once."""
+        source = select(
             col(Enrolment.team_id),
             literal("lesson:")
             + func.cast(col(Enrolment.id), String())
-            + literal(":")
-            + func.cast(_SLOT.c.next_position, String()),
+            + literal(f":{slot.next_position}"),
             literal("lesson"),
             col(Enrolment.id),
             col(Enrolment.recipient),
             col(Enrolment.recipient_kind),
-            _SLOT.c.lesson_id,
+            literal(slot.lesson_id),
             literal("pending"),
             literal(now, UTCDateTime()),
             literal(0),
             literal(now, UTCDateTime()),
             col(Enrolment.drip_id),
             literal(0),
-        ).where(_joins_slot(), _SLOT.c.lesson_id.is_not(None))
+        ).where(col(Enrolment.id).in_(ids))
         columns = [
             "team_id",
             "dedupe_key",
@@ -263,12 +313,26 @@ class Outbox:
             "parts_sent",
         ]
         statement = (
-            insert_for(session)(Delivery)
+            insert_for_dialect(connection.dialect.name)(Delivery)
             .from_select(columns, source)
             .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
         )
         # Both drivers count only the rows inserted, not the conflicts, when asked to keep it.
-        result = session.connection().execute(statement.execution_options(preserve_rowcount=True))
+        result = connection.execute(statement.execution_options(preserve_rowcount=True))
+        return int(result.rowcount)
+
+    @staticmethod
+    def _move_on(connection: Connection, slot: Row[Any], ids: list[int], now: datetime) -> int:
+        """Move the chosen enrolments to their next lesson and slot, or finish them."""
+        values: dict[str, Any] = {
+            "next_position": slot.new_position,
+            "next_due_at": slot.new_due_at,
+        }
+        if slot.finish:
+            values |= {"status": "finished", "finished_at": now}
+        result = connection.execute(
+            update(_ENROLMENTS).where(_ENROLMENTS.c.id.in_(ids)).values(**values)
+        )
         return int(result.rowcount)
 
     @staticmethod
@@ -639,27 +703,9 @@ _PLAN = "plan"  # deliver the lesson, move to the next one
 _PLAN_LAST = "plan_last"  # deliver the course's last lesson and finish
 
 # One row per due group, joined to the enrolments by the columns that define the group.
-_SLOT = Table(
-    "microlearn_plan_slot",
-    MetaData(),
-    Column("team_id", String(32), nullable=False),
-    Column("drip_id", Integer, nullable=False),
-    Column("tz", String(64), nullable=False),
-    Column("days", String(40), nullable=False),
-    Column("at_time", String(5), nullable=False),
-    Column("next_due_at", UTCDateTime(), nullable=False),
-    Column("next_position", Integer, nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("lesson_id", Integer, nullable=True),
-    Column("new_position", Integer, nullable=False),
-    Column("new_due_at", UTCDateTime(), nullable=True),
-    Column("finish", Boolean, nullable=False),
-    PrimaryKeyConstraint(
-        "drip_id", "tz", "next_due_at", "next_position", "days", "at_time", "team_id"
-    ),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
+_SLOTS: Table = PlanSlot.__table__  # type: ignore[attr-defined]
+_ENROLMENTS: Table = Enrolment.__table__  # type: ignore[attr-defined]
+_SLOT_KEY = ["team_id", "drip_id", "tz", "days", "at_time", "next_due_at", "next_position"]
 
 
 def _slot(
@@ -705,17 +751,4 @@ def _lesson_id(session: Session, lesson: tuple[str, str]) -> int:
                 col(Lesson.retired).is_(False),
             )
         ).scalar_one()
-    )
-
-
-def _joins_slot() -> ColumnElement[bool]:
-    return and_(
-        col(Enrolment.drip_id) == _SLOT.c.drip_id,
-        col(Enrolment.tz) == _SLOT.c.tz,
-        col(Enrolment.next_due_at) == _SLOT.c.next_due_at,
-        col(Enrolment.next_position) == _SLOT.c.next_position,
-        col(Enrolment.days) == _SLOT.c.days,
-        col(Enrolment.at_time) == _SLOT.c.at_time,
-        col(Enrolment.team_id) == _SLOT.c.team_id,
-        col(Enrolment.status) == "active",
     )

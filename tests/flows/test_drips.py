@@ -6,6 +6,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from bot.services import delivery
 from bot.storage.drips import DripRepository
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
@@ -87,3 +90,24 @@ def test_a_lead_schedules_a_course_to_every_kind_of_target(bot: Bot, standin: Sl
     assert len(welcome) == 1 and f"<@{bot.lead}>" in str(welcome[0]["text"])
     finished = [m for m in standin.messages(bot.lead) if "has finished" in str(m["text"])]
     assert len(finished) == 1 and "Drip #1" in str(finished[0]["text"])
+
+
+def test_a_backlog_bigger_than_one_plan_chunk_reaches_everyone_once_in_one_tick(
+    bot: Bot, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "PLAN_CHUNK", 3)  # ten learners: four chunks per lesson
+    people = [standin.add_user(f"p{n}", tz="Europe/Berlin") for n in range(10)]
+    team = standin.add_usergroup("team", people)
+    reply = bot.command(bot.lead, f"schedule {COURSE} to <!subteam^{team}|@team> every weekdays")
+    assert reply.startswith(":white_check_mark: Drip #1 scheduled"), reply
+
+    dms = [standin.dm_channel(user_id) for user_id in people]
+    received = run_until_done(bot, dms)
+
+    lesson_ticks = [report for report in bot.reports if report.planned]
+    assert [report.planned for report in lesson_ticks] == [10] * LESSON_COUNT
+    for dm in dms:
+        assert len(lesson_titles(standin.messages(dm))) == LESSON_COUNT
+        assert len(set(received[dm])) == LESSON_COUNT  # each lesson on its own day, all on time
+    finished = [m for m in standin.messages(bot.lead) if "has finished" in str(m["text"])]
+    assert len(finished) == 1

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from bot.content.loader import load_catalog
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from bot.storage.drips import DripRepository, EnrolmentRecord, NewEnrolment
-from bot.storage.outbox import DueGroup, Outbox
+from bot.storage.models import PlanSlot
+from bot.storage.outbox import DueGroup, Outbox, PlanApplied
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 GRACE = timedelta(hours=12)
@@ -94,10 +98,16 @@ def test_one_plan_pass_delivers_moves_and_finishes_each_group_once(db: Database)
         enrolment_id=before["U2"].id,
     )
 
-    report = outbox.plan(now=NOW, grace=GRACE, next_slot=_next_slot)
+    recorded = outbox.plan(now=NOW, grace=GRACE, next_slot=_next_slot)
+    # One slot per group: Berlin (U1, U2), Kolkata, New York, UTC (U6), and security's UTC.
+    assert (recorded.groups, recorded.due, recorded.recorded) == (5, 6, 5)
+    assert _by_recipient(drips) == before  # nothing is written per learner yet
+
+    report = outbox.apply_planned(now=NOW, limit=100)
 
     after = _by_recipient(drips)
     # U1, U3 and U7 get a lesson; U2's already existed, so it is not counted or doubled.
+    assert report.enrolments == 6
     assert report.planned == 3
     assert report.moved == 1
     assert report.finished_enrolments == 3  # U3, U6 and U7
@@ -122,7 +132,8 @@ def test_one_plan_pass_delivers_moves_and_finishes_each_group_once(db: Database)
     assert after["U7"].status == "finished"
 
     again = outbox.plan(now=NOW, grace=GRACE, next_slot=_next_slot)
-    assert (again.planned, again.moved, again.finished_enrolments) == (0, 0, 0)
+    assert (again.groups, again.recorded) == (0, 0)
+    assert outbox.apply_planned(now=NOW, limit=100) == PlanApplied()
     assert _by_recipient(drips) == after
 
 
@@ -131,3 +142,101 @@ def _next_slot_of(tz: str) -> datetime:
         DueGroup("T1", 0, tz, WEEKDAYS, "09:30", NOW, 1, 1),
         NOW,
     )
+
+
+def _crowd(drips: DripRepository, count: int, zones: list[str], due: datetime) -> int:
+    """One drip of `count` learners spread over `zones`, all due at `due`."""
+    return _drip(
+        drips,
+        "career-microlearning",
+        {f"U{n:03d}": (zones[n % len(zones)], due) for n in range(count)},
+    )
+
+
+def _slots_left(db: Database) -> int:
+    with db.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(PlanSlot)).scalar_one())
+
+
+def test_the_plan_step_writes_one_row_per_group_and_chunks_apply_each_learner_once(
+    db: Database,
+) -> None:
+    ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
+    drips = DripRepository(db)
+    outbox = Outbox(db)
+    zones = ["Europe/Berlin", "Asia/Kolkata", "America/New_York"]
+    _crowd(drips, 25, zones, NOW - timedelta(minutes=1))
+
+    recorded = outbox.plan(now=NOW, grace=GRACE, next_slot=_next_slot)
+    assert (recorded.groups, recorded.due, recorded.recorded) == (3, 25, 3)
+    assert _slots_left(db) == 3
+    assert outbox.deliveries() == []
+    # Planning again before anything was applied finds the same groups and records nothing new.
+    assert outbox.plan(now=NOW, grace=GRACE, next_slot=_next_slot).recorded == 0
+
+    chunks = []
+    while (applied := outbox.apply_planned(now=NOW, limit=4)).enrolments:
+        chunks.append(applied.enrolments)
+    assert sum(chunks) == 25 and max(chunks) == 4
+    assert _slots_left(db) == 0
+    lessons = [d for d in outbox.deliveries() if d.kind == "lesson"]
+    assert sorted(d.recipient for d in lessons) == [f"U{n:03d}" for n in range(25)]
+    after = _by_recipient(drips)
+    assert {row.next_position for row in after.values()} == {2}
+    assert all(row.next_due_at == _next_slot_of(row.tz) for row in after.values())
+    assert outbox.plan(now=NOW, grace=GRACE, next_slot=_next_slot).groups == 0
+
+
+def test_a_slot_left_unapplied_longer_than_the_grace_moves_its_learners_instead(
+    db: Database,
+) -> None:
+    ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
+    drips = DripRepository(db)
+    outbox = Outbox(db)
+    _crowd(drips, 3, ["Europe/Berlin"], NOW - timedelta(minutes=1))
+    assert outbox.plan(now=NOW, grace=GRACE, next_slot=_next_slot).recorded == 1
+
+    # The bot went down before applying it, and comes back a day later.
+    later = NOW + timedelta(days=1)
+    assert outbox.plan(now=later, grace=GRACE, next_slot=_next_slot).recorded == 1
+    applied = outbox.apply_planned(now=later, limit=100)
+
+    assert (applied.planned, applied.moved) == (0, 3)
+    assert outbox.deliveries() == []
+    assert {row.next_position for row in _by_recipient(drips).values()} == {1}
+
+
+def test_two_processes_applying_one_backlog_take_each_learner_once(database_url: str) -> None:
+    setup = Database(database_url)
+    try:
+        ContentRepository(setup).sync(load_catalog(Path("lessons")).catalog, now=NOW)
+        drips = DripRepository(setup)
+        _crowd(drips, 120, ["Europe/Berlin", "Asia/Kolkata"], NOW - timedelta(minutes=1))
+        Outbox(setup).plan(now=NOW, grace=GRACE, next_slot=_next_slot)
+        applied: list[int] = []
+        errors: list[BaseException] = []
+        ready = threading.Barrier(2)
+
+        def worker() -> None:
+            db = Database(database_url)
+            try:
+                ready.wait()
+                while step := Outbox(db).apply_planned(now=NOW, limit=7).enrolments:
+                    applied.append(step)
+            except BaseException as error:  # asserted below
+                errors.append(error)
+            finally:
+                db.dispose()
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sum(applied) == 120  # no learner counted by both
+        lessons = [d for d in Outbox(setup).deliveries() if d.kind == "lesson"]
+        assert len(lessons) == 120 and len({d.recipient for d in lessons}) == 120
+        assert {row.next_position for row in _by_recipient(drips).values()} == {2}
+    finally:
+        setup.dispose()
