@@ -150,6 +150,7 @@ class DeliveryService:
                             wanted_set.discard(profile.user_id)
                             refreshed += 1
                     for missing in wanted_set:  # not in the directory: gone
+                        self._repository.mark_gone(team_id, missing, now=now)
                         self._stop_person(team_id, missing, "user_not_found", now=now)
                 else:
                     for user_id in users:
@@ -158,6 +159,7 @@ class DeliveryService:
                         refreshed += 1
             except SlackError as error:
                 if error.code in USER_GONE and len(users) <= BULK_PROFILES:
+                    self._repository.mark_gone(team_id, users[refreshed], now=now)
                     self._stop_person(team_id, users[refreshed], error.code, now=now)
                 log.warning("time zone lookup paused for %s: %s", team_id, error.code)
         return refreshed
@@ -365,7 +367,9 @@ class DeliveryService:
                 return "lost", posted
             index += 1
         if delivery.recipient_kind == "dm" and channel_id and channel_id != delivery.dm_channel:
-            self._repository.set_dm_channel(delivery.team_id, delivery.recipient, channel_id)
+            self._repository.set_dm_channel(
+                delivery.team_id, delivery.recipient, channel_id, now=self._clock()
+            )
         if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left
             self._outbox.mark_sent(delivery, now=self._clock())
         return "sent", posted

@@ -11,7 +11,7 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.storage.db import Database
+from bot.storage.db import Database, insert_for
 from bot.storage.models import Course, Drip, DripTarget, Enrolment, Lead, Learner, Lesson
 
 TERMINAL = ("finished", "stopped", "cancelled", "left")
@@ -190,12 +190,34 @@ class DripRepository:
                     raise
         raise AssertionError("unreachable")
 
-    def set_dm_channel(self, team_id: str, user_id: str, channel: str) -> None:
+    def set_dm_channel(self, team_id: str, user_id: str, channel: str, *, now: datetime) -> None:
+        """Remember someone's DM channel; someone not stored yet is stored with it, and their
+        profile (name, zone) is then fetched by the next tick's refresh, not by their clicks."""
         with self._db.write() as session:
             session.execute(
-                update(Learner)
-                .where(col(Learner.team_id) == team_id, col(Learner.user_id) == user_id)
-                .values(dm_channel=channel)
+                insert_for(session)(Learner)
+                .values(team_id=team_id, user_id=user_id, dm_channel=channel, created_at=now)
+                .on_conflict_do_update(
+                    index_elements=["team_id", "user_id"], set_={"dm_channel": channel}
+                )
+            )
+
+    def mark_gone(self, team_id: str, user_id: str, *, now: datetime) -> None:
+        """Slack no longer knows this person: stored as deactivated, so nobody asks again."""
+        with self._db.write() as session:
+            session.execute(
+                insert_for(session)(Learner)
+                .values(
+                    team_id=team_id,
+                    user_id=user_id,
+                    deactivated=True,
+                    tz_checked_at=now,
+                    created_at=now,
+                )
+                .on_conflict_do_update(
+                    index_elements=["team_id", "user_id"],
+                    set_={"deactivated": True, "tz_checked_at": now},
+                )
             )
 
     def set_snooze(self, team_id: str, user_id: str, until: datetime | None) -> None:
@@ -207,7 +229,8 @@ class DripRepository:
             )
 
     def learners_to_refresh(self, *, stale_before: datetime, limit: int) -> list[tuple[str, str]]:
-        """(team, user) of people with live enrolments whose profile is unknown or stale."""
+        """(team, user) of people with live enrolments whose profile is unknown or stale, then of
+        people stored without a profile yet (someone a lesson was sent to, say)."""
         with self._db.read() as session:
             stale = (col(Learner.tz_checked_at).is_(None)) | (
                 col(Learner.tz_checked_at) < stale_before
@@ -228,7 +251,19 @@ class DripRepository:
                 .distinct()
                 .limit(limit)
             ).all()
-        return [(team, user) for team, user in rows]
+            wanted = [(team, user) for team, user in rows]
+            if len(wanted) < limit:
+                unknown = session.exec(
+                    select(Learner.team_id, Learner.user_id)
+                    .where(
+                        col(Learner.tz_checked_at).is_(None), col(Learner.deactivated).is_(False)
+                    )
+                    .order_by(col(Learner.id))
+                    .limit(limit)
+                ).all()
+                seen = set(wanted)
+                wanted += [(team, user) for team, user in unknown if (team, user) not in seen]
+        return wanted[:limit]
 
     def is_lead(self, team_id: str, user_id: str) -> bool:
         with self._db.read() as session:

@@ -14,6 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.storage.answers import AnswerRepository
+from bot.storage.drips import DripRepository
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support.harness import Bot
 
@@ -279,3 +280,43 @@ def test_a_lead_gets_a_report_and_the_answers_csv(
     assert main(["--env-file", str(env_file), "report", "security-basics", "--csv", str(out)]) == 0
     assert out.read_bytes() == bytes(upload["bytes"])
     assert "Only leads can" in bot.command(ann, "report security-basics")
+
+
+def test_people_a_lesson_was_sent_to_are_known_before_they_answer(
+    bot: Bot, standin: SlackStandIn
+) -> None:
+    people = [
+        standin.add_user(f"p{n}", real_name=f"Person {n}", tz="Asia/Kolkata") for n in range(3)
+    ]
+    team = standin.add_usergroup("team", people)
+    send(bot, SPOT, f"<!subteam^{team}|@team>")  # the tick posts their DMs by user id
+    bot.tick()  # the next one looks up who they are, in the background
+
+    drips = DripRepository(bot.db)
+    for n, user_id in enumerate(people):
+        learner = drips.learner(standin.team_id, user_id)
+        assert learner is not None
+        assert (learner.name, learner.tz) == (f"Person {n}", "Asia/Kolkata")
+        assert learner.dm_channel == standin.dm_channel(user_id)
+    standin.reset_calls()
+    dm = standin.dm_channel(people[0])
+    response = bot.driver.click(
+        people[0], question(standin, dm, 1), channel_id=dm, action_id="answer_1"
+    )
+    assert response.status == 200
+    assert standin.calls("users.info") == []  # a click never waits on a profile lookup
+    assert stored(bot) == [(people[0], "1", True, 1)]
+
+
+def test_someone_slack_no_longer_knows_is_looked_up_once_not_every_tick(
+    bot: Bot, standin: SlackStandIn, ann: str
+) -> None:
+    send(bot, SPOT, f"<@{ann}>")
+    standin.fail("users.info", "user_not_found")
+    bot.tick()
+    bot.tick()
+
+    lookups = [c for c in standin.calls("users.info") if c["params"].get("user") == ann]
+    assert len(lookups) == 1
+    learner = DripRepository(bot.db).learner(standin.team_id, ann)
+    assert learner is not None and learner.deactivated

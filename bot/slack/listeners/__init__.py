@@ -12,9 +12,10 @@ from bot.slack.throttle import Throttle
 def register_listeners(app: App, services: Services, *, counter_interval: float = 5.0) -> None:
     """Every listener; `counter_interval` paces updates of shared answer counters (seconds)."""
     errors.register(app)
+    # Bolt tries listeners in registration order: quiz clicks, the busiest requests, go first.
+    quiz.register(app, services, throttle=Throttle(per_message=counter_interval))
     commands.register(app, services)
     actions.register(app, services)
     events.register(app, services)
     home.register(app, services)
-    quiz.register(app, services, throttle=Throttle(per_message=counter_interval))
     discussion.register(app, services)
