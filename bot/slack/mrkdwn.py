@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
@@ -40,6 +40,7 @@ def to_pieces(markdown: str) -> list[Piece]:
     return [piece for piece in pieces if piece.text.strip()]
 
 
+@lru_cache(maxsize=4096)  # the same question, option and feedback texts come back all day
 def to_mrkdwn(markdown: str) -> str:
     """Convert Markdown to one mrkdwn string (for short texts: feedback, practice, questions)."""
     out: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import string
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -118,6 +118,14 @@ def question_message(
     review: bool = False,
 ) -> Message:
     """One quiz question: buttons, checkboxes + Submit, or an Answer button for open questions."""
+    return _question(
+        question, title=lesson.title, total=len(lesson.quiz), number=number, ref=ref, review=review
+    )
+
+
+def _question(
+    question: Question, *, title: str, total: int, number: int, ref: str, review: bool
+) -> Message:
     longest = max((len(option.text) for option in question.options), default=0)
     letters = longest > blockkit.BUTTON_TEXT
     options = [
@@ -131,8 +139,8 @@ def question_message(
             options=options,
             letters=letters,
             number=number,
-            total=len(lesson.quiz),
-            lesson_title=lesson.title,
+            total=total,
+            lesson_title=title,
             ref=ref,
             review=review,
         )
@@ -277,6 +285,41 @@ def feedback_message(
     distribution: dict[int, int] | None = None,
 ) -> Message:
     """What a learner sees after answering: ✅ or ❌, the option's feedback, the explanation."""
+    if distribution is None and question.kind.value not in ("poll", "open"):
+        # Graded feedback depends only on the question and the choice: rendered once for all.
+        cached: Message = json.loads(_graded_feedback(question, choice, correct, already, review))
+        return cached
+    return _feedback(
+        question,
+        choice=choice,
+        text=text,
+        correct=correct,
+        already=already,
+        review=review,
+        distribution=distribution,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _graded_feedback(
+    question: Question, choice: tuple[int, ...], correct: bool | None, already: bool, review: bool
+) -> str:
+    message = _feedback(
+        question, choice=choice, text="", correct=correct, already=already, review=review
+    )
+    return json.dumps(message)
+
+
+def _feedback(
+    question: Question,
+    *,
+    choice: tuple[int, ...],
+    text: str,
+    correct: bool | None,
+    already: bool,
+    review: bool,
+    distribution: dict[int, int] | None = None,
+) -> Message:
     if question.kind.value == "poll":
         verdict = "poll"
     elif question.kind.value == "open":
@@ -314,13 +357,24 @@ def answered_question_message(
     question: Question, lesson: Lesson, *, number: int, review: bool, feedback: Message
 ) -> Message:
     """The question message as it reads once answered: the question, then the feedback."""
-    original = question_message(question, lesson, number=number, ref="answered", review=review)
+    original: Message = json.loads(
+        _question_head(question, lesson.title, len(lesson.quiz), number, review)
+    )
     text = f"{original['text']} {feedback['text']}"
-    message = {"text": text, "blocks": [original["blocks"][0], *feedback["blocks"]]}
+    message = {"text": text, "blocks": [original["block"], *feedback["blocks"]]}
     errors = blockkit.check_message(message)
     if errors:
         raise RenderProblem(question.source, "; ".join(errors))
     return message
+
+
+@lru_cache(maxsize=1024)
+def _question_head(question: Question, title: str, total: int, number: int, review: bool) -> str:
+    """The text and first block of a question message (JSON), rendered once per question."""
+    original = _question(
+        question, title=title, total=total, number=number, ref="answered", review=review
+    )
+    return json.dumps({"text": original["text"], "block": original["blocks"][0]})
 
 
 def answered_count_message(message: Message, count: int) -> Message:

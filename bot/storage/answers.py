@@ -39,6 +39,7 @@ class QuestionRef:
     question_id: int
     position: int
     attempt: int
+    drip_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class AnswerRepository:
             question_id=row.question_id,
             position=position,
             attempt=attempt,
+            drip_id=row.drip_id,
         )
 
     def lesson_of(self, delivery_id: int) -> tuple[str, str, int, str, str, int | None] | None:
@@ -483,6 +485,7 @@ _QUESTION_REF = (
         col(Delivery.kind),
         col(Delivery.lesson_id),
         col(Delivery.payload),
+        col(Delivery.drip_id),
         col(Course.slug).label("course"),
         col(Lesson.slug).label("lesson"),
         col(Question.id).label("question_id"),

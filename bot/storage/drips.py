@@ -126,11 +126,9 @@ class DripRepository:
     # -- people -------------------------------------------------------------------------------
 
     def learner(self, team_id: str, user_id: str) -> LearnerRecord | None:
-        with self._db.read() as session:
-            row = session.exec(
-                select(Learner).where(Learner.team_id == team_id, Learner.user_id == user_id)
-            ).first()
-            return _learner(row) if row else None
+        with self._db.read_connection() as connection:  # a hot path: no ORM session
+            row = connection.execute(_LEARNER, {"team_id": team_id, "user_id": user_id}).first()
+        return None if row is None else LearnerRecord(*row)
 
     def review_schedule(
         self, team_id: str, user_id: str
@@ -582,6 +580,10 @@ class DripRepository:
 
 
 # Runs after every graded answer, so it is built once.
+_LEARNER = select_columns(
+    *(getattr(Learner, name) for name in LearnerRecord.__dataclass_fields__)
+).where(col(Learner.team_id) == bindparam("team_id"), col(Learner.user_id) == bindparam("user_id"))
+
 _REVIEW_SCHEDULE = (
     select_columns(
         col(Learner.tz),

@@ -76,7 +76,7 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
     def finish(answered: Answered, *, user_id: str, in_dm: bool) -> None:
         """Reviews and completion; a completed DM lesson opens its discussion to the learner."""
         completed = services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
-        if completed and in_dm:
+        if completed and in_dm and answered.ref.drip_id is not None:  # sent lessons have none
             services.discussions.invite(
                 team_id=answered.ref.team_id,
                 user_id=user_id,
