@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -10,10 +11,15 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
+
+try:
+    import fcntl
+except ImportError:  # Windows: threads take turns; other processes wait in SQLite's handler
+    fcntl = None  # type: ignore[assignment]
 
 _WRITE = "microlearn_write"
 
@@ -30,10 +36,10 @@ class Database:
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         self.engine = _create_engine(url, pool_size=pool_size)
         self._writer = self.engine.execution_options(**{_WRITE: True})
-        # SQLite has one writer at a time. Threads of this process queue for it here, in turn,
-        # instead of in SQLite's busy handler, which sleeps and retries with growing pauses.
+        # SQLite has one writer at a time. Writers queue for it here, in turn, instead of in
+        # SQLite's busy handler, which sleeps and retries with growing pauses (up to 100 ms each).
         self._write_turn: AbstractContextManager[Any] = (
-            threading.RLock() if self.is_sqlite else nullcontext()
+            _WriteTurn(_lock_path(url)) if self.is_sqlite else nullcontext()
         )
 
     @property
@@ -106,6 +112,54 @@ def describe(error: BaseException) -> str:
     original = getattr(error, "orig", None)
     lines = str(original if original is not None else error).split("\n")
     return " ".join(line.strip() for line in lines if line.strip()) or type(error).__name__
+
+
+class _WriteTurn:
+    """One SQLite writer at a time: threads of this process in turn on a reentrant lock, and
+    processes (gunicorn workers, the CLI) in turn on an exclusive `flock` of a file beside the
+    database, which wakes the next writer as soon as the lock is free."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            self._depth += 1
+            if self._depth == 1 and self._path is not None and fcntl is not None:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._depth -= 1
+            self._threads.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._fd is not None and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _file(self) -> int:
+        # A descriptor of this process's own: a forked child must not share its parent's lock.
+        if self._fd is None or self._pid != os.getpid():
+            assert self._path is not None
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+def _lock_path(url: str) -> str | None:
+    """The file whose lock admits one writer at a time; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    return f"{database}-writer.lock"
 
 
 def _create_engine(url: str, *, pool_size: int) -> Engine:

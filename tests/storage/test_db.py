@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,3 +121,26 @@ def test_ping_names_the_reason_when_the_database_is_down() -> None:
     with pytest.raises(StorageUnavailable, match="refused"):
         db.ping()
     db.dispose()
+
+
+def test_sqlite_writers_of_other_processes_wait_on_a_file_lock_until_the_writer_is_done(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite:///{tmp_path}/microlearn.db")
+    lock = tmp_path / "microlearn.db-writer.lock"
+    try:
+        with db.write_connection():
+            other = os.open(lock, os.O_RDWR)  # what another process would open
+            try:
+                with pytest.raises(BlockingIOError):  # it would have to wait its turn
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            finally:
+                os.close(other)
+        other = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once the write is done
+            fcntl.flock(other, fcntl.LOCK_UN)
+        finally:
+            os.close(other)
+    finally:
+        db.dispose()
