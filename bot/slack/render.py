@@ -283,43 +283,13 @@ def feedback_message(
     already: bool,
     review: bool,
     distribution: dict[int, int] | None = None,
+    cached: bool = True,
 ) -> Message:
     """What a learner sees after answering: ✅ or ❌, the option's feedback, the explanation."""
-    if distribution is None and question.kind.value not in ("poll", "open"):
+    if cached and distribution is None and question.kind.value not in ("poll", "open"):
         # Graded feedback depends only on the question and the choice: rendered once for all.
-        cached: Message = json.loads(_graded_feedback(question, choice, correct, already, review))
-        return cached
-    return _feedback(
-        question,
-        choice=choice,
-        text=text,
-        correct=correct,
-        already=already,
-        review=review,
-        distribution=distribution,
-    )
-
-
-@lru_cache(maxsize=4096)
-def _graded_feedback(
-    question: Question, choice: tuple[int, ...], correct: bool | None, already: bool, review: bool
-) -> str:
-    message = _feedback(
-        question, choice=choice, text="", correct=correct, already=already, review=review
-    )
-    return json.dumps(message)
-
-
-def _feedback(
-    question: Question,
-    *,
-    choice: tuple[int, ...],
-    text: str,
-    correct: bool | None,
-    already: bool,
-    review: bool,
-    distribution: dict[int, int] | None = None,
-) -> Message:
+        message: Message = json.loads(_graded_feedback(question, choice, correct, already, review))
+        return message
     if question.kind.value == "poll":
         verdict = "poll"
     elif question.kind.value == "open":
@@ -351,6 +321,22 @@ def _feedback(
         poll=poll,
         review=review,
     )
+
+
+@lru_cache(maxsize=4096)
+def _graded_feedback(
+    question: Question, choice: tuple[int, ...], correct: bool | None, already: bool, review: bool
+) -> str:
+    message = feedback_message(
+        question,
+        choice=choice,
+        text="",
+        correct=correct,
+        already=already,
+        review=review,
+        cached=False,
+    )
+    return json.dumps(message)
 
 
 def answered_question_message(

@@ -201,3 +201,24 @@ def test_preview_of_an_unknown_lesson_says_so(capsys: pytest.CaptureFixture[str]
 
 def test_empty_catalog_has_no_render_problems() -> None:
     assert render.check_catalog(Catalog()) == []
+
+
+def test_graded_feedback_is_rendered_once_yet_every_caller_gets_its_own_copy() -> None:
+    question = Question(
+        text="Which link is real?",
+        options=(Option("a.example", correct=True, feedback="Yes."), Option("b.example")),
+        explanation="Read the host.",
+    )
+
+    def wrong(asked: Question, *, cached: bool = True) -> dict[str, Any]:
+        return render.feedback_message(
+            asked, choice=(1,), text="", correct=False, already=False, review=False, cached=cached
+        )
+
+    first = wrong(question)
+    assert first == wrong(question, cached=False)
+    first["blocks"].clear()  # a caller changing its copy changes nobody else's
+    again = wrong(question)
+    assert "❌" in json.dumps(again, ensure_ascii=False) and again["blocks"]
+    edited = replace(question, explanation="Read the host name from the right.")
+    assert "from the right" in json.dumps(wrong(edited))
