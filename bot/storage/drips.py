@@ -11,7 +11,7 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.storage.db import Database, insert_for
+from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.models import Course, Drip, DripTarget, Enrolment, Lead, Learner, Lesson
 
 TERMINAL = ("finished", "stopped", "cancelled", "left")
@@ -191,9 +191,11 @@ class DripRepository:
     def set_dm_channel(self, team_id: str, user_id: str, channel: str, *, now: datetime) -> None:
         """Remember someone's DM channel; someone not stored yet is stored with it, and their
         profile (name, zone) is then fetched by the next tick's refresh, not by their clicks."""
-        with self._db.write() as session:
-            session.execute(
-                insert_for(session)(Learner)
+        # Not made durable at commit: if a crash loses it, the next DM goes by user id and
+        # Slack names the channel again.
+        with self._db.write_connection(durable=False) as connection:
+            connection.execute(
+                insert_for_dialect(connection.dialect.name)(Learner)
                 .values(team_id=team_id, user_id=user_id, dm_channel=channel, created_at=now)
                 .on_conflict_do_update(
                     index_elements=["team_id", "user_id"], set_={"dm_channel": channel}

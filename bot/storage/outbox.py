@@ -606,17 +606,20 @@ class Outbox:
         return self._owned_update(claimed, values)
 
     def _owned_update(self, claimed: Claimed, values: dict[str, Any]) -> bool:
-        with self._db.write() as session:
-            result = session.execute(
-                update(Delivery)
+        # Once per posted message: a plain Core statement. Not made durable at commit: if a crash
+        # loses it, the delivery's lease runs out and its next claim finds in Slack what was
+        # posted (each message carries the delivery id and part), so nothing is sent twice.
+        with self._db.write_connection(durable=False) as connection:
+            result = connection.execute(
+                update(_DELIVERIES)
                 .where(
-                    col(Delivery.id) == claimed.id,
-                    col(Delivery.claim_token) == claimed.token,
-                    col(Delivery.status) == "sending",
+                    _DELIVERIES.c.id == claimed.id,
+                    _DELIVERIES.c.claim_token == claimed.token,
+                    _DELIVERIES.c.status == "sending",
                 )
                 .values(**values)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount)
 
     def stop_enrolment(self, enrolment_id: int) -> None:
         with self._db.write() as session:
@@ -705,6 +708,7 @@ _PLAN_LAST = "plan_last"  # deliver the course's last lesson and finish
 # One row per due group, joined to the enrolments by the columns that define the group.
 _SLOTS: Table = PlanSlot.__table__  # type: ignore[attr-defined]
 _ENROLMENTS: Table = Enrolment.__table__  # type: ignore[attr-defined]
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
 _SLOT_KEY = ["team_id", "drip_id", "tz", "days", "at_time", "next_due_at", "next_position"]
 
 

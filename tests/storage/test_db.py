@@ -144,3 +144,14 @@ def test_sqlite_writers_of_other_processes_wait_on_a_file_lock_until_the_writer_
             os.close(other)
     finally:
         db.dispose()
+
+
+def test_only_bookkeeping_writes_skip_waiting_for_the_disk(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite in WAL mode with synchronous=NORMAL never waits at commit")
+    with db.write_connection() as connection:
+        usual = connection.exec_driver_sql("SHOW synchronous_commit").scalar()
+    with db.write_connection(durable=False) as connection:
+        assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    with db.write_connection() as connection:  # SET LOCAL ended with that transaction
+        assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == usual
