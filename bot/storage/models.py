@@ -236,7 +236,12 @@ class Delivery(SQLModel, table=True):
 
 class Answer(SQLModel, table=True):
     __tablename__ = "answer"
-    __table_args__ = (UniqueConstraint("team_id", "user_id", "question_id", "attempt"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "question_id", "attempt"),
+        # A poll's results and a channel question's answer count, without reading every answer.
+        Index("ix_answer_question_id_attempt", "question_id", "attempt"),
+        Index("ix_answer_channel_id_message_ts", "channel_id", "message_ts"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=TEAM_ID)

@@ -1,5 +1,7 @@
 """plan slots: the plan step records one row per due group; deliveries follow in chunks
 
+Also indexes answers by question (poll results) and by message (a channel question's count).
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-26
@@ -55,9 +57,21 @@ def upgrade() -> None:
             ["drip_id", "tz", "next_due_at"],
             unique=False,
         )
+    with op.batch_alter_table("answer", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_answer_question_id_attempt"), ["question_id", "attempt"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_answer_channel_id_message_ts"),
+            ["channel_id", "message_ts"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("answer", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_answer_channel_id_message_ts"))
+        batch_op.drop_index(batch_op.f("ix_answer_question_id_attempt"))
     with op.batch_alter_table("enrolment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_enrolment_drip_id_tz_next_due_at"))
     op.drop_table("plan_slot")
