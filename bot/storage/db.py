@@ -210,4 +210,7 @@ def _begin_sqlite(connection: Connection) -> None:
     # Writers take the lock up front: a deferred transaction that upgrades to a write lock
     # fails with "database is locked" instead of waiting when another writer holds it.
     immediate = connection.get_execution_options().get(_WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # Straight to the driver: this runs for every transaction, and needs no statement cache.
+    connection.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+        "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    )
