@@ -284,6 +284,7 @@ class DeliveryService:
                 moved += applied.moved
                 more_planned = applied.enrolments > 0
                 if not claimed and more_planned:
+                    current = self._clock()  # the budget counts applying too
                     continue
             if not claimed:
                 break
