@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,7 @@ from bot.services.ports import SlackError
 from bot.storage.db import Database
 from bot.storage.outbox import Outbox
 from tests.standin import SlackStandIn
+from tests.support.concurrency import side_by_side
 from tests.support.harness import Bot, FakeClock
 from tests.support.process import SIGNING_SECRET
 
@@ -112,27 +112,15 @@ def test_two_workers_draining_one_outbox_send_everything_exactly_once(
             "MICROLEARN_SEND_BURST": "1000",
         }
     )
-    errors: list[BaseException] = []
 
-    def worker() -> None:
-        db = Database(database_url)
+    def drain(db: Database) -> None:
         clock = FakeClock(bot.clock())
-        try:
-            services = app.build_services(
-                settings, db, bot.services.catalog.catalog, clock=clock, sleep=clock.sleep
-            )
-            services.delivery.drain(now=clock())
-        except BaseException as error:  # asserted below
-            errors.append(error)
-        finally:
-            db.dispose()
+        services = app.build_services(
+            settings, db, bot.services.catalog.catalog, clock=clock, sleep=clock.sleep
+        )
+        services.delivery.drain(now=clock())
 
-    workers = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    assert errors == []
+    side_by_side(database_url, drain)
     states = Outbox(bot.db).deliveries()
     assert [s.status for s in states if s.kind == "lesson"] == ["sent"] * 60
     for user_id in learners:

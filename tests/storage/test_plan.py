@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from bot.storage.db import Database
 from bot.storage.drips import DripRepository, EnrolmentRecord, NewEnrolment
 from bot.storage.models import PlanSlot
 from bot.storage.outbox import DueGroup, Outbox, PlanApplied
+from tests.support.concurrency import side_by_side
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 GRACE = timedelta(hours=12)
@@ -153,6 +153,11 @@ def _crowd(drips: DripRepository, count: int, zones: list[str], due: datetime) -
     )
 
 
+def _synced(db: Database) -> tuple[DripRepository, Outbox]:
+    ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
+    return DripRepository(db), Outbox(db)
+
+
 def _slots_left(db: Database) -> int:
     with db.engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(PlanSlot)).scalar_one())
@@ -161,9 +166,7 @@ def _slots_left(db: Database) -> int:
 def test_the_plan_step_writes_one_row_per_group_and_chunks_apply_each_learner_once(
     db: Database,
 ) -> None:
-    ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
-    drips = DripRepository(db)
-    outbox = Outbox(db)
+    drips, outbox = _synced(db)
     zones = ["Europe/Berlin", "Asia/Kolkata", "America/New_York"]
     _crowd(drips, 25, zones, NOW - timedelta(minutes=1))
 
@@ -190,9 +193,7 @@ def test_the_plan_step_writes_one_row_per_group_and_chunks_apply_each_learner_on
 def test_a_slot_left_unapplied_longer_than_the_grace_moves_its_learners_instead(
     db: Database,
 ) -> None:
-    ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
-    drips = DripRepository(db)
-    outbox = Outbox(db)
+    drips, outbox = _synced(db)
     _crowd(drips, 3, ["Europe/Berlin"], NOW - timedelta(minutes=1))
     assert outbox.plan(now=NOW, grace=GRACE, next_slot=_next_slot).recorded == 1
 
@@ -214,26 +215,12 @@ def test_two_processes_applying_one_backlog_take_each_learner_once(database_url:
         _crowd(drips, 120, ["Europe/Berlin", "Asia/Kolkata"], NOW - timedelta(minutes=1))
         Outbox(setup).plan(now=NOW, grace=GRACE, next_slot=_next_slot)
         applied: list[int] = []
-        errors: list[BaseException] = []
-        ready = threading.Barrier(2)
 
-        def worker() -> None:
-            db = Database(database_url)
-            try:
-                ready.wait()
-                while step := Outbox(db).apply_planned(now=NOW, limit=7).enrolments:
-                    applied.append(step)
-            except BaseException as error:  # asserted below
-                errors.append(error)
-            finally:
-                db.dispose()
+        def apply_all(db: Database) -> None:
+            while step := Outbox(db).apply_planned(now=NOW, limit=7).enrolments:
+                applied.append(step)
 
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        side_by_side(database_url, apply_all)
         assert sum(applied) == 120  # no learner counted by both
         lessons = [d for d in Outbox(setup).deliveries() if d.kind == "lesson"]
         assert len(lessons) == 120 and len({d.recipient for d in lessons}) == 120
