@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlmodel import col
 
-from bot.storage.db import Database, insert_for_dialect
+from bot.storage.db import Database, Direct, insert_for_dialect
 from bot.storage.models import (
     Answer,
     Completion,
@@ -114,26 +113,28 @@ class AnswerRepository:
         return cached
 
     def _question(self, delivery_id: int, position: int) -> QuestionRef | None:
-        with self._db.read_connection() as connection:
-            row = connection.execute(
+        with self._db.direct() as connection:
+            row = connection.first(
                 _QUESTION_REF, {"delivery_id": delivery_id, "position": position}
-            ).first()
+            )
         if row is None:
             return None
-        attempt = int((row.payload or {}).get("attempt", 1))
+        found, team, recipient, recipient_kind, kind, lesson_id, payload, drip, course, lesson = (
+            row[:10]
+        )
         return QuestionRef(
-            delivery_id=row.id,
-            team_id=row.team_id,
-            recipient=row.recipient,
-            recipient_kind=row.recipient_kind,
-            kind=row.kind,
-            course=row.course,
-            lesson=row.lesson,
-            lesson_id=row.lesson_id,
-            question_id=row.question_id,
+            delivery_id=found,
+            team_id=team,
+            recipient=recipient,
+            recipient_kind=recipient_kind,
+            kind=kind,
+            course=course,
+            lesson=lesson,
+            lesson_id=lesson_id,
+            question_id=row[10],
             position=position,
-            attempt=attempt,
-            drip_id=row.drip_id,
+            attempt=int((payload or {}).get("attempt", 1)),
+            drip_id=drip,
         )
 
     def lesson_of(self, delivery_id: int) -> tuple[str, str, int, str, str, int | None] | None:
@@ -177,10 +178,10 @@ class AnswerRepository:
             "question_id": ref.question_id,
             "attempt": ref.attempt,
         }
-        with self._db.write_connection() as connection:
+        with self._db.direct(write=True) as connection:
             # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-            new_id = connection.execute(
-                _insert_answer(connection.dialect.name),
+            inserted = connection.first(
+                _INSERT_ANSWER,
                 {
                     **key,
                     "delivery_id": ref.delivery_id,
@@ -190,22 +191,15 @@ class AnswerRepository:
                     "message_ts": message_ts,
                     "answered_at": now,
                 },
-            ).scalar()
-            if new_id is not None:
+            )
+            if inserted is not None:
                 stored = AnswerRecord(
-                    new_id, user_id, ref.question_id, ref.attempt, choice[:3000], correct, now
+                    inserted[0], user_id, ref.question_id, ref.attempt, choice[:3000], correct, now
                 )
                 return stored, True
-            row = connection.execute(_STORED_ANSWER, key).one()
-        return AnswerRecord(
-            row.id,
-            row.user_id,
-            row.question_id,
-            row.attempt,
-            row.choice,
-            row.correct,
-            row.answered_at,
-        ), False
+            row = connection.first(_STORED_ANSWER, key)
+        assert row is not None  # the conflicting answer, which is never deleted
+        return AnswerRecord(*row), False
 
     def choices(self, question_id: int, *, attempt: int = 1) -> Counter[str]:
         """How often each choice was given (poll results)."""
@@ -231,20 +225,20 @@ class AnswerRepository:
             )
 
     def answered_positions(self, team_id: str, user_id: str, delivery_id: int) -> set[int]:
-        with self._db.read_connection() as connection:
-            rows = connection.execute(
+        with self._db.direct() as connection:
+            rows = connection.all(
                 _ANSWERED_POSITIONS,
                 {"team_id": team_id, "user_id": user_id, "delivery_id": delivery_id},
-            ).all()
+            )
         return {position for (position,) in rows}
 
     def complete(
         self, *, team_id: str, user_id: str, lesson_id: int, delivery_id: int | None, now: datetime
     ) -> bool:
         """Mark a lesson done for a learner; False if it was done before."""
-        with self._db.write_connection() as connection:
-            new_id = connection.execute(
-                _insert_completion(connection.dialect.name),
+        with self._db.direct(write=True) as connection:
+            inserted = connection.first(
+                _INSERT_COMPLETION,
                 {
                     "team_id": team_id,
                     "user_id": user_id,
@@ -252,17 +246,17 @@ class AnswerRepository:
                     "delivery_id": delivery_id,
                     "completed_at": now,
                 },
-            ).scalar()
-        return new_id is not None
+            )
+        return inserted is not None
 
     # -- review cards ---------------------------------------------------------------------------
 
     def card(self, team_id: str, user_id: str, question_id: int) -> CardState | None:
         """The learner's card for a question, without the course it belongs to (one table)."""
-        with self._db.read_connection() as connection:
-            row = connection.execute(
+        with self._db.direct() as connection:
+            row = connection.first(
                 _CARD, {"team_id": team_id, "user_id": user_id, "question_id": question_id}
-            ).first()
+            )
         return None if row is None else CardState(dict(row[0]), row[1], row[2])
 
     def due_cards(self, *, now: datetime, limit: int) -> list[CardRecord]:
@@ -325,9 +319,9 @@ class AnswerRepository:
         now: datetime,
     ) -> None:
         """Create or update the learner's card for a question."""
-        with self._db.write_connection() as connection:
-            connection.execute(
-                _upsert_card(connection.dialect.name),
+        with self._db.direct(write=True) as connection:
+            connection.run(
+                _UPSERT_CARD,
                 {
                     "team_id": team_id,
                     "user_id": user_id,
@@ -476,7 +470,7 @@ class AnswerRepository:
 # A click runs several small statements; building them anew each time costs more CPU than
 # running them, so they are built here with bound parameters and reused.
 
-_QUESTION_REF = (
+_QUESTION_REF = Direct(
     select(
         col(Delivery.id),
         col(Delivery.team_id),
@@ -509,17 +503,19 @@ _ANSWER_KEY = and_(
     col(Answer.attempt) == bindparam("attempt"),
 )
 
-_STORED_ANSWER = select(
-    col(Answer.id),
-    col(Answer.user_id),
-    col(Answer.question_id),
-    col(Answer.attempt),
-    col(Answer.choice),
-    col(Answer.correct),
-    col(Answer.answered_at),
-).where(_ANSWER_KEY)
+_STORED_ANSWER = Direct(
+    select(
+        col(Answer.id),
+        col(Answer.user_id),
+        col(Answer.question_id),
+        col(Answer.attempt),
+        col(Answer.choice),
+        col(Answer.correct),
+        col(Answer.answered_at),
+    ).where(_ANSWER_KEY)
+)
 
-_ANSWERED_POSITIONS = (
+_ANSWERED_POSITIONS = Direct(
     select(col(Question.position))
     .join(Answer, col(Answer.question_id) == col(Question.id))
     .where(
@@ -529,10 +525,12 @@ _ANSWERED_POSITIONS = (
     )
 )
 
-_CARD = select(col(ReviewCard.card), col(ReviewCard.reviews), col(ReviewCard.status)).where(
-    col(ReviewCard.team_id) == bindparam("team_id"),
-    col(ReviewCard.user_id) == bindparam("user_id"),
-    col(ReviewCard.question_id) == bindparam("question_id"),
+_CARD = Direct(
+    select(col(ReviewCard.card), col(ReviewCard.reviews), col(ReviewCard.status)).where(
+        col(ReviewCard.team_id) == bindparam("team_id"),
+        col(ReviewCard.user_id) == bindparam("user_id"),
+        col(ReviewCard.question_id) == bindparam("question_id"),
+    )
 )
 
 
@@ -541,7 +539,6 @@ def _bound(table: Any, names: list[str]) -> dict[str, Any]:
     return {name: bindparam(name, type_=table.c[name].type) for name in names}
 
 
-@cache
 def _insert_answer(dialect: str) -> Any:
     table = Answer.__table__  # type: ignore[attr-defined]
     names = ["team_id", "user_id", "question_id", "attempt", "delivery_id", "choice", "correct"]
@@ -554,7 +551,6 @@ def _insert_answer(dialect: str) -> Any:
     )
 
 
-@cache
 def _insert_completion(dialect: str) -> Any:
     table = Completion.__table__  # type: ignore[attr-defined]
     names = ["team_id", "user_id", "lesson_id", "delivery_id", "completed_at"]
@@ -566,7 +562,6 @@ def _insert_completion(dialect: str) -> Any:
     )
 
 
-@cache
 def _upsert_card(dialect: str) -> Any:
     table = ReviewCard.__table__  # type: ignore[attr-defined]
     names = ["team_id", "user_id", "question_id", "card", "due_at", "reviews", "status"]
@@ -577,3 +572,8 @@ def _upsert_card(dialect: str) -> Any:
             name: statement.excluded[name] for name in ("card", "due_at", "status", "updated_at")
         },
     )
+
+
+_INSERT_ANSWER = Direct(build=_insert_answer)
+_INSERT_COMPLETION = Direct(build=_insert_completion)
+_UPSERT_CARD = Direct(build=_upsert_card)

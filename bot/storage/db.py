@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -81,6 +81,58 @@ class Database:
         with self.engine.connect() as connection:
             yield connection
 
+    @contextmanager
+    def direct(self, *, write: bool = False, durable: bool = True) -> Iterator[DirectConnection]:
+        """The driver's own connection, for the few statements a click runs (see `Direct`).
+
+        A read runs each statement on its own (no BEGIN/ROLLBACK round trips); a write is one
+        transaction, committed on success and rolled back on error, in the writers' turn.
+        """
+        if write:
+            with self._write_turn:
+                yield from self._direct_transaction(durable=durable)
+        else:
+            yield from self._direct_reads()
+
+    def _direct_reads(self) -> Iterator[DirectConnection]:
+        pooled = self.engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            if self.is_sqlite:  # autocommit already (see _configure_sqlite)
+                yield DirectConnection(pooled, self.engine.dialect)
+                return
+            assert driver is not None
+            driver.autocommit = True  # one round trip per read, no BEGIN … ROLLBACK around it
+            try:
+                yield DirectConnection(pooled, self.engine.dialect)
+            finally:
+                driver.autocommit = False
+        finally:
+            pooled.close()
+
+    def _direct_transaction(self, *, durable: bool) -> Iterator[DirectConnection]:
+        pooled = self.engine.raw_connection()
+        try:
+            cursor = pooled.cursor()
+            if self.is_sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            elif not durable:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+            try:
+                yield DirectConnection(pooled, self.engine.dialect)
+            except BaseException:
+                if self.is_sqlite:
+                    cursor.execute("ROLLBACK")
+                else:
+                    pooled.rollback()
+                raise
+            if self.is_sqlite:
+                cursor.execute("COMMIT")
+            else:
+                pooled.commit()
+        finally:
+            pooled.close()
+
     def ping(self) -> None:
         """Raise StorageUnavailable unless a trivial query answers."""
         try:
@@ -102,6 +154,98 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class Direct:
+    """A Core statement compiled once per dialect and run on the driver's cursor.
+
+    A click runs a handful of tiny statements; SQLAlchemy's execution layer (connection
+    wrappers, execution contexts, result objects) costs several times what the database does for
+    them. The statement is still written once with Core, for both dialects; its parameters and
+    results pass through the same type processors SQLAlchemy would apply (UTC instants, JSON,
+    booleans), so what it writes and reads is what the rest of the code writes and reads.
+    Statements with expanding IN lists are not supported.
+    """
+
+    def __init__(self, statement: Any = None, *, build: Callable[[str], Any] | None = None) -> None:
+        """`statement`, or `build(dialect name)` for statements that differ by dialect
+        (`insert_for_dialect`'s ON CONFLICT)."""
+        if (statement is None) == (build is None):
+            raise TypeError("Direct takes a statement or a build function")
+        self._build = build if build is not None else (lambda _name: statement)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Any) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = _Compiled(self._build(dialect.name), dialect)
+            self._compiled[dialect.name] = found
+        return found
+
+
+class _Compiled:
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        self._compiled = compiled
+        self._positions: list[str] | None = (
+            list(compiled.positiontup) if compiled.positional else None
+        )
+        self._binds: dict[str, Any] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self._binds[name] = processor
+        columns = list(getattr(statement, "exported_columns", None) or [])
+        self._results: list[Any] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        full = self._compiled.construct_params(values)
+        for name, processor in self._binds.items():
+            if name in full:
+                full[name] = processor(full[name])
+        if self._positions is not None:
+            return tuple(full[name] for name in self._positions)
+        return full
+
+    def row(self, row: Any) -> tuple[Any, ...]:
+        return tuple(
+            value if processor is None or value is None else processor(value)
+            for processor, value in zip(self._results, row, strict=False)
+        )
+
+
+class DirectConnection:
+    """Runs `Direct` statements on one pooled driver connection."""
+
+    def __init__(self, pooled: Any, dialect: Any) -> None:
+        self._pooled = pooled
+        self._dialect = dialect
+
+    def all(self, statement: Direct, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        compiled = statement.compiled(self._dialect)
+        parameters = compiled.parameters(values)
+        cursor = self._pooled.cursor()
+        try:
+            cursor.execute(compiled.sql, parameters)
+            rows = cursor.fetchall() if cursor.description is not None else []
+        except self._dialect.loaded_dbapi.Error as error:
+            # The same exceptions as SQLAlchemy's own path (IntegrityError, OperationalError…).
+            raise DBAPIError.instance(
+                compiled.sql, parameters, error, self._dialect.loaded_dbapi.Error
+            ) from error
+        finally:
+            cursor.close()
+        return [compiled.row(row) for row in rows]
+
+    def first(self, statement: Direct, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        rows = self.all(statement, values)
+        return rows[0] if rows else None
+
+    def run(self, statement: Direct, values: dict[str, Any]) -> None:
+        self.all(statement, values)
 
 
 def insert_for(session: Session) -> Any:

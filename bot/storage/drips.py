@@ -11,7 +11,7 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.storage.db import Database, insert_for, insert_for_dialect
+from bot.storage.db import Database, Direct, insert_for, insert_for_dialect
 from bot.storage.models import Course, Drip, DripTarget, Enrolment, Lead, Learner, Lesson
 
 TERMINAL = ("finished", "stopped", "cancelled", "left")
@@ -126,8 +126,8 @@ class DripRepository:
     # -- people -------------------------------------------------------------------------------
 
     def learner(self, team_id: str, user_id: str) -> LearnerRecord | None:
-        with self._db.read_connection() as connection:  # a hot path: no ORM session
-            row = connection.execute(_LEARNER, {"team_id": team_id, "user_id": user_id}).first()
+        with self._db.direct() as connection:  # a hot path: no ORM session
+            row = connection.first(_LEARNER, {"team_id": team_id, "user_id": user_id})
         return None if row is None else LearnerRecord(*row)
 
     def review_schedule(
@@ -137,10 +137,8 @@ class DripRepository:
 
         The schedules come as (status, days, at_time, tz), soonest due first.
         """
-        with self._db.read_connection() as connection:
-            rows = connection.execute(
-                _REVIEW_SCHEDULE, {"team_id": team_id, "user_id": user_id}
-            ).all()
+        with self._db.direct() as connection:
+            rows = connection.all(_REVIEW_SCHEDULE, {"team_id": team_id, "user_id": user_id})
         if not rows:  # not stored yet (Slack did not answer users.info): their enrolments only
             return None, [
                 (e.status, e.days, e.at_time, e.tz)
@@ -582,11 +580,13 @@ class DripRepository:
 
 
 # Runs after every graded answer, so it is built once.
-_LEARNER = select_columns(
-    *(getattr(Learner, name) for name in LearnerRecord.__dataclass_fields__)
-).where(col(Learner.team_id) == bindparam("team_id"), col(Learner.user_id) == bindparam("user_id"))
+_LEARNER = Direct(
+    select_columns(*(getattr(Learner, name) for name in LearnerRecord.__dataclass_fields__)).where(
+        col(Learner.team_id) == bindparam("team_id"), col(Learner.user_id) == bindparam("user_id")
+    )
+)
 
-_REVIEW_SCHEDULE = (
+_REVIEW_SCHEDULE = Direct(
     select_columns(
         col(Learner.tz),
         col(Enrolment.status),

@@ -9,11 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import JSON, bindparam, insert
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import col, select
 
 from bot.storage import migrate
-from bot.storage.db import Database, StorageUnavailable
+from bot.storage.db import Database, Direct, StorageUnavailable
 from bot.storage.models import Learner
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
@@ -33,6 +35,59 @@ def test_instants_come_back_aware_and_in_utc(db: Database) -> None:
     assert stored.snoozed_until == berlin
     assert stored.snoozed_until.tzinfo is UTC
     assert stored.snoozed_until.hour == 1
+
+
+_LEARNER_COLUMNS = ("user_id", "tz_checked_at", "is_admin", "deactivated")
+_DIRECT_INSERT = Direct(
+    insert(Learner).values(
+        {
+            name: bindparam(name, type_=Learner.__table__.c[name].type)  # type: ignore[attr-defined]
+            for name in ("team_id", "name", "first_name", "tz", "created_at", *_LEARNER_COLUMNS)
+        }
+    )
+)
+_DIRECT_SELECT = Direct(
+    select_columns(*(Learner.__table__.c[name] for name in _LEARNER_COLUMNS))  # type: ignore[attr-defined]
+    .where(col(Learner.team_id) == bindparam("team_id"))
+    .order_by(col(Learner.user_id))
+)
+_NAMED = {"team_id": "T1", "name": "", "first_name": "", "tz": "UTC"}
+_DIRECT_JSON = Direct(select_columns(bindparam("document", type_=JSON)))
+
+
+def test_the_direct_path_stores_and_reads_what_the_orm_does(db: Database) -> None:
+    berlin = datetime(2026, 3, 29, 3, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    with db.write() as session:
+        session.add(_learner("T1", "U1", tz_checked_at=berlin, is_admin=True))
+    values = {**_NAMED, "created_at": NOW, "user_id": "U2", "tz_checked_at": berlin}
+    with db.direct(write=True) as connection:
+        connection.run(_DIRECT_INSERT, {**values, "is_admin": False, "deactivated": True})
+    with db.read() as session:
+        written = session.exec(select(Learner).where(col(Learner.user_id) == "U2")).one()
+    assert (written.tz_checked_at, written.is_admin, written.deactivated) == (berlin, False, True)
+    assert written.created_at == NOW and written.created_at.tzinfo is UTC
+    with db.direct() as connection:
+        rows = connection.all(_DIRECT_SELECT, {"team_id": "T1"})
+        document = connection.first(_DIRECT_JSON, {"document": {"due": "2026-03-30", "n": 2}})
+    assert rows == [("U1", berlin, True, False), ("U2", berlin, False, True)]
+    assert all(row[1].tzinfo is UTC for row in rows)
+    assert document == ({"due": "2026-03-30", "n": 2},)
+
+
+def test_a_failed_direct_write_leaves_nothing_behind(db: Database) -> None:
+    values = {**_NAMED, "created_at": NOW, "tz_checked_at": None, "is_admin": False}
+    with pytest.raises(RuntimeError), db.direct(write=True) as connection:
+        connection.run(_DIRECT_INSERT, {**values, "user_id": "U1", "deactivated": False})
+        raise RuntimeError("crash mid-transaction")
+    with pytest.raises(IntegrityError), db.direct(write=True) as connection:
+        connection.run(_DIRECT_INSERT, {**values, "user_id": "U2", "deactivated": False})
+        connection.run(_DIRECT_INSERT, {**values, "user_id": "U2", "deactivated": False})
+    with db.direct() as connection:
+        assert connection.all(_DIRECT_SELECT, {"team_id": "T1"}) == []
+    with db.direct(write=True) as connection:  # the connection went back to the pool usable
+        connection.run(_DIRECT_INSERT, {**values, "user_id": "U3", "deactivated": False})
+    with db.direct() as connection:
+        assert [row[0] for row in connection.all(_DIRECT_SELECT, {"team_id": "T1"})] == ["U3"]
 
 
 def test_naive_datetimes_are_refused(db: Database) -> None:
