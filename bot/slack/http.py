@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import json
@@ -96,21 +97,50 @@ class SlackWsgiApp:
 
 
 def _parsed(body: bytes, environ: WSGIEnvironment) -> BoltRequest | None:
-    """Bolt's request for a signed body, or None when the payload does not parse."""
+    """Bolt's request for a signed body, or None when the payload does not parse.
+
+    Interactive payloads (every click) are decoded here, where percent-decoding runs in C, and
+    handed to Bolt already parsed: Bolt's own parser decodes them character group by character
+    group in Python, which costs more than the rest of an acknowledged click. Bolt's mode for
+    pre-parsed bodies is "socket_mode"; the only other thing that changes is that Bolt does not
+    check the signature a second time, which `SlackWsgiApp` has just done over the raw bytes.
+    """
     headers: dict[str, str | Sequence[str]] = {
         key[5:].replace("_", "-").lower(): str(value)
         for key, value in environ.items()
         if key.startswith("HTTP_")
     }
-    headers["content-type"] = environ.get("CONTENT_TYPE", "")
+    content_type = environ.get("CONTENT_TYPE", "")
+    headers["content-type"] = content_type
     headers["content-length"] = environ.get("CONTENT_LENGTH", "")
+    query = environ.get("QUERY_STRING", "")
     try:
-        request = BoltRequest(
-            body=body.decode("utf-8"), query=environ.get("QUERY_STRING", ""), headers=headers
-        )
+        text = body.decode("utf-8")
+        payload = _interactive_payload(text, content_type)
+        if payload is not None:
+            request = BoltRequest(body=payload, query=query, headers=headers, mode="socket_mode")
+        else:
+            request = BoltRequest(body=text, query=query, headers=headers)
     except Exception:  # Bolt raises whatever json/urllib raise on a bad body
         return None
     return request if isinstance(request.body, dict) and request.body else None
+
+
+def _interactive_payload(text: str, content_type: str) -> dict[str, object] | None:
+    """The JSON of a form body that is exactly `payload=…`; None for any other body."""
+    if not (text.startswith("payload=") and content_type.startswith(_FORM)):
+        return None
+    encoded = text[len("payload=") :]
+    if any(mark in encoded for mark in _NOT_PLAIN):
+        return None  # not what Slack sends: let Bolt's parser decide
+    # Quoted-printable's "=XX" is percent-encoding's "%XX"; binascii decodes it in C.
+    decoded = binascii.a2b_qp(encoded.replace("+", " ").replace("%", "=")).decode("utf-8")
+    payload = json.loads(decoded)
+    return payload if isinstance(payload, dict) else None
+
+
+_FORM = "application/x-www-form-urlencoded"
+_NOT_PLAIN = ("&", "=", "\r", "\n")
 
 
 def _status_line(status: int) -> str:

@@ -68,8 +68,20 @@ def test_forged_and_stale_requests_get_401_and_change_nothing(
         (b"{not json", "application/json"),
         (b"", "application/json"),
         (b"\xff\xfe", "application/x-www-form-urlencoded"),
+        (b"payload=%7B%22type%22%3A", "application/x-www-form-urlencoded"),
+        (b"payload=%ZZ%7B%7D", "application/x-www-form-urlencoded"),
+        (b"payload=%FF%FE", "application/x-www-form-urlencoded"),
     ],
-    ids=["payload-not-json", "payload-a-list", "broken-json", "empty", "not-utf8"],
+    ids=[
+        "payload-not-json",
+        "payload-a-list",
+        "broken-json",
+        "empty",
+        "not-utf8",
+        "payload-cut-short",
+        "payload-bad-escape",
+        "payload-not-utf8",
+    ],
 )
 def test_signed_but_malformed_payloads_get_4xx_and_the_bot_stays_up(
     http_driver: SlackDriver, http_bot: BotProcess, ann: str, body: bytes, content_type: str

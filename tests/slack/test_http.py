@@ -7,11 +7,14 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlencode
+
+from slack_bolt.request.internals import parse_body
 
 from bot import app
 from bot.config import settings_from
 from bot.domain.lesson import Catalog
-from bot.slack.http import SlackWsgiApp
+from bot.slack.http import SlackWsgiApp, _parsed
 from bot.storage.db import Database
 
 
@@ -67,3 +70,22 @@ def test_other_paths_and_methods(tmp_path: object) -> None:
         assert _call(wsgi, "GET", "/")[0] == "404 Not Found"
         assert _call(wsgi, "GET", "/slack/events")[0] == "405 Method Not Allowed"
         assert _call(wsgi, "POST", "/slack/events", b"a=b")[0] == "401 Unauthorized"
+
+
+def test_click_payloads_reach_bolt_exactly_as_bolt_would_parse_them() -> None:
+    tricky = 'é€😀 "quotes" & ampersands = equals + plus % percent \\ back\nline\ttab _~.'
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1", "name": tricky},
+        "actions": [{"action_id": "answer_1", "value": "12.3:1"}],
+        "message": {"text": tricky, "blocks": [{"type": "section", "text": {"text": tricky}}]},
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    environ = {"CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": "1"}
+    request = _parsed(body.encode(), environ)
+    assert request is not None
+    assert request.body == parse_body(body, "application/x-www-form-urlencoded") == payload
+    assert request.context.user_id == "U1"
+    lowercase = body.replace("%C3%A9", "%c3%a9")  # hex digits in either case
+    again = _parsed(lowercase.encode(), environ)
+    assert again is not None and again.body == payload

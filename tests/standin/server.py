@@ -169,6 +169,8 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _HTTPServer
+    # Keep-alive, as Slack's own endpoints: clients that reuse connections are served that way.
+    protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         self._serve()

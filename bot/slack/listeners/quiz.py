@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_bolt.context.respond import Respond
+from slack_bolt.context.respond import Respond as BoltRespond
 from slack_sdk import WebClient
 
 from bot.domain.quiz import Choice
@@ -22,12 +22,22 @@ from bot.services import Services
 from bot.services.drips import Refused
 from bot.services.quiz import Answered
 from bot.slack import render
+from bot.slack.responses import Respond, ResponseUrls
 from bot.slack.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services, *, throttle: Throttle) -> None:
+def register(
+    app: App, services: Services, *, throttle: Throttle, responses: ResponseUrls | None = None
+) -> None:
+    posts = responses or ResponseUrls()
+
+    def responder(body: dict[str, Any], fallback: BoltRespond) -> Respond:
+        """Feedback goes to the click's response URL over a kept-alive connection."""
+        url = body.get("response_url")
+        return posts.responder(url) if isinstance(url, str) and url else fallback
+
     def settle(
         answered: Answered,
         *,
@@ -87,7 +97,7 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
     def take(
         ack: Ack,
         body: dict[str, Any],
-        respond: Respond,
+        bolt_respond: BoltRespond,
         client: WebClient,
         context: BoltContext,
         *,
@@ -97,6 +107,7 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
         container = body.get("container") or {}
         channel = container.get("channel_id")
         user_id = body["user"]["id"]
+        respond = responder(body, bolt_respond)
         try:
             answered = services.quiz.answer(
                 team_id=context.team_id or "",
@@ -120,7 +131,7 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
         ack: Ack,
         body: dict[str, Any],
         action: dict[str, Any],
-        respond: Respond,
+        respond: BoltRespond,
         client: WebClient,
         context: BoltContext,
     ) -> None:
@@ -137,7 +148,7 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
         ack: Ack,
         body: dict[str, Any],
         action: dict[str, Any],
-        respond: Respond,
+        respond: BoltRespond,
         client: WebClient,
         context: BoltContext,
     ) -> None:
@@ -155,7 +166,11 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
 
     @app.action("answer_open")
     def open_form(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: BoltRespond,
     ) -> None:
         ack()
         ref = str(action.get("value", ""))
@@ -234,13 +249,14 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
         ack: Ack,
         body: dict[str, Any],
         action: dict[str, Any],
-        respond: Respond,
+        respond: BoltRespond,
         context: BoltContext,
     ) -> None:
         ack()
         value = str(action.get("value", ""))
         if not value.isdigit():
             return  # a preview's button
+        reply = responder(body, respond)
         user_id = body["user"]["id"]
         try:
             done = services.quiz.done(
@@ -250,13 +266,13 @@ def register(app: App, services: Services, *, throttle: Throttle) -> None:
                 now=services.clock(),
             )
         except Refused as refused:
-            respond(response_type="ephemeral", replace_original=False, text=str(refused))
+            reply(response_type="ephemeral", replace_original=False, text=str(refused))
             return
         note = f"✓ Done: *{done.lesson.title}*. Nice work."
         if done.in_channel:
-            respond(response_type="ephemeral", replace_original=False, text=note)
+            reply(response_type="ephemeral", replace_original=False, text=note)
             return
-        respond(replace_original=True, **render.done_message(body.get("message") or {}, note=note))
+        reply(replace_original=True, **render.done_message(body.get("message") or {}, note=note))
         if not done.lesson.quiz:  # with a quiz, the discussion opens once it is answered
             services.discussions.invite(
                 team_id=context.team_id or "",
