@@ -82,56 +82,30 @@ class Database:
             yield connection
 
     @contextmanager
-    def direct(self, *, write: bool = False, durable: bool = True) -> Iterator[DirectConnection]:
+    def direct(self, *, write: bool = False) -> Iterator[DirectConnection]:
         """The driver's own connection, for the few statements a click runs (see `Direct`).
 
-        A read runs each statement on its own (no BEGIN/ROLLBACK round trips); a write is one
-        transaction, committed on success and rolled back on error, in the writers' turn.
+        Every statement commits on its own as it runs (autocommit): one round trip each, with
+        no BEGIN and COMMIT around it. So only statements that are atomic by themselves belong
+        here, such as INSERT … ON CONFLICT … RETURNING. Writes on SQLite take the writers' turn.
         """
-        if write:
-            with self._write_turn:
-                yield from self._direct_transaction(durable=durable)
-        else:
-            yield from self._direct_reads()
-
-    def _direct_reads(self) -> Iterator[DirectConnection]:
-        pooled = self.engine.raw_connection()
-        try:
-            driver = pooled.driver_connection
-            if self.is_sqlite:  # autocommit already (see _configure_sqlite)
-                yield DirectConnection(pooled, self.engine.dialect)
-                return
-            assert driver is not None
-            driver.autocommit = True  # one round trip per read, no BEGIN … ROLLBACK around it
+        with self._write_turn if write else nullcontext():
+            pooled = self.engine.raw_connection()
             try:
+                driver = pooled.driver_connection
+                if self.is_sqlite:  # autocommit already (see _configure_sqlite)
+                    yield DirectConnection(pooled, self.engine.dialect)
+                    return
+                assert driver is not None
+                driver.autocommit = True
                 yield DirectConnection(pooled, self.engine.dialect)
-            finally:
-                driver.autocommit = False
-        finally:
-            pooled.close()
-
-    def _direct_transaction(self, *, durable: bool) -> Iterator[DirectConnection]:
-        pooled = self.engine.raw_connection()
-        try:
-            cursor = pooled.cursor()
-            if self.is_sqlite:
-                cursor.execute("BEGIN IMMEDIATE")
-            elif not durable:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-            try:
-                yield DirectConnection(pooled, self.engine.dialect)
+                driver.autocommit = False  # as the pool's other users expect it
             except BaseException:
-                if self.is_sqlite:
-                    cursor.execute("ROLLBACK")
-                else:
-                    pooled.rollback()
+                if not self.is_sqlite and not _reset_autocommit(pooled):
+                    pooled.invalidate()  # a connection that cannot be reset is not reused
                 raise
-            if self.is_sqlite:
-                cursor.execute("COMMIT")
-            else:
-                pooled.commit()
-        finally:
-            pooled.close()
+            finally:
+                pooled.close()
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless a trivial query answers."""
@@ -232,6 +206,8 @@ class DirectConnection:
             cursor.execute(compiled.sql, parameters)
             rows = cursor.fetchall() if cursor.description is not None else []
         except self._dialect.loaded_dbapi.Error as error:
+            if self._dialect.is_disconnect(error, self._pooled.dbapi_connection, cursor):
+                self._pooled.invalidate()  # the server went away: open a new one next time
             # The same exceptions as SQLAlchemy's own path (IntegrityError, OperationalError…).
             raise DBAPIError.instance(
                 compiled.sql, parameters, error, self._dialect.loaded_dbapi.Error
@@ -246,6 +222,14 @@ class DirectConnection:
 
     def run(self, statement: Direct, values: dict[str, Any]) -> None:
         self.all(statement, values)
+
+
+def _reset_autocommit(pooled: Any) -> bool:
+    try:
+        pooled.driver_connection.autocommit = False
+    except Exception:
+        return False
+    return True
 
 
 def insert_for(session: Session) -> Any:
