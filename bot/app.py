@@ -150,7 +150,12 @@ def check_content(folder: Path) -> ContentCheck:
 
 
 def open_database(settings: Settings) -> Database:
-    return Database(settings.database_url)
+    # A connection for every thread that may use one at the same moment (requests, listeners,
+    # the scheduler's few): below that, connections are opened and closed under load, and on
+    # PostgreSQL each one is a new server process.
+    return Database(
+        settings.database_url, pool_size=settings.web_threads + settings.listener_threads + 2
+    )
 
 
 def upgrade_database(db: Database) -> tuple[str | None, str]:

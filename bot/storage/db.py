@@ -22,6 +22,8 @@ except ImportError:  # Windows: threads take turns; other processes wait in SQLi
     fcntl = None  # type: ignore[assignment]
 
 _WRITE = "microlearn_write"
+# Connections opened beyond the pool's size for a burst, and closed again after it.
+_OVERFLOW = 10
 
 
 class StorageUnavailable(Exception):
@@ -93,17 +95,12 @@ class Database:
             pooled = self.engine.raw_connection()
             try:
                 driver = pooled.driver_connection
-                if self.is_sqlite:  # autocommit already (see _configure_sqlite)
-                    yield DirectConnection(pooled, self.engine.dialect)
-                    return
-                assert driver is not None
-                driver.autocommit = True
+                # SQLite's connections are in autocommit already (see _configure_sqlite). A
+                # PostgreSQL one is switched on first use and stays so until SQLAlchemy's own
+                # path takes it (see _transactional): most checkouts on a click switch nothing.
+                if not self.is_sqlite and not driver.autocommit:  # type: ignore[union-attr]
+                    driver.autocommit = True  # type: ignore[union-attr]
                 yield DirectConnection(pooled, self.engine.dialect)
-                driver.autocommit = False  # as the pool's other users expect it
-            except BaseException:
-                if not self.is_sqlite and not _reset_autocommit(pooled):
-                    pooled.invalidate()  # a connection that cannot be reset is not reused
-                raise
             finally:
                 pooled.close()
 
@@ -224,14 +221,6 @@ class DirectConnection:
         self.all(statement, values)
 
 
-def _reset_autocommit(pooled: Any) -> bool:
-    try:
-        pooled.driver_connection.autocommit = False
-    except Exception:
-        return False
-    return True
-
-
 def insert_for(session: Session) -> Any:
     """The dialect's INSERT, which has `on_conflict_do_nothing/update` on both databases."""
     return insert_for_dialect(session.get_bind().dialect.name)
@@ -299,23 +288,35 @@ def _lock_path(url: str) -> str | None:
 
 def _create_engine(url: str, *, pool_size: int) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(
+        engine = create_engine(
             url,
             # No ping per checkout (a round trip before every statement of a click): connections
             # are replaced after 5 minutes, and one that died with the server fails one request,
             # after which SQLAlchemy discards the whole pool.
             pool_recycle=300,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=_OVERFLOW,
             pool_timeout=10,
             connect_args={"connect_timeout": 3},
         )
+        event.listen(engine, "engine_connect", _transactional)
+        return engine
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     extra: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
+    if not in_memory:
+        extra = {"pool_size": pool_size, "max_overflow": _OVERFLOW}
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def _transactional(connection: Connection) -> None:
+    # SQLAlchemy's connections run in transactions; `Database.direct` may have left this one
+    # in autocommit.
+    driver = connection.connection.driver_connection
+    if driver is not None and driver.autocommit:
+        driver.autocommit = False
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

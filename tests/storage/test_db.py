@@ -90,6 +90,21 @@ def test_each_direct_statement_commits_on_its_own_and_a_failed_one_leaves_nothin
     assert users == ["U1", "U2"]
 
 
+def test_after_direct_use_a_connection_is_transactional_again(database_url: str) -> None:
+    one = Database(database_url, pool_size=1)  # every use below gets the same connection
+    try:
+        with one.direct() as connection:
+            assert connection.all(_DIRECT_SELECT, {"team_id": "T1"}) == []
+        with pytest.raises(RuntimeError), one.write() as session:
+            session.add(_learner("T1", "U1"))
+            session.flush()
+            raise RuntimeError("crash mid-transaction")
+        with one.direct() as connection:
+            assert connection.all(_DIRECT_SELECT, {"team_id": "T1"}) == []
+    finally:
+        one.dispose()
+
+
 def test_naive_datetimes_are_refused(db: Database) -> None:
     with pytest.raises(StatementError, match="naive datetime"), db.write() as session:
         session.add(Learner(team_id="T1", user_id="U1", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
