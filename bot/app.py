@@ -149,6 +149,9 @@ def check_content(folder: Path) -> ContentCheck:
     return ContentCheck(loaded.catalog, problems)
 
 
+SETTLE_THREADS = 3
+
+
 def open_database(settings: Settings) -> Database:
     # A connection for every thread that may use one at the same moment (requests, listeners,
     # the scheduler's few): below that, connections are opened and closed under load, and on
@@ -263,7 +266,13 @@ def build_bolt_app(
         ),
         name="microlearn",
     )
-    register_listeners(app, services, counter_interval=counter_interval)
+    register_listeners(
+        app,
+        services,
+        counter_interval=counter_interval,
+        # Run before the response (tests): everything settles before the request returns.
+        settle_threads=0 if process_before_response else SETTLE_THREADS,
+    )
     return app
 
 

@@ -22,6 +22,7 @@ except ImportError:  # Windows: threads take turns; other processes wait in SQLi
     fcntl = None  # type: ignore[assignment]
 
 _WRITE = "microlearn_write"
+_CURSOR = "microlearn_direct_cursor"
 # Connections opened beyond the pool's size for a burst, and closed again after it.
 _OVERFLOW = 10
 
@@ -198,7 +199,7 @@ class DirectConnection:
     def all(self, statement: Direct, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         compiled = statement.compiled(self._dialect)
         parameters = compiled.parameters(values)
-        cursor = self._pooled.cursor()
+        cursor = self._cursor()
         try:
             cursor.execute(compiled.sql, parameters)
             rows = cursor.fetchall() if cursor.description is not None else []
@@ -209,9 +210,16 @@ class DirectConnection:
             raise DBAPIError.instance(
                 compiled.sql, parameters, error, self._dialect.loaded_dbapi.Error
             ) from error
-        finally:
-            cursor.close()
         return [compiled.row(row) for row in rows]
+
+    def _cursor(self) -> Any:
+        """The connection's own cursor, kept with it in the pool: a new psycopg cursor copies
+        the connection's type adapters, which costs as much as running a small query."""
+        driver = self._pooled.dbapi_connection
+        kept = self._pooled.info.get(_CURSOR)
+        if kept is None or kept[0] is not driver:
+            kept = self._pooled.info[_CURSOR] = (driver, driver.cursor())
+        return kept[1]
 
     def first(self, statement: Direct, values: dict[str, Any]) -> tuple[Any, ...] | None:
         rows = self.all(statement, values)

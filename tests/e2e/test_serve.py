@@ -142,3 +142,22 @@ def test_a_lesson_sent_now_arrives_through_the_running_server(
     texts = [str(m["text"]) for m in standin.messages(learner)]
     assert texts[0] == "New lesson: Spot a phishing message before you click (3 min)"
     assert len(texts) == 4  # the lesson and its three questions
+
+
+def test_an_answer_through_the_running_server_gets_its_feedback_after_the_ack(
+    http_driver: SlackDriver, standin: SlackStandIn
+) -> None:
+    lead = standin.add_user("lee", tz="Europe/Berlin", is_admin=True)
+    learner = standin.add_user("ada", tz="Europe/Berlin")
+    http_driver.command(lead, f"send security-basics/spot-phishing to <@{learner}>")
+    assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=15)
+    dm = standin.dm_channel(learner)
+    question = [m for m in standin.messages(learner) if str(m["text"]).startswith("Question 1")][0]
+    response = http_driver.click(learner, question, channel_id=dm, action_id="answer_1")
+    assert response.status == 200 and response.body == ""  # the ack, before any feedback
+
+    def marked() -> bool:
+        updated = standin.find_message(dm, question["ts"]) or {}
+        return "✅ *Right!*" in json.dumps(updated.get("blocks"), ensure_ascii=False)
+
+    assert standin.wait_for(marked, timeout=15), standin.responses()[-1:]

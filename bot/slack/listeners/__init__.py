@@ -9,11 +9,19 @@ from bot.slack.listeners import actions, commands, discussion, errors, events, h
 from bot.slack.throttle import Throttle
 
 
-def register_listeners(app: App, services: Services, *, counter_interval: float = 5.0) -> None:
-    """Every listener; `counter_interval` paces updates of shared answer counters (seconds)."""
+def register_listeners(
+    app: App, services: Services, *, counter_interval: float = 5.0, settle_threads: int = 0
+) -> None:
+    """Every listener; `counter_interval` paces updates of shared answer counters (seconds);
+    `settle_threads` do what follows an acknowledged answer (0: the listener's own thread)."""
     errors.register(app)
     # Bolt tries listeners in registration order: quiz clicks, the busiest requests, go first.
-    quiz.register(app, services, throttle=Throttle(per_message=counter_interval))
+    quiz.register(
+        app,
+        services,
+        throttle=Throttle(per_message=counter_interval),
+        settle_threads=settle_threads,
+    )
     commands.register(app, services)
     actions.register(app, services)
     events.register(app, services)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -29,9 +31,24 @@ log = logging.getLogger(__name__)
 
 
 def register(
-    app: App, services: Services, *, throttle: Throttle, responses: ResponseUrls | None = None
+    app: App,
+    services: Services,
+    *,
+    throttle: Throttle,
+    responses: ResponseUrls | None = None,
+    settle_threads: int = 0,
 ) -> None:
+    """`settle_threads`: how many threads do the work after an answer is acknowledged
+    (feedback, reviews, completion); 0 does it in the listener's own thread, right after the
+    ack."""
     posts = responses or ResponseUrls()
+    # A few threads settle answers, apart from the many that acknowledge them: fewer threads
+    # competing for the interpreter at once keeps the acknowledgements quick under load.
+    settling = (
+        ThreadPoolExecutor(max_workers=settle_threads, thread_name_prefix="settle")
+        if settle_threads
+        else None
+    )
 
     def responder(body: dict[str, Any], fallback: BoltRespond) -> Respond:
         """Feedback goes to the click's response URL over a kept-alive connection."""
@@ -124,7 +141,21 @@ def register(
             return
         ack()  # the answer is committed: a crash from here on loses nothing
         in_dm = str(channel or "").startswith("D")
-        settle(answered, body=body, respond=respond, client=client, user_id=user_id, in_dm=in_dm)
+        if settling is None:
+            settle(
+                answered, body=body, respond=respond, client=client, user_id=user_id, in_dm=in_dm
+            )
+            return
+        settling.submit(
+            _logged,
+            settle,
+            answered,
+            body=body,
+            respond=respond,
+            client=client,
+            user_id=user_id,
+            in_dm=in_dm,
+        )
 
     @app.action(re.compile(r"^answer_\d+$"))
     def answer_button(
@@ -280,6 +311,13 @@ def register(
                 delivery_id=int(value),
                 now=services.clock(),
             )
+
+
+def _logged(work: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    try:
+        work(*args, **kwargs)
+    except Exception:  # the answer is stored; only its feedback or follow-up failed
+        log.exception("settling an answer failed")
 
 
 def _selected(body: dict[str, Any]) -> set[int]:
