@@ -149,7 +149,7 @@ def check_content(folder: Path) -> ContentCheck:
     return ContentCheck(loaded.catalog, problems)
 
 
-SETTLE_THREADS = 3
+SETTLE_THREADS = 8  # see bot/slack/listeners/quiz.py: what follows an acknowledged answer
 
 
 def open_database(settings: Settings) -> Database:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -44,11 +45,10 @@ def register(
     posts = responses or ResponseUrls()
     # A few threads settle answers, apart from the many that acknowledge them: fewer threads
     # competing for the interpreter at once keeps the acknowledgements quick under load.
-    settling = (
-        ThreadPoolExecutor(max_workers=settle_threads, thread_name_prefix="settle")
-        if settle_threads
-        else None
-    )
+    # When they fall behind (more than SETTLE_BACKLOG answers waiting per thread), the listener
+    # settles its answer itself: feedback is then a little later for everyone, never minutes
+    # late for a few.
+    settling = _Settling(settle_threads) if settle_threads else None
 
     def responder(body: dict[str, Any], fallback: BoltRespond) -> Respond:
         """Feedback goes to the click's response URL over a kept-alive connection."""
@@ -141,13 +141,7 @@ def register(
             return
         ack()  # the answer is committed: a crash from here on loses nothing
         in_dm = str(channel or "").startswith("D")
-        if settling is None:
-            settle(
-                answered, body=body, respond=respond, client=client, user_id=user_id, in_dm=in_dm
-            )
-            return
-        settling.submit(
-            _logged,
+        if settling is None or not settling.offer(
             settle,
             answered,
             body=body,
@@ -155,7 +149,10 @@ def register(
             client=client,
             user_id=user_id,
             in_dm=in_dm,
-        )
+        ):
+            settle(
+                answered, body=body, respond=respond, client=client, user_id=user_id, in_dm=in_dm
+            )
 
     @app.action(re.compile(r"^answer_\d+$"))
     def answer_button(
@@ -313,11 +310,35 @@ def register(
             )
 
 
-def _logged(work: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-    try:
-        work(*args, **kwargs)
-    except Exception:  # the answer is stored; only its feedback or follow-up failed
-        log.exception("settling an answer failed")
+SETTLE_BACKLOG = 4  # answers waiting per settling thread before listeners settle their own
+
+
+class _Settling:
+    """A few threads that do what follows acknowledged answers, with a bounded backlog."""
+
+    def __init__(self, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="settle")
+        self._limit = threads * (SETTLE_BACKLOG + 1)
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    def offer(self, work: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
+        """Queue the work; False (nothing queued) when the threads are too far behind."""
+        with self._lock:
+            if self._pending >= self._limit:
+                return False
+            self._pending += 1
+        self._pool.submit(self._run, work, *args, **kwargs)
+        return True
+
+    def _run(self, work: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        try:
+            work(*args, **kwargs)
+        except Exception:  # the answer is stored; only its feedback or follow-up failed
+            log.exception("settling an answer failed")
+        finally:
+            with self._lock:
+                self._pending -= 1
 
 
 def _selected(body: dict[str, Any]) -> set[int]:
