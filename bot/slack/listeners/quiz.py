@@ -310,7 +310,7 @@ def register(
             )
 
 
-SETTLE_BACKLOG = 4  # answers waiting per settling thread before listeners settle their own
+SETTLE_BACKLOG = 25  # answers waiting per settling thread before listeners settle their own
 
 
 class _Settling:
