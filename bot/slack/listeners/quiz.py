@@ -36,13 +36,12 @@ def register(
     services: Services,
     *,
     throttle: Throttle,
-    responses: ResponseUrls | None = None,
     settle_threads: int = 0,
 ) -> None:
     """`settle_threads`: how many threads do the work after an answer is acknowledged
     (feedback, reviews, completion); 0 does it in the listener's own thread, right after the
     ack."""
-    posts = responses or ResponseUrls()
+    posts = ResponseUrls()
     # A few threads settle answers, apart from the many that acknowledge them: fewer threads
     # competing for the interpreter at once keeps the acknowledgements quick under load.
     # When they fall behind (more than SETTLE_BACKLOG answers waiting per thread), the listener
