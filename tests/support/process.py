@@ -111,3 +111,31 @@ def wait_until_healthy(bot: BotProcess, *, timeout: float = 30.0) -> None:
     bot.process.kill()
     output = bot.process.communicate()[0]
     raise RuntimeError(f"microlearn serve did not become healthy in time:\n{output}")
+
+
+def _unread_bytes(local_port: int, remote_port: int) -> int | None:
+    """Bytes waiting in the receive queue of the IPv4 socket local_port<->remote_port, per the kernel."""
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if (
+                int(local.split(":")[1], 16) == local_port
+                and int(remote.split(":")[1], 16) == remote_port
+            ):
+                return int(queues.split(":")[1], 16)
+    return None
+
+
+def wait_until_read(server_port: int, client: socket.socket, *, timeout: float = 10.0) -> None:
+    """Wait until the server has accepted `client`'s connection and read what it was sent.
+
+    A connection still in the listening socket's backlog is not in flight yet: it belongs to no
+    worker, and closing the listener resets it. Reading the kernel's own queue tells the two apart.
+    """
+    client_port = client.getsockname()[1]
+    deadline = time.monotonic() + timeout
+    while _unread_bytes(server_port, client_port) != 0:
+        assert time.monotonic() < deadline, "the server never read the request it was sent"
+        time.sleep(0.01)  # polling the kernel's socket table, not waiting for a scheduled event
