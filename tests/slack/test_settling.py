@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 
@@ -18,7 +19,7 @@ def test_when_the_settling_threads_fall_behind_the_listener_settles_its_own_answ
         release.wait(timeout=10)
         done.append(number)
 
-    queued = [settling.offer(work, number) for number in range(SETTLE_BACKLOG + 3)]
+    queued = [settling.offer(partial(work, number)) for number in range(SETTLE_BACKLOG + 3)]
     # one running and SETTLE_BACKLOG waiting; the rest are handed back to their listeners
     assert queued == [True] * (SETTLE_BACKLOG + 1) + [False, False]
     release.set()

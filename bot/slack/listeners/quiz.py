@@ -14,9 +14,10 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.context.respond import Respond as BoltRespond
 from slack_sdk import WebClient
 
@@ -140,7 +141,7 @@ def register(
             return
         ack()  # the answer is committed: a crash from here on loses nothing
         in_dm = str(channel or "").startswith("D")
-        if settling is None or not settling.offer(
+        work = partial(
             settle,
             answered,
             body=body,
@@ -148,48 +149,55 @@ def register(
             client=client,
             user_id=user_id,
             in_dm=in_dm,
-        ):
-            settle(
-                answered, body=body, respond=respond, client=client, user_id=user_id, in_dm=in_dm
-            )
+        )
+        if settling is None or not settling.offer(work):
+            _settle_now(work)
 
-    @app.action(re.compile(r"^answer_\d+$"))
-    def answer_button(
+    @app.middleware
+    def answer_clicks(
         ack: Ack,
         body: dict[str, Any],
-        action: dict[str, Any],
         respond: BoltRespond,
         client: WebClient,
         context: BoltContext,
-    ) -> None:
-        ref, _, option = str(action.get("value", "")).rpartition(":")
-        choice = Choice(options=(int(option),)) if option.isdigit() else Choice()
+        next: Callable[[], None],  # Bolt passes it by this name
+    ) -> BoltResponse | None:
+        """Answer buttons and Submit are taken here, in the request's own thread.
+
+        Bolt runs listeners on its executor and has the request's thread look for their ack
+        every 10 ms: every click would wait for that poll and for a second thread. Here the
+        answer is stored and acknowledged without either; what follows goes to the settling
+        threads as before. Every other request goes on to the listeners.
+        """
+        actions = body.get("actions") if body.get("type") == "block_actions" else None
+        action = actions[0] if isinstance(actions, list) and actions else None
+        action_id = action.get("action_id") if isinstance(action, dict) else None
+        if not isinstance(action, dict) or not isinstance(action_id, str):
+            next()
+            return None
+        if _ANSWER_BUTTON.match(action_id):
+            ref, _, option = str(action.get("value", "")).rpartition(":")
+            choice = Choice(options=(int(option),)) if option.isdigit() else Choice()
+        elif action_id == "answer_submit":
+            selected = _selected(body)
+            if not selected:
+                ack()
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text="Tick at least one option, then press Submit.",
+                )
+                return ack.response
+            ref, choice = str(action.get("value", "")), Choice(options=tuple(sorted(selected)))
+        else:
+            next()
+            return None
         take(ack, body, respond, client, context, ref=ref, choice=choice)
+        return ack.response
 
     @app.action("answer_choices")
     def tick_a_box(ack: Ack) -> None:
         ack()  # ticking a checkbox is not an answer yet; Submit is
-
-    @app.action("answer_submit")
-    def submit_choices(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: BoltRespond,
-        client: WebClient,
-        context: BoltContext,
-    ) -> None:
-        selected = _selected(body)
-        if not selected:
-            ack()
-            respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text="Tick at least one option, then press Submit.",
-            )
-            return
-        choice = Choice(options=tuple(sorted(selected)))
-        take(ack, body, respond, client, context, ref=str(action.get("value", "")), choice=choice)
 
     @app.action("answer_open")
     def open_form(
@@ -321,23 +329,32 @@ class _Settling:
         self._pending = 0
         self._lock = threading.Lock()
 
-    def offer(self, work: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
+    def offer(self, work: Callable[[], None]) -> bool:
         """Queue the work; False (nothing queued) when the threads are too far behind."""
         with self._lock:
             if self._pending >= self._limit:
                 return False
             self._pending += 1
-        self._pool.submit(self._run, work, *args, **kwargs)
+        self._pool.submit(self._run, work)
         return True
 
-    def _run(self, work: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    def _run(self, work: Callable[[], None]) -> None:
         try:
-            work(*args, **kwargs)
-        except Exception:  # the answer is stored; only its feedback or follow-up failed
-            log.exception("settling an answer failed")
+            _settle_now(work)
         finally:
             with self._lock:
                 self._pending -= 1
+
+
+_ANSWER_BUTTON = re.compile(r"^answer_\d+$")
+
+
+def _settle_now(work: Callable[[], None]) -> None:
+    """Settle in this thread, after the ack: a failure is logged, the stored answer stands."""
+    try:
+        work()
+    except Exception:
+        log.exception("settling an answer failed")
 
 
 def _selected(body: dict[str, Any]) -> set[int]:
