@@ -16,7 +16,7 @@ from bot.cli import main
 from bot.storage.answers import AnswerRepository
 from bot.storage.drips import DripRepository
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
-from tests.support.harness import Bot
+from tests.support.harness import Bot, running_bot
 
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 SPOT = "security-basics/spot-phishing"  # Q1 single (right: option 1), Q2 multiple, Q3 true/false
@@ -76,6 +76,34 @@ def test_a_wrong_answer_in_a_dm_is_marked_in_place_with_feedback(
     assert "*Why:* Read the host name from the right" in shown  # the explanation
     assert "answer_" not in shown  # the buttons are gone
     assert stored(bot) == [(ann, "0", False, 1)]
+
+
+def test_answers_are_taken_while_a_slow_command_holds_every_listener_thread(
+    standin: SlackStandIn, database_url: str, ann: str
+) -> None:
+    with running_bot(standin, database_url) as bot:
+        send(bot, SPOT, f"<@{ann}>")
+        dm = standin.dm_channel(ann)
+        bot.driver.click(ann, question(standin, dm, 3), channel_id=dm, action_id="answer_0")
+    # As `microlearn serve` runs listeners, with one listener thread, which a lead's report
+    # holds while its upload to Slack hangs.
+    slow = {"MICROLEARN_LISTENER_THREADS": "1"}
+    with running_bot(standin, database_url, env=slow, process_before_response=False) as bot:
+        upload = standin.hold("files.getUploadURLExternal")
+        try:
+            assert bot.driver.command(bot.lead, "report security-basics").status == 200
+            assert standin.wait_for(lambda: standin.held("files.getUploadURLExternal") == 1)
+            q1 = question(standin, dm, 1)
+            response = bot.driver.click(ann, q1, channel_id=dm, action_id="answer_1")
+            assert response.status == 200
+            assert (ann, "1", True, 1) in stored(bot)
+            assert standin.wait_for(lambda: "✅" in text_of(standin.find_message(dm, q1["ts"])))
+        finally:
+            upload.set()
+        assert standin.wait_for(  # the report goes on and finishes
+            lambda: any("are in your DMs" in json.dumps(r) for r in standin.responses()),
+            timeout=10,
+        )
 
 
 def test_repeat_clicks_and_retries_change_nothing_and_say_so(

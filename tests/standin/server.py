@@ -250,6 +250,8 @@ class SlackStandIn:
         self._faults: dict[str, list[_Fault]] = {}
         self._rate_limits: dict[str, _RateLimit] = {}
         self._delays: dict[str, float] = {}
+        self._holds: dict[str, threading.Event] = {}
+        self._held: dict[str, int] = {}
         self._stats: dict[str, dict[str, int]] = {}
         self._http: _HTTPServer | None = None
         self._http_thread: threading.Thread | None = None
@@ -651,6 +653,18 @@ class SlackStandIn:
             else:
                 self._delays.pop(method, None)
 
+    def hold(self, method: str) -> threading.Event:
+        """Make every call of ``method`` hang until the returned event is set (a stuck call)."""
+        gate = threading.Event()
+        with self._changed:
+            self._holds[method] = gate
+        return gate
+
+    def held(self, method: str) -> int:
+        """How many calls of ``method`` are hanging on ``hold`` right now."""
+        with self._lock:
+            return self._held.get(method, 0)
+
     # -- Socket Mode -----------------------------------------------------------------------
 
     def wait_for_socket_client(self, timeout: float = 5.0, *, connects: int | None = None) -> bool:
@@ -869,6 +883,15 @@ class SlackStandIn:
             delay = self._delays.get(method, 0.0)
         if delay:
             time.sleep(delay)  # injected latency, not test timing
+        with self._changed:
+            gate = self._holds.get(method)
+            if gate is not None:
+                self._held[method] = self._held.get(method, 0) + 1
+                self._changed.notify_all()
+        if gate is not None:
+            gate.wait(timeout=30)  # until the test releases it
+            with self._changed:
+                self._held[method] -= 1
         extra_headers: dict[str, str] = {}
         try:
             params = _parse_params(headers.get("content-type", ""), query, body)

@@ -107,7 +107,10 @@ def running_bot(
     catalog: Catalog | None = None,
     lessons: Path = LESSONS,
     env: dict[str, str] | None = None,
+    process_before_response: bool = True,
 ) -> Iterator[Bot]:
+    """`process_before_response=False` runs listeners as `microlearn serve` does: after the ack,
+    on Bolt's executor, so a driver call can come back before its work is done."""
     lead = standin.add_user("lena", real_name="Lena Lead", tz="Europe/Berlin", is_admin=True)
     settings = settings_from(
         {
@@ -130,7 +133,7 @@ def running_bot(
     bolt = app.build_bolt_app(
         settings,
         services,
-        process_before_response=True,
+        process_before_response=process_before_response,
         token_verification_enabled=False,
         counter_interval=0.05,  # the pacing of shared counters is tested on its own
     )
