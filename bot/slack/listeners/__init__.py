@@ -13,7 +13,7 @@ def register_listeners(
     app: App, services: Services, *, counter_interval: float = 5.0, settle_threads: int = 0
 ) -> None:
     """Every listener; `counter_interval` paces updates of shared answer counters (seconds);
-    `settle_threads` do what follows an acknowledged answer (0: the listener's own thread)."""
+    `settle_threads` do what follows an acknowledged answer (0: the request's own thread)."""
     errors.register(app)
     # Bolt tries listeners in registration order: quiz clicks, the busiest requests, go first.
     quiz.register(

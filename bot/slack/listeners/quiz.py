@@ -40,14 +40,14 @@ def register(
     settle_threads: int = 0,
 ) -> None:
     """`settle_threads`: how many threads do the work after an answer is acknowledged
-    (feedback, reviews, completion); 0 does it in the listener's own thread, right after the
-    ack."""
+    (feedback, reviews, completion); 0 does it in the request's own thread, after the ack and
+    before the response (tests: everything has happened when the request returns)."""
     posts = ResponseUrls()
     # A few threads settle answers, apart from the many that acknowledge them: fewer threads
     # competing for the interpreter at once keeps the acknowledgements quick under load.
-    # When they fall behind (more than SETTLE_BACKLOG answers waiting per thread), the listener
-    # settles its answer itself: feedback is then a little later for everyone, never minutes
-    # late for a few.
+    # When they fall behind (more than SETTLE_BACKLOG answers waiting per thread), the request
+    # settles its own answer before it responds: acknowledgements slow down (Slack sees the
+    # load) instead of feedback falling minutes behind for a few.
     settling = _Settling(settle_threads) if settle_threads else None
 
     def responder(body: dict[str, Any], fallback: BoltRespond) -> Respond:
