@@ -149,7 +149,11 @@ def check_content(folder: Path) -> ContentCheck:
     return ContentCheck(loaded.catalog, problems)
 
 
-SETTLE_THREADS = 8  # see bot/slack/listeners/quiz.py: what follows an acknowledged answer
+# What follows an acknowledged answer (bot/slack/listeners/quiz.py). Mostly waiting on Slack:
+# feedback goes to response_url, which answers in 100-300 ms from afar, so at 100 answers/s per
+# process some 30 posts are in flight at once. With 8 threads and Slack at 150 ms, acks waited
+# for feedback (p50 154 ms in bench/answers.py --feedback-latency 150); with 32, 1.7 ms.
+SETTLE_THREADS = 32
 
 
 def open_database(settings: Settings) -> Database:

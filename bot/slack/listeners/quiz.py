@@ -43,11 +43,11 @@ def register(
     (feedback, reviews, completion); 0 does it in the request's own thread, after the ack and
     before the response (tests: everything has happened when the request returns)."""
     posts = ResponseUrls()
-    # A few threads settle answers, apart from the many that acknowledge them: fewer threads
-    # competing for the interpreter at once keeps the acknowledgements quick under load.
-    # When they fall behind (more than SETTLE_BACKLOG answers waiting per thread), the request
-    # settles its own answer before it responds: acknowledgements slow down (Slack sees the
-    # load) instead of feedback falling minutes behind for a few.
+    # Settling threads do what follows the ack, apart from the request threads that acknowledge:
+    # an acknowledgement does not wait for Slack to take a feedback post. When they fall behind
+    # (more than SETTLE_BACKLOG answers waiting per thread), the request settles its own answer
+    # before it responds: acknowledgements slow down (Slack sees the load) instead of feedback
+    # falling minutes behind for a few.
     settling = _Settling(settle_threads) if settle_threads else None
 
     def responder(body: dict[str, Any], fallback: BoltRespond) -> Respond:
@@ -317,7 +317,7 @@ def register(
             )
 
 
-SETTLE_BACKLOG = 25  # answers waiting per settling thread before listeners settle their own
+SETTLE_BACKLOG = 8  # answers waiting per settling thread before requests settle their own
 
 
 class _Settling:
