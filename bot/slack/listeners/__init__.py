@@ -15,7 +15,7 @@ def register_listeners(
     """Every listener; `counter_interval` paces updates of shared answer counters (seconds);
     `settle_threads` do what follows an acknowledged answer (0: the request's own thread)."""
     errors.register(app)
-    # Bolt tries listeners in registration order: quiz clicks, the busiest requests, go first.
+    # Quiz answers, the busiest requests, are taken by middleware before any listener is tried.
     quiz.register(
         app,
         services,
