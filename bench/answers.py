@@ -371,8 +371,8 @@ def _bench_database(
             stored = _check_stored(dialect, url, clicks, mine.result)
             outcome.stored_ok = stored.ok
         if args.apps in ("both", "bare"):
-            for flag in (False, True):
-                phase = _bare_phase(
+            bare, inline = (
+                _bare_phase(
                     work,
                     standin,
                     bodies_file,
@@ -381,7 +381,8 @@ def _bench_database(
                     dialect=dialect,
                     inline=flag,
                 )
-                bare, inline = (bare, phase) if flag else (phase, inline)
+                for flag in (False, True)
+            )
         bodies_file.unlink()
     outcome.summary.append(_summary_line(dialect, mine, bare, inline, stored, args))
     outcome.summary.extend(_goal_lines(dialect, mine, bare, inline, args))

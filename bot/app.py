@@ -158,8 +158,9 @@ SETTLE_THREADS = 32
 
 def open_database(settings: Settings) -> Database:
     # A connection for every thread that may use one at the same moment (requests, listeners,
-    # the scheduler's few): below that, connections are opened and closed under load, and on
-    # PostgreSQL each one is a new server process.
+    # the scheduler's few; the settling threads spend most of their time waiting on Slack, and
+    # a burst of them borrows the pool's overflow): below that, connections are opened and
+    # closed under load, and on PostgreSQL each one is a new server process.
     return Database(
         settings.database_url, pool_size=settings.web_threads + settings.listener_threads + 2
     )
