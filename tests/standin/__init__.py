@@ -1,9 +1,15 @@
-"""A local Slack stand-in for tests: Web API, Socket Mode and a driver that plays Slack."""
+"""The suite's Slack stand-in is the sandbox's local Slack (bot/sandbox/slack); tests import it here."""
 
-from .blockkit import validate_message, validate_view
-from .driver import DriverError, DriverResponse, SlackDriver
-from .server import SlackStandIn
-from .socket_mode import SocketAckTimeoutError, SocketNotConnectedError
+from bot.sandbox.slack import (
+    DriverError,
+    DriverResponse,
+    SlackDriver,
+    SlackStandIn,
+    SocketAckTimeoutError,
+    SocketNotConnectedError,
+    validate_message,
+    validate_view,
+)
 
 __all__ = [
     "DriverError",
