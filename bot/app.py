@@ -8,7 +8,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -76,8 +75,11 @@ class Container:
     ticker: Ticker | None = None
 
     def start_ticking(self) -> None:
+        budget = _drain_budget(self.settings)
         self.ticker = Ticker(
-            partial(_tick, self.services, budget=_drain_budget(self.settings)),
+            # Ticks plan and send as of the services' clock (the sandbox's can jump ahead); when
+            # they run stays on the wall clock, which is APScheduler's.
+            lambda _scheduled: _tick(self.services, self.services.clock(), budget=budget),
             seconds=self.settings.tick_seconds,
             upkeep=self.db.checkpoint,
         )
@@ -296,10 +298,14 @@ def _bolt_logger() -> logging.Logger:
 
 
 def build(
-    settings: Settings, *, catalog: Catalog, token_verification_enabled: bool = True
+    settings: Settings,
+    *,
+    catalog: Catalog,
+    token_verification_enabled: bool = True,
+    clock: Callable[[], datetime] = utc_now,
 ) -> Container:
     db = open_database(settings)
-    services = build_services(settings, db, catalog)
+    services = build_services(settings, db, catalog, clock=clock)
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
     return Container(settings=settings, db=db, services=services, bolt=bolt)
 
