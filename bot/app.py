@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -75,11 +76,8 @@ class Container:
     ticker: Ticker | None = None
 
     def start_ticking(self) -> None:
-        budget = _drain_budget(self.settings)
         self.ticker = Ticker(
-            # Ticks plan and send as of the services' clock (the sandbox's can jump ahead); when
-            # they run stays on the wall clock, which is APScheduler's.
-            lambda _scheduled: _tick(self.services, self.services.clock(), budget=budget),
+            partial(_tick, self.services, budget=_drain_budget(self.settings)),
             seconds=self.settings.tick_seconds,
             upkeep=self.db.checkpoint,
         )

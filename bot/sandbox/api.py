@@ -72,6 +72,8 @@ class Api:
         }.get(action)
         if handler is None:
             raise BadRequest(f"no action {action!r}", status=HTTPStatus.NOT_FOUND)
+        # What a person does next sees the lessons as they are on disk now, not a second ago.
+        self._sandbox.parts().world.refresh_lessons()
         try:
             return handler(body)
         except Refusal as refusal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,16 @@ from bot.sandbox.slack.socket_mode import SocketAckTimeoutError, SocketNotConnec
 
 JSON = dict[str, Any]
 COMMANDS = ("/learn",)
+
+
+def as_slack_text(typed: str, handles: Mapping[str, str]) -> str:
+    """What Slack's client sends for typed text: &, < and > escaped, `@name` as a mention."""
+    escaped = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(
+        r"(?<![\w@])@([a-z0-9._-]+)",
+        lambda m: f"<@{handles[m.group(1)]}>" if m.group(1) in handles else m.group(0),
+        escaped,
+    )
 
 
 class Refusal(Exception):
@@ -58,8 +69,15 @@ class PersonClient:
                 raise Refusal(f"{command} is not a valid command. In this workspace: /learn.")
             response = self._send(lambda: self._driver.command(user, rest, channel_id=channel))
             return {"status": response.status}
-        self._send(lambda: self._driver.user_says(user, channel, text, thread_ts=thread_ts))
+        typed = as_slack_text(text, self._handles())
+        self._send(lambda: self._driver.user_says(user, channel, typed, thread_ts=thread_ts))
         return {"status": 200}
+
+    def _handles(self) -> dict[str, str]:
+        return {
+            str(self._standin.user(uid)["name"]): uid
+            for uid in {m for c in self._standin.channels() for m in c["members"]}
+        }
 
     def act(
         self,

@@ -102,6 +102,10 @@ def run_sandbox(base: Settings, *, port: int, lessons: Path, folder: Path, out: 
     """Start everything on 127.0.0.1, print the page's address, and serve until SIGTERM/SIGINT."""
     for name in PROXY_VARIABLES:
         os.environ.pop(name, None)
+    if base.log_level != "DEBUG":
+        # The page is the interface; the plumbing's start-up chatter would bury its address.
+        for name in ("apscheduler", "slack_bolt", "slack_sdk", "websockets"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     sandbox = Sandbox(base, lessons=lessons, folder=folder)
     try:
         server = PageServer(Api(sandbox), port=port)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -63,6 +64,11 @@ class PageServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the browser closed a connection it no longer needed
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

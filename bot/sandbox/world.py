@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.sandbox.authoring import LessonWatcher
 from bot.sandbox.clock import SandboxClock
 from bot.sandbox.slack import SlackDriver, SlackStandIn
+from bot.scheduler import Ticker
 from bot.services.delivery import TickReport
 from bot.storage.upcoming import next_due_at
 
@@ -117,6 +118,7 @@ class World:
         self._base = base
         self._db_file = db_file
         self._lock = threading.Lock()
+        self._ticking = threading.Lock()
         self._handler: SocketModeHandler | None = None
         self.container: app.Container | None = None
         self.lessons: LessonWatcher | None = None
@@ -144,7 +146,15 @@ class World:
             concurrency=settings.listener_threads,
         )
         self._handler.connect()  # type: ignore[no-untyped-call]
-        container.start_ticking()
+        # The sandbox's own tick: on the sandbox clock (APScheduler keeps to the wall clock for
+        # when to run it), with the lessons as they are on disk, and the page told afterwards.
+        container.ticker = Ticker(
+            lambda _scheduled: self.tick(),
+            seconds=settings.tick_seconds,
+            upkeep=container.db.checkpoint,
+        )
+        container.services_kick.target = container.ticker.kick
+        container.ticker.start()
         self.lessons = LessonWatcher(
             self.lessons_folder,
             first,
@@ -178,6 +188,7 @@ class World:
     def jump(self, *, to_next: bool) -> Jump:
         """Move the clock to the next due delivery (or a day on), then tick at once."""
         with self._lock:
+            self.tick()  # people whose zone was not known yet get their first slot
             before = self.clock()
             if to_next:
                 target = self.next_due()
@@ -189,10 +200,14 @@ class World:
             report = self.tick()
             return Jump(now=now, moved=now - before, report=report)
 
-    def tick(self) -> TickReport:
-        """One plan-and-send pass on the sandbox clock, with the lessons as they are on disk."""
+    def refresh_lessons(self) -> None:
         if self.lessons is not None:
             self.lessons.refresh()
-        report = self.bot.services.delivery.tick(self.clock())
+
+    def tick(self) -> TickReport:
+        """One plan-and-send pass on the sandbox clock, with the lessons as they are on disk."""
+        self.refresh_lessons()
+        with self._ticking:
+            report = self.bot.services.delivery.tick(self.clock())
         self.standin.touch()
         return report
