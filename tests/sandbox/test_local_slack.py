@@ -82,7 +82,7 @@ def test_closing_a_modal_removes_it_and_tells_the_app_only_when_asked() -> None:
             client = WebClient(token=standin.bot_token, base_url=standin.api_url)
             ann = standin.add_user("ann")
             for notify in (False, True):
-                view = {
+                view: dict[str, Any] = {
                     "type": "modal",
                     "title": {"type": "plain_text", "text": "Form"},
                     "blocks": [],
