@@ -166,11 +166,17 @@ class World:
         if fresh:
             # The lead gets the role the way a real admin grants it: with a command.
             self.driver.command(ADMIN.user_id, f"leads add <@{LEAD.user_id}>")
+            # The bot answers after acknowledging; the page opens once the lead is a lead.
+            self.standin.wait_for(lambda: bool(self.standin.ephemerals(user=ADMIN.user_id)), 10)
 
     def stop(self) -> None:
         if self.lessons is not None:
             self.lessons.stop()
         if self._handler is not None:
+            # Slack's side closes the connection first: the client then stops in about a second
+            # instead of waiting out its receive loop (three).
+            self._handler.client.auto_reconnect_enabled = False
+            self.standin.socket_disconnect(hard=True)
             self._handler.close()  # type: ignore[no-untyped-call]
         if self.container is not None:
             self.container.close()

@@ -6,13 +6,17 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
+from bot.sandbox.slack import SlackStandIn
 from bot.sandbox.world import ADMIN, LEAD, LEARNERS
 from tests.sandbox.conftest import RunningSandbox
+
+# One sandbox per module: its tests run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("sandbox-api")
 
 PRIYA, JONAS, MAYA = LEARNERS
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -47,6 +51,12 @@ def state(running: RunningSandbox, user: str, conversation: str = "dm", **extra:
 
 def say(running: RunningSandbox, user: str, text: str, channel: str = "dm") -> tuple[int, Any]:
     return call(running, "/api/say", {"as": user, "channel": channel, "text": text})
+
+
+def until(running: RunningSandbox, done: Callable[[SlackStandIn], bool]) -> None:
+    """Wait until the bot has done its part: over Socket Mode it works after acknowledging."""
+    standin = running.sandbox.parts().world.standin
+    assert standin.wait_for(lambda: done(standin), timeout=30)
 
 
 def channel_id(running: RunningSandbox, name: str) -> str:
@@ -111,6 +121,12 @@ def test_a_message_wakes_a_page_waiting_for_changes(running: RunningSandbox) -> 
 def test_scheduling_then_jumping_the_clock_delivers_the_lesson(running: RunningSandbox) -> None:
     status, _ = say(running, LEAD.user_id, "/learn schedule security-basics to @maya at 09:30")
     assert status == 200
+    until(
+        running,
+        lambda slack: any(
+            "scheduled" in str(e["text"]) for e in slack.ephemerals(user=LEAD.user_id)
+        ),
+    )
     status, jump = call(running, "/api/clock", {"as": MAYA, "to": "next"})
     assert status == 200
     assert jump["moved"] is True
@@ -126,6 +142,7 @@ def test_clicks_and_forms_reach_the_bot_as_slack_would_send_them(
 ) -> None:
     status, _ = call(running, "/api/home", {"as": LEAD.user_id})
     assert status == 200
+    until(running, lambda slack: slack.home(LEAD.user_id) is not None)
     home = state(running, LEAD.user_id, "home")["main"]["html"]
     assert "Schedule a course" in home
     view_id = home.split('data-view="')[1].split('"')[0]
@@ -141,6 +158,7 @@ def test_clicks_and_forms_reach_the_bot_as_slack_would_send_them(
         },
     )
     assert status == 200
+    until(running, lambda slack: bool(slack.open_views(LEAD.user_id)))
     modal = state(running, LEAD.user_id, "home")["modal"]
     assert modal["title"] == "Schedule a course"
     status, answer = call(

@@ -17,6 +17,8 @@ from tests.sandbox.conftest import RunningSandbox
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+# One sandbox per module: its tests run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("sandbox-browser")
 PRIYA = "UPRIYA"
 
 

@@ -18,6 +18,8 @@ from tests.support.process import LESSONS
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+# One sandbox per module: its tests run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("sandbox-authors")
 LESSON = "security-basics/01-spot-phishing.md"
 TITLE = "Spot a phishing message before you click"
 HOSTILE = (
