@@ -1,23 +1,4 @@
 """The suite's Slack stand-in is the sandbox's local Slack (bot/sandbox/slack); tests import it here."""
 
-from bot.sandbox.slack import (
-    DriverError,
-    DriverResponse,
-    SlackDriver,
-    SlackStandIn,
-    SocketAckTimeoutError,
-    SocketNotConnectedError,
-    validate_message,
-    validate_view,
-)
-
-__all__ = [
-    "DriverError",
-    "DriverResponse",
-    "SlackDriver",
-    "SlackStandIn",
-    "SocketAckTimeoutError",
-    "SocketNotConnectedError",
-    "validate_message",
-    "validate_view",
-]
+from bot.sandbox.slack import *  # noqa: F403
+from bot.sandbox.slack import __all__ as __all__
