@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: help run test lint typecheck imports pytest install clean bench
 
 help:
-	@echo "make run    start the bot (Socket Mode with SLACK_APP_TOKEN, or explains what is missing)"
+	@echo "make run    start the bot (Socket Mode with SLACK_APP_TOKEN; with no Slack credentials, the sandbox)"
 	@echo "make test   lint, type-check, check layers and run the tests (SQLite, and PostgreSQL when it answers)"
 
 $(STAMP): pyproject.toml
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	@$(BIN)/microlearn serve $(ARGS)
+	@$(BIN)/microlearn serve --sandbox-without-credentials $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ Run on purpose, never by the suite:
 For each database (a temporary SQLite file; a scratch PostgreSQL database on DATABASE_URL_TEST's
 server, created and dropped):
 
-1. Prepare, through Slack's front door: the Slack stand-in (tests/standin) runs in this process
+1. Prepare, through Slack's front door: the Slack stand-in (bot/sandbox/slack) runs in this process
    with an admin and enough learners in one user group; `microlearn serve --http` runs as a
    subprocess against it (its production server: gunicorn, gthread workers). The admin runs
    `/learn send <lesson> to <user group>` for three shipped lessons of three one-tap questions
@@ -85,12 +85,12 @@ from sqlmodel import col
 
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, QuestionKind
+from bot.sandbox.slack import DriverResponse, SlackDriver, SlackStandIn
+from bot.sandbox.slack import server as standin_server
+from bot.sandbox.slack.server import JSON, _Reply
 from bot.storage.answers import AnswerRepository
 from bot.storage.db import Database
 from bot.storage.models import Course, Delivery, Lesson
-from tests.standin import DriverResponse, SlackDriver, SlackStandIn
-from tests.standin import server as standin_server
-from tests.standin.server import JSON, _Reply
 from tests.support.databases import (
     create_postgres_database,
     drop_postgres_database,

@@ -12,7 +12,7 @@ minutes on two cores; `--db both` runs everything on PostgreSQL too.
 
 1. Fan-out: the real bot (`bot.app.build_services`) sends one lesson (a lesson message and one
    quiz question: two messages) to N learners of a user group with `send_now`, then drains the
-   outbox with the real clock and real sleeps over HTTP to the Slack stand-in (tests/standin),
+   outbox with the real clock and real sleeps over HTTP to the Slack stand-in (bot/sandbox/slack),
    which runs in a child process so that it competes for cores, not for this process's GIL, and
    so that the peak RSS printed is the bot's. The stand-in emulates Slack's two chat.postMessage
    rules at once: a workspace-wide token bucket (the cap) and about one message a second per

@@ -296,10 +296,14 @@ def _bolt_logger() -> logging.Logger:
 
 
 def build(
-    settings: Settings, *, catalog: Catalog, token_verification_enabled: bool = True
+    settings: Settings,
+    *,
+    catalog: Catalog,
+    token_verification_enabled: bool = True,
+    clock: Callable[[], datetime] = utc_now,
 ) -> Container:
     db = open_database(settings)
-    services = build_services(settings, db, catalog)
+    services = build_services(settings, db, catalog, clock=clock)
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
     return Container(settings=settings, db=db, services=services, bolt=bolt)
 

@@ -35,6 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     serve.add_argument("--workers", type=int, default=2, help="HTTP worker processes (default 2)")
+    serve.add_argument(
+        "--sandbox-without-credentials",
+        action="store_true",
+        help="with no Slack credentials at all, start the sandbox instead (what `make run` does)",
+    )
+
+    sandbox = commands.add_parser(
+        "sandbox", help="try it without Slack: the bot and a local Slack in your browser"
+    )
+    sandbox.add_argument(
+        "--port", type=int, help="the page's port on 127.0.0.1 (default MICROLEARN_SANDBOX_PORT)"
+    )
+    sandbox.add_argument(
+        "--lessons", type=Path, help="a lessons folder to serve and reload as you edit it"
+    )
 
     lessons = commands.add_parser("lessons", help="check, preview and import lessons")
     lesson_commands = lessons.add_subparsers(
@@ -96,7 +111,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if settings.log_level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "serve":
+        if args.sandbox_without_credentials and not args.http and _no_credentials(settings):
+            return _sandbox(settings, port=None, lessons=None, out=out)
         return _serve(settings, args, out)
+    if args.command == "sandbox":
+        return _sandbox(settings, port=args.port, lessons=args.lessons, out=out)
     if args.command == "db":
         return _db_upgrade(settings, out)
     if args.command == "deliver-due":
@@ -129,6 +148,29 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     except app.StartupError as error:
         for problem in getattr(error, "problems", ()):
             print(problem, file=sys.stderr)
+        print(f"microlearn: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _no_credentials(settings: Settings) -> bool:
+    return not (
+        settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret
+    )
+
+
+def _sandbox(settings: Settings, *, port: int | None, lessons: Path | None, out: TextIO) -> int:
+    from bot.sandbox.run import SandboxError, run_sandbox
+
+    try:
+        run_sandbox(
+            settings,
+            port=port or settings.sandbox_port,
+            lessons=lessons or settings.lessons_dir,
+            folder=Path.cwd(),
+            out=out,
+        )
+    except SandboxError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

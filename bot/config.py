@@ -36,6 +36,7 @@ class Settings:
     web_threads: int = 16
     listener_threads: int = 16
     log_level: str = "INFO"
+    sandbox_port: int = 3000
 
     @property
     def socket_mode(self) -> bool:
@@ -109,6 +110,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             _number(get("MICROLEARN_LISTENER_THREADS"), "MICROLEARN_LISTENER_THREADS", 16, 1)
         ),
         log_level=_log_level(get("MICROLEARN_LOG_LEVEL")),
+        sandbox_port=_port(get("MICROLEARN_SANDBOX_PORT"), "MICROLEARN_SANDBOX_PORT", 3000),
     )
 
 
@@ -172,6 +174,13 @@ def _number(
     if number < minimum:
         raise ConfigError(f"{name} must be ≥ {minimum:g}, got {value!r}")
     return number
+
+
+def _port(value: str | None, name: str, default: int) -> int:
+    port = int(_number(value, name, default, 1))
+    if port > 65535:
+        raise ConfigError(f"{name} must be a TCP port, 1–65535, got {value!r}")
+    return port
 
 
 def _log_level(value: str | None) -> str:

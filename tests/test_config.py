@@ -16,7 +16,12 @@ def test_defaults_match_the_documented_table() -> None:
     assert settings.lessons_dir == Path("lessons")
     assert settings.admins == frozenset()
     assert settings.tick_seconds == 30
+    assert settings.sandbox_port == 3000
     assert not settings.socket_mode
+
+
+def test_the_sandbox_port_comes_from_its_variable() -> None:
+    assert settings_from({"MICROLEARN_SANDBOX_PORT": "4000"}).sandbox_port == 4000
 
 
 def test_environment_wins_over_the_env_file(tmp_path: Path) -> None:
@@ -59,6 +64,8 @@ def test_postgres_urls_get_the_psycopg_driver() -> None:
         ("MICROLEARN_TICK_SECONDS", "soon"),
         ("MICROLEARN_SEND_RATE", "fast"),
         ("MICROLEARN_LOG_LEVEL", "chatty"),
+        ("MICROLEARN_SANDBOX_PORT", "70000"),
+        ("MICROLEARN_SANDBOX_PORT", "web"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:

@@ -22,6 +22,12 @@ class CatalogService:
         """Mirror the catalog into the database (run once at start-up, before serving)."""
         return self._repository.sync(self._catalog, now=now)
 
+    def replace(self, catalog: Catalog, *, now: datetime) -> SyncReport:
+        """Serve a reloaded lessons folder from now on (the sandbox's authors edit it live)."""
+        report = self._repository.sync(catalog, now=now)
+        self._catalog = catalog
+        return report
+
     def course(self, course_id: str) -> Course | None:
         return self._catalog.course(course_id)
 

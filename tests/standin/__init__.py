@@ -1,17 +1,4 @@
-"""A local Slack stand-in for tests: Web API, Socket Mode and a driver that plays Slack."""
+"""The suite's Slack stand-in is the sandbox's local Slack (bot/sandbox/slack); tests import it here."""
 
-from .blockkit import validate_message, validate_view
-from .driver import DriverError, DriverResponse, SlackDriver
-from .server import SlackStandIn
-from .socket_mode import SocketAckTimeoutError, SocketNotConnectedError
-
-__all__ = [
-    "DriverError",
-    "DriverResponse",
-    "SlackDriver",
-    "SlackStandIn",
-    "SocketAckTimeoutError",
-    "SocketNotConnectedError",
-    "validate_message",
-    "validate_view",
-]
+from bot.sandbox.slack import *  # noqa: F403
+from bot.sandbox.slack import __all__ as __all__

@@ -420,6 +420,29 @@ class SlackDriver:
             self.standin.apply_view_response(str(stored["id"]), response.payload() or None)
         return response
 
+    def close_view(self, user_id: str, view: Mapping[str, Any] | str) -> DriverResponse | None:
+        """The person closes a modal (its close button): it and the views above it go away.
+
+        Slack tells the app only when the view asked for it (``notify_on_close``): ``view_closed``.
+        """
+        stored = self.standin.get_view(view if isinstance(view, str) else str(view["id"]))
+        self.standin.apply_view_response(str(stored["id"]), None)
+        if not stored.get("notify_on_close"):
+            return None
+        return self._interactive(
+            {
+                "type": "view_closed",
+                "team": self._team(),
+                "user": self._user_ref(user_id),
+                "api_app_id": self.standin.app_id,
+                "token": VERIFICATION_TOKEN,
+                "view": stored,
+                "is_cleared": False,
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
+        )
+
     # -- events ----------------------------------------------------------------------------
 
     def event(

@@ -215,6 +215,7 @@ class SlackStandIn:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] | None = None,
         start_ts: int = 1_700_000_000,
+        ts_clock: Callable[[], float] | None = None,
     ) -> None:
         self.team_id = team_id
         self.team_name = team_name
@@ -230,6 +231,10 @@ class SlackStandIn:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._ts_micros = start_ts * 1_000_000
+        # Message timestamps count up from start_ts, or follow this clock (seconds since the
+        # epoch) when given, as Slack's do: the sandbox shows when each message was posted.
+        self._ts_clock = ts_clock
+        self._version = 0
         self._counters: dict[str, int] = {}
         self._users: dict[str, _User] = {}
         self._channels: dict[str, _Conversation] = {}
@@ -551,6 +556,20 @@ class SlackStandIn:
         with self._lock:
             return [copy.deepcopy(f) for f in self._files.values() if f["completed"]]
 
+    def channels(self) -> list[JSON]:
+        """Every channel (no DMs) as ``conversations.info`` shows it, with ``members``."""
+        with self._lock:
+            return [
+                {**self._channel_object(conv), "members": list(conv.members)}
+                for conv in self._channels.values()
+                if conv.kind != "im"
+            ]
+
+    def usergroups(self) -> list[JSON]:
+        """Every user group: id, handle, name, users."""
+        with self._lock:
+            return copy.deepcopy(list(self._usergroups.values()))
+
     def reactions(self, channel: str, ts: str) -> list[JSON]:
         message = self.find_message(channel, ts)
         if message is None:
@@ -586,6 +605,16 @@ class SlackStandIn:
             if conv is None:
                 raise KeyError(f"unknown channel {channel_id}")
             return self._channel_object(conv)
+
+    @property
+    def version(self) -> int:
+        """Grows with every change: a page waits in ``wait_for`` until it is not what it saw."""
+        with self._lock:
+            return self._version
+
+    def touch(self) -> None:
+        """Count a change made outside the stand-in, waking whoever waits in ``wait_for``."""
+        self._touch()
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         """Block until ``predicate()`` (evaluated under the lock after each change) is true."""
@@ -706,6 +735,8 @@ class SlackStandIn:
         """A new message timestamp, strictly greater than all before it."""
         with self._lock:
             self._ts_micros += 100
+            if self._ts_clock is not None:
+                self._ts_micros = max(self._ts_micros, int(self._ts_clock() * 1_000_000))
             return f"{self._ts_micros // 1_000_000}.{self._ts_micros % 1_000_000:06d}"
 
     def now(self) -> float:
@@ -861,6 +892,7 @@ class SlackStandIn:
 
     def _touch(self) -> None:
         with self._changed:
+            self._version += 1
             self._changed.notify_all()
 
     def _handle_http(self, raw_path: str, headers: dict[str, str], body: bytes) -> _Reply:

@@ -1,0 +1,20 @@
+"""A local Slack: Web API, Socket Mode, Block Kit checks and a driver that plays Slack's side.
+
+The test suite and the sandbox share it, so every improvement serves both.
+"""
+
+from .blockkit import validate_message, validate_view
+from .driver import DriverError, DriverResponse, SlackDriver
+from .server import SlackStandIn
+from .socket_mode import SocketAckTimeoutError, SocketNotConnectedError
+
+__all__ = [
+    "DriverError",
+    "DriverResponse",
+    "SlackDriver",
+    "SlackStandIn",
+    "SocketAckTimeoutError",
+    "SocketNotConnectedError",
+    "validate_message",
+    "validate_view",
+]
