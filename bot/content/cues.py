@@ -7,7 +7,8 @@ Every check is a pure function over the loaded courses. What counts as a cue:
 - in a course, the right option the longest in 75 % or more of at least 4 single-choice
   questions (with 3 options or more);
 - in a course, 75 % or more of at least 4 true/false questions with the same answer;
-- in a lesson, the same option in two questions (true/false and polls aside);
+- in a lesson, the same option in two questions (true/false, two-option questions and polls
+  aside);
 - in a `single` question with 3 options or more, a right option that alone differs from the
   wrong ones in quotation marks, code formatting, a trailing period or a leading capital;
 - in a course, the right option of the single-choice questions always in the same place, never
@@ -171,7 +172,9 @@ def _comparable(text: str) -> str:
 def _repeated_options(lesson: Lesson) -> Iterator[Cue]:
     first_seen: dict[str, Question] = {}
     for question in lesson.quiz:
-        if question.kind not in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        graded = question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
+        # Two options are a yes/no choice however they are worded: repeating them says nothing.
+        if not graded or len(question.options) < 3:
             continue
         for key, option in {_comparable(o.text): o for o in reversed(question.options)}.items():
             earlier = first_seen.setdefault(key, question)

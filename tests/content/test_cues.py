@@ -127,6 +127,9 @@ def test_an_option_repeated_across_questions_of_one_lesson(tmp_path: Path) -> No
     questions = [
         single("Who decides at level 3?", ["You", "Your lead", "Both of you", "Nobody"], right=2),
         single("Who decides at level 5?", ["You", "Your lead", "The team", "HR"], right=0),
+        # Two options are a yes/no choice, however often they repeat.
+        single("Is level 1 for emergencies?", ["Yes", "No"], right=0),
+        single("Is level 5 for new hires?", ["Yes", "No"], right=1),
     ]
     folder = make_course(tmp_path, [lesson(*questions)])
     path = folder / "01-lesson-1.md"
