@@ -6,13 +6,7 @@ from pathlib import Path
 
 from tests.conftest import count_database_run
 from tests.standin import SlackStandIn
-from tests.support.process import (
-    SIGNING_SECRET,
-    bot_environment,
-    free_port,
-    start_bot,
-    wait_until_healthy,
-)
+from tests.support.process import bot_environment, start_bot
 
 GIVEAWAY = """\
 ---
@@ -40,21 +34,17 @@ def test_warnings_do_not_stop_serve(standin: SlackStandIn, tmp_path: Path) -> No
     (lessons / "giveaways" / "01-read-links.md").write_text(GIVEAWAY, encoding="utf-8")
     database_url = f"sqlite:///{tmp_path / 'microlearn.db'}"
     count_database_run(database_url)
-    port = free_port()
     env = bot_environment(
         api_url=standin.api_url,
         database_url=database_url,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_APP_TOKEN="xapp-standin",
         LESSONS_DIR=str(lessons),
     )
-    bot = start_bot(
-        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env,
-        cwd=tmp_path,
-        port=port,
-    )
-    wait_until_healthy(bot)
+    connects = standin.socket.connects()
+    bot = start_bot([], env, cwd=tmp_path)  # Socket Mode: the quickest way to a serving bot
+    connected = standin.wait_for_socket_client(timeout=30, connects=connects + 1)
     assert bot.stop() == 0
+    assert connected, "".join(bot.output)
     assert (
         f"microlearn: lessons from {lessons}: 1 course, 1 lesson, 1 question, 1 warning "
         f"(`microlearn lessons check {lessons}` lists it)"
