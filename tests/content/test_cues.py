@@ -65,6 +65,13 @@ def warnings(lines: list[str]) -> list[str]:
     return [line for line in lines if ": warning: " in line]
 
 
+def warned(root: Path) -> list[str]:
+    """The warnings `lessons check` prints for `root`, which must pass: warnings exit 0."""
+    code, lines = check(root)
+    assert code == 0, lines
+    return warnings(lines)
+
+
 def distinct(question: int, right: int, count: int = 4) -> tuple[list[str], int]:
     """Options of equal length that no other question shares, the right one at `right`."""
     return [f"Choice {question:02d}-{letter}" for letter in "ABCDEFGH"[:count]], right
@@ -92,14 +99,13 @@ def test_a_right_option_much_longer_than_the_wrong_ones(tmp_path: Path) -> None:
     ]
     folder = make_course(tmp_path, [lesson(*questions)])
     path = folder / "01-lesson-1.md"
-    code, lines = check(tmp_path)
-    assert code == 0
-    assert warnings(lines) == [
+    assert warned(tmp_path) == [
         f"{path}:{line_of(path, 'first single slash')}: warning: the right option is much longer "
         "than the others (45 characters; the longest wrong one has 10): learners pick the "
         "longest option, so shorten it or lengthen the others"
     ]
-    assert lines[-1] == f"{tmp_path}: 1 course, 1 lesson, 3 questions, no problems, 1 warning"
+    summary = check(tmp_path)[1][-1]
+    assert summary == f"{tmp_path}: 1 course, 1 lesson, 3 questions, no problems, 1 warning"
 
 
 def test_a_course_whose_true_false_answers_are_mostly_the_same(tmp_path: Path) -> None:
@@ -114,9 +120,7 @@ def test_a_course_whose_true_false_answers_are_mostly_the_same(tmp_path: Path) -
     make_course(tmp_path, [lesson(*balanced)], course="balanced")
     too_few_to_tell = [true_false(f"Statement {n}.", False) for n in range(3)]
     make_course(tmp_path, [lesson(*too_few_to_tell)], course="too-few")
-    code, lines = check(tmp_path)
-    assert code == 0
-    assert warnings(lines) == [
+    assert warned(tmp_path) == [
         f"{folder / 'course.yaml'}:1: warning: 3 of the course's 4 true/false questions are "
         "answered 'False': answering 'False' every time scores 75 %, so turn some statements "
         "around"
@@ -172,9 +176,7 @@ def test_a_right_answer_phrased_unlike_the_others(
     right = 2 if how.endswith("quotation marks") else 0
     folder = make_course(tmp_path, [lesson(single("What do you do?", options, right=right))])
     path = folder / "01-lesson-1.md"
-    code, lines = check(tmp_path)
-    assert code == 0
-    assert warnings(lines) == [
+    assert warned(tmp_path) == [
         f"{path}:{line_of(path, json.dumps(options[right], ensure_ascii=False))}: warning: the "
         f"right option is {how}: learners spot the odd one out, so phrase the options alike"
     ]
@@ -190,9 +192,7 @@ def test_the_right_option_longest_in_most_questions_of_a_course(tmp_path: Path) 
         for n in range(3)
     ] + [single("Question 3?", ["Right 3", "Wrong one 3a", "Wrong 3b"], right=0)]
     folder = make_course(tmp_path, [lesson(*questions[:2]), lesson(*questions[2:])])
-    code, lines = check(tmp_path)
-    assert code == 0
-    assert warnings(lines) == [
+    assert warned(tmp_path) == [
         f"{folder / 'course.yaml'}:1: warning: the right option is the longest in 3 of the "
         "course's 4 single-choice questions: learners pick the longest option, so make a wrong "
         "one the longest in some of them"
@@ -202,9 +202,7 @@ def test_the_right_option_longest_in_most_questions_of_a_course(tmp_path: Path) 
 def test_the_right_option_always_in_the_same_place(tmp_path: Path) -> None:
     questions = [single(f"Question {n}?", *distinct(n, right=0)) for n in range(3)]
     folder = make_course(tmp_path, [lesson(questions[0]), lesson(*questions[1:])])
-    code, lines = check(tmp_path)
-    assert code == 0
-    assert warnings(lines) == [
+    assert warned(tmp_path) == [
         f"{folder / 'course.yaml'}:1: warning: the right option is always the first one in the "
         "course's 3 single-choice questions (a random order would do that 2 times in 100): "
         "learners notice, so move some right answers elsewhere"
@@ -216,9 +214,7 @@ def test_the_right_option_never_last_over_many_questions(tmp_path: Path) -> None
     folder = make_course(tmp_path, [lesson(*questions[:6]), lesson(*questions[6:])])
     # Never last in 5 questions happens 24 times in 100 by chance: not worth a warning.
     make_course(tmp_path, [lesson(*questions[:5])], course="short")
-    code, lines = check(tmp_path)
-    assert code == 0
-    assert warnings(lines) == [
+    assert warned(tmp_path) == [
         f"{folder / 'course.yaml'}:1: warning: the right option is never the last one in the "
         "course's 11 single-choice questions (a random order would do that 4 times in 100): "
         "learners notice, so move some right answers elsewhere"
@@ -233,9 +229,7 @@ def test_select_all_questions_whose_wrong_options_always_come_last(tmp_path: Pat
         for n in range(3)
     ]
     folder = make_course(tmp_path, [lesson(*questions)])
-    code, lines = check(tmp_path)
-    assert code == 0
-    assert warnings(lines) == [
+    assert warned(tmp_path) == [
         f"{folder / 'course.yaml'}:1: warning: the wrong options come last in all 3 select-all "
         "questions of the course (a random order would do that 2 times in 100): learners "
         "notice, so mix them in"
