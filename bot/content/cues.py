@@ -41,6 +41,8 @@ _MARKS = re.compile(r"[*_~`]")
 
 @dataclass(frozen=True, order=True)
 class Cue:
+    """A warning on a file and line: it never stops `serve`, unlike a loader problem."""
+
     path: Path
     line: int
     message: str
@@ -209,9 +211,9 @@ def _true_false_polarity(course: Course) -> Iterator[Cue]:
         next(option.text for option in question.options if option.correct)
         for question in _questions(course, QuestionKind.TRUE_FALSE)
     )
-    total = sum(answers.values())
     if not answers:
         return
+    total = sum(answers.values())
     answer, count = answers.most_common(1)[0]
     if _mostly(count, total):
         yield _course_cue(
