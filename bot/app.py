@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.content.cues import find_cues
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, Source
 from bot.scheduler import Ticker, utc_now
@@ -126,6 +127,7 @@ def _tick(services: Services, now: datetime, *, budget: timedelta | None) -> Non
 class ContentCheck:
     catalog: Catalog
     problems: list[str]
+    warnings: list[str] = field(default_factory=list)  # giveaway cues: reported, never fatal
 
     def summary(self) -> str:
         catalog = self.catalog
@@ -140,13 +142,14 @@ class ContentCheck:
 
 
 def check_content(folder: Path) -> ContentCheck:
-    """Load and check a lessons folder, then render every lesson as Slack would receive it."""
+    """Load and check a lessons folder, render every lesson as Slack would, and look for cues."""
     loaded = load_catalog(folder)
     problems = [str(problem) for problem in loaded.problems]
     for problem in render.check_catalog(loaded.catalog):
         where = problem.source or Source(folder, 1)
         problems.append(f"{where}: {problem.message}")
-    return ContentCheck(loaded.catalog, problems)
+    warnings = [str(cue) for cue in find_cues(loaded.catalog)]
+    return ContentCheck(loaded.catalog, problems, warnings)
 
 
 # What follows an acknowledged answer (bot/slack/listeners/quiz.py). Mostly waiting on Slack:
@@ -444,7 +447,11 @@ def serve(
     migrated = f"migrated {before or 'empty'} → {after}" if before != after else f"at {after}"
     identity = check_slack(settings)
     print(f"microlearn: database {_redact(settings.database_url)} {migrated}", file=out)
-    print(f"microlearn: lessons from {settings.lessons_dir}: {content.summary()}", file=out)
+    print(
+        f"microlearn: lessons from {settings.lessons_dir}: {content.summary()}"
+        f"{_warnings_note(content, settings.lessons_dir)}",
+        file=out,
+    )
     if http:
         _serve_http(
             settings,
@@ -513,6 +520,14 @@ def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, o
         on_ready=ready,
     )
     print("microlearn: stopped", file=out, flush=True)
+
+
+def _warnings_note(content: ContentCheck, folder: Path) -> str:
+    count = len(content.warnings)
+    if not count:
+        return ""
+    them = "it" if count == 1 else "them"
+    return f", {_count(count, 'warning')} (`microlearn lessons check {folder}` lists {them})"
 
 
 def _count(number: int, noun: str) -> str:

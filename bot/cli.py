@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="report every problem in a lessons folder as path:line: message"
     )
     check.add_argument("folder", nargs="?", type=Path, help="default: LESSONS_DIR")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) on warnings about giveaway cues too, not only on problems",
+    )
     preview = lesson_commands.add_parser(
         "preview",
         help="print the Slack messages of one lesson as JSON, with Block Kit Builder links",
@@ -127,7 +132,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             getattr(args, "folder", None) or getattr(args, "into", None) or settings.lessons_dir
         )
         if args.lessons_command == "check":
-            return _lessons_check(folder, out)
+            return _lessons_check(folder, out, strict=args.strict)
         if args.lessons_command == "preview":
             return _lessons_preview(folder, args, out)
         return _lessons_import(folder, args, out)
@@ -176,17 +181,22 @@ def _sandbox(settings: Settings, *, port: int | None, lessons: Path | None, out:
     return EXIT_OK
 
 
-def _lessons_check(folder: Path, out: TextIO) -> int:
+def _lessons_check(folder: Path, out: TextIO, *, strict: bool) -> int:
     from bot import app
 
     result = app.check_content(folder)
-    for problem in result.problems:
-        print(problem, file=out)
+    for line in (*result.problems, *result.warnings):
+        print(line, file=out)
     if result.problems:
         count = len(result.problems)
         print(f"{count} problem{'s' if count != 1 else ''} in {folder}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"{folder}: {result.summary()}, no problems", file=out)
+    warned = len(result.warnings)
+    warnings = f"{warned} warning{'s' if warned != 1 else ''}"
+    if strict and warned:
+        print(f"{warnings} in {folder} (--strict fails on warnings)", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{folder}: {result.summary()}, no problems{', ' + warnings if warned else ''}", file=out)
     return EXIT_OK
 
 

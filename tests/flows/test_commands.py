@@ -175,7 +175,7 @@ def test_a_learner_joins_pulls_snoozes_resumes_and_leaves(
 
 def test_courses_and_search(bot: Bot, ann: str) -> None:
     courses = bot.command(ann, "courses")
-    assert "*Security basics for everyone* (`security-basics`, 5 lessons)" in courses
+    assert "*Security basics for everyone* (`security-basics`, 6 lessons)" in courses
     found = bot.command(ann, "search passkeys")
     assert found.startswith("Lessons about “passkeys”:")
     assert "`security-basics/passwords-and-passkeys`" in found
@@ -203,10 +203,10 @@ def test_finishing_a_course_you_joined_yourself_is_congratulated(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
     bot.command(ann, "join security-basics")
-    for _ in range(5):
+    for _ in range(6):
         bot.command(ann, "next")
     bot.tick()
     texts = [str(m["text"]) for m in standin.messages(ann)]
-    assert sum(t.startswith("New lesson") for t in texts) == 5
+    assert sum(t.startswith("New lesson") for t in texts) == 6
     assert any(t.startswith(":tada: You've finished *Security basics for everyone*") for t in texts)
     assert not any("/learn report" in t for t in texts)

@@ -14,7 +14,7 @@ from tests.standin import SlackStandIn
 from tests.support.harness import Bot
 
 COURSE = "security-basics"
-LESSON_COUNT = 5
+LESSON_COUNT = 6
 
 
 def lesson_titles(messages: list[dict[str, object]]) -> list[str]:
@@ -85,7 +85,8 @@ def test_a_lead_schedules_a_course_to_every_kind_of_target(bot: Bot, standin: Sl
         days = [t.date() for t in local]
         assert days == sorted(set(days)), name  # one a day
     channel_local = [i.astimezone(lead_zone).strftime("%a %H:%M") for i in received[general]]
-    assert channel_local == ["Mon 09:30", "Tue 09:30", "Wed 09:30", "Thu 09:30", "Fri 09:30"]
+    weekdays = ["Mon 09:30", "Tue 09:30", "Wed 09:30", "Thu 09:30", "Fri 09:30"]
+    assert channel_local == [*weekdays, "Mon 09:30"]  # the sixth lesson after the weekend
     welcome = [m for m in standin.messages(people["bob"]) if "enrolled you in" in str(m["text"])]
     assert len(welcome) == 1 and f"<@{bot.lead}>" in str(welcome[0]["text"])
     finished = [m for m in standin.messages(bot.lead) if "has finished" in str(m["text"])]
