@@ -34,24 +34,18 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests` is not installed
 
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.databases import (
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_test_url,
-)
+from tests.support.databases import scratch_database
 from tests.support.process import (
     SIGNING_SECRET,
     BotProcess,
     bot_environment,
-    free_port,
-    start_bot,
+    start_http_bot,
     wait_until_healthy,
 )
 
@@ -85,30 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     dialects = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     for dialect in dialects:
-        with _database(dialect) as url, SlackStandIn() as standin:
+        database = scratch_database(dialect, prefix="microlearn_memory")
+        with database as url, SlackStandIn() as standin:
             print(f"\n{dialect}: serve --http --workers {WORKERS}, {args.learners} learners")
             _measure(standin, url, learners=args.learners, concurrency=args.concurrency)
     return 0
-
-
-@contextmanager
-def _database(dialect: str) -> Iterator[str]:
-    if dialect == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="microlearn-memory-") as folder:
-            yield f"sqlite:///{folder}/microlearn.db"
-        return
-    url = create_postgres_database(postgres_test_url(), prefix="microlearn_memory")
-    try:
-        yield url
-    finally:
-        drop_postgres_database(url)
 
 
 def _measure(standin: SlackStandIn, url: str, *, learners: int, concurrency: int) -> None:
     lead = standin.add_user("lena", real_name="Lena Lead", is_admin=True)
     people = [standin.add_user(f"learner{n}") for n in range(learners)]
     group = standin.add_usergroup("memory-learners", people)
-    port = free_port()
     env = bot_environment(
         api_url=standin.api_url,
         database_url=url,
@@ -118,12 +99,7 @@ def _measure(standin: SlackStandIn, url: str, *, learners: int, concurrency: int
     )
     with tempfile.TemporaryDirectory(prefix="microlearn-memory-cwd-") as cwd:
         print(f"  microlearn db upgrade: peak RSS {_mib(_upgrade_peak_rss(env, Path(cwd)))}")
-        bot = start_bot(
-            ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)],
-            env,
-            cwd=Path(cwd),
-            port=port,
-        )
+        bot = start_http_bot(env, cwd=Path(cwd), workers=WORKERS)
         try:
             wait_until_healthy(bot, timeout=60)
             _print_phase("idle after start", _memory(bot.process.pid))

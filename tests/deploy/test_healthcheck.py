@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,8 +19,7 @@ from tests.support.databases import copy_sqlite
 from tests.support.process import (
     SIGNING_SECRET,
     bot_environment,
-    free_port,
-    start_bot,
+    start_http_bot,
     wait_until_healthy,
 )
 
@@ -38,19 +38,15 @@ def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
 def test_healthy_while_microlearn_serves_and_unhealthy_once_it_stopped(
     tmp_path: Path, _sqlite_template: Path
 ) -> None:
-    port = free_port()
     with SlackStandIn() as standin:
         env = bot_environment(
             api_url=standin.api_url,
             database_url=copy_sqlite(_sqlite_template, tmp_path / "microlearn.db"),
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
         )
-        bot = start_bot(
-            ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env,
-            cwd=tmp_path,
-            port=port,
-        )
+        bot = start_http_bot(env, cwd=tmp_path)
+        port = urlsplit(str(bot.url)).port
+        assert port is not None
         try:
             wait_until_healthy(bot)
             serving = run_healthcheck(port)
