@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -52,3 +55,18 @@ def drop_postgres_database(url: str) -> None:
 def copy_sqlite(template: Path, target: Path) -> str:
     shutil.copyfile(template, target)
     return f"sqlite:///{target}"
+
+
+@contextmanager
+def scratch_database(dialect: str, *, prefix: str) -> Iterator[str]:
+    """An empty database for one run: a temporary SQLite file, or a PostgreSQL database on
+    DATABASE_URL_TEST's server, dropped after."""
+    if dialect == "sqlite":
+        with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as folder:
+            yield f"sqlite:///{folder}/microlearn.db"
+        return
+    url = create_postgres_database(postgres_test_url(), prefix=prefix)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)

@@ -94,6 +94,13 @@ def start_bot(
     return BotProcess(process, url=f"http://127.0.0.1:{port}" if port else None)
 
 
+def start_http_bot(env: Mapping[str, str], *, cwd: Path, workers: int = 1) -> BotProcess:
+    """`microlearn serve --http` on a free loopback port (`bot.url`), with `workers` workers."""
+    port = free_port()
+    args = ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    return start_bot(args, env, cwd=cwd, port=port)
+
+
 def wait_until_healthy(bot: BotProcess, *, timeout: float = 30.0) -> None:
     """Poll /healthz until it answers 200 (the process is starting, not a timing assumption)."""
     deadline = time.monotonic() + timeout

@@ -1,0 +1,125 @@
+"""The built wheel, installed with its runtime dependencies only into a clean virtualenv, runs:
+what deploy/Dockerfile's build stage does, without a container engine.
+
+Slow (pip installs every runtime dependency from the package index, about a minute), so it runs
+on CI (CI=true) or when asked for with MICROLEARN_SLOW_TESTS=1, and is skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+import pytest
+
+from tests.support.process import LESSONS, ROOT
+
+RUN_SLOW = os.environ.get("CI") == "true" or os.environ.get("MICROLEARN_SLOW_TESTS") == "1"
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not RUN_SLOW,
+        reason="slow: pip installs the runtime dependencies (about a minute); "
+        "runs on CI (CI=true) or with MICROLEARN_SLOW_TESTS=1",
+    ),
+]
+
+
+def run(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    return subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh virtualenv holding the wheel and its runtime dependencies."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "src"
+    # What the Dockerfile copies into its build stage (the .dockerignore leaves caches out).
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "bot", source / "bot", ignore=shutil.ignore_patterns("__pycache__"))
+    wheels, environment = work / "wheels", work / "venv"
+    built = run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", wheels, ".", cwd=source
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = wheels.glob("microlearn-*.whl")
+    venv.EnvBuilder(with_pip=False).create(environment)
+    python = environment / "bin" / "python"
+    install = run(sys.executable, "-m", "pip", "--python", python, "install", wheel, cwd=work)
+    assert install.returncode == 0, install.stdout + install.stderr
+    return environment / "bin"
+
+
+def test_only_the_runtime_dependencies_are_installed(installed: Path) -> None:
+    listing = run(
+        installed / "python",
+        "-c",
+        "import importlib.metadata as m, json; "
+        "print(json.dumps([d.metadata['Name'] for d in m.distributions()]))",
+        cwd=installed,
+    )
+    names = {_name(name) for name in json.loads(listing.stdout)}
+    declared = {_name(requirement) for requirement in PROJECT["dependencies"]}
+    assert "microlearn" in names
+    assert declared <= names
+    dev = {_name(requirement) for requirement in PROJECT["optional-dependencies"]["dev"]}
+    assert not (names & (dev | {"pip", "setuptools", "hypothesis"})), names & dev
+
+
+def test_db_upgrade_migrates_a_new_sqlite_file(installed: Path, tmp_path: Path) -> None:
+    env_file = tmp_path / "settings.env"
+    env_file.write_text(f"DATABASE_URL=sqlite:///{tmp_path / 'microlearn.db'}\n")
+    command = (installed / "microlearn", "--env-file", env_file, "db", "upgrade")
+    first, again = run(*command, cwd=tmp_path), run(*command, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    head = max(path.name[:4] for path in (ROOT / "bot/storage/migrations/versions").glob("0*.py"))
+    assert first.stdout.strip() == f"database migrated empty → {head}"
+    assert again.returncode == 0 and again.stdout.strip() == f"database already at {head}"
+    assert (tmp_path / "microlearn.db").stat().st_size > 0
+
+
+def test_the_lessons_check_and_render_from_the_wheel(installed: Path, tmp_path: Path) -> None:
+    """The templates and the checker ship in the wheel: what `serve` needs before it starts."""
+    check = run(installed / "microlearn", "lessons", "check", LESSONS, cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.rstrip().endswith("no problems")
+    preview = run(
+        installed / "microlearn",
+        *("lessons", "preview", "security-basics/spot-phishing", "--folder", LESSONS),
+        "--no-links",
+        cwd=tmp_path,
+    )
+    assert preview.returncode == 0, preview.stderr
+    assert json.loads(preview.stdout)["lesson"] == "security-basics/spot-phishing"
+
+
+def test_version_names_the_release(installed: Path, tmp_path: Path) -> None:
+    result = run(installed / "microlearn", "--version", cwd=tmp_path)
+    if result.returncode == 2 and "--version" in result.stderr:
+        pytest.skip("this build's microlearn has no --version yet (added on another branch)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"microlearn {PROJECT['version']}"
+
+
+def _name(requirement: str) -> str:
+    """The distribution's name, normalized (PEP 503): slack_sdk and Slack-SDK are slack-sdk."""
+    name = re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
