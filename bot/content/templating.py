@@ -45,6 +45,8 @@ _TAGS: dict[type[nodes.Node], str] = {
     nodes.Continue: "continue",
 }
 _FILTER_ARGUMENTS = {"default": 1}
+EXPRESSION_PARTS = 50
+"""The most names, values, filters and operators one expression may hold (each a part)."""
 _OPERATORS: dict[type[nodes.Node], str] = {
     nodes.Add: "'+'",
     nodes.Sub: "'-'",
@@ -109,11 +111,11 @@ def _checked(body: str) -> tuple[tuple[int, str], ...]:
     # Every render checks again, and a lesson goes to many learners: once per body.
     try:
         tree = _environment().parse(body)
+        return tuple(sorted(_problems(tree)))
     except jinja2.TemplateSyntaxError as error:
         return ((error.lineno or 1, f"template error: {error.message}"),)
-    except RecursionError:
+    except RecursionError:  # Jinja's parser recurses into nested tags and brackets
         return ((1, "template error: nested too deeply"),)
-    return tuple(sorted(_problems(tree)))
 
 
 def render_body(body: str, context: BodyContext) -> str:
@@ -163,62 +165,79 @@ def _problems(node: nodes.Node) -> Iterator[tuple[int, str]]:
         )
 
 
-def _expression(node: nodes.Node) -> Iterator[tuple[int, str]]:
+def _expression(root: nodes.Node) -> Iterator[tuple[int, str]]:
+    """Problems in one expression, walked without recursion: a body may chain thousands of parts."""
+    pending = [root]
+    parts = 0
+    while pending:
+        node = pending.pop()
+        parts += 1
+        if parts > EXPRESSION_PARTS:
+            message = f"an expression of more than {EXPRESSION_PARTS} parts is not allowed"
+            yield root.lineno, f"{message} in a lesson body"
+            return
+        if isinstance(node, nodes.Filter):
+            problem = _filter_problem(node)
+            if problem:
+                yield node.lineno, problem
+            else:
+                pending.extend(child for child in (node.node, *node.args) if child is not None)
+        elif isinstance(node, nodes.Compare):
+            pending.extend((node.expr, *(operand.expr for operand in node.ops)))
+        elif isinstance(node, nodes.And | nodes.Or):
+            pending.extend((node.left, node.right))
+        elif isinstance(node, nodes.Not):
+            pending.append(node.node)
+        else:
+            problem = _leaf_problem(node)
+            if problem:
+                yield node.lineno, problem
+
+
+def _leaf_problem(node: nodes.Node) -> str | None:
     if isinstance(node, nodes.Const) and isinstance(node.value, str | int | float | bool | None):
-        return
+        return None
     if isinstance(node, nodes.Name | nodes.Getattr):
         path = _dotted(node)
-        if path is None:
-            attribute = f"'.{node.attr}'" if isinstance(node, nodes.Getattr) else "this"
-            yield node.lineno, f"{attribute} is not allowed in a lesson body; use {_VARIABLES}"
-        elif tuple(path.split(".")) not in _ALLOWED:
-            yield node.lineno, f"unknown template variable {path!r}; a lesson may use {_VARIABLES}"
-    elif isinstance(node, nodes.Filter):
-        yield from _filter(node)
-    elif isinstance(node, nodes.Compare):
-        yield from _expression(node.expr)
-        for operand in node.ops:
-            yield from _expression(operand.expr)
-    elif isinstance(node, nodes.And | nodes.Or):
-        yield from _expression(node.left)
-        yield from _expression(node.right)
-    elif isinstance(node, nodes.Not):
-        yield from _expression(node.node)
-    elif isinstance(node, nodes.Getitem):
-        yield node.lineno, f"'[…]' is not allowed in a lesson body; a lesson may use {_VARIABLES}"
-    elif isinstance(node, nodes.Call):
-        yield node.lineno, "calls are not allowed in a lesson body: '(…)' after a name or filter"
-    elif isinstance(node, nodes.Test):
-        yield node.lineno, f"the test {node.name!r} is not allowed in a lesson body ('is …')"
-    else:
-        what = _OPERATORS.get(type(node), f"'{type(node).__name__}'")
-        yield node.lineno, f"{what} is not allowed in a lesson body"
+        if path is None:  # an attribute of a literal or of a filter's result
+            attribute = node.attr if isinstance(node, nodes.Getattr) else node.name
+            return f"'.{attribute}' is not allowed in a lesson body; use {_VARIABLES}"
+        if tuple(path.split(".")) not in _ALLOWED:
+            shown = path if len(path) <= 60 else path[:59] + "…"
+            return f"unknown template variable {shown!r}; a lesson may use {_VARIABLES}"
+        return None
+    if isinstance(node, nodes.Getitem):
+        return f"'[…]' is not allowed in a lesson body; a lesson may use {_VARIABLES}"
+    if isinstance(node, nodes.Call):
+        return "calls are not allowed in a lesson body: '(…)' after a name or filter"
+    if isinstance(node, nodes.Test):
+        return f"the test {node.name!r} is not allowed in a lesson body ('is …')"
+    what = _OPERATORS.get(type(node), f"'{type(node).__name__}'")
+    return f"{what} is not allowed in a lesson body"
 
 
-def _filter(node: nodes.Filter) -> Iterator[tuple[int, str]]:
+def _filter_problem(node: nodes.Filter) -> str | None:
     if node.name not in TEMPLATE_FILTERS:
         allowed = ", ".join(TEMPLATE_FILTERS)
-        message = f"the filter {node.name!r} is not allowed in a lesson body"
-        yield node.lineno, f"{message}; the filters are {allowed}"
-        return
+        return (
+            f"the filter {node.name!r} is not allowed in a lesson body; the filters are {allowed}"
+        )
     takes = _FILTER_ARGUMENTS.get(node.name, 0)
     if node.kwargs or node.dyn_args or node.dyn_kwargs or len(node.args) > takes:
         shape = "one plain value, like default('there')" if takes else "no arguments"
-        yield node.lineno, f"the filter {node.name!r} takes {shape} in a lesson body"
-        return
-    for child in (node.node, *node.args):
-        if child is not None:
-            yield from _expression(child)
+        return f"the filter {node.name!r} takes {shape} in a lesson body"
+    return None
 
 
 def _dotted(node: nodes.Node) -> str | None:
     """`learner.first_name` for a name and its attributes, None when it starts elsewhere."""
-    if isinstance(node, nodes.Name):
-        return node.name
-    if isinstance(node, nodes.Getattr):
-        root = _dotted(node.node)
-        return None if root is None else f"{root}.{node.attr}"
-    return None
+    attributes: list[str] = []
+    while isinstance(node, nodes.Getattr):
+        attributes.append(node.attr)
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        return None
+    return ".".join([node.name, *reversed(attributes)])
 
 
 class _LessonSandbox(ImmutableSandboxedEnvironment):

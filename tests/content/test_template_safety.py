@@ -118,6 +118,7 @@ def test_lessons_check_refuses_template_tricks_with_path_and_line(
         ("{{ 'ab' * 3 }}", "'*' is not allowed in a lesson body"),
         ("{{ lesson }}", "unknown template variable 'lesson'"),
         ("{{ self }}", "unknown template variable 'self'"),
+        ("{{ lesson.number" + "|trim" * 3000 + " }}", "more than 50 parts is not allowed"),
     ],
     ids=[
         "chain",
@@ -132,6 +133,7 @@ def test_lessons_check_refuses_template_tricks_with_path_and_line(
         "arithmetic",
         "bare-variable",
         "self",
+        "deep",
     ],
 )
 def test_each_construct_outside_the_documented_set_is_named(
