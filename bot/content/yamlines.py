@@ -36,7 +36,12 @@ class Located:
 
 def load(text: str) -> Located:
     """Parse one YAML document; raise YamlProblem with a line on malformed input."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters before parsing anything
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        character = f"U+{error.character:04X}" if isinstance(error.character, int) else "a byte"
+        raise YamlProblem(line, f"unreadable YAML: {character} is not allowed") from error
     try:
         node = loader.get_single_node()
         if node is None:
@@ -47,10 +52,10 @@ def load(text: str) -> Located:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
-        problem = error.problem or "malformed YAML"
+        problem = " ".join((error.problem or "malformed YAML").split())
         raise YamlProblem(line, f"unreadable YAML: {problem}") from error
     except yaml.YAMLError as error:
-        raise YamlProblem(1, f"unreadable YAML: {error}") from error
+        raise YamlProblem(1, f"unreadable YAML: {' '.join(str(error).split())}") from error
     finally:
         loader.dispose()
 

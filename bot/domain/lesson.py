@@ -8,6 +8,8 @@ from pathlib import Path
 
 TEMPLATE_VARIABLES = ("learner.first_name", "course.title", "lesson.number", "lesson.total")
 """The only Jinja2 variables a lesson body may use."""
+TEMPLATE_FILTERS = ("capitalize", "default", "lower", "title", "trim", "upper")
+"""The only Jinja2 filters a lesson body may use (`default` with one plain value)."""
 
 TITLE_MAX = 150
 DESCRIPTION_MAX = 300

@@ -20,7 +20,15 @@ from bot.services.discussions import DiscussionService
 from bot.services.notices import announce_finished
 from bot.services.pacing import Pacer
 from bot.services.people import People
-from bot.services.ports import Composer, Message, Messenger, Posted, Profile, SlackError
+from bot.services.ports import (
+    Composer,
+    ContentProblem,
+    Message,
+    Messenger,
+    Posted,
+    Profile,
+    SlackError,
+)
 from bot.services.reviews import ReviewService
 from bot.services.wording import channel, user
 from bot.storage.drips import DripRepository
@@ -303,7 +311,9 @@ class DeliveryService:
     def _send(self, delivery: Claimed) -> tuple[str, int]:
         try:
             parts = self._compose(delivery)
-        except LookupError as error:
+        except (LookupError, ContentProblem) as error:
+            if isinstance(error, ContentProblem):
+                log.warning("delivery %d cannot be composed: %s", delivery.id, error)
             self._outbox.mark_failed(delivery, error=str(error), now=self._clock())
             return "failed", 0
         posted = 0

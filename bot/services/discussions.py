@@ -7,8 +7,6 @@ by (channel, ts).
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from typing import Any
 
 from bot.domain.lesson import Course, Lesson
 from bot.services.catalog import CatalogService
+from bot.services.csvfile import csv_bytes
 from bot.services.ports import Composer, Messenger, SlackError
 from bot.storage.answers import AnswerRepository
 from bot.storage.discussions import DiscussionRepository, ThreadRecord
@@ -311,21 +310,18 @@ class DiscussionService:
             )
             for lesson in course.lessons
         )
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(DISCUSSION_COLUMNS)
-        for row in rows:
-            writer.writerow(
-                [
-                    row.user_id,
-                    row.learner_name,
-                    row.course,
-                    row.lesson,
-                    row.channel_id,
-                    row.thread_ts,
-                    row.ts,
-                    row.text,
-                    row.replied_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                ]
-            )
-        return talk, out.getvalue().encode("utf-8")
+        cells = [
+            [
+                row.user_id,
+                row.learner_name,
+                row.course,
+                row.lesson,
+                row.channel_id,
+                row.thread_ts,
+                row.ts,
+                row.text,
+                row.replied_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ]
+            for row in rows
+        ]
+        return talk, csv_bytes(DISCUSSION_COLUMNS, cells)

@@ -22,6 +22,10 @@ class SlackError(Exception):
         self.retry_after = retry_after
 
 
+class ContentProblem(Exception):
+    """A lesson or question the Composer cannot turn into messages; sending it again won't help."""
+
+
 @dataclass(frozen=True)
 class Posted:
     channel: str

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,6 +9,7 @@ from bot.domain.lesson import Course, Lesson, Question, QuestionKind
 from bot.domain.quiz import Choice, describe
 from bot.domain.schedule import Days, zone
 from bot.services.catalog import CatalogService
+from bot.services.csvfile import csv_bytes
 from bot.services.discussions import DiscussionService, LessonTalk
 from bot.services.drips import Refused
 from bot.services.reviews import ReviewService
@@ -186,31 +185,35 @@ class ReportService:
 
 def answers_csv(course: Course, rows: list[AnswerRow]) -> bytes:
     """One row per stored answer, in the exact columns of the contract."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ANSWERS_COLUMNS)
-    for row in rows:
-        lesson = course.lesson(row.lesson)
-        question = (
-            lesson.quiz[row.position - 1] if lesson and row.position <= len(lesson.quiz) else None
-        )
-        kind = QuestionKind(row.kind)
-        answer = describe(question, Choice.decode(kind, row.choice)) if question else row.choice
-        writer.writerow(
-            [
-                row.user_id,
-                row.learner_name,
-                row.course,
-                row.lesson,
-                question.text if question else f"question {row.position}",
-                row.kind,
-                answer,
-                "true" if row.correct else "false",
-                row.attempt,
-                row.answered_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            ]
-        )
-    return out.getvalue().encode("utf-8")
+    return csv_bytes(ANSWERS_COLUMNS, [_answer_cells(course, row) for row in rows])
+
+
+def _answer_cells(course: Course, row: AnswerRow) -> list[str | int]:
+    lesson = course.lesson(row.lesson)
+    question = (
+        lesson.quiz[row.position - 1] if lesson and row.position <= len(lesson.quiz) else None
+    )
+    kind = QuestionKind(row.kind)
+    answer = describe(question, Choice.decode(kind, row.choice)) if question else row.choice
+    return [
+        row.user_id,
+        row.learner_name,
+        row.course,
+        row.lesson,
+        question.text if question else f"question {row.position}",
+        row.kind,
+        answer,
+        _graded(kind, row.correct),
+        row.attempt,
+        row.answered_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    ]
+
+
+def _graded(kind: QuestionKind, correct: bool | None) -> str:
+    """`true`/`false`; empty for polls and open answers, which have no right answer."""
+    if not kind.graded or correct is None:
+        return ""
+    return "true" if correct else "false"
 
 
 def streak(active_days: set[date], days: Days, *, today: date) -> int:

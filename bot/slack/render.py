@@ -12,8 +12,9 @@ from urllib.parse import quote
 
 import jinja2
 
-from bot.content.templating import BodyContext, render_body
+from bot.content.templating import BodyContext, TemplateProblem, render_body
 from bot.domain.lesson import Catalog, Course, Lesson, Question, Source
+from bot.services.ports import ContentProblem
 from bot.slack import blockkit
 from bot.slack.mrkdwn import Piece, escape, to_mrkdwn, to_pieces
 
@@ -30,7 +31,7 @@ BUILDER_URL = "https://app.slack.com/block-kit-builder/#"
 LETTERS = string.ascii_uppercase
 
 
-class RenderProblem(Exception):
+class RenderProblem(ContentProblem):
     """Content that cannot be shown within Slack's limits; `line` is in the lesson file."""
 
     def __init__(self, source: Source | None, message: str) -> None:
@@ -79,7 +80,12 @@ def lesson_messages(
 ) -> list[Message]:
     """The messages of one lesson, split at paragraph boundaries when it is long."""
     context = BodyContext(first_name, course.title, lesson.position, len(course.lessons))
-    markdown = render_body(lesson.body, context)
+    try:
+        markdown = render_body(lesson.body, context)
+    except TemplateProblem as problem:
+        line = lesson.body_line + problem.line - 1
+        source = Source(lesson.source.path, line) if lesson.source else None
+        raise RenderProblem(source, problem.message) from None
     sections = _sections(to_pieces(markdown), lesson)
     images = sum(1 for item in lesson.media if item.kind == "image")
     parts = _split(sections, tail=TAIL_BLOCKS + images)

@@ -60,7 +60,7 @@ def test_an_acknowledged_answer_survives_kill_minus_9(
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    with out.open(encoding="utf-8") as answers:
+    with out.open(encoding="utf-8-sig", newline="") as answers:
         rows = [row for row in csv.DictReader(answers) if row["learner_id"] == learner]
     assert [(r["lesson"], r["correct"], r["attempt"]) for r in rows] == [
         ("spot-phishing", "true", "1")

@@ -80,11 +80,13 @@ def test_a_reply_retried_by_slack_is_counted_once_and_edits_follow(
 
 def discussion_csv(standin: SlackStandIn) -> list[dict[str, str]]:
     upload = [f for f in standin.files() if f["name"] == "security-basics-discussion.csv"][-1]
-    text = bytes(upload["bytes"]).decode()
+    text = bytes(upload["bytes"]).decode("utf-8")
+    assert text.startswith("\ufeff")  # a byte-order mark for spreadsheets
+    text = text.removeprefix("\ufeff")
     assert text.splitlines()[0] == (
         "learner_id,learner_name,course,lesson,channel,thread_ts,reply_ts,text,replied_at"
     )
-    return list(csv.DictReader(io.StringIO(text)))
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def test_the_dm_link_to_the_discussion_comes_only_after_answering(

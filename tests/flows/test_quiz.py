@@ -283,7 +283,8 @@ def test_a_lead_gets_a_report_and_the_answers_csv(
     uploads = {f["name"]: f for f in standin.files()}
     assert set(uploads) == {"security-basics-answers.csv", "security-basics-discussion.csv"}
     upload = uploads["security-basics-answers.csv"]
-    rows = list(csv.reader(io.StringIO(bytes(upload["bytes"]).decode())))
+    assert bytes(upload["bytes"]).startswith(b"\xef\xbb\xbf")  # a byte-order mark for spreadsheets
+    rows = list(csv.reader(io.StringIO(bytes(upload["bytes"]).decode("utf-8-sig"), newline="")))
     assert rows[0] == [
         "learner_id",
         "learner_name",
