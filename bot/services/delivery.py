@@ -312,6 +312,9 @@ class DeliveryService:
         fixed_thread = str((delivery.payload or {}).get("thread_ts") or "") or None
         rate_limited = 0
         index = delivery.parts_sent
+        # Whether Slack may hold this part already: a claim that expired mid-send, or a post
+        # whose answer never came (see `_failed`). Looked for by its metadata before posting.
+        unsure = delivery.resumed
         if index == 0:
             self._open_drip_thread(delivery)
         while index < len(parts):
@@ -319,11 +322,14 @@ class DeliveryService:
             target = channel_id or delivery.dm_channel or delivery.recipient
             thread_ts = (fixed_thread or first_ts) if threaded else None
             try:
-                if delivery.resumed and index == delivery.parts_sent:
+                if unsure:
                     found = self._already_posted(delivery, target, index, thread_ts)
+                    unsure = False
                     if found is not None:
                         channel_id = found.channel
                         first_ts = first_ts or found.ts
+                        if index == 0:
+                            self._channel_thread(delivery, found.ts)
                         if not self._outbox.record_part(
                             delivery,
                             parts_sent=index + 1,
@@ -346,12 +352,13 @@ class DeliveryService:
                     },
                 )
             except SlackError as error:
+                unsure = unsure or error.uncertain
                 if error.code == "ratelimited" and rate_limited < RATE_LIMIT_RETRIES:
                     rate_limited += 1
                     now = self._clock().timestamp()
                     self._pacer.pause(delivery.team_id, until=now + (error.retry_after or 1.0))
                     continue
-                return self._failed(delivery, error), posted
+                return self._failed(delivery, error, unsure=unsure), posted
             posted += 1
             channel_id = result.channel
             if index == 0:
@@ -498,13 +505,16 @@ class DeliveryService:
         except LookupError:
             return None
 
-    def _failed(self, delivery: Claimed, error: SlackError) -> str:
+    def _failed(self, delivery: Claimed, error: SlackError, *, unsure: bool = False) -> str:
         now = self._clock()
         if not error.permanent and delivery.tries < MAX_TRIES:
             wait = min(BACKOFF_BASE * 2 ** (delivery.tries - 1), BACKOFF_MAX)
             if error.retry_after:
                 wait = max(wait, timedelta(seconds=error.retry_after))
-            self._outbox.release(delivery, due_at=now + wait, error=error.code)
+            if unsure:  # Slack may have posted it: the retry looks for it first
+                self._outbox.hold_unconfirmed(delivery, until=now + wait, error=error.code)
+            else:
+                self._outbox.release(delivery, due_at=now + wait, error=error.code)
             log.info("delivery %d will be retried in %s (%s)", delivery.id, wait, error.code)
             return "retry"
         fixable = delivery.enrolment_id is not None and error.code in CHANNEL_FIXABLE

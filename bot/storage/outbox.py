@@ -598,6 +598,11 @@ class Outbox:
             },
         )
 
+    def hold_unconfirmed(self, claimed: Claimed, *, until: datetime, error: str) -> bool:
+        """Give the delivery back to be retried at `until`, as a claim that expired mid-send:
+        Slack may have taken its current part, so the next claim looks for it first."""
+        return self._owned_update(claimed, {"lease_until": until, "error": error[:500]})
+
     def mark_failed(
         self, claimed: Claimed, *, error: str, now: datetime, free_key: bool = False
     ) -> bool:
