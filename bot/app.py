@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, Source
 from bot.scheduler import Ticker, utc_now
-from bot.server import Worker, run_http, run_socket_mode
+from bot.server import SocketModeFailed, Worker, run_http, run_socket_mode
 from bot.services import Services
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
@@ -496,18 +496,31 @@ def _serve_http(
 def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, out: TextIO) -> None:
     assert settings.slack_app_token is not None
     container = build(settings, catalog=catalog)
-    container.start_ticking()
 
     def ready() -> None:
+        # Only once Slack can reach us: nothing goes out from a bot that cannot hear answers.
+        container.start_ticking()
         print(f"microlearn: connected to Slack in Socket Mode as {identity}", file=out, flush=True)
 
-    run_socket_mode(
-        container.bolt,
-        app_token=settings.slack_app_token,
-        concurrency=settings.listener_threads,
-        stop=container.close,
-        on_ready=ready,
-    )
+    try:
+        run_socket_mode(
+            container.bolt,
+            app_token=settings.slack_app_token,
+            concurrency=settings.listener_threads,
+            stop=container.close,
+            on_ready=ready,
+        )
+    except SocketModeFailed as error:
+        if error.refused:
+            raise StartupError(
+                f"Slack refused SLACK_APP_TOKEN ({error.reason}); generate an app-level token "
+                'with the connections:write scope under "Basic Information" → "App-Level '
+                'Tokens" and copy it again'
+            ) from None
+        raise StartupError(
+            f"cannot open the Socket Mode connection for SLACK_APP_TOKEN ({error.reason}); "
+            "check the network, or use `microlearn serve --http`"
+        ) from None
     print("microlearn: stopped", file=out, flush=True)
 
 
