@@ -328,6 +328,11 @@ def deliver_due(settings: Settings, *, out: TextIO) -> None:
 
 def export_answers(settings: Settings, *, course_id: str, team_id: str | None) -> tuple[int, bytes]:
     """`microlearn report <course> --csv FILE`: the same CSV the Slack report uploads."""
+    if not settings.lessons_dir.is_dir():
+        raise StartupError(
+            f"the lessons folder {settings.lessons_dir} does not exist: set LESSONS_DIR to the "
+            "folder of courses the report is about"
+        )
     content = check_content(settings.lessons_dir)
     db = open_database(settings)
     try:

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path(".env"),
         help="read settings from this file too; the environment wins (default: .env)",
     )
+    parser.add_argument("--version", action="version", version=f"microlearn {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="connect to Slack and serve (Socket Mode or --http)")
@@ -74,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", type=Path, required=True, metavar="FILE", help="where to write")
     report.add_argument("--team", help="Slack team id, when the database serves several")
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("microlearn")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -165,7 +174,13 @@ def _lessons_preview(folder: Path, args: argparse.Namespace, out: TextIO) -> int
     lesson = found[0]
     course = result.catalog.course(lesson.course_id)
     assert course is not None
-    messages = render.preview(lesson, course, first_name=args.learner_name)
+    try:
+        messages = render.preview(lesson, course, first_name=args.learner_name)
+    except Exception as error:  # what `lessons check` reports as this lesson's problems
+        where = f"{lesson.source.path}:" if lesson.source else lesson.key
+        mine = [problem for problem in result.problems if problem.startswith(where)]
+        print("\n".join(mine) or f"{where} cannot render: {error}", file=sys.stderr)
+        return EXIT_FAILED
     document = {"lesson": lesson.key, "learner_name": args.learner_name, "messages": messages}
     print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
     if not args.no_links:
