@@ -26,6 +26,7 @@ from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService, Refused
+from bot.services.inbox import Inbox
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.quiz import QuizService
@@ -240,6 +241,7 @@ def build_services(
             discussions=discussions,
         ),
         discussions=discussions,
+        inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
         clock=clock,
     )
 
