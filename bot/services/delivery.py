@@ -301,6 +301,10 @@ class DeliveryService:
         return DrainReport(sent, retried, failed, messages, planned, moved)
 
     def _send(self, delivery: Claimed) -> tuple[str, int]:
+        snoozed_until = self._held_for(delivery)
+        if snoozed_until is not None:
+            self._outbox.postpone(delivery, until=snoozed_until)
+            return "held", 0
         try:
             parts = self._compose(delivery)
         except LookupError as error:
@@ -381,6 +385,23 @@ class DeliveryService:
         if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left
             self._outbox.mark_sent(delivery, now=self._clock())
         return "sent", posted
+
+    def _held_for(self, delivery: Claimed) -> datetime | None:
+        """Until when a snoozed learner's lesson or review waits (None: send it now).
+
+        A lesson they pulled themselves (`/learn next`) goes out, and so does the rest of one
+        that was partly posted; notices (replies to what they did) are not held.
+        """
+        until = delivery.snoozed_until
+        if (
+            until is None
+            or delivery.recipient_kind != "dm"
+            or delivery.kind not in ("lesson", "review")
+            or delivery.parts_sent > 0
+            or (delivery.payload or {}).get("pulled_by")
+        ):
+            return None
+        return until if until > self._clock() else None
 
     def _already_posted(
         self, delivery: Claimed, target: str, part: int, thread_ts: str | None
