@@ -104,6 +104,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     )
     if settings.log_level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Two lines per run of every job (the tick, the 5-second upkeep): the tick logs its own
+        # one-line summary when something was sent or failed.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "serve":
         return _serve(settings, args, out)
     if args.command == "db":

@@ -124,6 +124,8 @@ class DeliveryService:
 
     def tick(self, now: datetime, *, budget: timedelta | None = None) -> TickReport:
         """One pass: time zones, planning, then sending until done or out of `budget`."""
+        if self._discussions is not None:
+            self._discussions.forget_events(now=now)
         profiles = self.refresh_profiles(now=now)
         plan = self.plan(now=now)
         drain = self.drain(now=now, budget=budget)
