@@ -125,7 +125,10 @@ class Database:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def dispose(self) -> None:
+        """Close the pooled connections and the writers' lock file."""
         self.engine.dispose()
+        if isinstance(self._write_turn, _WriteTurn):
+            self._write_turn.close()
 
 
 class Direct:
@@ -276,6 +279,12 @@ class _WriteTurn:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
+
+    def close(self) -> None:
+        with self._threads:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
 
     def _file(self) -> int:
         # A descriptor of this process's own: a forked child must not share its parent's lock.

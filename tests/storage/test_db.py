@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -225,3 +226,20 @@ def test_only_bookkeeping_writes_skip_waiting_for_the_disk(db: Database) -> None
         assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
     with db.write_connection() as connection:  # SET LOCAL ended with that transaction
         assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == usual
+
+
+def test_dispose_closes_everything_the_database_opened(tmp_path: Path) -> None:
+    def open_files() -> set[str]:
+        found = set()
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # the descriptor listdir used, closed since
+                found.add(os.readlink(f"/proc/self/fd/{fd}"))
+        return found
+
+    db = Database(f"sqlite:///{tmp_path}/microlearn.db")
+    migrate.upgrade(db)
+    with db.write() as session:
+        session.add(_learner("T1", "U1"))
+    assert f"{tmp_path}/microlearn.db-writer.lock" in open_files()
+    db.dispose()
+    assert not {path for path in open_files() if path.startswith(str(tmp_path))}
