@@ -6,19 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.process import (
-    SIGNING_SECRET,
-    bot_environment,
-    free_port,
-    start_bot,
-    wait_until_healthy,
-)
+from tests.support.process import SIGNING_SECRET, bot_environment, start_http_bot
 
 
 def test_ticks_log_one_line_when_they_send_and_the_scheduler_stays_quiet(
     standin: SlackStandIn, tmp_path: Path
 ) -> None:
-    port = free_port()
     env = bot_environment(
         api_url=standin.api_url,
         database_url=f"sqlite:///{tmp_path / 'microlearn.db'}",
@@ -26,14 +19,8 @@ def test_ticks_log_one_line_when_they_send_and_the_scheduler_stays_quiet(
         MICROLEARN_LOG_LEVEL="INFO",
         MICROLEARN_TICK_SECONDS="1",
     )
-    bot = start_bot(
-        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env,
-        cwd=tmp_path,
-        port=port,
-    )
+    bot = start_http_bot(env, cwd=tmp_path)
     try:
-        wait_until_healthy(bot)
         driver = SlackDriver(
             standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET
         )

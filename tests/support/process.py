@@ -48,6 +48,11 @@ class BotProcess:
     url: str | None = None
     output: list[str] = field(default_factory=list)
 
+    @property
+    def port(self) -> int:
+        assert self.url is not None
+        return int(self.url.rsplit(":", 1)[1])
+
     def stop(self, *, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -92,6 +97,19 @@ def start_bot(
         start_new_session=True,  # its own process group, so a test can kill -9 all of it
     )
     return BotProcess(process, url=f"http://127.0.0.1:{port}" if port else None)
+
+
+def start_http_bot(env: Mapping[str, str], *, cwd: Path) -> BotProcess:
+    """`microlearn serve --http` with one worker on a free port, answering /healthz."""
+    port = free_port()
+    bot = start_bot(
+        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env,
+        cwd=cwd,
+        port=port,
+    )
+    wait_until_healthy(bot)
+    return bot
 
 
 def wait_until_healthy(bot: BotProcess, *, timeout: float = 30.0) -> None:
