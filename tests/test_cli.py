@@ -86,8 +86,15 @@ def test_version_comes_from_the_package() -> None:
 
 def test_make_run_without_credentials_explains_without_looking_like_a_crash() -> None:
     result = subprocess.run(
-        # -o: use the installed environment as it is (never reinstall from inside a test)
-        ["make", "--no-print-directory", "-o", ".venv/.installed-stamp", "run"],
+        # The installed environment as it is: never reinstall from inside a test.
+        [
+            "make",
+            "--no-print-directory",
+            "-o",
+            ".venv/.installed-stamp",
+            f"BIN={Path(sys.executable).parent}",
+            "run",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
