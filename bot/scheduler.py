@@ -83,6 +83,9 @@ class Ticker:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
+            # However late a busy machine gets to it, a run still runs: by default APScheduler
+            # drops one more than a second late (a kick among them).
+            misfire_grace_time=None,
             **options,
         )
 
