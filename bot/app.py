@@ -21,12 +21,13 @@ from bot.content.cues import find_cues
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, Source
 from bot.scheduler import Ticker, utc_now
-from bot.server import Worker, run_http, run_socket_mode
+from bot.server import SocketModeFailed, Worker, run_http, run_socket_mode
 from bot.services import Services
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService, Refused
+from bot.services.inbox import Inbox
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.quiz import QuizService
@@ -243,6 +244,7 @@ def build_services(
             discussions=discussions,
         ),
         discussions=discussions,
+        inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
         clock=clock,
     )
 
@@ -335,6 +337,11 @@ def deliver_due(settings: Settings, *, out: TextIO) -> None:
 
 def export_answers(settings: Settings, *, course_id: str, team_id: str | None) -> tuple[int, bytes]:
     """`microlearn report <course> --csv FILE`: the same CSV the Slack report uploads."""
+    if not settings.lessons_dir.is_dir():
+        raise StartupError(
+            f"the lessons folder {settings.lessons_dir} does not exist: set LESSONS_DIR to the "
+            "folder of courses the report is about"
+        )
     content = check_content(settings.lessons_dir)
     db = open_database(settings)
     try:
@@ -507,18 +514,31 @@ def _serve_http(
 def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, out: TextIO) -> None:
     assert settings.slack_app_token is not None
     container = build(settings, catalog=catalog)
-    container.start_ticking()
 
     def ready() -> None:
+        # Only once Slack can reach us: nothing goes out from a bot that cannot hear answers.
+        container.start_ticking()
         print(f"microlearn: connected to Slack in Socket Mode as {identity}", file=out, flush=True)
 
-    run_socket_mode(
-        container.bolt,
-        app_token=settings.slack_app_token,
-        concurrency=settings.listener_threads,
-        stop=container.close,
-        on_ready=ready,
-    )
+    try:
+        run_socket_mode(
+            container.bolt,
+            app_token=settings.slack_app_token,
+            concurrency=settings.listener_threads,
+            stop=container.close,
+            on_ready=ready,
+        )
+    except SocketModeFailed as error:
+        if error.refused:
+            raise StartupError(
+                f"Slack refused SLACK_APP_TOKEN ({error.reason}); generate an app-level token "
+                'with the connections:write scope under "Basic Information" → "App-Level '
+                'Tokens" and copy it again'
+            ) from None
+        raise StartupError(
+            f"cannot open the Socket Mode connection for SLACK_APP_TOKEN ({error.reason}); "
+            "check the network, or use `microlearn serve --http`"
+        ) from None
     print("microlearn: stopped", file=out, flush=True)
 
 

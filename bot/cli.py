@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path(".env"),
         help="read settings from this file too; the environment wins (default: .env)",
     )
+    parser.add_argument("--version", action="version", version=f"microlearn {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="connect to Slack and serve (Socket Mode or --http)")
@@ -96,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return metadata.version("microlearn")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = build_parser()
@@ -115,6 +124,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     )
     if settings.log_level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Two lines per run of every job (the tick, the 5-second upkeep): the tick logs its own
+        # one-line summary when something was sent or failed.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "serve":
         if args.sandbox_without_credentials and not args.http and _no_credentials(settings):
             return _sandbox(settings, port=None, lessons=None, out=out)
@@ -217,7 +229,13 @@ def _lessons_preview(folder: Path, args: argparse.Namespace, out: TextIO) -> int
     lesson = found[0]
     course = result.catalog.course(lesson.course_id)
     assert course is not None
-    messages = render.preview(lesson, course, first_name=args.learner_name)
+    try:
+        messages = render.preview(lesson, course, first_name=args.learner_name)
+    except Exception as error:  # what `lessons check` reports as this lesson's problems
+        where = f"{lesson.source.path}:" if lesson.source else lesson.key
+        mine = [problem for problem in result.problems if problem.startswith(where)]
+        print("\n".join(mine) or f"{where} cannot render: {error}", file=sys.stderr)
+        return EXIT_FAILED
     document = {"lesson": lesson.key, "learner_name": args.learner_name, "messages": messages}
     print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
     if not args.no_links:

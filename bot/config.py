@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dotenv.parser import parse_stream
+
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///microlearn.db"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
 class ConfigError(Exception):
@@ -45,24 +47,24 @@ class Settings:
 
 
 def parse_env_file(text: str, *, name: str = ".env") -> dict[str, str]:
-    """Parse `KEY=value` lines (comments, blank lines, `export` and quotes allowed)."""
+    """Read `.env` text as python-dotenv does (quotes, escapes, comments, `export`).
+
+    Values are taken as written: `${VAR}` is not expanded, so settings depend on the file and
+    the environment mapping given, never on this process's own environment. A line dotenv
+    cannot read stops start-up naming it, rather than being skipped with a warning.
+    """
     values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        match = _ENV_LINE.match(line)
-        if match is None:
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = (
+                binding.original.string.strip().splitlines()[0] if binding.original.string else ""
+            )
             raise ConfigError(
-                f"{name}:{number}: expected KEY=value, got {stripped[:60]!r}; "
+                f"{name}:{binding.original.line}: expected KEY=value, got {line[:60]!r}; "
                 "fix or remove the line"
             )
-        key, raw = match.groups()
-        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
-            raw = raw[1:-1]
-        elif " #" in raw:
-            raw = raw.split(" #", 1)[0].rstrip()
-        values[key] = raw
+        if binding.key is not None:
+            values[binding.key] = binding.value or ""
     return values
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,10 @@ def utc_now() -> datetime:
 
 
 class Ticker:
-    """Calls `tick(now)` every `seconds`, one call at a time, starting at once."""
+    """Calls `tick(now)` every `seconds`, one call at a time, starting at once.
+
+    `clock` gives the tick its `now`; APScheduler itself always runs on the wall clock.
+    """
 
     def __init__(
         self,
@@ -38,17 +42,30 @@ class Ticker:
         self._upkeep = upkeep
         self._upkeep_seconds = upkeep_seconds
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+        self._stopping = False
 
     def _run(self) -> None:
-        try:
-            self._tick(self._clock())
-        except Exception:  # one failed tick must not stop the next one
-            log.exception("delivery tick failed; the next tick retries")
+        with self._lock:
+            self._running = True
+            self._again = False
+        while True:
+            try:
+                self._tick(self._clock())
+            except Exception:  # one failed tick must not stop the next one
+                log.exception("delivery tick failed; the next tick retries")
+            with self._lock:
+                # A kick during the pass: its work may have been queued after the pass looked
+                # (a pass claims what was due when it started), so another pass follows at once.
+                if not self._again or self._stopping:
+                    self._running = False
+                    return
+                self._again = False
 
     def start(self) -> None:
-        self._every(
-            self._seconds, self._run, TICK_JOB_ID, first=self._clock() + timedelta(seconds=1)
-        )
+        self._every(self._seconds, self._run, TICK_JOB_ID, first=utc_now() + timedelta(seconds=1))
         if self._upkeep is not None:
             self._every(self._upkeep_seconds, self._run_upkeep, UPKEEP_JOB_ID)
         self._scheduler.start()
@@ -66,6 +83,9 @@ class Ticker:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
+            # However late a busy machine gets to it, a run still runs: by default APScheduler
+            # drops one more than a second late (a kick among them).
+            misfire_grace_time=None,
             **options,
         )
 
@@ -77,14 +97,21 @@ class Ticker:
             log.exception("database upkeep failed; it runs again shortly")
 
     def kick(self) -> None:
-        """Run the tick as soon as possible (new work was queued)."""
+        """Run the tick as soon as possible (new work was queued): now, or right after the
+        pass in progress (APScheduler would drop a run asked for while one is running)."""
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
         if self._scheduler.running:
-            self._scheduler.modify_job(TICK_JOB_ID, next_run_time=self._clock())
+            self._scheduler.modify_job(TICK_JOB_ID, next_run_time=utc_now())
 
     def next_run_at(self) -> datetime | None:
         job = self._scheduler.get_job(TICK_JOB_ID)
         return None if job is None else job.next_run_time
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)

@@ -14,8 +14,31 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
+
+
+class SocketModeFailed(Exception):
+    """The Socket Mode connection could not be opened; `refused` is Slack's error, if it said."""
+
+    def __init__(self, reason: str, *, refused: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.refused = refused
+
+
+class _Muted(logging.Filter):
+    """Drops the Socket Mode client's own records while connecting: a failure to connect
+    becomes one line from the caller, not a log line and then that line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.on
+
 
 # Stopping must finish within 10 s: in-flight requests get this long, then workers are killed.
 GRACEFUL_SECONDS = 8
@@ -105,7 +128,8 @@ def run_socket_mode(
     stop: Callable[[], None],
     on_ready: Callable[[], None],
 ) -> None:
-    """Hold a Socket Mode connection until SIGTERM/SIGINT, then close it and call `stop`."""
+    """Connect over Socket Mode, then call `on_ready` and hold the connection until
+    SIGTERM/SIGINT; close it and call `stop`. Raise SocketModeFailed if it cannot connect."""
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -113,9 +137,16 @@ def run_socket_mode(
         stopping.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    handler = SocketModeHandler(app, app_token, web_client=app.client, concurrency=concurrency)
+    logger = logging.getLogger("microlearn.socket_mode")
+    muted = _Muted()
+    logger.addFilter(muted)
+    handler = SocketModeHandler(
+        app, app_token, logger=logger, web_client=app.client, concurrency=concurrency
+    )
     try:
-        handler.connect()  # type: ignore[no-untyped-call]
+        muted.on = True
+        _connect(handler)
+        muted.on = False
         freeze_startup_objects()
         on_ready()
         stopping.wait()
@@ -123,5 +154,18 @@ def run_socket_mode(
         # Stop taking new envelopes; the client's worker pool finishes what it has started.
         handler.close()  # type: ignore[no-untyped-call]
         stop()
+        logger.removeFilter(muted)
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _connect(handler: SocketModeHandler) -> None:
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except SlackApiError as error:
+        reason = str(error.response.get("error") or "unknown")
+        raise SocketModeFailed(reason, refused=True) from None
+    except OSError as error:
+        raise SocketModeFailed(str(error) or type(error).__name__, refused=False) from None
+    if not handler.client.is_connected():  # Slack gave a URL, but its WebSocket did not open
+        raise SocketModeFailed("the WebSocket connection failed", refused=False)

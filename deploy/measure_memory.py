@@ -46,7 +46,6 @@ from tests.support.process import (
     BotProcess,
     bot_environment,
     start_http_bot,
-    wait_until_healthy,
 )
 
 LESSONS_SENT = (
@@ -99,9 +98,8 @@ def _measure(standin: SlackStandIn, url: str, *, learners: int, concurrency: int
     )
     with tempfile.TemporaryDirectory(prefix="microlearn-memory-cwd-") as cwd:
         print(f"  microlearn db upgrade: peak RSS {_mib(_upgrade_peak_rss(env, Path(cwd)))}")
-        bot = start_http_bot(env, cwd=Path(cwd), workers=WORKERS)
+        bot = start_http_bot(env, cwd=Path(cwd), workers=WORKERS, timeout=60)
         try:
-            wait_until_healthy(bot, timeout=60)
             _print_phase("idle after start", _memory(bot.process.pid))
             started, cpu = time.monotonic(), _cpu_seconds(bot.process.pid)
             _load(standin, bot, lead=lead, group=group, people=people, concurrency=concurrency)

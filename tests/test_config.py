@@ -43,6 +43,28 @@ def test_environment_wins_over_the_env_file(tmp_path: Path) -> None:
     assert settings.tick_seconds == 5
 
 
+def test_the_env_file_is_read_as_python_dotenv_reads_it(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        'SLACK_BOT_TOKEN="xoxb-123-abc"  # my bot\n'
+        "export SLACK_APP_TOKEN = 'xapp-1-#not-a-comment'\n"
+        "SLACK_SIGNING_SECRET=s3cr3t # from Basic Information\n"
+        'DATABASE_URL="postgresql://learn:p%40ss$word@db:5432/learn"\n'
+        "LESSONS_DIR=\n"
+        "MICROLEARN_ADMINS='U0ADMIN1, U0ADMIN2'   # who may grant the lead role\n"
+        'MICROLEARN_LOG_LEVEL="warning\\n"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings({"SLACK_SIGNING_SECRET": "from-the-environment"}, env_file=env_file)
+    assert settings.slack_bot_token == "xoxb-123-abc"
+    assert settings.slack_app_token == "xapp-1-#not-a-comment"
+    assert settings.slack_signing_secret == "from-the-environment"  # the environment wins
+    assert settings.database_url == "postgresql+psycopg://learn:p%40ss$word@db:5432/learn"
+    assert settings.lessons_dir == Path("lessons")  # empty: the default
+    assert settings.admins == {"U0ADMIN1", "U0ADMIN2"}
+    assert settings.log_level == "WARNING"  # an escaped newline, trimmed like any value
+
+
 def test_a_missing_env_file_is_fine(tmp_path: Path) -> None:
     assert load_settings({}, env_file=tmp_path / "absent").tick_seconds == 30
 

@@ -74,11 +74,15 @@ class LoadResult:
 
 
 def load_catalog(folder: Path) -> LoadResult:
-    """Read every course folder under `folder`; lessons with problems stay out of the catalog."""
+    """Read every course folder under `folder` (or `folder` itself, when it is one course's);
+    lessons with problems stay out of the catalog."""
     problems: list[Problem] = []
     if not folder.is_dir():
         problems.append(Problem(folder, 1, "not a folder of courses (check LESSONS_DIR)"))
         return LoadResult(Catalog(), problems)
+    if (folder / COURSE_FILE).is_file():  # one course's own folder: that course alone
+        course = _load_course(folder, problems)
+        return LoadResult(Catalog((course,) if course else ()), sorted(problems))
     courses = []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or not entry.is_dir():

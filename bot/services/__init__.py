@@ -10,6 +10,7 @@ from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
+from bot.services.inbox import Inbox
 from bot.services.people import People
 from bot.services.quiz import QuizService
 from bot.services.reports import ReportService
@@ -26,4 +27,5 @@ class Services:
     quiz: QuizService
     reports: ReportService
     discussions: DiscussionService
+    inbox: Inbox
     clock: Callable[[], datetime]

@@ -132,6 +132,8 @@ class DeliveryService:
 
     def tick(self, now: datetime, *, budget: timedelta | None = None) -> TickReport:
         """One pass: time zones, planning, then sending until done or out of `budget`."""
+        if self._discussions is not None:
+            self._discussions.forget_events(now=now)
         profiles = self.refresh_profiles(now=now)
         plan = self.plan(now=now)
         drain = self.drain(now=now, budget=budget)
@@ -309,6 +311,10 @@ class DeliveryService:
         return DrainReport(sent, retried, failed, messages, planned, moved)
 
     def _send(self, delivery: Claimed) -> tuple[str, int]:
+        snoozed_until = self._held_for(delivery)
+        if snoozed_until is not None:
+            self._outbox.postpone(delivery, until=snoozed_until)
+            return "held", 0
         try:
             parts = self._compose(delivery)
         except (LookupError, ContentProblem) as error:
@@ -322,6 +328,9 @@ class DeliveryService:
         fixed_thread = str((delivery.payload or {}).get("thread_ts") or "") or None
         rate_limited = 0
         index = delivery.parts_sent
+        # Whether Slack may hold this part already: a claim that expired mid-send, or a post
+        # whose answer never came (see `_failed`). Looked for by its metadata before posting.
+        unsure = delivery.resumed
         if index == 0:
             self._open_drip_thread(delivery)
         while index < len(parts):
@@ -329,11 +338,14 @@ class DeliveryService:
             target = channel_id or delivery.dm_channel or delivery.recipient
             thread_ts = (fixed_thread or first_ts) if threaded else None
             try:
-                if delivery.resumed and index == delivery.parts_sent:
+                if unsure:
                     found = self._already_posted(delivery, target, index, thread_ts)
+                    unsure = False
                     if found is not None:
                         channel_id = found.channel
                         first_ts = first_ts or found.ts
+                        if index == 0:
+                            self._channel_thread(delivery, found.ts)
                         if not self._outbox.record_part(
                             delivery,
                             parts_sent=index + 1,
@@ -356,12 +368,13 @@ class DeliveryService:
                     },
                 )
             except SlackError as error:
+                unsure = unsure or error.uncertain
                 if error.code == "ratelimited" and rate_limited < RATE_LIMIT_RETRIES:
                     rate_limited += 1
                     now = self._clock().timestamp()
                     self._pacer.pause(delivery.team_id, until=now + (error.retry_after or 1.0))
                     continue
-                return self._failed(delivery, error), posted
+                return self._failed(delivery, error, unsure=unsure), posted
             posted += 1
             channel_id = result.channel
             if index == 0:
@@ -384,6 +397,23 @@ class DeliveryService:
         if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left
             self._outbox.mark_sent(delivery, now=self._clock())
         return "sent", posted
+
+    def _held_for(self, delivery: Claimed) -> datetime | None:
+        """Until when a snoozed learner's lesson or review waits (None: send it now).
+
+        A lesson they pulled themselves (`/learn next`) goes out, and so does the rest of one
+        that was partly posted; notices (replies to what they did) are not held.
+        """
+        until = delivery.snoozed_until
+        if (
+            until is None
+            or delivery.recipient_kind != "dm"
+            or delivery.kind not in ("lesson", "review")
+            or delivery.parts_sent > 0
+            or (delivery.payload or {}).get("pulled_by")
+        ):
+            return None
+        return until if until > self._clock() else None
 
     def _already_posted(
         self, delivery: Claimed, target: str, part: int, thread_ts: str | None
@@ -508,13 +538,16 @@ class DeliveryService:
         except LookupError:
             return None
 
-    def _failed(self, delivery: Claimed, error: SlackError) -> str:
+    def _failed(self, delivery: Claimed, error: SlackError, *, unsure: bool = False) -> str:
         now = self._clock()
         if not error.permanent and delivery.tries < MAX_TRIES:
             wait = min(BACKOFF_BASE * 2 ** (delivery.tries - 1), BACKOFF_MAX)
             if error.retry_after:
                 wait = max(wait, timedelta(seconds=error.retry_after))
-            self._outbox.release(delivery, due_at=now + wait, error=error.code)
+            if unsure:  # Slack may have posted it: the retry looks for it first
+                self._outbox.hold_unconfirmed(delivery, until=now + wait, error=error.code)
+            else:
+                self._outbox.release(delivery, due_at=now + wait, error=error.code)
             log.info("delivery %d will be retried in %s (%s)", delivery.id, wait, error.code)
             return "retry"
         fixable = delivery.enrolment_id is not None and error.code in CHANNEL_FIXABLE

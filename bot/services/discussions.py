@@ -35,6 +35,8 @@ DISCUSSION_COLUMNS = (
     "replied_at",
 )
 NUDGE_BATCH = 100
+# Slack retries an event three times within about five minutes; an hour covers that with room.
+EVENT_MEMORY = timedelta(hours=1)
 QUOTE_LIMIT = 400
 
 
@@ -256,11 +258,18 @@ class DiscussionService:
     ) -> bool:
         if item.get("type") != "message":
             return False
-        if event_id and not self._repository.first_time(team_id, event_id, now=now):
-            return False
         return self._repository.react(
-            team_id, str(item.get("channel") or ""), str(item.get("ts") or ""), delta=delta
+            team_id,
+            str(item.get("channel") or ""),
+            str(item.get("ts") or ""),
+            delta=delta,
+            event_id=event_id or None,
+            now=now,
         )
+
+    def forget_events(self, *, now: datetime) -> int:
+        """Forget event ids older than Slack's retries (it retries for a few minutes only)."""
+        return self._repository.forget_events(before=now - EVENT_MEMORY)
 
     # -- nudges ---------------------------------------------------------------------------------
 

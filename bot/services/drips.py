@@ -575,6 +575,7 @@ class DripService:
                 lesson=(course.id, lesson.id),
                 drip_id=enrolment.drip_id,
                 enrolment_id=enrolment.id,
+                payload={"pulled_by": user_id},  # asked for: it goes out even during a snooze
             )
             if self._repository.finish_drip(team_id, enrolment.drip_id, now=now):
                 announce_finished(

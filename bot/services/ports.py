@@ -13,13 +13,25 @@ Message = dict[str, Any]
 
 
 class SlackError(Exception):
-    """A Slack call failed. `permanent` errors are never retried; others wait `retry_after`."""
+    """A Slack call failed. `permanent` errors are never retried; others wait `retry_after`.
 
-    def __init__(self, code: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    `uncertain`: Slack may have done it anyway (no answer came, or a server error after the
+    request arrived), so a post must be looked for before it is sent again.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        uncertain: bool = False,
+    ) -> None:
         super().__init__(code)
         self.code = code
         self.permanent = permanent
         self.retry_after = retry_after
+        self.uncertain = uncertain
 
 
 class ContentProblem(Exception):

@@ -43,7 +43,9 @@ def _error(error: SlackApiError) -> SlackError:
         header = response.headers.get("Retry-After") or response.headers.get("retry-after")
         retry_after = float(header) if header else 1.0
     permanent = code not in RETRYABLE and response.status_code < 500
-    return SlackError(code, permanent=permanent, retry_after=retry_after)
+    # Slack's words for these: "it's possible some aspect of the operation succeeded".
+    uncertain = response.status_code >= 500 or code in ("internal_error", "fatal_error")
+    return SlackError(code, permanent=permanent, retry_after=retry_after, uncertain=uncertain)
 
 
 class SlackMessenger:
@@ -62,8 +64,8 @@ class SlackMessenger:
             response = self._client.api_call(method, json=params)
         except SlackApiError as error:
             raise _error(error) from error
-        except OSError as error:  # connection refused, reset, timeout
-            raise SlackError("connection_error", permanent=False) from error
+        except OSError as error:  # connection refused, reset, timeout: Slack may have it
+            raise SlackError("connection_error", permanent=False, uncertain=True) from error
         data: dict[str, Any] = dict(response.data) if isinstance(response.data, dict) else {}
         return data
 

@@ -260,9 +260,20 @@ class AnswerRepository:
         return None if row is None else CardState(dict(row[0]), row[1], row[2])
 
     def due_cards(self, *, now: datetime, limit: int) -> list[CardRecord]:
+        """Cards due by `now`, but none of a learner who is snoozed: theirs wait for the end."""
+        snoozed = (
+            select(col(Learner.id))
+            .where(
+                col(Learner.team_id) == col(ReviewCard.team_id),
+                col(Learner.user_id) == col(ReviewCard.user_id),
+                col(Learner.snoozed_until) > now,
+            )
+            .exists()
+        )
         return self._cards(
             col(ReviewCard.status).in_(("active", "sent")),
             col(ReviewCard.due_at) <= now,
+            ~snoozed,
             limit=limit,
         )
 

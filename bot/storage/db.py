@@ -39,6 +39,8 @@ class Database:
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         self.engine = _create_engine(url, pool_size=pool_size)
         self._writer = self.engine.execution_options(**{_WRITE: True})
+        self._disposed = False
+        event.listen(self.engine, "checkin", self._checkin)
         # SQLite has one writer at a time. Writers queue for it here, in turn, instead of in
         # SQLite's busy handler, which sleeps and retries with growing pauses (up to 100 ms each).
         self._write_turn: AbstractContextManager[Any] = (
@@ -125,7 +127,20 @@ class Database:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def dispose(self) -> None:
+        """Close the pooled connections and the writers' lock file.
+
+        Connections in use by then (a background thread finishing its work) are closed when
+        they come back, as are any opened afterwards, rather than kept in a pool nobody will
+        close: left to the garbage collector, they would be closed at some random later moment.
+        """
+        self._disposed = True
         self.engine.dispose()
+        if isinstance(self._write_turn, _WriteTurn):
+            self._write_turn.close()
+
+    def _checkin(self, dbapi_connection: Any, record: Any) -> None:
+        if self._disposed and dbapi_connection is not None:
+            record.invalidate()
 
 
 class Direct:
@@ -276,6 +291,12 @@ class _WriteTurn:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
+
+    def close(self) -> None:
+        with self._threads:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
 
     def _file(self) -> int:
         # A descriptor of this process's own: a forked child must not share its parent's lock.

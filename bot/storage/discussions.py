@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 from sqlmodel import Session, col
 
 from bot.storage.db import Database, insert_for
@@ -180,15 +180,17 @@ class DiscussionRepository:
     def first_time(self, team_id: str, event_id: str, *, now: datetime) -> bool:
         """Remember an event id; False when it was seen before (Slack retried the event)."""
         with self._db.write() as session:
-            return (
-                session.execute(
-                    insert_for(session)(ProcessedEvent)
-                    .values(team_id=team_id, event_id=event_id, received_at=now)
-                    .on_conflict_do_nothing(index_elements=["team_id", "event_id"])
-                    .returning(col(ProcessedEvent.id))
-                ).first()
-                is not None
-            )
+            return _first_time(session, team_id, event_id, now=now)
+
+    def forget_events(self, *, before: datetime) -> int:
+        """Forget event ids received before `before` (Slack no longer retries them)."""
+        old = col(ProcessedEvent.received_at) < before
+        with self._db.read() as session:  # most ticks: nothing to forget, so no write
+            if session.execute(select(col(ProcessedEvent.id)).where(old).limit(1)).first() is None:
+                return 0
+        with self._db.write() as session:
+            result = session.execute(delete(ProcessedEvent).where(old))
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     def add_reply(
         self,
@@ -231,11 +233,36 @@ class DiscussionRepository:
     def delete_reply(self, team_id: str, channel_id: str, ts: str) -> bool:
         return self._change(team_id, channel_id, ts, {"deleted": True})
 
-    def react(self, team_id: str, channel_id: str, ts: str, *, delta: int) -> bool:
-        count = col(ThreadReply.reaction_count) + delta
-        return self._change(
-            team_id, channel_id, ts, {"reaction_count": case((count < 0, 0), else_=count)}
+    def react(
+        self,
+        team_id: str,
+        channel_id: str,
+        ts: str,
+        *,
+        delta: int,
+        event_id: str | None = None,
+        now: datetime,
+    ) -> bool:
+        """Count a reaction to a stored reply, once per event id. Reactions to anything else
+        (most of them) are neither counted nor remembered."""
+        reply = (
+            col(ThreadReply.team_id) == team_id,
+            col(ThreadReply.channel_id) == channel_id,
+            col(ThreadReply.ts) == ts,
         )
+        with self._db.read() as session:
+            if session.execute(select(col(ThreadReply.id)).where(*reply)).first() is None:
+                return False
+        count = col(ThreadReply.reaction_count) + delta
+        with self._db.write() as session:
+            if event_id is not None and not _first_time(session, team_id, event_id, now=now):
+                return False
+            result = session.execute(
+                update(ThreadReply)
+                .where(*reply)
+                .values(reaction_count=case((count < 0, 0), else_=count))
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def _change(self, team_id: str, channel_id: str, ts: str, values: dict[str, Any]) -> bool:
         with self._db.write() as session:
@@ -327,3 +354,15 @@ class DiscussionRepository:
             )
             for reply, name, course_slug, lesson in rows
         ]
+
+
+def _first_time(session: Session, team_id: str, event_id: str, *, now: datetime) -> bool:
+    return (
+        session.execute(
+            insert_for(session)(ProcessedEvent)
+            .values(team_id=team_id, event_id=event_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["team_id", "event_id"])
+            .returning(col(ProcessedEvent.id))
+        ).first()
+        is not None
+    )

@@ -113,6 +113,7 @@ class Claimed:
     first_name: str
     dm_channel: str | None
     discuss_channel: str | None = None
+    snoozed_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -547,6 +548,7 @@ class Outbox:
                     first_name=(learner.first_name or learner.name) if learner else "",
                     dm_channel=learner.dm_channel if learner else None,
                     discuss_channel=discuss,
+                    snoozed_until=learner.snoozed_until if learner else None,
                 )
             )
         return claimed
@@ -597,6 +599,24 @@ class Outbox:
                 "error": error[:500],
             },
         )
+
+    def postpone(self, claimed: Claimed, *, until: datetime) -> bool:
+        """Give the delivery back, due at `until`; the claim does not count as a try."""
+        return self._owned_update(
+            claimed,
+            {
+                "status": "pending",
+                "due_at": until,
+                "claim_token": None,
+                "lease_until": None,
+                "tries": max(0, claimed.tries - 1),
+            },
+        )
+
+    def hold_unconfirmed(self, claimed: Claimed, *, until: datetime, error: str) -> bool:
+        """Give the delivery back to be retried at `until`, as a claim that expired mid-send:
+        Slack may have taken its current part, so the next claim looks for it first."""
+        return self._owned_update(claimed, {"lease_until": until, "error": error[:500]})
 
     def mark_failed(
         self, claimed: Claimed, *, error: str, now: datetime, free_key: bool = False

@@ -1,4 +1,5 @@
-"""GIFT import: Moodle's own files question by question, then the format's corners."""
+"""GIFT import: the project's own bank and Moodle's own files question by question, then the
+format's corners."""
 
 from __future__ import annotations
 
@@ -8,11 +9,7 @@ import pytest
 
 from bot.content.importers import BankError, ParsedBank, Skipped, gift
 from bot.domain.lesson import Option, Question, QuestionKind
-from tests.support.fixtures import GIFT
-
-FIXTURES = GIFT
-EXAMPLES = FIXTURES / "moodle-examples.gift.txt"
-MOODLE_TEST = FIXTURES / "moodle-test-fixture.gift.txt"
+from tests.support.fixtures import OWN_GIFT, moodle
 
 SINGLE, MULTIPLE = QuestionKind.SINGLE, QuestionKind.MULTIPLE
 TRUE_FALSE, OPEN = QuestionKind.TRUE_FALSE, QuestionKind.OPEN
@@ -44,12 +41,129 @@ def only(bank: ParsedBank) -> Question:
     return bank.questions[0][0]
 
 
+# --- tests/fixtures/gift/workplace-basics.gift: the project's own bank ---------------------------
+
+
+@pytest.fixture(scope="module")
+def own() -> ParsedBank:
+    return gift.parse(OWN_GIFT)
+
+
+def test_own_bank_every_question_is_imported_or_skipped(own: ParsedBank) -> None:
+    kinds = {line: q.kind for line, q in by_line(own).items()}
+    assert kinds == {
+        9: SINGLE, 17: MULTIPLE, 27: TRUE_FALSE, 32: TRUE_FALSE, 34: TRUE_FALSE, 36: TRUE_FALSE,
+        39: OPEN, 44: SINGLE, 51: SINGLE, 55: SINGLE, 63: SINGLE, 73: SINGLE, 78: TRUE_FALSE,
+    }  # fmt: skip
+    assert own.skipped == [
+        Skipped(81, "Tools", MATCHING),
+        Skipped(88, "Digits", NUMERICAL),
+        Skipped(90, "Minutes", NUMERICAL),
+        Skipped(93, "Acronym", SHORT),
+        Skipped(96, "Note", gift.DESCRIPTION),
+    ]
+    assert own.warnings == [
+        'line 29: "MFA push": ignored \'";\' after the answers',
+        "line 56: \"Report\": partial credit is not kept; 'your manager' (50%), "
+        "'nobody yet' (25%) count as wrong",
+        'line 78: "Html": HTML tags removed from the question',
+    ]
+
+
+def test_own_bank_names_and_categories(own: ParsedBank) -> None:
+    assert own.names[:3] == ["Sender", "Strong passwords", "MFA push"]
+    assert "Syntax: escapes" in own.names  # an escaped colon in a name
+    categories = [category for _, category in own.questions]
+    assert categories == ["$course$/top/Security"] * 7 + ["$course$/top/Habits"] * 6
+
+
+def test_own_bank_single_choice_feedback_and_format_markers(own: ParsedBank) -> None:
+    sender = by_line(own)[9]
+    assert sender.text == "Which sender address deserves a second look?"
+    assert shape(sender) == [
+        ("it-support@examp1e.co", True, "Look-alike domains are the classic trick."),
+        ("it@example.com", False, "A plain company address."),
+        ("payroll@example.com", False, "Also a real one."),
+    ]
+    assert [o.source.line for o in sender.options if o.source] == [11, 12, 13]
+
+
+def test_own_bank_weights_make_a_multiple_response(own: ParsedBank) -> None:
+    passwords = by_line(own)[17]
+    assert shape(passwords) == [
+        ("one long random password per site", True, "right"),
+        ("the same password everywhere", False, "never"),
+        ("passkeys where the site offers them", True, "right"),
+        ("a sticky note", False, "no"),
+    ]
+
+
+def test_own_bank_true_false_forms_feedbacks_and_explanation(own: ParsedBank) -> None:
+    lines = by_line(own)
+    push = lines[27]
+    assert push.text == "Approving a sign-in request you did not start is safe."
+    assert shape(push) == [
+        ("True", False, "Attackers send pushes until someone taps yes."),
+        ("False", True, "Right: deny it and report it."),
+    ]
+    assert push.explanation == "This is called MFA fatigue."
+    for line in (32, 34):  # {TRUE} and {T}
+        assert shape(lines[line]) == [("True", True, ""), ("False", False, "")]
+    assert shape(lines[36]) == [("True", False, ""), ("False", True, "")]  # {FALSE}
+
+
+def test_own_bank_essay_is_open_with_its_explanation(own: ParsedBank) -> None:
+    essay = by_line(own)[39]
+    assert (essay.text, essay.options, essay.explanation) == (
+        "Describe a phishing attempt you almost fell for.",
+        (),
+        "Any honest story helps.",
+    )
+
+
+def test_own_bank_missing_words_over_several_lines(own: ParsedBank) -> None:
+    review, sessions = by_line(own)[44], by_line(own)[51]
+    assert review.text == "The best time to review a missed question is the _____ day."
+    assert shape(review) == [("same", False, ""), ("next", True, ""), ("last", False, "")]
+    assert [o.source.line for o in review.options if o.source] == [45, 46, 47]
+    assert sessions.text == "A micro-lesson should take no more than _____ minutes of your day."
+    assert [o.text for o in sessions.options if o.correct] == ["fifteen"]
+
+
+def test_own_bank_partial_credit_counts_as_wrong(own: ParsedBank) -> None:
+    assert shape(by_line(own)[55]) == [
+        ("the security team", True, "Yes: they can lock it remotely."),
+        ("your manager", False, "Tell them too, but after."),
+        ("nobody yet", False, "Every minute counts."),
+    ]
+
+
+def test_own_bank_escapes(own: ParsedBank) -> None:
+    escapes = by_line(own)[63]
+    assert escapes.text == "In a GIFT file, which character needs no escape?\nPick one."
+    assert shape(escapes) == [
+        ("~", False, "~ starts a wrong answer."),
+        ("=", False, "= starts a right answer."),
+        ("#", False, "# starts feedback."),
+        ("{", False, "{ opens the answers."),
+        ("}", False, "} closes them."),
+        ("\\", True, "Right: a backslash only escapes the others."),
+    ]
+
+
+def test_own_bank_markdown_keeps_lines_and_html_loses_tags(own: ParsedBank) -> None:
+    lines = by_line(own)
+    assert lines[73].text == "Which of these is **bold** in Slack?\n- *one star*\n- _underscores_"
+    assert shape(lines[73]) == [("*one star*", True, ""), ("_underscores_", False, "")]
+    assert lines[78].text == "Is phishing still the most common attack?"
+
+
 # --- moodle-test-fixture.gift.txt (question/format/gift/tests/fixtures) ------------------------
 
 
 @pytest.fixture(scope="module")
 def moodle_test() -> ParsedBank:
-    return gift.parse(MOODLE_TEST)
+    return gift.parse(moodle("moodle-test-fixture.gift.txt"))
 
 
 def test_moodle_fixture_every_question_is_imported_or_skipped(moodle_test: ParsedBank) -> None:
@@ -121,7 +235,7 @@ def test_moodle_fixture_t_and_true_are_true(moodle_test: ParsedBank) -> None:
 
 @pytest.fixture(scope="module")
 def examples() -> ParsedBank:
-    return gift.parse(EXAMPLES)
+    return gift.parse(moodle("moodle-examples.gift.txt"))
 
 
 def test_examples_every_question_is_imported_or_skipped(examples: ParsedBank) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.support.fixtures import GIFT
+from tests.support.fixtures import OWN_AIKEN, OWN_CSV, OWN_GIFT, moodle, needs_moodle
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -17,18 +17,24 @@ def run(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(
-    ("fixture", "imported", "skipped"),
-    [("moodle-test-fixture.gift.txt", 6, 3), ("moodle-examples.gift.txt", 23, 20)],
+    ("bank", "fmt", "imported", "skipped"),
+    [
+        (OWN_GIFT, "gift", 13, 5),
+        (OWN_AIKEN, "aiken", 4, 2),
+        (OWN_CSV, "csv", 6, 1),
+        pytest.param("moodle-test-fixture.gift.txt", "gift", 6, 3, marks=needs_moodle),
+        pytest.param("moodle-examples.gift.txt", "gift", 23, 20, marks=needs_moodle),
+    ],
 )
-def test_moodle_files_import_into_courses_that_pass_check(
-    tmp_path: Path, fixture: str, imported: int, skipped: int
+def test_question_banks_import_into_courses_that_pass_check(
+    tmp_path: Path, bank: Path | str, fmt: str, imported: int, skipped: int
 ) -> None:
     code, output = run(
         "lessons",
         "import",
-        str(GIFT / fixture),
+        str(bank if isinstance(bank, Path) else moodle(bank)),
         "--format",
-        "gift",
+        fmt,
         "--course",
         "moodle",
         "--into",

@@ -20,9 +20,7 @@ from bot.domain.lesson import (
     Question,
     QuestionKind,
 )
-from tests.support.fixtures import GIFT
-
-FIXTURES = GIFT
+from tests.support.fixtures import OWN_AIKEN, OWN_CSV, OWN_GIFT, moodle, needs_moodle
 
 TRICKY = [
     "yes",
@@ -234,9 +232,44 @@ def gift_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def test_import_own_gift_bank(tmp_path: Path) -> None:
+    report = import_bank(OWN_GIFT, fmt="gift", course_id="workplace", into=tmp_path)
+    folder = tmp_path / "workplace"
+    assert [p.name for p in report.files] == [
+        "course.yaml",
+        "01-security-1-2.md",
+        "02-security-2-2.md",
+        "03-habits-1-2.md",
+        "04-habits-2-2.md",
+    ]
+    assert report.course.description == (
+        "Imported from workplace-basics.gift (GIFT): 13 questions."
+    )
+    lines = report.summary_lines()
+    assert sum(line.startswith("imported  ") for line in lines) == 13
+    assert [line.split(":")[0] for line in lines if line.startswith("skipped")] == [
+        "skipped  line 81  Tools",
+        "skipped  line 88  Digits",
+        "skipped  line 90  Minutes",
+        "skipped  line 93  Acronym",
+        "skipped  line 96  Note",
+    ]
+    assert lines[-1] == f"Imported 13 questions into {folder} (4 lessons); skipped 5."
+    data, _ = front_matter((folder / "01-security-1-2.md").read_text("utf-8"))
+    assert data["quiz"][2] == {
+        "question": "Approving a sign-in request you did not start is safe.",
+        "kind": "true_false",
+        "options": [
+            {"text": "True", "feedback": "Attackers send pushes until someone taps yes."},
+            {"text": "False", "correct": True, "feedback": "Right: deny it and report it."},
+        ],
+        "explanation": "This is called MFA fatigue.",
+    }
+
+
 def test_import_moodle_fixture(tmp_path: Path) -> None:
     report = import_bank(
-        FIXTURES / "moodle-test-fixture.gift.txt",
+        moodle("moodle-test-fixture.gift.txt"),
         fmt="gift",
         course_id="moodle-demo",
         into=tmp_path / "lessons",
@@ -296,16 +329,23 @@ def test_import_moodle_fixture(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "questions", "lessons"),
-    [("moodle-examples.gift.txt", 23, 5), ("moodle-test-fixture.gift.txt", 6, 2)],
+    ("bank", "fmt", "questions", "lessons"),
+    [
+        (OWN_GIFT, "gift", 13, 4),  # two categories, each split in two lessons
+        (OWN_AIKEN, "aiken", 4, 1),
+        (OWN_CSV, "csv", 6, 2),
+        pytest.param("moodle-examples.gift.txt", "gift", 23, 5, marks=needs_moodle),
+        pytest.param("moodle-test-fixture.gift.txt", "gift", 6, 2, marks=needs_moodle),
+    ],
 )
 def test_imported_courses_pass_the_lesson_checker(
-    tmp_path: Path, name: str, questions: int, lessons: int
+    tmp_path: Path, bank: Path | str, fmt: str, questions: int, lessons: int
 ) -> None:
     from bot.content.loader import load_catalog
 
     into = tmp_path / "lessons"
-    report = import_bank(FIXTURES / name, fmt="gift", course_id="imported", into=into)
+    path = bank if isinstance(bank, Path) else moodle(bank)
+    report = import_bank(path, fmt=fmt, course_id="imported", into=into)
     result = load_catalog(into)
     assert [str(p) for p in result.problems] == []
     loaded = result.catalog.course("imported")

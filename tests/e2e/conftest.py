@@ -10,14 +10,7 @@ import pytest
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
 from tests.support import databases
-from tests.support.process import (
-    SIGNING_SECRET,
-    BotProcess,
-    bot_environment,
-    free_port,
-    start_bot,
-    wait_until_healthy,
-)
+from tests.support.process import SIGNING_SECRET, BotProcess, bot_environment, start_http_bot
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +39,12 @@ def e2e_database_url(
 def http_bot(
     standin: SlackStandIn, e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BotProcess]:
-    port = free_port()
     env = bot_environment(
         api_url=standin.api_url,
         database_url=e2e_database_url,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
     )
-    bot = start_bot(
-        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env,
-        cwd=tmp_path_factory.mktemp("cwd"),
-        port=port,
-    )
-    wait_until_healthy(bot)
+    bot = start_http_bot(env, cwd=tmp_path_factory.mktemp("cwd"))
     yield bot
     bot.stop()
 

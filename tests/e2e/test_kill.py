@@ -9,31 +9,18 @@ from pathlib import Path
 
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.process import (
-    SIGNING_SECRET,
-    bot_environment,
-    free_port,
-    start_bot,
-    wait_until_healthy,
-)
+from tests.support.process import SIGNING_SECRET, bot_environment, start_http_bot
 
 
 def test_an_acknowledged_answer_survives_kill_minus_9(
     standin: SlackStandIn, e2e_database_url: str, tmp_path: Path
 ) -> None:
     count_database_run(e2e_database_url)
-    port = free_port()
     env = bot_environment(
         api_url=standin.api_url, database_url=e2e_database_url, SLACK_SIGNING_SECRET=SIGNING_SECRET
     )
-    bot = start_bot(
-        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env,
-        cwd=tmp_path,
-        port=port,
-    )
+    bot = start_http_bot(env, cwd=tmp_path)
     try:
-        wait_until_healthy(bot)
         driver = SlackDriver(
             standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET
         )

@@ -9,14 +9,7 @@ from urllib.parse import urlencode
 
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.process import (
-    SIGNING_SECRET,
-    bot_environment,
-    free_port,
-    start_bot,
-    wait_until_healthy,
-    wait_until_read,
-)
+from tests.support.process import SIGNING_SECRET, bot_environment, start_http_bot, wait_until_read
 
 
 def _refuses_connections(port: int) -> bool:
@@ -31,18 +24,12 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_cleanly(
     standin: SlackStandIn, e2e_database_url: str, tmp_path: Path
 ) -> None:
     count_database_run(e2e_database_url)
-    port = free_port()
     env = bot_environment(
         api_url=standin.api_url, database_url=e2e_database_url, SLACK_SIGNING_SECRET=SIGNING_SECRET
     )
-    bot = start_bot(
-        ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env,
-        cwd=tmp_path,
-        port=port,
-    )
+    bot = start_http_bot(env, cwd=tmp_path)
+    port = bot.port
     try:
-        wait_until_healthy(bot)
         user = standin.add_user("lee")
         driver = SlackDriver(
             standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from slack_sdk import WebClient
 
 from bot import app
 from bot.config import settings_from
@@ -206,3 +207,39 @@ def test_messenger_maps_slack_errors(bot: Bot, standin: SlackStandIn, code: str)
     with pytest.raises(SlackError) as raised:
         bot.services.drips._messenger.post("T0001", ann, {"text": "hi"})  # noqa: SLF001
     assert raised.value.code == code and raised.value.permanent
+
+
+@pytest.mark.parametrize("how", ["drop", "late"])
+def test_a_post_slack_took_but_never_answered_is_found_not_sent_again(
+    bot: Bot, standin: SlackStandIn, database_url: str, how: str
+) -> None:
+    ann = standin.add_user("ann", tz="Europe/Berlin")
+    bot.command(bot.lead, f"send security-basics/spot-phishing to <@{ann}>")
+    # Slack stores the lesson's first message, then the connection drops, or its answer comes
+    # after the client gave up waiting (a short timeout here, Slack's 30 s in production).
+    answer = standin.lose_answer("chat.postMessage", how=how)
+    client = WebClient(token=standin.bot_token, base_url=standin.api_url, timeout=1)
+    impatient = app.build_services(
+        settings_from(
+            {
+                "SLACK_BOT_TOKEN": standin.bot_token,
+                "SLACK_API_URL": standin.api_url,
+                "DATABASE_URL": database_url,
+            }
+        ),
+        bot.db,
+        bot.services.catalog.catalog,
+        client=client,
+        clock=bot.clock,
+        sleep=bot.clock.sleep,
+    )
+    first = impatient.delivery.tick(bot.clock())
+    answer.set()
+    assert (first.drain.sent, first.drain.retried) == (0, 1)
+    assert len(lessons_in(standin, ann)) == 1  # Slack has it, the bot could not know
+    assert bot.tick(bot.clock() + timedelta(seconds=10)).drain.sent == 0  # backing off
+    assert bot.tick(bot.clock() + timedelta(minutes=1)).drain.sent == 1
+    counts = parts_posted(standin, standin.dm_channel(ann))
+    assert sorted(counts.values()) == [1, 1, 1, 1]  # four parts, each once
+    [state] = [d for d in Outbox(bot.db).deliveries() if d.kind == "lesson"]
+    assert (state.status, state.parts_sent) == ("sent", 4)

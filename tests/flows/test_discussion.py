@@ -223,3 +223,32 @@ def test_a_lesson_without_a_quiz_opens_its_discussion_on_done(
         other.tick()
         [invite] = [t for t in texts(standin.messages(dm)) if "Join the discussion" in t]
         assert "What went well this week?" in invite and f"/archives/{learning}/" in invite
+
+
+def _rows(bot: Bot, sql: str) -> list[tuple[Any, ...]]:
+    with bot.db.read_connection() as connection:
+        return [tuple(row) for row in connection.exec_driver_sql(sql).all()]
+
+
+def test_only_events_acted_on_are_remembered_and_only_for_slacks_retry_window(
+    bot: Bot, standin: SlackStandIn, ann: str
+) -> None:
+    general = standin.add_channel("general", members=[ann, bot.lead])
+    bot.command(bot.lead, f"send security-basics/spot-phishing to <#{general}|general>")
+    bot.tick()
+    lesson_ts = lesson_post(standin, general)["ts"]
+    reply_ts, said = bot.driver.user_says(ann, general, "Hover first.", thread_ts=lesson_ts)
+    chat_ts, _ = bot.driver.user_says(bot.lead, general, "Lunch at noon?")
+    bot.driver.react(ann, general, chat_ts, "pizza")  # a message that is no lesson reply
+    bot.driver.react(ann, general, lesson_ts, "eyes")  # the lesson post itself
+    counted = bot.driver.react(bot.lead, general, reply_ts, "thumbsup")
+    retried = bot.driver.event(counted.request["event"], event_id=counted.event_id, retry_num=1)
+    assert retried.status == 200
+    assert _rows(bot, "SELECT reaction_count FROM thread_reply") == [(1,)]
+    remembered = {row[0] for row in _rows(bot, "SELECT event_id FROM processed_event")}
+    assert remembered == {counted.event_id, said.event_id}  # the reply, and one reaction to it
+    bot.tick(bot.clock() + timedelta(minutes=30))  # Slack may still retry: kept
+    assert len(_rows(bot, "SELECT id FROM processed_event")) == 2
+    bot.tick(bot.clock() + timedelta(hours=1))
+    assert _rows(bot, "SELECT id FROM processed_event") == []
+    assert _rows(bot, "SELECT reaction_count FROM thread_reply") == [(1,)]

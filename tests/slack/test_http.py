@@ -45,8 +45,10 @@ def _wsgi(database_url: str) -> Iterator[SlackWsgiApp]:
     db = Database(settings.database_url)
     services = app.build_services(settings, db, Catalog())
     bolt = app.build_bolt_app(settings, services, token_verification_enabled=False)
-    yield SlackWsgiApp(bolt, signing_secret="s", health=app.health_check(db))
-    db.dispose()
+    try:
+        yield SlackWsgiApp(bolt, signing_secret="s", health=app.health_check(db))
+    finally:
+        db.dispose()
 
 
 def test_healthz_is_503_when_the_database_is_down() -> None:

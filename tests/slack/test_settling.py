@@ -36,4 +36,5 @@ def test_a_failure_is_logged_and_frees_its_place(caplog: pytest.LogCaptureFixtur
     for _ in range(3 * (SETTLE_BACKLOG + 1)):  # more than the backlog, one after another
         assert settling.offer(fail)
         settling._pool.submit(lambda: None).result(timeout=10)  # wait for it to finish
+    settling._pool.shutdown(wait=True)
     assert "settling an answer failed" in caplog.text

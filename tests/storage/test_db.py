@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -225,3 +227,44 @@ def test_only_bookkeeping_writes_skip_waiting_for_the_disk(db: Database) -> None
         assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
     with db.write_connection() as connection:  # SET LOCAL ended with that transaction
         assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == usual
+
+
+def test_dispose_closes_everything_the_database_opened(tmp_path: Path) -> None:
+    def open_files() -> set[str]:
+        found = set()
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # the descriptor listdir used, closed since
+                found.add(os.readlink(f"/proc/self/fd/{fd}"))
+        return found
+
+    db = Database(f"sqlite:///{tmp_path}/microlearn.db")
+    migrate.upgrade(db)
+    with db.write() as session:
+        session.add(_learner("T1", "U1"))
+    assert f"{tmp_path}/microlearn.db-writer.lock" in open_files()
+    db.dispose()
+    assert not {path for path in open_files() if path.startswith(str(tmp_path))}
+
+
+def _closed(driver: Any) -> bool:
+    if isinstance(driver, sqlite3.Connection):
+        try:
+            driver.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+    return bool(driver.closed)
+
+
+def test_connections_in_use_when_the_database_is_disposed_are_closed_when_they_come_back(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    with db.read_connection() as connection:  # a background thread, still at work
+        busy = connection.connection.driver_connection
+        db.dispose()
+    assert _closed(busy)
+    with db.read_connection() as connection:  # and one that starts after the dispose
+        late = connection.connection.driver_connection
+        assert not _closed(late)
+    assert _closed(late)

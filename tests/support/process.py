@@ -48,6 +48,11 @@ class BotProcess:
     url: str | None = None
     output: list[str] = field(default_factory=list)
 
+    @property
+    def port(self) -> int:
+        assert self.url is not None
+        return int(self.url.rsplit(":", 1)[1])
+
     def stop(self, *, timeout: float = 10.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -94,11 +99,20 @@ def start_bot(
     return BotProcess(process, url=f"http://127.0.0.1:{port}" if port else None)
 
 
-def start_http_bot(env: Mapping[str, str], *, cwd: Path, workers: int = 1) -> BotProcess:
-    """`microlearn serve --http` on a free loopback port (`bot.url`), with `workers` workers."""
+def start_http_bot(
+    env: Mapping[str, str], *, cwd: Path, workers: int = 1, timeout: float = 30.0
+) -> BotProcess:
+    """`microlearn serve --http` on a free loopback port (`bot.url`) with `workers` workers,
+    once it answers /healthz."""
     port = free_port()
     args = ["--http", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    return start_bot(args, env, cwd=cwd, port=port)
+    bot = start_bot(args, env, cwd=cwd, port=port)
+    try:
+        wait_until_healthy(bot, timeout=timeout)
+    except BaseException:
+        bot.stop()
+        raise
+    return bot
 
 
 def wait_until_healthy(bot: BotProcess, *, timeout: float = 30.0) -> None:

@@ -19,6 +19,8 @@ Choices where Slack's behaviour is unknown or irrelevant here (also listed in Sl
 - Missing ``block_id``/``action_id`` are filled in on stored messages and views, as Slack does.
 - ``stats()``: ``accepted`` counts calls past faults and rate limits (they may still answer an
   error, counted in ``errors``); ``faulted`` counts ``fail()`` hits.
+- ``lose_answer()``: the call is carried out (a post is stored), then its answer is lost: the
+  connection is closed without one, or the answer waits for the test (a client that gave up).
 """
 
 from __future__ import annotations
@@ -148,10 +150,18 @@ class _ResponseContext:
 
 
 @dataclass
+class _LostAnswer:
+    how: str  # "drop": close the connection unanswered; "late": answer once `released` is set
+    remaining: int
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class _Reply:
     status: int
     headers: dict[str, str]
     body: bytes
+    lost: _LostAnswer | None = None
 
     @classmethod
     def json(cls, status: int, payload: JSON, headers: Mapping[str, str] | None = None) -> _Reply:
@@ -183,12 +193,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         headers = {key.lower(): value for key, value in self.headers.items()}
         reply = self.server.standin._handle_http(self.path, headers, body)
-        self.send_response(reply.status)
-        for key, value in reply.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
+        if reply.lost is not None:
+            if reply.lost.how == "drop":
+                self.close_connection = True  # closed with no answer: the client sees a reset
+                return
+            reply.lost.released.wait(timeout=30)  # until the test lets the answer go
+        try:
+            self.send_response(reply.status)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):  # a late answer to a client that left
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature is fixed
         return
@@ -256,6 +274,7 @@ class SlackStandIn:
         self._rate_limits: dict[str, _RateLimit] = {}
         self._delays: dict[str, float] = {}
         self._holds: dict[str, threading.Event] = {}
+        self._lost: dict[str, list[_LostAnswer]] = {}
         self._held: dict[str, int] = {}
         self._stats: dict[str, dict[str, int]] = {}
         self._http: _HTTPServer | None = None
@@ -689,6 +708,19 @@ class SlackStandIn:
             self._holds[method] = gate
         return gate
 
+    def lose_answer(self, method: str, *, how: str = "drop", times: int = 1) -> threading.Event:
+        """Carry out the next ``times`` calls of ``method``, then lose their answers.
+
+        ``how="drop"`` closes the connection without an answer; ``how="late"`` answers only once
+        the returned event is set (after the client has given up waiting, say).
+        """
+        if how not in ("drop", "late"):
+            raise ValueError("how must be 'drop' or 'late'")
+        lost = _LostAnswer(how, times)
+        with self._changed:
+            self._lost.setdefault(method, []).append(lost)
+        return lost.released
+
     def held(self, method: str) -> int:
         """How many calls of ``method`` are hanging on ``hold`` right now."""
         with self._lock:
@@ -951,7 +983,15 @@ class SlackStandIn:
                 }
             )
             self._touch()
-        return _Reply.json(status, payload, extra_headers)
+        reply = _Reply.json(status, payload, extra_headers)
+        with self._lock:
+            queue = self._lost.get(method)
+            if queue:
+                reply.lost = queue[0]
+                queue[0].remaining -= 1
+                if queue[0].remaining <= 0:
+                    queue.pop(0)
+        return reply
 
     def _call(
         self, method: str, params: JSON, token: str | None, token_type: str | None

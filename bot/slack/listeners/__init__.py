@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from bot.slack.listeners import actions, commands, discussion, errors, events, home, quiz
+from bot.slack.listeners import actions, commands, discussion, errors, events, home, messages, quiz
 from bot.slack.throttle import Throttle
 
 
@@ -26,4 +26,5 @@ def register_listeners(
     actions.register(app, services)
     events.register(app, services)
     home.register(app, services)
+    messages.register(app, services)
     discussion.register(app, services)

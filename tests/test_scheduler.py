@@ -1,0 +1,52 @@
+"""The delivery tick: a kick during a running pass is never lost."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from bot.scheduler import Ticker
+from tests.support.waiting import WAIT, until
+
+
+def test_a_kick_during_a_running_tick_runs_another_pass_right_after_it() -> None:
+    passes = [threading.Event(), threading.Event()]
+    release = threading.Event()
+    count = 0
+
+    def tick(_now: datetime) -> None:
+        nonlocal count
+        count += 1
+        passes[min(count, 2) - 1].set()
+        if count == 1:
+            assert release.wait(WAIT)
+
+    ticker = Ticker(tick, seconds=3600)  # the next scheduled pass is an hour away
+    ticker.start()
+    try:
+        ticker.kick()
+        assert passes[0].wait(WAIT), "the kick did not start a pass"
+        scheduled = ticker.next_run_at()
+        assert scheduled is not None
+        ticker.kick()  # new work was queued while the pass runs
+        ticker.kick()  # and more: one more pass covers all of it
+        # Let the scheduler act on the kicks while the pass still runs (it may drop a run it
+        # was asked for then, and go back to the hourly schedule).
+        assert until(lambda: (ticker.next_run_at() or scheduled) >= scheduled)
+        release.set()
+        assert passes[1].wait(WAIT), "the kick during the pass was dropped"
+    finally:
+        release.set()
+        ticker.stop()
+    assert count == 2
+
+
+def test_a_kick_when_idle_runs_a_pass_at_once() -> None:
+    ran = threading.Event()
+    ticker = Ticker(lambda _now: ran.set(), seconds=3600)
+    ticker.start()
+    try:
+        ticker.kick()
+        assert ran.wait(WAIT)
+    finally:
+        ticker.stop()
