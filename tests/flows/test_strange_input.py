@@ -1,0 +1,195 @@
+"""Strange input gets a clear private refusal or a 4xx: never a 500, a traceback, or a hang."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.storage.answers import AnswerRepository
+from tests.standin import DriverResponse, SlackDriver, SlackStandIn
+from tests.support.harness import Bot, running_bot
+
+SPOT = "security-basics/spot-phishing"
+
+
+@pytest.fixture
+def ann(standin: SlackStandIn) -> str:
+    return standin.add_user("ann", real_name="Ann Lee", tz="Europe/Berlin")
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.exc_info or r.levelno >= logging.ERROR
+    ]
+
+
+def post_interactive(driver: SlackDriver, payload: Any) -> DriverResponse:
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = {**driver.sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+    return driver.raw_post(body, headers)
+
+
+def question(standin: SlackStandIn, channel: str, number: int) -> dict[str, Any]:
+    return [
+        m for m in standin.messages(channel) if str(m["text"]).startswith(f"Question {number} of")
+    ][-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("snooze ²", "Snooze for a number of days from 1 to 90"),
+        ("snooze 99999999999999999999", "Snooze for a number of days from 1 to 90"),
+        ("pause ²", "Give the drip's number"),
+        ("pause 99999999999999999999", "There is no drip #99999999999999999999"),
+        ("resume 2147483648", "There is no drip #2147483648"),
+        ("cancel ³", "Give the drip's number"),
+    ],
+)
+def test_strange_numbers_get_a_private_usage_reply(
+    bot: Bot, caplog: pytest.LogCaptureFixture, text: str, expected: str
+) -> None:
+    caplog.set_level(logging.WARNING)
+    reply = bot.command(bot.lead, text)
+    assert reply.startswith(":no_entry_sign: "), reply
+    assert expected in reply, reply
+    assert no_tracebacks(caplog) == []
+
+
+def test_a_drip_id_too_big_for_the_database_is_refused_on_postgresql_too(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    reply = bot.command(bot.lead, "pause 9223372036854775808")
+    assert "There is no drip" in reply, reply
+    assert no_tracebacks(caplog) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: p.pop("user"),
+        lambda p: p.pop("actions"),
+        lambda p: p.update(actions=[]),
+        lambda p: p.update(actions="answer_1"),
+        lambda p: p.update(actions=[None]),
+        lambda p: p.update(user={"name": "ann"}),
+        lambda p: p.update(user="U1"),
+        lambda p: p["actions"][0].pop("action_id"),
+        lambda p: p["actions"][0].update(action_id=7),
+        lambda p: p.update(team={"id": 7}),
+        lambda p: p.update(container="x"),
+    ],
+)
+def test_signed_clicks_missing_their_parts_get_a_4xx_and_change_nothing(
+    bot: Bot, standin: SlackStandIn, ann: str, caplog: pytest.LogCaptureFixture, change: Any
+) -> None:
+    assert "Sending" in bot.command(bot.lead, f"send {SPOT} to <@{ann}>")
+    bot.tick()
+    dm = standin.dm_channel(ann)
+    caplog.set_level(logging.WARNING)
+    with capture_click(bot) as captured:
+        bot.driver.click(ann, question(standin, dm, 1), channel_id=dm, action_id="answer_1")
+    payload = copy.deepcopy(captured[0])
+    change(payload)
+    response = post_interactive(bot.driver, payload)
+    assert 400 <= response.status < 500, (response.status, response.body)
+    assert AnswerRepository(bot.db).answer_rows(standin.team_id, "security-basics") == []
+    assert no_tracebacks(caplog) == []
+
+
+class capture_click:  # noqa: N801 - used as a context manager like a function
+    """Capture the next interactive payload the driver would send, without sending it."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._driver = bot.driver
+        self.payloads: list[Any] = []
+
+    def __enter__(self) -> list[Any]:
+        def keep(payload: Any) -> DriverResponse:
+            self.payloads.append(payload)
+            return DriverResponse(status=200, headers={}, body="")
+
+        self._original = self._driver._interactive
+        self._driver._interactive = keep  # type: ignore[method-assign]
+        return self.payloads
+
+    def __exit__(self, *exc: object) -> None:
+        self._driver._interactive = self._original  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("value", ["1.1:²", "1.²:1", "x", "", "99999999999999999999.1:1", "1.1:-1"])
+def test_strange_answer_values_get_a_private_refusal(
+    bot: Bot, standin: SlackStandIn, ann: str, caplog: pytest.LogCaptureFixture, value: str
+) -> None:
+    assert "Sending" in bot.command(bot.lead, f"send {SPOT} to <@{ann}>")
+    bot.tick()
+    dm = standin.dm_channel(ann)
+    caplog.set_level(logging.WARNING)
+    with capture_click(bot) as captured:
+        bot.driver.click(ann, question(standin, dm, 1), channel_id=dm, action_id="answer_1")
+    payload = copy.deepcopy(captured[0])
+    payload["actions"][0]["value"] = value
+    response = post_interactive(bot.driver, payload)
+    assert response.status == 200
+    notes = [str((r.get("body") or {}).get("text", "")) for r in standin.responses()]
+    assert "no longer available" in notes[-1] or "doesn't fit" in notes[-1], notes[-1]
+    assert AnswerRepository(bot.db).answer_rows(standin.team_id, "security-basics") == []
+    assert no_tracebacks(caplog) == []
+
+
+@pytest.mark.parametrize(
+    "metadata", ["not json", "[]", '{"ref": 5}', '{"ref": "1.1", "channel": {"a": 1}}', "{}"]
+)
+def test_bad_private_metadata_is_refused_on_the_form(
+    bot: Bot, standin: SlackStandIn, ann: str, caplog: pytest.LogCaptureFixture, metadata: str
+) -> None:
+    caplog.set_level(logging.WARNING)
+    payload = {
+        "type": "view_submission",
+        "team": {"id": standin.team_id},
+        "user": {"id": ann, "team_id": standin.team_id},
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "open_answer",
+            "private_metadata": metadata,
+            "state": {"values": {"answer": {"answer": {"type": "plain_text_input", "value": "x"}}}},
+        },
+    }
+    response = post_interactive(bot.driver, payload)
+    assert response.status == 200
+    assert "no longer available" in response.json()["errors"]["answer"]
+    assert no_tracebacks(caplog) == []
+
+
+def test_a_listener_failing_after_its_ack_answers_at_once_and_apologises_privately(
+    standin: SlackStandIn, database_url: str, ann: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_bot(standin, database_url) as bot:
+        assert "Sending" in bot.command(bot.lead, f"send {SPOT} to <@{ann}>")
+        bot.tick()
+    # As `microlearn serve` runs listeners: on Bolt's executor, the request thread waiting for
+    # the ack. A failure right after the ack used to take the ack back: 3 s, then a 404.
+    with running_bot(standin, database_url, process_before_response=False) as bot:
+
+        def broken(**_: Any) -> Any:
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(bot.services.quiz, "done", broken)
+        dm = standin.dm_channel(ann)
+        lesson = [m for m in standin.messages(dm) if str(m["text"]).startswith("New lesson")][0]
+        response = bot.driver.click(ann, lesson, channel_id=dm, action_id="lesson_done")
+        assert response.status == 200
+        assert standin.wait_for(
+            lambda: any(
+                "Something went wrong on our side" in json.dumps(r) for r in standin.responses()
+            )
+        )
