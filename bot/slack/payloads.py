@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
+SLACK_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,8}")  # a message's timestamp, like 1700000000.000300
 MAX_TEXT = 40_000  # Slack's own limit for a message's text
 
 Check = Callable[[Any], bool]
@@ -19,6 +20,15 @@ Check = Callable[[Any], bool]
 
 def slack_id(value: Any) -> bool:
     return isinstance(value, str) and SLACK_ID.fullmatch(value) is not None
+
+
+def timestamp(value: Any) -> bool:
+    return isinstance(value, str) and SLACK_TS.fullmatch(value) is not None
+
+
+def short(value: Any) -> bool:
+    """A short token: an event id, a trigger id, a type."""
+    return isinstance(value, str) and len(value) <= 64
 
 
 def text(value: Any) -> bool:
@@ -75,12 +85,13 @@ _VIEW_FIELDS: dict[str, Check] = {
 _VIEW = shaped(_VIEW_FIELDS)
 # Bolt itself reads a submitted view's `type` and `callback_id`.
 _SUBMITTED = shaped({**_VIEW_FIELDS, "callback_id": text}, required=("type", "callback_id"))
+_CONTAINER = shaped({"channel_id": optional(slack_id), "message_ts": optional(timestamp)})
 _COMMON = {
     "user": _USER,
     "team": _TEAM,
     "trigger_id": optional(text),
     "response_url": optional(text),
-    "container": optional(mapping),
+    "container": optional(_CONTAINER),
     "channel": optional(mapping),
     "message": optional(mapping),
     "view": optional(_VIEW),
@@ -108,13 +119,14 @@ _COMMAND = shaped(
 _MESSAGE_FIELDS: dict[str, Check] = {
     "channel": optional(slack_id),
     "user": optional(slack_id),
-    "ts": optional(text),
-    "thread_ts": optional(text),
-    "deleted_ts": optional(text),
-    "subtype": optional(text),
+    "ts": optional(timestamp),
+    "thread_ts": optional(timestamp),
+    "deleted_ts": optional(timestamp),
+    "subtype": optional(short),
     "text": optional(text),
     "bot_id": optional(text),
 }
+_ITEM = shaped({"type": optional(short), "channel": optional(slack_id), "ts": optional(timestamp)})
 _EVENTS: dict[str, Check] = {
     "message": shaped(
         {
@@ -128,11 +140,15 @@ _EVENTS: dict[str, Check] = {
         {"user": slack_id, "channel": slack_id}, required=("user", "channel")
     ),
     "app_home_opened": shaped({"user": slack_id, "tab": optional(text)}, required=("user",)),
-    "reaction_added": shaped({"item": optional(mapping)}),
-    "reaction_removed": shaped({"item": optional(mapping)}),
+    "reaction_added": shaped({"item": optional(_ITEM)}),
+    "reaction_removed": shaped({"item": optional(_ITEM)}),
 }
 _ENVELOPE = shaped(
-    {"event": shaped({"type": text}, required=("type",)), "team_id": optional(slack_id)},
+    {
+        "event": shaped({"type": short}, required=("type",)),
+        "team_id": optional(slack_id),
+        "event_id": optional(short),
+    },
     required=("event",),
 )
 
@@ -140,6 +156,8 @@ _ENVELOPE = shaped(
 def problem(body: Mapping[str, Any]) -> str | None:
     """What is wrong with the payload's shape, in a few words; None when nothing is."""
     kind = body.get("type")
+    if kind is not None and not isinstance(kind, str):
+        return "a payload whose type is not a word"
     if "command" in body:
         return None if _COMMAND(body) else "a slash command without its fields"
     if kind in _INTERACTIVE:

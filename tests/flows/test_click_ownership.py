@@ -11,10 +11,9 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.content.loader import load_catalog
-
 from bot.storage.answers import AnswerRepository
-from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.content.test_checker import make_course
+from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support.harness import Bot, running_bot
 
 SPOT = "security-basics/spot-phishing"  # Q1 single (right: option 1), Q2 multiple, Q3 true/false
@@ -109,9 +108,7 @@ def test_done_on_someone_elses_lesson_is_refused(
     assert standin.find_message(dm, lesson["ts"]) == lesson
 
 
-def test_done_from_another_workspace_is_refused(
-    bot: Bot, standin: SlackStandIn, ann: str
-) -> None:
+def test_done_from_another_workspace_is_refused(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     send(bot, SPOT, f"<@{ann}>")
     dm = standin.dm_channel(ann)
     lesson = lesson_message(standin, dm)

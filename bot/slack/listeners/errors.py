@@ -9,8 +9,9 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ SORRY = (
     "Please try again in a minute; if it keeps happening, tell whoever runs microlearn."
 )
 _FORM_SORRY = "Something went wrong on our side. Please try again in a minute."
+_INTERACTIVE = ("block_actions", "view_submission")  # a person clicked: tell them
 
 
 def register(app: App) -> None:
@@ -28,17 +30,21 @@ def register(app: App) -> None:
         body: dict[str, Any],
         respond: Respond | None,
         response: BoltResponse | None,
+        client: WebClient,
+        context: BoltContext,
     ) -> BoltResponse | None:
         log.error("listener failed: %s", body.get("type") or body.get("command"), exc_info=error)
         if response is not None and body.get("type") == "view_submission":
             return _form_error(body)  # not acknowledged yet: the form shows the apology
         if response is not None and "command" in body:
             return _json({"response_type": "ephemeral", "text": SORRY})
-        if respond is not None and body.get("response_url"):
-            try:
+        try:  # the apology is best effort; the error is already logged
+            if respond is not None and body.get("response_url"):
                 respond(text=SORRY, response_type="ephemeral", replace_original=False)
-            except Exception:  # the apology is best effort; the error is already logged
-                log.warning("could not tell the user about the error", exc_info=True)
+            elif body.get("type") in _INTERACTIVE and context.user_id:
+                client.chat_postMessage(channel=context.user_id, text=SORRY)  # their DM
+        except Exception:
+            log.warning("could not tell the user about the error", exc_info=True)
         # None: acknowledged already, and Bolt keeps that acknowledgement (see guard.py).
         return None if response is None else BoltResponse(status=200, body="")
 

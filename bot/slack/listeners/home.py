@@ -41,8 +41,16 @@ def register(app: App, services: Services) -> None:
             publish(services, client, context.team_id or "", event["user"])
 
     @app.action("home_schedule")
-    def open_schedule(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_schedule(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
         ack()
+        team, user = context.team_id or "", body["user"]["id"]
+        try:
+            services.drips.require_lead(team, user, doing="schedule courses", now=services.clock())
+        except Refused as refused:
+            publish(services, client, team, user, note=str(refused))
+            return
         client.views_open(trigger_id=body.get("trigger_id", ""), view=schedule_form(services))
 
     @app.action("home_prefs")
@@ -125,6 +133,11 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         team, user = context.team_id or "", body["user"]["id"]
+        try:  # before anything is looked up for the form
+            services.drips.require_lead(team, user, doing="schedule courses", now=services.clock())
+        except Refused as refused:
+            ack(response_action="errors", errors={"course": _plain(str(refused))})
+            return
         request, errors = read_schedule_form(
             (view.get("state") or {}).get("values"),
             today=services.clock().date(),
