@@ -60,9 +60,7 @@ class People:
         )
 
     def is_admin(self, team_id: str, user_id: str, *, now: datetime) -> bool:
-        """MICROLEARN_ADMINS, or a workspace admin or owner as Slack said minutes ago at most.
-
-        Raises SlackError when Slack cannot be asked: a stale role is not trusted."""
+        """MICROLEARN_ADMINS, or a Slack admin or owner; SlackError when Slack cannot say."""
         return user_id in self._admins or self._slack_admin(team_id, user_id, now=now)
 
     def is_lead(self, team_id: str, user_id: str, *, now: datetime) -> bool:

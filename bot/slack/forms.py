@@ -173,8 +173,7 @@ def _start(value: Any, today: date, errors: dict[str, str]) -> date | None:
 
 @dataclass(frozen=True)
 class OpenAnswer:
-    """What the open-answer form remembers in its `private_metadata`: the question and where
-    it was asked (to update the message once answered)."""
+    """The open-answer form's `private_metadata`: the question, and the message that asked it."""
 
     ref: str
     channel: str | None = None

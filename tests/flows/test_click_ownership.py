@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from bot.content.loader import load_catalog
 from bot.storage.answers import AnswerRepository
 from tests.content.test_checker import make_course
+from tests.flows.test_quiz import question, send
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support.harness import Bot, running_bot
+from tests.support.payloads import post_signed
 
 SPOT = "security-basics/spot-phishing"  # Q1 single (right: option 1), Q2 multiple, Q3 true/false
 OTHER_TEAM = "T0OTHER"
@@ -28,17 +28,6 @@ def ann(standin: SlackStandIn) -> str:
 @pytest.fixture
 def bob(standin: SlackStandIn) -> str:
     return standin.add_user("bob", real_name="Bob Ray", tz="Europe/Berlin")
-
-
-def send(bot: Bot, lesson: str, target: str) -> None:
-    assert "Sending" in bot.command(bot.lead, f"send {lesson} to {target}")
-    bot.tick()
-
-
-def question(standin: SlackStandIn, channel: str, number: int) -> dict[str, Any]:
-    return [
-        m for m in standin.messages(channel) if str(m["text"]).startswith(f"Question {number} of")
-    ][-1]
 
 
 def lesson_message(standin: SlackStandIn, channel: str) -> dict[str, Any]:
@@ -56,9 +45,7 @@ def from_team(driver: SlackDriver, sent: DriverResponse, team_id: str) -> Driver
     payload = copy.deepcopy(sent.request)
     payload["team"]["id"] = team_id
     payload["user"]["team_id"] = team_id
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    headers = {**driver.sign(body), "Content-Type": "application/x-www-form-urlencoded"}
-    return driver.raw_post(body, headers)
+    return post_signed(driver, payload)
 
 
 def private_notes(standin: SlackStandIn) -> list[str]:

@@ -6,30 +6,19 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from bot.storage.drips import DripRepository
-from tests.standin import DriverResponse, SlackDriver, SlackStandIn
+from tests.flows.test_home import home_text
+from tests.standin import DriverResponse, SlackStandIn
 from tests.support.harness import Bot
+from tests.support.payloads import post_signed
 
 
 @pytest.fixture
 def ann(standin: SlackStandIn) -> str:
     return standin.add_user("ann", real_name="Ann Lee", tz="Europe/Berlin")
-
-
-def home_text(standin: SlackStandIn, user_id: str) -> str:
-    home = standin.home(user_id)
-    assert home is not None, "no App Home was published"
-    return json.dumps(home["blocks"])
-
-
-def post_interactive(driver: SlackDriver, payload: dict[str, Any]) -> DriverResponse:
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    headers = {**driver.sign(body), "Content-Type": "application/x-www-form-urlencoded"}
-    return driver.raw_post(body, headers)
 
 
 def forged_submit(
@@ -54,7 +43,7 @@ def forged_submit(
         "trigger_id": bot.standin.issue_trigger_id(user_id),
         "view": view,
     }
-    return post_interactive(bot.driver, payload)
+    return post_signed(bot.driver, payload)
 
 
 def prefs_form(bot: Bot, user_id: str) -> dict[str, Any]:
@@ -182,7 +171,7 @@ def click_with_value(bot: Bot, user_id: str, action_id: str, value: str) -> Driv
             {"type": "button", "action_id": action_id, "block_id": "x", "value": value},
         ],
     }
-    return post_interactive(bot.driver, payload)
+    return post_signed(bot.driver, payload)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # input handling only

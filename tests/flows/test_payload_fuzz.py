@@ -13,14 +13,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slack_bolt import BoltRequest
 
-from tests.standin import DriverResponse, SlackStandIn
+from tests.slack.test_grammar_fuzz import commands
+from tests.standin import SlackStandIn
 from tests.support.harness import Bot
+from tests.support.payloads import kept_payloads
 
 SPOT = "security-basics/spot-phishing"
+SUBCOMMANDS = ["", "snooze", "pause", "resume", "cancel", "schedule", "send", "leads add", "join"]
 FUZZ = settings(
     max_examples=60,
     derandomize=True,
@@ -84,25 +87,6 @@ def crashes(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-class Captured:
-    """The payloads the driver builds, kept instead of sent."""
-
-    def __init__(self, bot: Bot) -> None:
-        self.payloads: list[dict[str, Any]] = []
-        self._bot = bot
-
-    def __enter__(self) -> list[dict[str, Any]]:
-        def keep(payload: dict[str, Any]) -> DriverResponse:
-            self.payloads.append(payload)
-            return DriverResponse(status=200, headers={}, body="")
-
-        self._bot.driver._interactive = keep  # type: ignore[method-assign]
-        return self.payloads
-
-    def __exit__(self, *exc: object) -> None:
-        del self._bot.driver._interactive
-
-
 def real_payloads(bot: Bot, standin: SlackStandIn) -> list[dict[str, Any]]:
     """A click on an answer, Done and Home buttons, and the schedule and preferences forms."""
     ann = standin.add_user("ann", real_name="Ann Lee")
@@ -116,7 +100,7 @@ def real_payloads(bot: Bot, standin: SlackStandIn) -> list[dict[str, Any]]:
     bot.driver.click_view(ann, standin.home(ann) or {}, action_id="home_prefs")
     bot.driver.open_home(bot.lead)
     bot.driver.click_view(bot.lead, standin.home(bot.lead) or {}, action_id="home_schedule")
-    with Captured(bot) as captured:
+    with kept_payloads(bot.driver) as captured:
         bot.driver.click(ann, question, channel_id=dm, action_id="answer_1")
         bot.driver.click(ann, lesson, channel_id=dm, action_id="lesson_done")
         bot.driver.click_view(ann, standin.home(ann) or {}, action_id="home_snooze_7")
@@ -199,7 +183,14 @@ def test_the_learn_command_answers_any_text(
     caplog.set_level(logging.WARNING)
 
     @FUZZ
-    @given(text=st.text(max_size=80), who=st.sampled_from([ann, bot.lead]))
+    @given(
+        text=st.tuples(st.sampled_from(SUBCOMMANDS), commands).map(" ".join),
+        who=st.sampled_from([ann, bot.lead]),
+    )
+    @example(text="snooze ²", who=ann)  # the commands that once ended in a traceback
+    @example(text="pause ²", who=bot.lead)
+    @example(text="pause 99999999999999999999", who=bot.lead)
+    @example(text="schedule security-basics to #general from 9999-12-31", who=bot.lead)
     def check(text: str, who: str) -> None:
         command = {
             "command": "/learn",

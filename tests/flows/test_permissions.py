@@ -21,6 +21,7 @@ from bot.storage.models import metadata
 from tests.standin import DriverResponse, SlackStandIn
 from tests.support import databases
 from tests.support.harness import Bot, running_bot
+from tests.support.payloads import post_signed
 
 OTHER_TEAM = "T0OTHER"
 # What Slack may see when a request is refused: the role lookup, and the refusal told to the
@@ -82,12 +83,6 @@ def database(bot: Bot) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
-def post(bot: Bot, payload: dict[str, Any]) -> DriverResponse:
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    headers = {**bot.driver.sign(body), "Content-Type": "application/x-www-form-urlencoded"}
-    return bot.driver.raw_post(body, headers)
-
-
 def button(world: World, user: str, action_id: str, value: str, team: str) -> DriverResponse:
     bot = world.bot
     payload: dict[str, Any] = {
@@ -100,7 +95,7 @@ def button(world: World, user: str, action_id: str, value: str, team: str) -> Dr
     home = bot.standin.home(user)
     if home is not None and team == bot.standin.team_id:  # a Home view names its workspace
         payload.update(container={"type": "view", "view_id": home["id"]}, view=home)
-    return post(bot, payload)
+    return post_signed(bot.driver, payload)
 
 
 def command(world: World, user: str, text: str, team: str) -> DriverResponse:
@@ -130,8 +125,8 @@ def schedule_form(world: World, user: str, team: str) -> DriverResponse:
             "time": {"time": {"selected_time": "10:00"}},
         }
     }
-    return post(
-        world.bot,
+    return post_signed(
+        world.bot.driver,
         {
             "type": "view_submission",
             "team": {"id": team},

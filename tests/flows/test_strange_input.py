@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from bot.storage.answers import AnswerRepository
-from tests.standin import DriverResponse, SlackDriver, SlackStandIn
+from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
+from tests.support.payloads import kept_payloads, post_signed
 
 SPOT = "security-basics/spot-phishing"
 
@@ -31,10 +29,14 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-def post_interactive(driver: SlackDriver, payload: Any) -> DriverResponse:
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    headers = {**driver.sign(body), "Content-Type": "application/x-www-form-urlencoded"}
-    return driver.raw_post(body, headers)
+def answer_click(bot: Bot, learner: str) -> dict[str, Any]:
+    """A real click on the first question of a lesson sent to `learner`, kept, not sent."""
+    assert "Sending" in bot.command(bot.lead, f"send {SPOT} to <@{learner}>")
+    bot.tick()
+    dm = bot.standin.dm_channel(learner)
+    with kept_payloads(bot.driver) as kept:
+        bot.driver.click(learner, question(bot.standin, dm, 1), channel_id=dm, action_id="answer_1")
+    return kept[0]
 
 
 def question(standin: SlackStandIn, channel: str, number: int) -> dict[str, Any]:
@@ -91,53 +93,23 @@ BROKEN_CLICKS: dict[str, Callable[[dict[str, Any]], object]] = {
 def test_signed_clicks_missing_their_parts_get_a_4xx_and_change_nothing(
     bot: Bot, standin: SlackStandIn, ann: str, caplog: pytest.LogCaptureFixture, change: Any
 ) -> None:
-    assert "Sending" in bot.command(bot.lead, f"send {SPOT} to <@{ann}>")
-    bot.tick()
-    dm = standin.dm_channel(ann)
+    payload = answer_click(bot, ann)
     caplog.set_level(logging.WARNING)
-    with capture_click(bot) as captured:
-        bot.driver.click(ann, question(standin, dm, 1), channel_id=dm, action_id="answer_1")
-    payload = copy.deepcopy(captured[0])
     change(payload)
-    response = post_interactive(bot.driver, payload)
+    response = post_signed(bot.driver, payload)
     assert 400 <= response.status < 500, (response.status, response.body)
     assert AnswerRepository(bot.db).answer_rows(standin.team_id, "security-basics") == []
     assert no_tracebacks(caplog) == []
-
-
-class capture_click:  # noqa: N801 - used as a context manager like a function
-    """Capture the next interactive payload the driver would send, without sending it."""
-
-    def __init__(self, bot: Bot) -> None:
-        self._driver = bot.driver
-        self.payloads: list[Any] = []
-
-    def __enter__(self) -> list[Any]:
-        def keep(payload: Any) -> DriverResponse:
-            self.payloads.append(payload)
-            return DriverResponse(status=200, headers={}, body="")
-
-        self._original = self._driver._interactive
-        self._driver._interactive = keep  # type: ignore[method-assign]
-        return self.payloads
-
-    def __exit__(self, *exc: object) -> None:
-        self._driver._interactive = self._original  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize("value", ["1.1:²", "1.²:1", "99999999999999999999.1:1"])
 def test_strange_answer_values_get_a_private_refusal(
     bot: Bot, standin: SlackStandIn, ann: str, caplog: pytest.LogCaptureFixture, value: str
 ) -> None:
-    assert "Sending" in bot.command(bot.lead, f"send {SPOT} to <@{ann}>")
-    bot.tick()
-    dm = standin.dm_channel(ann)
+    payload = answer_click(bot, ann)
     caplog.set_level(logging.WARNING)
-    with capture_click(bot) as captured:
-        bot.driver.click(ann, question(standin, dm, 1), channel_id=dm, action_id="answer_1")
-    payload = copy.deepcopy(captured[0])
     payload["actions"][0]["value"] = value
-    response = post_interactive(bot.driver, payload)
+    response = post_signed(bot.driver, payload)
     assert response.status == 200
     notes = [str((r.get("body") or {}).get("text", "")) for r in standin.responses()]
     assert "no longer available" in notes[-1] or "doesn't fit" in notes[-1], notes[-1]
@@ -163,7 +135,7 @@ def test_bad_private_metadata_is_refused_on_the_form(
             "state": {"values": {"answer": {"answer": {"type": "plain_text_input", "value": "x"}}}},
         },
     }
-    response = post_interactive(bot.driver, payload)
+    response = post_signed(bot.driver, payload)
     assert response.status == 200
     assert "no longer available" in response.json()["errors"]["answer"]
     assert no_tracebacks(caplog) == []

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.slack import grammar
@@ -59,6 +59,7 @@ WORDS = [
     "\u0000",
 ]
 commands = st.one_of(
+    st.sampled_from(WORDS),
     st.text(max_size=200),
     st.lists(st.sampled_from(WORDS) | st.text(max_size=12), max_size=14).map(" ".join),
 )
@@ -76,6 +77,10 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 @pytest.mark.parametrize("parse", PARSERS.values(), ids=PARSERS.keys())
 @settings(max_examples=150, derandomize=True, database=None, deadline=None)
 @given(text=commands)
+@example(text="²")  # the inputs that once ended in a traceback
+@example(text="99999999999999999999")
+@example(text="security-basics to #general from 9999-12-31")
+@example(text="security-basics to @@")
 def test_any_text_parses_or_says_what_was_wrong(parse: Callable[[str], Any], text: str) -> None:
     try:
         parse(text)

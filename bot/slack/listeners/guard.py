@@ -36,13 +36,11 @@ class KeptAck(Ack):
             self._kept = value
 
 
+# A plain Middleware, not `@app.middleware`: Bolt builds every keyword argument of a function
+# middleware from the payload first (`body["actions"][0]`, `body["view"]["type"]`), which is
+# exactly what fails on a payload of the wrong shape.
 class Guard(Middleware):
-    """Refuses a payload of the wrong shape; gives the request an ack that stays given.
-
-    A plain Middleware, not `@app.middleware`: Bolt builds every keyword argument of a function
-    middleware from the payload first (`body["actions"][0]`, `body["view"]["type"]`), which is
-    exactly what fails on a payload of the wrong shape.
-    """
+    """Refuses a payload of the wrong shape; gives the request an ack that stays given."""
 
     def process(
         self,
