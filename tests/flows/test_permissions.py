@@ -18,9 +18,8 @@ from bot.domain.schedule import Target, TargetKind
 from bot.services.drips import ScheduleRequest
 from bot.services.people import ROLE_MAX_AGE
 from bot.storage.models import metadata
-from tests.standin import DriverResponse, SlackStandIn
-from tests.support import databases
-from tests.support.harness import Bot, running_bot
+from tests.standin import DriverResponse
+from tests.support.harness import Bot, module_bot
 from tests.support.payloads import post_signed
 
 OTHER_TEAM = "T0OTHER"
@@ -43,8 +42,8 @@ class World:
 @pytest.fixture(scope="module")
 def world(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One workspace for the whole matrix (each case checks that it changed nothing)."""
-    url = databases.copy_sqlite(_sqlite_template, tmp_path_factory.mktemp("db") / "matrix.db")
-    with SlackStandIn() as standin, running_bot(standin, url) as bot:
+    with module_bot(_sqlite_template, tmp_path_factory.mktemp("matrix")) as bot:
+        standin = bot.standin
         ann = standin.add_user("ann", real_name="Ann Lee")
         bob = standin.add_user("bob", real_name="Bob Ray", is_admin=True)
         standin.add_user("carl", real_name="Carl Cox")

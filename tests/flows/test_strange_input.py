@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.storage.answers import AnswerRepository
 from tests.standin import SlackStandIn
-from tests.support.harness import Bot, running_bot
+from tests.support.harness import Bot, module_bot, running_bot
 from tests.support.payloads import kept_payloads, post_signed
 
 SPOT = "security-basics/spot-phishing"
@@ -88,17 +90,27 @@ BROKEN_CLICKS: dict[str, Callable[[dict[str, Any]], object]] = {
 }
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # input handling only
+@pytest.fixture(scope="module")
+def clicked(
+    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Bot, dict[str, Any]]]:
+    """A workspace where a lesson went out, and a real click on its first question, unsent."""
+    with module_bot(_sqlite_template, tmp_path_factory.mktemp("clicks")) as bot:
+        ann = bot.standin.add_user("ann", real_name="Ann Lee")
+        yield bot, answer_click(bot, ann)
+
+
 @pytest.mark.parametrize("change", BROKEN_CLICKS.values(), ids=BROKEN_CLICKS.keys())
 def test_signed_clicks_missing_their_parts_get_a_4xx_and_change_nothing(
-    bot: Bot, standin: SlackStandIn, ann: str, caplog: pytest.LogCaptureFixture, change: Any
+    clicked: tuple[Bot, dict[str, Any]], caplog: pytest.LogCaptureFixture, change: Any
 ) -> None:
-    payload = answer_click(bot, ann)
+    bot, click = clicked
+    payload = copy.deepcopy(click)
     caplog.set_level(logging.WARNING)
     change(payload)
     response = post_signed(bot.driver, payload)
     assert 400 <= response.status < 500, (response.status, response.body)
-    assert AnswerRepository(bot.db).answer_rows(standin.team_id, "security-basics") == []
+    assert AnswerRepository(bot.db).answer_rows(bot.standin.team_id, "security-basics") == []
     assert no_tracebacks(caplog) == []
 
 

@@ -28,6 +28,7 @@ from bot.services.delivery import TickReport
 from bot.slack.http import SlackWsgiApp
 from bot.storage.db import Database
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
+from tests.support import databases
 from tests.support.process import LESSONS, SIGNING_SECRET
 
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday, before anyone's 09:30 in Europe
@@ -155,3 +156,12 @@ def running_bot(
         server.server_close()
         thread.join(timeout=5)
         db.dispose()
+
+
+@contextmanager
+def module_bot(template: Path, folder: Path) -> Iterator[Bot]:
+    """A bot on a copy of the migrated SQLite template, with its own stand-in: for a module
+    whose tests share one workspace (each checking that it changed nothing)."""
+    url = databases.copy_sqlite(template, folder / "microlearn.db")
+    with SlackStandIn() as standin, running_bot(standin, url) as bot:
+        yield bot
