@@ -63,14 +63,18 @@ class People:
         """MICROLEARN_ADMINS, or a Slack admin or owner; SlackError when Slack cannot say."""
         return user_id in self._admins or self._slack_admin(team_id, user_id, now=now)
 
-    def is_lead(self, team_id: str, user_id: str, *, now: datetime) -> bool:
+    def is_lead(
+        self, team_id: str, user_id: str, *, now: datetime, max_age: timedelta = ROLE_MAX_AGE
+    ) -> bool:
         """An admin, or granted the lead role (which `revoke_lead` ends at once)."""
         if user_id in self._admins or self._repository.is_lead(team_id, user_id):
             return True
-        return self._slack_admin(team_id, user_id, now=now)
+        return self._slack_admin(team_id, user_id, now=now, max_age=max_age)
 
-    def _slack_admin(self, team_id: str, user_id: str, *, now: datetime) -> bool:
-        return self.learner(team_id, user_id, now=now, max_age=ROLE_MAX_AGE).is_admin
+    def _slack_admin(
+        self, team_id: str, user_id: str, *, now: datetime, max_age: timedelta = ROLE_MAX_AGE
+    ) -> bool:
+        return self.learner(team_id, user_id, now=now, max_age=max_age).is_admin
 
     def grant_lead(self, team_id: str, user_id: str, *, by: str, now: datetime) -> bool:
         return self._repository.grant_lead(team_id, user_id, granted_by=by, now=now)

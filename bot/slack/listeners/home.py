@@ -14,6 +14,7 @@ from bot.domain.numbers import number_between, whole_number
 from bot.domain.schedule import DAY_NAMES, DEFAULT_AT, Days, TargetKind, stored_days, stored_time
 from bot.services import Services
 from bot.services.drips import Refused, ScheduleRequest
+from bot.services.people import PROFILE_MAX_AGE
 from bot.services.ports import SlackError
 from bot.services.wording import plural, when
 from bot.slack import blockkit
@@ -251,9 +252,11 @@ def home_view(
 
 
 def _shows_lead_blocks(services: Services, team_id: str, user_id: str, *, now: datetime) -> bool:
+    # Showing the lead's buttons grants nothing (each one checks the role again), so the
+    # profile cached for hours will do: opening Home costs no call to Slack.
     try:
-        return services.people.is_lead(team_id, user_id, now=now)
-    except SlackError:  # the role could not be checked: the buttons would be refused anyway
+        return services.people.is_lead(team_id, user_id, now=now, max_age=PROFILE_MAX_AGE)
+    except SlackError:
         return False
 
 
