@@ -167,6 +167,20 @@ def test_forged_schedule_form_values_are_refused_next_to_their_field(
     assert drip_count(bot) == 1  # the drip ann joined, and no other
 
 
+def test_a_schedule_that_fails_while_planning_leaves_no_drip_behind(
+    bot: Bot, standin: SlackStandIn, ann: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    general = standin.add_channel("general", members=[ann, bot.lead])
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a learner's settings could not be read")
+
+    monkeypatch.setattr(bot.services.drips, "dm_plan", broken)
+    reply = bot.command(bot.lead, f"schedule security-basics to members of <#{general}|general>")
+    assert "Something went wrong on our side and nothing was changed" in reply, reply
+    assert drip_count(bot) == 0
+
+
 def test_a_start_date_years_ahead_is_refused_with_the_form(bot: Bot, ann: str) -> None:
     reply = bot.command(bot.lead, f"schedule security-basics to <@{ann}> from 9999-12-31")
     assert reply.startswith(":no_entry_sign: "), reply
