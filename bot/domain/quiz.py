@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.lesson import Question, QuestionKind
+from bot.domain.numbers import whole_number
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class Choice:
     def decode(cls, kind: QuestionKind, stored: str) -> Choice:
         if kind is QuestionKind.OPEN:
             return cls(text=stored)
-        return cls(options=tuple(int(part) for part in stored.split(";") if part.strip().isdigit()))
+        numbers = (whole_number(part.strip()) for part in stored.split(";"))
+        return cls(options=tuple(number for number in numbers if number is not None))
 
 
 def grade(question: Question, choice: Choice) -> bool | None:

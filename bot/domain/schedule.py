@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -11,6 +12,7 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAYS = frozenset(range(5))
 EVERY_DAY = frozenset(range(7))
 DEFAULT_AT = time(9, 30)
+MAX_START_AHEAD = timedelta(days=366)  # a drip starts within a year, or it is a typo
 
 
 class TargetKind(StrEnum):
@@ -118,7 +120,7 @@ def parse_time(text: str) -> time:
     if raw.endswith(("am", "pm")):
         raw, suffix = raw[:-2].strip(), raw[-2:]
     hours, _, minutes = raw.partition(":")
-    if not hours.isdigit() or (minutes and not minutes.isdigit()) or len(minutes) not in (0, 2):
+    if not _CLOCK_HOURS.fullmatch(hours) or not _CLOCK_MINUTES.fullmatch(minutes):
         raise ValueError(f"{text!r} is not a time like 09:30")
     hour, minute = int(hours), int(minutes or 0)
     if suffix:
@@ -128,6 +130,26 @@ def parse_time(text: str) -> time:
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise ValueError(f"{text!r} is not a time like 09:30")
     return time(hour, minute)
+
+
+_CLOCK_HOURS = re.compile(r"[0-9]{1,2}")
+_CLOCK_MINUTES = re.compile(r"([0-9]{2})?")
+
+
+def stored_days(text: str | None) -> Days | None:
+    """Days as stored, or None when there are none or they no longer read as days."""
+    try:
+        return Days.decode(text) if text else None
+    except ValueError:
+        return None
+
+
+def stored_time(text: str | None) -> time | None:
+    """A time as stored, or None when there is none or it no longer reads as a time."""
+    try:
+        return parse_time(text) if text else None
+    except ValueError:
+        return None
 
 
 def zone(name: str) -> ZoneInfo:

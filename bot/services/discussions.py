@@ -170,10 +170,10 @@ class DiscussionService:
         found = self._answers.lesson_of(delivery_id)
         if found is None:
             return False
-        course_id, lesson_id, _row, _recipient, recipient_kind, drip_id = found
+        course_id, lesson_id, drip_id = found.course, found.lesson, found.drip_id
         course = self._catalog.course(course_id)
         lesson = course.lesson(lesson_id) if course else None
-        if recipient_kind != "dm" or drip_id is None or course is None or lesson is None:
+        if found.recipient_kind != "dm" or drip_id is None or course is None or lesson is None:
             return False
         thread = self._repository.thread(team_id, drip_key(drip_id, course_id, lesson_id))
         if thread is None or thread.thread_ts is None:
@@ -211,16 +211,15 @@ class DiscussionService:
         channel = str(event.get("channel") or "")
         if subtype == "message_changed":
             message = event.get("message") or {}
-            if self._is_reply(message):
-                edited = self._repository.edit_reply(
-                    team_id,
-                    channel,
-                    str(message["ts"]),
-                    text=str(message.get("text") or ""),
-                    now=now,
-                )
-                return "edited" if edited else "ignored"
-            return "ignored"
+            if not self._is_reply(message):
+                return "ignored"
+            if message.get("subtype") == "tombstone":  # deleted, its thread kept: a deletion
+                deleted = self._repository.delete_reply(team_id, channel, str(message["ts"]))
+                return "deleted" if deleted else "ignored"
+            edited = self._repository.edit_reply(
+                team_id, channel, str(message["ts"]), text=str(message.get("text") or ""), now=now
+            )
+            return "edited" if edited else "ignored"
         if subtype == "message_deleted":
             deleted_ts = str(
                 event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts") or ""
@@ -250,8 +249,8 @@ class DiscussionService:
 
     @staticmethod
     def _is_reply(message: dict[str, Any]) -> bool:
-        thread_ts = message.get("thread_ts")
-        return bool(thread_ts) and thread_ts != message.get("ts")
+        thread_ts, ts = message.get("thread_ts"), message.get("ts")
+        return bool(thread_ts) and bool(ts) and thread_ts != ts
 
     def on_reaction(
         self, *, team_id: str, event_id: str | None, item: dict[str, Any], delta: int, now: datetime

@@ -11,7 +11,18 @@ from functools import partial
 from typing import TypeVar
 
 from bot.domain.lesson import Course, Lesson
-from bot.domain.schedule import DEFAULT_AT, Days, Target, TargetKind, next_slot, parse_time, zone
+from bot.domain.schedule import (
+    DEFAULT_AT,
+    MAX_START_AHEAD,
+    Days,
+    Target,
+    TargetKind,
+    next_slot,
+    parse_time,
+    stored_days,
+    stored_time,
+    zone,
+)
 from bot.services.catalog import CatalogService
 from bot.services.notices import announce_finished
 from bot.services.people import People
@@ -113,18 +124,31 @@ class DripService:
     # -- leads --------------------------------------------------------------------------------
 
     def require_lead(self, team_id: str, user_id: str, *, doing: str, now: datetime) -> None:
-        if not self._people.is_lead(team_id, user_id, now=now):
+        if not self._role_check(self._people.is_lead, team_id, user_id, now=now):
             raise Refused(
                 f"Only leads can {doing}. Ask a workspace admin to make you one "
                 f"(`/learn leads add @you`)."
             )
 
     def require_admin(self, team_id: str, user_id: str, *, doing: str, now: datetime) -> None:
-        if not self._people.is_admin(team_id, user_id, now=now):
+        if not self._role_check(self._people.is_admin, team_id, user_id, now=now):
             raise Refused(
                 f"Only admins can {doing}: workspace admins and owners, "
                 "and the people listed in MICROLEARN_ADMINS."
             )
+
+    @staticmethod
+    def _role_check(
+        check: Callable[..., bool], team_id: str, user_id: str, *, now: datetime
+    ) -> bool:
+        try:
+            return check(team_id, user_id, now=now)
+        except SlackError as error:  # refuse rather than trust a stale role
+            log.warning("role of %s not checked: %s", user_id, error.code)
+            raise Refused(
+                "I couldn't check your role with Slack just now, so nothing was changed. "
+                "Please try again in a minute."
+            ) from error
 
     def course(self, course_id: str) -> Course:
         course = self._catalog.course(course_id)
@@ -153,21 +177,15 @@ class DripService:
                     f"invite me with `/invite @microlearn` in <#{info.id}>."
                 )
         lead = self._people.learner(team_id, lead_id, now=now)
-        if request.start_on is not None and request.start_on < now.astimezone(zone(lead.tz)).date():
+        today = now.astimezone(zone(lead.tz)).date()
+        if request.start_on is not None and request.start_on < today:
             raise Refused(f"The start date {request.start_on} has passed: pick today or later.")
+        if request.start_on is not None and request.start_on > today + MAX_START_AHEAD:
+            raise Refused(
+                f"The start date {request.start_on} is too far ahead: pick one within a year."
+            )
         at = request.at or DEFAULT_AT
-        drip_id = self._repository.create_drip(
-            team_id=team_id,
-            course=course.id,
-            created_by=lead_id,
-            days=request.days.encode(),
-            at_time=at.strftime("%H:%M"),
-            start_on=request.start_on,
-            channel_tz=lead.tz,
-            discuss_channel=discuss_channel,
-            targets=recipients.labels,
-            now=now,
-        )
+        # Every enrolment is planned before the drip exists: a failure leaves nothing behind.
         plans = [
             NewEnrolment(
                 recipient=channel.id,
@@ -185,6 +203,18 @@ class DripService:
         ]
         plans += self._dm_enrolments(
             team_id, recipients.users, days=request.days, at=at, start_on=request.start_on, now=now
+        )
+        drip_id = self._repository.create_drip(
+            team_id=team_id,
+            course=course.id,
+            created_by=lead_id,
+            days=request.days.encode(),
+            at_time=at.strftime("%H:%M"),
+            start_on=request.start_on,
+            channel_tz=lead.tz,
+            discuss_channel=discuss_channel,
+            targets=recipients.labels,
+            now=now,
         )
         created = self._repository.enrol(
             team_id=team_id, drip_id=drip_id, enrolled_by=lead_id, enrolments=plans, now=now
@@ -246,10 +276,10 @@ class DripService:
         now: datetime,
     ) -> NewEnrolment:
         """A DM enrolment in the learner's zone, at their own days and time if they set them."""
-        if learner is not None and learner.pref_days:
-            days = Days.decode(learner.pref_days)
-        if learner is not None and learner.pref_at:
-            at = parse_time(learner.pref_at)
+        # A preference that no longer reads (stored before forms were checked) is ignored.
+        if learner is not None:
+            days = stored_days(learner.pref_days) or days
+            at = stored_time(learner.pref_at) or at
         known = learner is not None and learner.tz_checked_at is not None
         tz = learner.tz if learner is not None and known else "UTC"
         after = max(now, learner.snoozed_until) if learner and learner.snoozed_until else now
@@ -644,11 +674,12 @@ class DripService:
         return self._repository.drips(team_id)
 
     def set_preferences(
-        self, *, team_id: str, user_id: str, days: Days, at: str, now: datetime
+        self, *, team_id: str, user_id: str, days: Days, at: time, now: datetime
     ) -> None:
         """The learner's own days and time for every DM lesson, from now on."""
         self._people.learner(team_id, user_id, now=now)
-        self._repository.set_learner_prefs(team_id, user_id, days=days.encode(), at_time=at)
+        at_time = at.strftime("%H:%M")
+        self._repository.set_learner_prefs(team_id, user_id, days=days.encode(), at_time=at_time)
         learner = self._repository.learner(team_id, user_id)
         after = max(now, learner.snoozed_until) if learner and learner.snoozed_until else now
         for enrolment in self._repository.enrolments(
@@ -656,9 +687,9 @@ class DripService:
         ):
             if enrolment.recipient_kind != "dm":
                 continue
-            due = next_slot(days, parse_time(at), zone(enrolment.tz), after=after)
+            due = next_slot(days, at, zone(enrolment.tz), after=after)
             self._repository.reschedule(
-                enrolment.id, next_due_at=due, days=days.encode(), at_time=at
+                enrolment.id, next_due_at=due, days=days.encode(), at_time=at_time
             )
 
     def member_joined(self, *, team_id: str, user_id: str, channel_id: str, now: datetime) -> int:

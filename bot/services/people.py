@@ -8,6 +8,10 @@ from bot.services.ports import Messenger, Profile
 from bot.storage.drips import DripRepository, LearnerRecord
 
 PROFILE_MAX_AGE = timedelta(hours=12)
+# Whether someone is a Slack admin is asked again after this long: a demoted admin keeps
+# admin and lead rights for two minutes at most, and a busy lead costs one users.info call
+# per two minutes (Slack allows 100+ a minute).
+ROLE_MAX_AGE = timedelta(minutes=2)
 
 
 class People:
@@ -56,12 +60,21 @@ class People:
         )
 
     def is_admin(self, team_id: str, user_id: str, *, now: datetime) -> bool:
-        return user_id in self._admins or self.learner(team_id, user_id, now=now).is_admin
+        """MICROLEARN_ADMINS, or a Slack admin or owner; SlackError when Slack cannot say."""
+        return user_id in self._admins or self._slack_admin(team_id, user_id, now=now)
 
-    def is_lead(self, team_id: str, user_id: str, *, now: datetime) -> bool:
+    def is_lead(
+        self, team_id: str, user_id: str, *, now: datetime, max_age: timedelta = ROLE_MAX_AGE
+    ) -> bool:
+        """An admin, or granted the lead role (which `revoke_lead` ends at once)."""
         if user_id in self._admins or self._repository.is_lead(team_id, user_id):
             return True
-        return self.learner(team_id, user_id, now=now).is_admin
+        return self._slack_admin(team_id, user_id, now=now, max_age=max_age)
+
+    def _slack_admin(
+        self, team_id: str, user_id: str, *, now: datetime, max_age: timedelta = ROLE_MAX_AGE
+    ) -> bool:
+        return self.learner(team_id, user_id, now=now, max_age=max_age).is_admin
 
     def grant_lead(self, team_id: str, user_id: str, *, by: str, now: datetime) -> bool:
         return self._repository.grant_lead(team_id, user_id, granted_by=by, now=now)

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.lesson import Course, Lesson, Question, QuestionKind
+from bot.domain.numbers import whole_number
 from bot.domain.quiz import Choice, grade, valid
 from bot.services.catalog import CatalogService
 from bot.services.drips import Refused
 from bot.services.people import People
 from bot.services.ports import SlackError
 from bot.services.reviews import ReviewService
-from bot.storage.answers import AnswerRepository, QuestionRef
+from bot.storage.answers import AnswerRepository, DeliveredLesson, QuestionRef
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class QuizService:
     ) -> Answered:
         """Store the answer (one small committed insert) — call before acknowledging Slack."""
         question_ref = self._ref(ref)
+        _check_clicker(question_ref, team_id=team_id, user_id=user_id, what="question")
         course, lesson, question = self._question(question_ref)
         if not valid(question, choice):
             raise Refused("That answer doesn't fit this question. Pick one of its options.")
@@ -92,7 +94,7 @@ class QuizService:
                 {
                     int(option): count
                     for option, count in self._answers.choices(question_ref.question_id).items()
-                    if option.isdigit()
+                    if whole_number(option) is not None
                 }
             )
         return Answered(
@@ -138,24 +140,29 @@ class QuizService:
         found = self._answers.lesson_of(delivery_id)
         if found is None:
             raise Refused("That lesson is no longer available.")
-        course_id, lesson_id, lesson_row, _recipient, recipient_kind, _drip = found
-        course = self._catalog.course(course_id)
-        lesson = course.lesson(lesson_id) if course else None
+        _check_clicker(found, team_id=team_id, user_id=user_id, what="lesson")
+        course = self._catalog.course(found.course)
+        lesson = course.lesson(found.lesson) if course else None
         if course is None or lesson is None:
             raise Refused("That lesson is no longer in the course.")
         first = self._answers.complete(
-            team_id=team_id, user_id=user_id, lesson_id=lesson_row, delivery_id=delivery_id, now=now
+            team_id=team_id,
+            user_id=user_id,
+            lesson_id=found.lesson_id,
+            delivery_id=delivery_id,
+            now=now,
         )
-        return Done(course, lesson, first, recipient_kind == "channel")
+        return Done(course, lesson, first, found.recipient_kind == "channel")
 
     def answered_on(self, channel_id: str, message_ts: str) -> int:
         return self._answers.answered_on_message(channel_id, message_ts)
 
     def _ref(self, ref: str) -> QuestionRef:
         delivery, _, position = ref.partition(".")
-        if not (delivery.isdigit() and position.isdigit()):
-            raise Refused("That question is no longer available.")
-        found = self._answers.question(int(delivery), int(position))
+        delivery_id, number = whole_number(delivery), whole_number(position)
+        found = None
+        if delivery_id is not None and number is not None:
+            found = self._answers.question(delivery_id, number)
         if found is None:
             raise Refused("That question is no longer available.")
         return found
@@ -167,8 +174,19 @@ class QuizService:
             raise Refused("That question has been removed from the course.")
         return course, lesson, lesson.quiz[ref.position - 1]
 
-    def question_for(self, ref: str) -> tuple[Lesson, Question, int]:
+    def question_for(self, ref: str, *, team_id: str, user_id: str) -> tuple[Lesson, Question, int]:
         """The question an Answer button points at (to build the open-answer form)."""
         question_ref = self._ref(ref)
+        _check_clicker(question_ref, team_id=team_id, user_id=user_id, what="question")
         _, lesson, question = self._question(question_ref)
         return lesson, question, question_ref.position
+
+
+def _check_clicker(
+    sent: QuestionRef | DeliveredLesson, *, team_id: str, user_id: str, what: str
+) -> None:
+    """A click counts only from the delivery's workspace and, for a DM, from its recipient."""
+    if sent.team_id != team_id:
+        raise Refused(f"This {what} belongs to another workspace.")
+    if sent.recipient_kind != "channel" and sent.recipient != user_id:
+        raise Refused(f"This {what} was sent to someone else: only they can use its buttons.")

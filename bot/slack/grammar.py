@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 
-from bot.domain.schedule import Days, Target, TargetKind, parse_time
+from bot.domain.numbers import number_between, whole_number
+from bot.domain.schedule import MAX_START_AHEAD, Days, Target, TargetKind, parse_time
 from bot.services.drips import ScheduleRequest
 
 SCHEDULE_USAGE = (
@@ -19,8 +20,10 @@ TARGETS_HELP = (
     "member). Days: `day`, `weekdays` or a list like `mon,wed,fri`."
 )
 
-_ESCAPED = re.compile(r"<(#|@|!subteam\^)([A-Z0-9]+)(?:\|([^>]*))?>")
+_ESCAPED = re.compile(r"<(#|@|!subteam\^)([A-Z0-9]{1,32})(?:\|([^>]*))?>")
+_MAX_NAME = 80  # Slack's longest channel name
 _KEYWORDS = ("every", "at", "from", "discuss")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class UsageError(ValueError):
@@ -50,6 +53,8 @@ def parse_target(token: str) -> Target:
         if mark == "@":
             return Target(TargetKind.USER, ident, label)
         return Target(TargetKind.USERGROUP, ident, label)
+    if len(token) > _MAX_NAME + 1:
+        raise UsageError(f"`{token[:20]}…` is too long to be a channel, a person or a group.")
     if token.startswith("#") and len(token) > 1:
         return Target(TargetKind.CHANNEL, None, token[1:].lower())
     if token.startswith("@") and len(token) > 1:
@@ -99,7 +104,7 @@ def _split_on_to(text: str) -> tuple[str, list[str]]:
     return tokens[0], tokens[2:]
 
 
-def parse_schedule(text: str) -> ScheduleRequest:
+def parse_schedule(text: str, *, today: date) -> ScheduleRequest:
     course, rest = _split_on_to(text)
     sections: dict[str, list[str]] = {"to": []}
     current = "to"
@@ -132,7 +137,7 @@ def parse_schedule(text: str) -> ScheduleRequest:
         at = _time(sections["at"])
     start: date | None = None
     if "from" in sections:
-        start = _date(sections["from"])
+        start = _date(sections["from"], today=today)
     discuss: Target | None = None
     if "discuss" in sections:
         if len(sections["discuss"]) != 1:
@@ -158,19 +163,24 @@ def _time(words: list[str]) -> time:
         ) from None
 
 
-def _date(words: list[str]) -> date:
+def _date(words: list[str], *, today: date) -> date:
     text = " ".join(words)
     try:
-        return date.fromisoformat(text)
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"`{text}` is not a date: use `YYYY-MM-DD`, like `2026-12-01`.") from None
+    if day > today + MAX_START_AHEAD:
+        raise UsageError(f"`{text}` is too far ahead: start within a year from today.")
+    return day
 
 
 def parse_drip_id(text: str) -> int:
-    word = text.strip().lstrip("#")
-    if not word.isdigit():
+    number = whole_number(text.strip().lstrip("#"))
+    if number is None:
         raise UsageError("Give the drip's number, like `3` (`/learn schedules` lists them).")
-    return int(word)
+    return number
 
 
 def parse_users(text: str) -> tuple[Target, ...]:
@@ -185,6 +195,7 @@ def parse_days_count(text: str, *, default: int = 1, most: int = 90) -> int:
     word = text.strip().lower().removesuffix("days").removesuffix("day").strip()
     if not word:
         return default
-    if not word.isdigit() or not 1 <= int(word) <= most:
+    days = number_between(word, 1, most)
+    if days is None:
         raise UsageError(f"Snooze for a number of days from 1 to {most}, like `/learn snooze 7`.")
-    return int(word)
+    return days

@@ -21,6 +21,7 @@ from bot.storage.models import (
     Question,
     ReviewCard,
 )
+from bot.storage.types import MAX_ROW_ID
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,19 @@ class QuestionRef:
     position: int
     attempt: int
     drip_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DeliveredLesson:
+    """What a lesson delivery's Done button points at."""
+
+    course: str
+    lesson: str
+    lesson_id: int
+    team_id: str
+    recipient: str
+    recipient_kind: str
+    drip_id: int | None
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,8 @@ class AnswerRepository:
         return cached
 
     def _question(self, delivery_id: int, position: int) -> QuestionRef | None:
+        if not (0 < delivery_id <= MAX_ROW_ID and 0 < position <= MAX_ROW_ID):
+            return None  # no such row, and past what the id columns hold
         with self._db.direct() as connection:
             row = connection.first(
                 _QUESTION_REF, {"delivery_id": delivery_id, "position": position}
@@ -137,14 +153,17 @@ class AnswerRepository:
             drip_id=drip,
         )
 
-    def lesson_of(self, delivery_id: int) -> tuple[str, str, int, str, str, int | None] | None:
-        """(course, lesson, lesson id, recipient, recipient kind, drip) of a lesson delivery."""
+    def lesson_of(self, delivery_id: int) -> DeliveredLesson | None:
+        """The lesson a delivery carried, and to whom and where it went."""
+        if not 0 < delivery_id <= MAX_ROW_ID:
+            return None
         with self._db.read() as session:
             row = session.execute(
                 select(
                     col(Course.slug),
                     col(Lesson.slug),
                     col(Lesson.id),
+                    col(Delivery.team_id),
                     col(Delivery.recipient),
                     col(Delivery.recipient_kind),
                     col(Delivery.drip_id),
@@ -153,7 +172,7 @@ class AnswerRepository:
                 .join(Course, col(Course.id) == col(Lesson.course_id))
                 .where(col(Delivery.id) == delivery_id)
             ).first()
-        return None if row is None else (row[0], row[1], row[2], row[3], row[4], row[5])
+        return None if row is None else DeliveredLesson(*row)
 
     def record(
         self,

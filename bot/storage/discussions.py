@@ -228,10 +228,13 @@ class DiscussionRepository:
     def edit_reply(
         self, team_id: str, channel_id: str, ts: str, *, text: str, now: datetime
     ) -> bool:
-        return self._change(team_id, channel_id, ts, {"text": text[:40000], "edited_at": now})
+        """New text for a reply; a deleted one stays deleted (an edit may arrive late)."""
+        values = {"text": text[:40000], "edited_at": now}
+        return self._change(team_id, channel_id, ts, values, live_only=True)
 
     def delete_reply(self, team_id: str, channel_id: str, ts: str) -> bool:
-        return self._change(team_id, channel_id, ts, {"deleted": True})
+        """Mark a reply deleted and forget what it said."""
+        return self._change(team_id, channel_id, ts, {"deleted": True, "text": ""})
 
     def react(
         self,
@@ -264,17 +267,24 @@ class DiscussionRepository:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _change(self, team_id: str, channel_id: str, ts: str, values: dict[str, Any]) -> bool:
+    def _change(
+        self,
+        team_id: str,
+        channel_id: str,
+        ts: str,
+        values: dict[str, Any],
+        *,
+        live_only: bool = False,
+    ) -> bool:
+        where = [
+            col(ThreadReply.team_id) == team_id,
+            col(ThreadReply.channel_id) == channel_id,
+            col(ThreadReply.ts) == ts,
+        ]
+        if live_only:
+            where.append(col(ThreadReply.deleted).is_(False))
         with self._db.write() as session:
-            result = session.execute(
-                update(ThreadReply)
-                .where(
-                    col(ThreadReply.team_id) == team_id,
-                    col(ThreadReply.channel_id) == channel_id,
-                    col(ThreadReply.ts) == ts,
-                )
-                .values(**values)
-            )
+            result = session.execute(update(ThreadReply).where(*where).values(**values))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def top_reply(

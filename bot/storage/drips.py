@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from bot.storage.db import Database, Direct, insert_for, insert_for_dialect
 from bot.storage.models import Course, Drip, DripTarget, Enrolment, Lead, Learner, Lesson
+from bot.storage.types import MAX_ROW_ID
 
 TERMINAL = ("finished", "stopped", "cancelled", "left")
 LIVE = ("waiting", "active", "paused")
@@ -390,6 +391,8 @@ class DripRepository:
         return created
 
     def drip(self, team_id: str, drip_id: int) -> DripRecord | None:
+        if not 0 < drip_id <= MAX_ROW_ID:
+            return None
         found = self.drips(team_id, drip_ids=[drip_id])
         return found[0] if found else None
 

@@ -9,6 +9,8 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+MAX_ROW_ID = 2**31 - 1  # id columns are 32-bit on PostgreSQL: a bigger id matches no row
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC instant; SQLite stores it naive, so awareness is restored on load."""

@@ -17,6 +17,8 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from slack_bolt import App
+
 from bot import app
 from bot.config import settings_from
 from bot.content.loader import load_catalog
@@ -26,6 +28,7 @@ from bot.services.delivery import TickReport
 from bot.slack.http import SlackWsgiApp
 from bot.storage.db import Database
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
+from tests.support import databases
 from tests.support.process import LESSONS, SIGNING_SECRET
 
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday, before anyone's 09:30 in Europe
@@ -70,6 +73,7 @@ class Bot:
     clock: FakeClock
     db: Database
     lead: str
+    bolt: App
     reports: list[TickReport] = field(default_factory=list)
 
     def command(self, user_id: str, text: str, *, channel_id: str | None = None) -> str:
@@ -146,9 +150,18 @@ def running_bot(
     url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
     driver = SlackDriver(standin, request_url=url, signing_secret=SIGNING_SECRET)
     try:
-        yield Bot(services, standin, driver, clock, db, lead)
+        yield Bot(services, standin, driver, clock, db, lead, bolt)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
         db.dispose()
+
+
+@contextmanager
+def module_bot(template: Path, folder: Path) -> Iterator[Bot]:
+    """A bot on a copy of the migrated SQLite template, with its own stand-in: for a module
+    whose tests share one workspace (each checking that it changed nothing)."""
+    url = databases.copy_sqlite(template, folder / "microlearn.db")
+    with SlackStandIn() as standin, running_bot(standin, url) as bot:
+        yield bot

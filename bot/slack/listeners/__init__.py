@@ -5,7 +5,17 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from bot.slack.listeners import actions, commands, discussion, errors, events, home, messages, quiz
+from bot.slack.listeners import (
+    actions,
+    commands,
+    discussion,
+    errors,
+    events,
+    guard,
+    home,
+    messages,
+    quiz,
+)
 from bot.slack.throttle import Throttle
 
 
@@ -15,6 +25,7 @@ def register_listeners(
     """Every listener; `counter_interval` paces updates of shared answer counters (seconds);
     `settle_threads` do what follows an acknowledged answer (0: the request's own thread)."""
     errors.register(app)
+    guard.register(app)  # before any other middleware or listener reads the payload
     # Quiz answers, the busiest requests, are taken by middleware before any listener is tried.
     quiz.register(
         app,

@@ -314,7 +314,7 @@ def schedule(invocation: Invocation) -> None:
     if not invocation.args:
         home.open_schedule_form(invocation)
         return
-    request = grammar.parse_schedule(invocation.args)
+    request = grammar.parse_schedule(invocation.args, today=invocation.now.date())
     result = invocation.services.drips.schedule(
         team_id=invocation.team_id, lead_id=invocation.user_id, request=request, now=invocation.now
     )

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, time
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.domain.schedule import DAY_NAMES, Days, Target, TargetKind
+from bot.domain.numbers import number_between, whole_number
+from bot.domain.schedule import DAY_NAMES, DEFAULT_AT, Days, TargetKind, stored_days, stored_time
 from bot.services import Services
 from bot.services.drips import Refused, ScheduleRequest
+from bot.services.people import PROFILE_MAX_AGE
+from bot.services.ports import SlackError
 from bot.services.wording import plural, when
 from bot.slack import blockkit
+from bot.slack.forms import read_prefs_form, read_schedule_form
 from bot.slack.listeners.replies import describe_target, schedule_summary
 
 if TYPE_CHECKING:
@@ -27,6 +31,8 @@ PREFS_FORM = "prefs_form"
 MAX_DRIPS_SHOWN = 20
 CHANNELS_ONLY = {"include": ["public", "private"], "exclude_bot_users": True}
 DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MAX_SNOOZE_DAYS = 90
+OUT_OF_DATE = "That button is out of date: nothing was changed."
 
 
 def register(app: App, services: Services) -> None:
@@ -36,9 +42,17 @@ def register(app: App, services: Services) -> None:
             publish(services, client, context.team_id or "", event["user"])
 
     @app.action("home_schedule")
-    def open_schedule(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_schedule(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
         ack()
-        client.views_open(trigger_id=body["trigger_id"], view=schedule_form(services))
+        team, user = context.team_id or "", body["user"]["id"]
+        try:
+            services.drips.require_lead(team, user, doing="schedule courses", now=services.clock())
+        except Refused as refused:
+            publish(services, client, team, user, note=str(refused))
+            return
+        client.views_open(trigger_id=body.get("trigger_id", ""), view=schedule_form(services))
 
     @app.action("home_prefs")
     def open_prefs(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -46,9 +60,8 @@ def register(app: App, services: Services) -> None:
         learner = services.people.learner(
             context.team_id or "", body["user"]["id"], now=services.clock()
         )
-        client.views_open(
-            trigger_id=body["trigger_id"], view=prefs_form(learner.pref_days, learner.pref_at)
-        )
+        view = prefs_form(stored_days(learner.pref_days), stored_time(learner.pref_at))
+        client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
 
     @app.action(re.compile(r"^home_snooze_\d+$"))
     def home_snooze(
@@ -60,9 +73,11 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         team, user = context.team_id or "", body["user"]["id"]
-        services.drips.snooze(
-            team_id=team, user_id=user, days=int(action["value"]), now=services.clock()
-        )
+        days = number_between(str(action.get("value", "")), 1, MAX_SNOOZE_DAYS)
+        if days is None:
+            publish(services, client, team, user, note=OUT_OF_DATE)
+            return
+        services.drips.snooze(team_id=team, user_id=user, days=days, now=services.clock())
         publish(services, client, team, user)
 
     @app.action("home_resume")
@@ -98,13 +113,12 @@ def register(app: App, services: Services) -> None:
         ack()
         team, user = context.team_id or "", body["user"]["id"]
         verb = str(action["action_id"]).removeprefix("drip_")
+        drip_id = whole_number(str(action.get("value", "")))
         try:
+            if drip_id is None:
+                raise Refused(OUT_OF_DATE)
             services.drips.change(
-                team_id=team,
-                lead_id=user,
-                drip_id=int(action["value"]),
-                action=verb,
-                now=services.clock(),
+                team_id=team, lead_id=user, drip_id=drip_id, action=verb, now=services.clock()
             )
             note = None
         except Refused as refused:
@@ -120,8 +134,16 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         team, user = context.team_id or "", body["user"]["id"]
-        values = view["state"]["values"]
-        request, errors = read_schedule_form(values, today=services.clock().date())
+        try:  # before anything is looked up for the form
+            services.drips.require_lead(team, user, doing="schedule courses", now=services.clock())
+        except Refused as refused:
+            ack(response_action="errors", errors={"course": _plain(str(refused))})
+            return
+        request, errors = read_schedule_form(
+            (view.get("state") or {}).get("values"),
+            today=services.clock().date(),
+            courses={course.id for course in services.catalog.catalog.courses},
+        )
         if request is not None and not errors:
             errors = check_form_channels(services, team, request)
         if errors or request is None:
@@ -147,23 +169,16 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         team, user = context.team_id or "", body["user"]["id"]
-        values = view["state"]["values"]
-        chosen = [o["value"] for o in values["days"]["days"].get("selected_options") or []]
-        if not chosen:
-            ack(response_action="errors", errors={"days": "Pick at least one day."})
+        prefs, errors = read_prefs_form((view.get("state") or {}).get("values"))
+        if prefs is None:
+            ack(response_action="errors", errors=errors)
             return
-        at = values["time"]["time"].get("selected_time") or "09:30"
         ack()
         services.drips.set_preferences(
-            team_id=team,
-            user_id=user,
-            days=Days.decode(",".join(chosen)),
-            at=at,
-            now=services.clock(),
+            team_id=team, user_id=user, days=prefs.days, at=prefs.at, now=services.clock()
         )
-        publish(
-            services, client, team, user, note=f"Lessons now come at {at} on the days you chose."
-        )
+        note = f"Lessons now come at {prefs.at:%H:%M} on the days you chose."
+        publish(services, client, team, user, note=note)
 
 
 def open_schedule_form(invocation: Invocation) -> None:
@@ -213,8 +228,9 @@ def home_view(
         else "You're not taking a course yet. `/learn courses` lists them."
     )
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
-    days = Days.decode(learner.pref_days).describe() if learner.pref_days else "the drip's days"
-    at = learner.pref_at or "the drip's time"
+    pref_days, pref_at = stored_days(learner.pref_days), stored_time(learner.pref_at)
+    days = pref_days.describe() if pref_days else "the drip's days"
+    at = f"{pref_at:%H:%M}" if pref_at else "the drip's time"
     settings = f"Delivery: {days}, {at} ({learner.tz})."
     if learner.snoozed_until and learner.snoozed_until > now:
         settings += f" Snoozed until {when(learner.snoozed_until)}."
@@ -228,11 +244,20 @@ def home_view(
     buttons.append(_button("Change delivery time", "home_prefs", "prefs"))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": settings}]})
     blocks.append({"type": "actions", "block_id": "learner", "elements": buttons})
-    if services.people.is_lead(team_id, user_id, now=now):
+    if _shows_lead_blocks(services, team_id, user_id, now=now):
         blocks += _lead_blocks(services, team_id)
     view = {"type": "home", "blocks": blocks}
     blockkit.validate_view(view)
     return view
+
+
+def _shows_lead_blocks(services: Services, team_id: str, user_id: str, *, now: datetime) -> bool:
+    # Showing the lead's buttons grants nothing (each one checks the role again), so the
+    # profile cached for hours will do: opening Home costs no call to Slack.
+    try:
+        return services.people.is_lead(team_id, user_id, now=now, max_age=PROFILE_MAX_AGE)
+    except SlackError:
+        return False
 
 
 def _lead_blocks(services: Services, team_id: str) -> list[dict[str, Any]]:
@@ -390,71 +415,23 @@ def schedule_form(services: Services) -> dict[str, Any]:
     return view
 
 
-def prefs_form(days: str | None, at: str | None) -> dict[str, Any]:
+def prefs_form(days: Days | None, at: time | None) -> dict[str, Any]:
     view = {
         "type": "modal",
         "callback_id": PREFS_FORM,
         "title": {"type": "plain_text", "text": "Delivery time"},
         "submit": {"type": "plain_text", "text": "Save"},
         "blocks": [
-            _input("days", "Days", _days_element(Days.decode(days) if days else Days())),
+            _input("days", "Days", _days_element(days or Days())),
             _input(
                 "time",
                 "Time (your time zone)",
-                {"type": "timepicker", "initial_time": at or "09:30"},
+                {"type": "timepicker", "initial_time": f"{at or DEFAULT_AT:%H:%M}"},
             ),
         ],
     }
     blockkit.validate_view(view)
     return view
-
-
-def read_schedule_form(
-    values: dict[str, Any], *, today: date
-) -> tuple[ScheduleRequest | None, dict[str, str]]:
-    """The form's values as a request, or the problems to show next to each field."""
-    errors: dict[str, str] = {}
-
-    def value(block: str, key: str) -> Any:
-        return (values.get(block) or {}).get(block, {}).get(key)
-
-    course = (value("course", "selected_option") or {}).get("value")
-    targets: list[Target] = [
-        Target(TargetKind.USER, u) for u in value("people", "selected_users") or []
-    ]
-    targets += [
-        Target(TargetKind.CHANNEL, c) for c in value("channels", "selected_conversations") or []
-    ]
-    targets += [
-        Target(TargetKind.MEMBERS, c) for c in value("members", "selected_conversations") or []
-    ]
-    for handle in (value("groups", "value") or "").replace(",", " ").split():
-        targets.append(Target(TargetKind.USERGROUP, None, handle.lstrip("@").lower()))
-    if not course:
-        errors["course"] = "Choose a course."
-    if not targets:
-        errors["people"] = "Choose at least one person, channel or group."
-    chosen = [o["value"] for o in value("days", "selected_options") or []]
-    if not chosen:
-        errors["days"] = "Pick at least one day."
-    at = value("time", "selected_time") or "09:30"
-    start_text = value("start", "selected_date")
-    start = date.fromisoformat(start_text) if start_text else None
-    if start is not None and start < today:
-        errors["start"] = "That day has passed: pick today or later."
-    discuss_id = value("discuss", "selected_conversation")
-    if errors or not course:
-        return None, errors
-    hours, minutes = (int(part) for part in at.split(":"))
-    request = ScheduleRequest(
-        course=course,
-        targets=tuple(targets),
-        days=Days.decode(",".join(chosen)),
-        at=time(hours, minutes),
-        start_on=start,
-        discuss_in=Target(TargetKind.CHANNEL, discuss_id) if discuss_id else None,
-    )
-    return request, {}
 
 
 def check_form_channels(

@@ -8,7 +8,6 @@ the feedback is ephemeral and the shared message only shows how many have answer
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -21,11 +20,13 @@ from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.context.respond import Respond as BoltRespond
 from slack_sdk import WebClient
 
+from bot.domain.numbers import number_between, whole_number
 from bot.domain.quiz import Choice
 from bot.services import Services
 from bot.services.drips import Refused
 from bot.services.quiz import Answered
 from bot.slack import render
+from bot.slack.forms import OpenAnswer, open_answer_text
 from bot.slack.responses import Respond, ResponseUrls
 from bot.slack.throttle import Throttle
 
@@ -177,7 +178,8 @@ def register(
             return None
         if _ANSWER_BUTTON.match(action_id):
             ref, _, option = str(action.get("value", "")).rpartition(":")
-            choice = Choice(options=(int(option),)) if option.isdigit() else Choice()
+            index = number_between(option, 0, MAX_OPTION)
+            choice = Choice(options=(index,)) if index is not None else Choice()
         elif action_id == "answer_submit":
             selected = _selected(body)
             if not selected:
@@ -206,24 +208,24 @@ def register(
         action: dict[str, Any],
         client: WebClient,
         respond: BoltRespond,
+        context: BoltContext,
     ) -> None:
         ack()
         ref = str(action.get("value", ""))
         try:
-            _lesson, question, _position = services.quiz.question_for(ref)
+            _lesson, question, _position = services.quiz.question_for(
+                ref, team_id=context.team_id or "", user_id=body["user"]["id"]
+            )
         except Refused as refused:
             respond(response_type="ephemeral", replace_original=False, text=str(refused))
             return
         container = body.get("container") or {}
-        metadata = json.dumps(
-            {
-                "ref": ref,
-                "channel": container.get("channel_id"),
-                "ts": container.get("message_ts"),
-            }
-        )
+        metadata = OpenAnswer(
+            ref=ref, channel=container.get("channel_id"), ts=container.get("message_ts")
+        ).encode()
         client.views_open(
-            trigger_id=body["trigger_id"], view=render.open_answer_view(question, metadata=metadata)
+            trigger_id=body.get("trigger_id", ""),
+            view=render.open_answer_view(question, metadata=metadata),
         )
 
     @app.view("open_answer")
@@ -234,18 +236,18 @@ def register(
         client: WebClient,
         context: BoltContext,
     ) -> None:
-        text = str(view["state"]["values"]["answer"]["answer"].get("value") or "").strip()
+        text = open_answer_text(view)
         if not text:
             ack(response_action="errors", errors={"answer": "Write an answer first."})
             return
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = OpenAnswer.decode(view.get("private_metadata"))
         user_id = body["user"]["id"]
-        channel, ts = meta.get("channel"), meta.get("ts")
+        channel, ts = meta.channel, meta.ts
         try:
             answered = services.quiz.answer(
                 team_id=context.team_id or "",
                 user_id=user_id,
-                ref=str(meta.get("ref", "")),
+                ref=meta.ref,
                 choice=Choice(text=text),
                 channel_id=channel,
                 message_ts=ts,
@@ -263,7 +265,7 @@ def register(
             already=not answered.recorded,
             review=answered.review,
         )
-        if str(channel or "").startswith("D") and answered.recorded and ts:
+        if channel is not None and channel.startswith("D") and answered.recorded and ts:
             client.chat_update(
                 channel=channel,
                 ts=ts,
@@ -288,8 +290,8 @@ def register(
         context: BoltContext,
     ) -> None:
         ack()
-        value = str(action.get("value", ""))
-        if not value.isdigit():
+        delivery_id = whole_number(str(action.get("value", "")))
+        if delivery_id is None:
             return  # a preview's button
         reply = responder(body, respond)
         user_id = body["user"]["id"]
@@ -297,7 +299,7 @@ def register(
             done = services.quiz.done(
                 team_id=context.team_id or "",
                 user_id=user_id,
-                delivery_id=int(value),
+                delivery_id=delivery_id,
                 now=services.clock(),
             )
         except Refused as refused:
@@ -312,7 +314,7 @@ def register(
             services.discussions.invite(
                 team_id=context.team_id or "",
                 user_id=user_id,
-                delivery_id=int(value),
+                delivery_id=delivery_id,
                 now=services.clock(),
             )
 
@@ -347,6 +349,7 @@ class _Settling:
 
 
 _ANSWER_BUTTON = re.compile(r"^answer_\d+$")
+MAX_OPTION = 10  # a question has at most 10 options
 
 
 def _settle_now(work: Callable[[], None]) -> None:
@@ -358,6 +361,16 @@ def _settle_now(work: Callable[[], None]) -> None:
 
 
 def _selected(body: dict[str, Any]) -> set[int]:
-    values = ((body.get("state") or {}).get("values") or {}).get("answer") or {}
-    chosen = (values.get("answer_choices") or {}).get("selected_options") or []
-    return {int(option["value"]) for option in chosen if str(option.get("value", "")).isdigit()}
+    """The ticked options, or nothing when the state is not what the checkboxes send."""
+    values = ((body.get("state") or {}).get("values") or {}).get("answer")
+    element = values.get("answer_choices") if isinstance(values, dict) else None
+    chosen = element.get("selected_options") if isinstance(element, dict) else None
+    if not isinstance(chosen, list) or len(chosen) > MAX_OPTION:
+        return set()
+    picked = {
+        number_between(str(option.get("value", "")), 0, MAX_OPTION)
+        if isinstance(option, dict)
+        else None
+        for option in chosen
+    }
+    return set() if None in picked else {index for index in picked if index is not None}
