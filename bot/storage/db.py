@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
 
 try:
@@ -93,7 +93,7 @@ class Database:
         here, such as INSERT … ON CONFLICT … RETURNING. Writes on SQLite take the writers' turn.
         """
         with self._write_turn if write else nullcontext():
-            pooled = self.engine.raw_connection()
+            pooled = self._raw_connection()
             try:
                 driver = pooled.driver_connection
                 # SQLite's connections are in autocommit already (see _configure_sqlite). A
@@ -104,6 +104,14 @@ class Database:
                 yield DirectConnection(pooled, self.engine.dialect)
             finally:
                 pooled.close()
+
+    def _raw_connection(self) -> PoolProxiedConnection:
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            return self.engine.raw_connection()
+        except dbapi_error as error:
+            # As SQLAlchemy's own connections raise it (OperationalError when the server is down).
+            raise DBAPIError.instance(None, None, error, dbapi_error) from error
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless a trivial query answers."""
