@@ -4,15 +4,10 @@ Slack's own retries (signed anew) still work and events stay deduplicated by eve
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
 
-from bot import app
-from bot.services.replays import ReplayGuard
-from bot.storage.db import Database
-from bot.storage.requests import AcceptedRequests
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
@@ -93,15 +88,3 @@ def test_a_replay_to_another_process_on_the_same_database_is_refused(
         assert one.driver.raw_post(body, headers).status == 200
         assert other.driver.raw_post(body, headers).status == 401
         assert other.driver.command(ann, "help").status == 200  # its own requests are fine
-
-
-def test_signatures_are_forgotten_once_they_could_no_longer_be_replayed(db: Database) -> None:
-    guard = ReplayGuard(AcceptedRequests(db))
-    signed_at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    signature = "v0=" + "ab" * 32
-    assert guard.first_use(signature, int(signed_at.timestamp()))
-    assert not guard.first_use(signature, int(signed_at.timestamp()))
-    app.upkeep(db, now=signed_at + timedelta(minutes=5))  # still inside the window: kept
-    assert not guard.first_use(signature, int(signed_at.timestamp()))
-    app.upkeep(db, now=signed_at + timedelta(minutes=7))  # past it (and a minute's clock skew)
-    assert guard.first_use(signature, int(signed_at.timestamp()))
