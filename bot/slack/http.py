@@ -15,6 +15,7 @@ from slack_bolt import App, BoltRequest
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.services.replays import ReplayCheckUnavailable
+from bot.slack.envelope import well_formed
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -222,7 +223,8 @@ def _parsed(text: str, environ: WSGIEnvironment) -> BoltRequest | None:
             request = BoltRequest(body=text, query=query, headers=headers)
     except Exception:  # Bolt raises whatever json/urllib raise on a bad body
         return None
-    return request if isinstance(request.body, dict) and request.body else None
+    body = request.body
+    return request if isinstance(body, dict) and body and well_formed(body) else None
 
 
 def _interactive_payload(text: str, content_type: str) -> dict[str, object] | None:

@@ -3,6 +3,7 @@ slack_sdk's SignatureVerifier on the app's clock, and nothing a stranger sends i
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from slack_bolt import Ack, App
 from slack_bolt.authorization import AuthorizeResult
 
 from tests.slack.signed import FORM, NOW, Untouchable, call, http_app, sign
+from tests.support import databases
 
 HELP = urlencode(
     {"command": "/learn", "text": "help", "user_id": "U1", "team_id": "T1", "channel_id": "D1"}
@@ -27,6 +29,12 @@ def _good() -> dict[str, str]:
 def unused_db(tmp_path: Path) -> str:
     """For requests refused before anything is stored: one database kind is enough."""
     return f"sqlite:///{tmp_path}/unused.db"
+
+
+@pytest.fixture
+def sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
+    """A migrated SQLite database, for requests that are stored but not about storage."""
+    return databases.copy_sqlite(_sqlite_template, tmp_path / "microlearn.db")
 
 
 def test_a_request_signed_at_the_apps_clock_is_answered(database_url: str) -> None:
@@ -166,3 +174,44 @@ def test_health_and_routing_need_no_signature(unused_db: str) -> None:
         assert call(wsgi, b"", {}, method="GET", path="/slack/events").code == 405
         assert call(wsgi, b"", {}, method="POST", path="/healthz").code == 404
         assert call(wsgi, HELP, {}, content_type=FORM).code == 401
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"view": None},
+        {"type": "view_submission", "view": []},
+        {"type": "block_actions", "actions": [1]},
+        {"type": "block_actions", "actions": []},
+        {"type": "block_actions", "actions": [{"action_id": ["answer_1"]}]},
+        {"type": "block_actions", "user": [], "actions": [{"action_id": "x"}]},
+        {"type": "shortcut", "callback_id": {}},
+        {"type": ["block_actions"]},
+    ],
+)
+def test_a_signed_payload_bolt_cannot_route_is_a_400_not_a_500(
+    sqlite_url: str, payload: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    with http_app(sqlite_url) as wsgi:
+        reply = call(wsgi, body, sign(body))
+    assert reply.status == "400 Bad Request"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"type": "event_callback", "event": "message"},
+        {"type": "event_callback", "event": {"type": 3}},
+        {"type": "event_callback", "event": {"type": "message", "message": "hi"}},
+        {"type": "event_callback", "authorizations": "T1", "event": {"type": "message"}},
+    ],
+)
+def test_a_signed_event_bolt_cannot_route_is_a_400_not_a_500(
+    sqlite_url: str, envelope: dict[str, object]
+) -> None:
+    body = json.dumps(envelope).encode()
+    with http_app(sqlite_url) as wsgi:
+        reply = call(wsgi, body, sign(body), content_type="application/json")
+    assert reply.status == "400 Bad Request"
