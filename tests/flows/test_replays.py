@@ -56,25 +56,17 @@ def test_slack_retrying_an_event_is_accepted_and_counted_once_but_a_replay_is_re
     thread_ts = next(
         m["ts"] for m in standin.messages(general) if str(m["text"]).startswith("New lesson")
     )
-    message = standin.post_user_message(ann, general, "Mine came from 'IT'.", thread_ts=thread_ts)
-    event = {
-        "type": "message",
-        "channel": general,
-        "user": ann,
-        "text": "Mine came from 'IT'.",
-        "ts": message["ts"],
-        "thread_ts": thread_ts,
-        "event_ts": message["ts"],
-        "channel_type": "channel",
-    }
-    first = bot.driver.event(event)
+    _, first = bot.driver.user_says(ann, general, "Mine came from 'IT'.", thread_ts=thread_ts)
     envelope = json.dumps(first.request).encode()
     # Slack's retry: the same envelope and event id, a new delivery signed anew, retry headers.
-    retry = {**bot.driver.sign(envelope), "Content-Type": "application/json"}
-    retried = bot.driver.raw_post(
-        envelope, {**retry, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
-    )
-    replayed = bot.driver.raw_post(envelope, {**retry, "Content-Type": "application/json"})
+    retry = {
+        **bot.driver.sign(envelope),
+        "Content-Type": "application/json",
+        "X-Slack-Retry-Num": "1",
+        "X-Slack-Retry-Reason": "http_timeout",
+    }
+    retried = bot.driver.raw_post(envelope, retry)
+    replayed = bot.driver.raw_post(envelope, retry)  # the retry's bytes, captured and sent again
     assert (first.status, retried.status, replayed.status) == (200, 200, 401)
     assert "• Discussion replies: 1" in bot.command(ann, "progress")
 
