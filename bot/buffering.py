@@ -8,6 +8,9 @@ accepts connections) reads requests without blocking, as a buffering proxy does,
 only gets a request whose every byte has arrived. A request that has not arrived whole within
 `REQUEST_SECONDS` is answered 408 and closed; one the app refuses from its headers alone (no
 signature, stale, too big: `HeadScreen`) is answered at once, without waiting for its body.
+
+It extends gunicorn 27's ThreadWorker at the one place every connection passes on its way to a
+thread (`enqueue_req`: new, kept-alive, and read-ahead bytes of a next request alike).
 """
 
 from __future__ import annotations
