@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -206,19 +207,40 @@ class DirectConnection:
 
     def all(self, statement: Direct, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         compiled = statement.compiled(self._dialect)
-        parameters = compiled.parameters(values)
+        rows = self._execute(compiled.sql, compiled.parameters(values))
+        return [compiled.row(row) for row in rows]
+
+    def first_not_durable(
+        self, statement: Direct, values: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """`first`, committed without waiting for the disk, as `write_connection(durable=False)`
+        commits, on the driver's cursor (a fraction of SQLAlchemy's cost for the same four
+        statements). SQLite never waits for the disk at commit here (synchronous=NORMAL)."""
+        if self._dialect.name == "sqlite":
+            return self.first(statement, values)
+        self._execute("BEGIN")
+        try:
+            self._execute("SET LOCAL synchronous_commit = off")
+            row = self.first(statement, values)
+        except BaseException:
+            with contextlib.suppress(DBAPIError):
+                self._execute("ROLLBACK")
+            raise
+        self._execute("COMMIT")
+        return row
+
+    def _execute(self, sql: str, parameters: Any = None) -> list[Any]:
         cursor = self._cursor()
         try:
-            cursor.execute(compiled.sql, parameters)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            cursor.execute(sql, parameters)
+            return cursor.fetchall() if cursor.description is not None else []
         except self._dialect.loaded_dbapi.Error as error:
             if self._dialect.is_disconnect(error, self._pooled.dbapi_connection, cursor):
                 self._pooled.invalidate()  # the server went away: open a new one next time
             # The same exceptions as SQLAlchemy's own path (IntegrityError, OperationalError…).
             raise DBAPIError.instance(
-                compiled.sql, parameters, error, self._dialect.loaded_dbapi.Error
+                sql, parameters, error, self._dialect.loaded_dbapi.Error
             ) from error
-        return [compiled.row(row) for row in rows]
 
     def _cursor(self) -> Any:
         """The connection's own cursor, kept with it in the pool: a new psycopg cursor copies

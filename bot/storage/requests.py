@@ -18,20 +18,19 @@ class AcceptedRequests:
 
     def remember(self, signature: str, *, expires_at: datetime) -> bool:
         """Record a request's signature; False when it was recorded before (a replay)."""
-        values = {"signature": signature, "expires_at": expires_at}
         try:
-            if self._db.is_sqlite:
-                # One autocommitted statement on every request's path; the unique key is the guard.
-                with self._db.direct(write=True) as connection:
-                    return connection.first(_REMEMBER, values) is not None
-            # PostgreSQL: without waiting for the disk at commit (a wait as long as the rest of
-            # a click). A crash may lose the last moment of these rows, but whatever an accepted
-            # request then writes commits after its row, and a durable commit writes the log up
-            # to there: only a request that changed nothing lasting could act a second time.
-            with self._db.write_connection(durable=False) as connection:
-                return connection.execute(_REMEMBER_POSTGRESQL, values).first() is not None
+            # One short write on every request's path; the unique key is the guard. It does not
+            # wait for the disk at commit (on PostgreSQL as long as the rest of a click): a crash
+            # may lose the last moment of these rows, but whatever an accepted request then
+            # writes commits after its row, and a durable commit writes the log up to there, so
+            # only a request that changed nothing lasting could act a second time.
+            with self._db.direct(write=True) as connection:
+                inserted = connection.first_not_durable(
+                    _REMEMBER, {"signature": signature, "expires_at": expires_at}
+                )
         except SQLAlchemyError as error:
             raise StorageUnavailable(describe(error)) from error
+        return inserted is not None
 
     def forget(self, signature: str) -> None:
         """Drop a signature again, so Slack's retry of a request that failed is accepted."""
@@ -64,7 +63,6 @@ def _remember(dialect: str) -> Any:
 
 
 _REMEMBER = Direct(build=_remember)
-_REMEMBER_POSTGRESQL = _remember("postgresql")
 _FORGET = Direct(
     delete(AcceptedRequest.__table__).where(  # type: ignore[attr-defined]
         AcceptedRequest.__table__.c.signature == bindparam("signature")  # type: ignore[attr-defined]
