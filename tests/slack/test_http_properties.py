@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
-from hypothesis import event, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from tests.slack.signed import NOW, call, http_app, sign
@@ -53,9 +53,10 @@ _bodies = st.one_of(
     _json.map(lambda value: urlencode({"payload": json.dumps(value)}).encode()),
     st.text(max_size=200).map(lambda text: ("payload=" + text).encode()),
 )
+_FORM = "application/x-www-form-urlencoded"
 _content_types = st.sampled_from(
     [
-        "application/x-www-form-urlencoded",
+        _FORM,
         "application/json",
         "text/plain",
         "",
@@ -94,6 +95,11 @@ def _no_tracebacks() -> Iterator[list[logging.LogRecord]]:
         root.removeHandler(handler)
 
 
+def _signed_payload(payload: object) -> tuple[bytes, dict[str, str], str]:
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return body, {**sign(body), "CONTENT_LENGTH": str(len(body))}, _FORM
+
+
 @st.composite
 def _requests(draw: st.DrawFn) -> tuple[bytes, dict[str, str], str]:
     body = draw(_bodies)
@@ -128,6 +134,8 @@ def test_any_request_gets_an_answer_or_a_clear_4xx(database_url: str) -> None:
     with http_app(database_url) as wsgi:
 
         @given(request=_requests())
+        @example(request=_signed_payload({"view": None}))  # found by an explore run
+        @example(request=_signed_payload({"type": "block_actions", "actions": [[]]}))
         def answers(request: tuple[bytes, dict[str, str], str]) -> None:
             body, headers, content_type = request
             with _no_tracebacks() as tracebacks:
