@@ -211,8 +211,8 @@ def test_slow_clients_leave_commands_and_healthz_answering_in_time(
         # An unsigned request is refused from its headers, without waiting for its body.
         unsigned = _slow(port, _head(100, {}), body[:2])
         clients.append(unsigned)
-        unsigned.settimeout(3.0)
-        assert unsigned.recv(65536).startswith(b"HTTP/1.1 401")
+        unsigned.settimeout(10.0)
+        assert unsigned.recv(65536).startswith(b"HTTP/1.1 401")  # not a 408 after 5 s
     finally:
         for client in clients:
             client.close()
