@@ -223,8 +223,9 @@ class DirectConnection:
             self._execute("SET LOCAL synchronous_commit = off")
             row = self.first(statement, values)
         except BaseException:
-            with contextlib.suppress(DBAPIError):
-                self._execute("ROLLBACK")
+            if self._pooled.dbapi_connection is not None:  # not invalidated (server gone)
+                with contextlib.suppress(DBAPIError):
+                    self._execute("ROLLBACK")
             raise
         self._execute("COMMIT")
         return row
