@@ -31,6 +31,7 @@ from bot.services.inbox import Inbox
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.quiz import QuizService
+from bot.services.replays import ReplayGuard
 from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
 from bot.slack import render
@@ -45,6 +46,7 @@ from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
+from bot.storage.requests import AcceptedRequests
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ class Container:
         self.ticker = Ticker(
             partial(_tick, self.services, budget=_drain_budget(self.settings)),
             seconds=self.settings.tick_seconds,
-            upkeep=self.db.checkpoint,
+            upkeep=lambda: upkeep(self.db, now=utc_now()),
         )
         self.services_kick.target = self.ticker.kick
         self.ticker.start()
@@ -107,6 +109,12 @@ class Kick:
     def __call__(self) -> None:
         if self.target is not None:
             self.target()
+
+
+def upkeep(db: Database, *, now: datetime) -> None:
+    """Every few seconds: SQLite's checkpoint, and forgetting signatures too old to replay."""
+    db.checkpoint()
+    ReplayGuard(AcceptedRequests(db)).prune(now=now)
 
 
 def _drain_budget(settings: Settings) -> timedelta:
@@ -268,7 +276,9 @@ def build_bolt_app(
         logger=_bolt_logger(),
         client=slack_client(settings),
         signing_secret=settings.slack_signing_secret or "",
-        request_verification_enabled=settings.slack_signing_secret is not None,
+        # Every HTTP request reaches Bolt through SlackWsgiApp, which has verified its signature,
+        # freshness and novelty (see http_app); Socket Mode requests carry no signature.
+        request_verification_enabled=False,
         token_verification_enabled=token_verification_enabled,
         process_before_response=process_before_response,
         listener_executor=ThreadPoolExecutor(
@@ -361,6 +371,25 @@ def export_answers(settings: Settings, *, course_id: str, team_id: str | None) -
     finally:
         db.dispose()
     return report.answers, csv_bytes
+
+
+def http_app(
+    settings: Settings,
+    db: Database,
+    bolt: App,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> SlackWsgiApp:
+    """What `serve --http` runs: each request signed, fresh and new before Bolt sees it."""
+    if not settings.slack_signing_secret:
+        raise StartupError("HTTP mode needs SLACK_SIGNING_SECRET")
+    return SlackWsgiApp(
+        bolt,
+        signing_secret=settings.slack_signing_secret,
+        health=health_check(db),
+        replays=ReplayGuard(AcceptedRequests(db)),
+        clock=clock,
+    )
 
 
 def health_check(db: Database) -> HealthCheck:
@@ -488,12 +517,8 @@ def _serve_http(
     def start_worker() -> Worker:
         container = build(settings, catalog=catalog, token_verification_enabled=False)
         container.start_ticking()
-        wsgi = SlackWsgiApp(
-            container.bolt,
-            signing_secret=settings.slack_signing_secret or "",
-            health=health_check(container.db),
-        )
-        return Worker(wsgi=wsgi, stop=container.close)
+        wsgi = http_app(settings, container.db, container.bolt)
+        return Worker(wsgi=wsgi, stop=container.close, screen=wsgi.refuse_head)
 
     print(
         f"microlearn: serving HTTP as {identity} on http://{host}:{port}/slack/events "

@@ -6,7 +6,7 @@ import gc
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -15,6 +15,8 @@ from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
+
+from bot.buffering import REQUEST_SECONDS, BufferingWorker, HeadScreen, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +48,29 @@ GRACEFUL_SECONDS = 8
 
 @dataclass(frozen=True)
 class Worker:
-    """What one serving process runs: the WSGI app, and what to do when the process stops."""
+    """What one serving process runs: the WSGI app, what to do when the process stops, and
+    what refuses a request from its headers before its body arrives."""
 
     wsgi: Callable[..., Any]
     stop: Callable[[], None]
+    screen: HeadScreen | None = None
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, start_worker: Callable[[], Worker], options: dict[str, Any]) -> None:
+    def __init__(
+        self, start_worker: Callable[[], Worker], options: dict[str, Any], request_seconds: float
+    ) -> None:
         self._start_worker = start_worker
         self._options = options
         self._worker: Worker | None = None
+        self.request_seconds = request_seconds  # read by BufferingWorker
         super().__init__()
+
+    def refuse_head(self, method: str, path: str, headers: Mapping[str, str]) -> Refusal | None:
+        """BufferingWorker asks this once a request's headers are in."""
+        if self._worker is None or self._worker.screen is None:
+            return None
+        return self._worker.screen(method, path, headers)
 
     def load_config(self) -> None:
         for key, value in self._options.items():
@@ -95,8 +108,13 @@ def run_http(
     workers: int,
     threads: int,
     log_level: str,
+    request_seconds: float = REQUEST_SECONDS,
 ) -> None:
-    """Serve under gunicorn's threaded workers until SIGTERM/SIGINT."""
+    """Serve under gunicorn's threaded workers until SIGTERM/SIGINT.
+
+    Threads only ever get requests that have arrived whole (`BufferingWorker`): a client that
+    sends slowly, or not at all, waits in the event loop until `request_seconds` runs out.
+    """
     holder: dict[str, _Gunicorn] = {}
 
     def worker_exit(_server: Any, _worker: Any) -> None:
@@ -105,7 +123,7 @@ def run_http(
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": BufferingWorker,
         "threads": threads,
         "graceful_timeout": GRACEFUL_SECONDS,
         "timeout": 30,
@@ -116,7 +134,7 @@ def run_http(
         "proc_name": "microlearn",
         "worker_exit": worker_exit,
     }
-    holder["app"] = _Gunicorn(start_worker, options)
+    holder["app"] = _Gunicorn(start_worker, options, request_seconds)
     holder["app"].run()
 
 

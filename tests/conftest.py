@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
 from bot.storage import migrate
@@ -31,6 +32,20 @@ PROXY_VARIABLES = (
     "all_proxy",
 )
 _ran: Counter[str] = Counter()
+
+# Property-based tests: the same examples on every run (derandomize), no example database left
+# in the working tree, and no per-example deadline (a loaded machine is not a failure). A run
+# that looks harder: HYPOTHESIS_PROFILE=explore.
+settings.register_profile(
+    "suite",
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", max_examples=5000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 _postgres: dict[str, Any] = {}
 
 

@@ -3,69 +3,120 @@
 from __future__ import annotations
 
 import binascii
-import hashlib
-import hmac
 import json
 import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from slack_bolt import App, BoltRequest
+from slack_sdk.signature import Clock, SignatureVerifier
+
+from bot.services.replays import ReplayCheckUnavailable
+from bot.slack.envelope import well_formed
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-SIGNATURE_WINDOW = 300  # seconds, as Slack specifies
+SIGNATURE_WINDOW = 300  # seconds, as Slack specifies (and SignatureVerifier enforces)
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller; refuse anything bigger unread.
+
+# What Slack sends, exactly: anything else is refused before it reaches int() or a comparison.
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_DIGITS = re.compile(r"[0-9]{1,12}")  # [0-9], not \d: int() would take other scripts' digits
 
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], dict[str, str]]
-"""Returns component → "ok" or a short reason it is not."""
+"""Returns component → "ok" or a short reason it is not (logged, never sent)."""
+
+Refusal = tuple[str, str]
+"""An HTTP status line and a short plain-text body."""
+
+
+class Replays(Protocol):
+    """Remembers what was accepted, across processes (bot.services.replays.ReplayGuard)."""
+
+    def first_use(self, signature: str, timestamp: int) -> bool: ...
+
+    def release(self, signature: str) -> None: ...
 
 
 class SlackWsgiApp:
-    """Checks the signature and the payload's shape before Bolt sees a request.
+    """Checks the headers, then the signature, freshness and novelty, then the payload's shape,
+    before Bolt sees a request.
 
-    Bolt parses the body before verifying it, so a signed but malformed payload would raise inside
-    the adapter; here it is a 400, and an unsigned one a 401 whatever its shape.
+    Headers are checked before the body is read: a request without a well-formed, fresh
+    signature is a 401 whatever its body. The body is verified with slack_sdk's
+    SignatureVerifier, and a signed request is accepted once (`Replays`). Bolt parses the body
+    before verifying it, so a signed but malformed payload would raise inside the adapter; here
+    it is a 400.
     """
 
-    def __init__(self, app: App, *, signing_secret: str, health: HealthCheck) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        signing_secret: str,
+        health: HealthCheck,
+        replays: Replays,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._app = app
-        self._secret = signing_secret.encode()
         self._health = health
+        self._replays = replays
+        self._now = clock or _utc_now
+        self._verifier = SignatureVerifier(signing_secret, clock=_SecondsClock(self._now))
+
+    def refuse_head(self, method: str, path: str, headers: Mapping[str, str]) -> Refusal | None:
+        """Why a request is refused from its request line and (lower-cased) headers alone; None
+        when its body is worth reading. The server asks this before it waits for a body."""
+        return self._refuse(
+            method,
+            path,
+            headers.get("content-length"),
+            headers.get("x-slack-request-timestamp"),
+            headers.get("x-slack-signature"),
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+        refusal = self._refuse(method, path, environ.get("CONTENT_LENGTH"), timestamp, signature)
+        if refusal is not None:
+            return _plain(start_response, *refusal)
+        if path == HEALTH_PATH:
             return self._healthz(start_response)
-        if path != EVENTS_PATH:
-            return _plain(start_response, "404 Not Found", "Not Found")
-        if method != "POST":
-            return _plain(start_response, "405 Method Not Allowed", "Use POST")
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _plain(start_response, "400 Bad Request", "Bad Content-Length")
-        if length > MAX_BODY:
-            return _plain(start_response, "413 Payload Too Large", "Payload Too Large")
+        assert timestamp is not None and signature is not None  # _refuse checked both
+        length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
-        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-        if not self._signed(body, timestamp, signature):
-            return _plain(start_response, "401 Unauthorized", "Invalid signature")
-        request = _parsed(body, environ)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _plain(start_response, *_MALFORMED)
+        if not self._verifier.is_valid(text, timestamp, signature):
+            return _plain(start_response, *_UNSIGNED)
+        try:
+            if not self._replays.first_use(signature, int(timestamp)):
+                log.warning("refused a signed request already accepted before (a replay)")
+                return _plain(start_response, "401 Unauthorized", "Request already accepted")
+        except ReplayCheckUnavailable as error:
+            log.warning("cannot tell whether a request is a replay: %s", error)
+            return _plain(start_response, "503 Service Unavailable", "Try again later")
+        request = _parsed(text, environ)
         if request is None:
             log.warning("rejected a signed request whose payload does not parse")
-            return _plain(start_response, "400 Bad Request", "Malformed payload")
+            return _plain(start_response, *_MALFORMED)
         # The request parsed once here goes straight to Bolt (its WSGI adapter would parse again).
         response = self._app.dispatch(request)
+        if response.status >= 500:
+            self._release(signature)
         payload = response.body.encode("utf-8")
         headers = [
             (name, value)
@@ -77,33 +128,83 @@ class SlackWsgiApp:
         start_response(_status_line(response.status), headers)
         return [payload]
 
-    def _signed(self, body: bytes, timestamp: str, signature: str) -> bool:
-        """Slack's v0 signature over the raw bytes, within five minutes of now."""
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW:
-            return False
-        base = b"v0:" + timestamp.encode() + b":" + body
-        expected = "v0=" + hmac.new(self._secret, base, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature)
+    def _refuse(
+        self,
+        method: str,
+        path: str,
+        length: str | None,
+        timestamp: str | None,
+        signature: str | None,
+    ) -> Refusal | None:
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            return None
+        if path != EVENTS_PATH:
+            return "404 Not Found", "Not Found"
+        if method != "POST":
+            return "405 Method Not Allowed", "Use POST"
+        if length and not _DIGITS.fullmatch(length):
+            return "400 Bad Request", "Bad Content-Length"
+        if length and int(length) > MAX_BODY:
+            return "413 Payload Too Large", "Payload Too Large"
+        if signature is None or not _SIGNATURE.fullmatch(signature):
+            return _UNSIGNED
+        if timestamp is None or not _DIGITS.fullmatch(timestamp):
+            return _UNSIGNED
+        if abs(self._now().timestamp() - int(timestamp)) > SIGNATURE_WINDOW:
+            return _UNSIGNED
+        return None
+
+    def _release(self, signature: str) -> None:
+        # A request that failed did not act: Slack retries it, perhaps within the same second
+        # (the same signature), and that retry must be accepted.
+        try:
+            self._replays.release(signature)
+        except ReplayCheckUnavailable as error:
+            log.warning("cannot forget a failed request's signature: %s", error)
 
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
         checks = self._health()
-        healthy = all(value == "ok" for value in checks.values())
-        body = json.dumps({"status": "ok" if healthy else "unavailable", **checks}).encode()
-        status = "200 OK" if healthy else "503 Service Unavailable"
+        if all(value == "ok" for value in checks.values()):
+            status, report = "200 OK", {"status": "ok", **checks}
+        else:
+            # Why it is down (driver errors name hosts, ports, databases) is for the operator.
+            log.warning(
+                "health check failed: %s", "; ".join(f"{k}: {v}" for k, v in checks.items())
+            )
+            status, report = "503 Service Unavailable", {"status": "unavailable"}
+        body = json.dumps(report).encode()
         start_response(
             status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         )
         return [body]
 
 
-def _parsed(body: bytes, environ: WSGIEnvironment) -> BoltRequest | None:
-    """Bolt's request for a signed body, or None when the payload does not parse.
+_UNSIGNED = ("401 Unauthorized", "Invalid signature")
+_MALFORMED = ("400 Bad Request", "Malformed payload")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _SecondsClock(Clock):
+    """SignatureVerifier's clock, reading the app's."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+
+    def now(self) -> float:
+        return self._now().timestamp()
+
+
+def _parsed(text: str, environ: WSGIEnvironment) -> BoltRequest | None:
+    """Bolt's request for a verified body, or None when the payload does not parse.
 
     Interactive payloads (every click) are decoded here, where percent-decoding runs in C, and
     handed to Bolt already parsed: Bolt's own parser decodes them character group by character
     group in Python, which costs more than the rest of an acknowledged click. Bolt's mode for
     pre-parsed bodies is "socket_mode"; the only other thing that changes is that Bolt does not
-    check the signature a second time, which `SlackWsgiApp` has just done over the raw bytes.
+    check the signature, which `SlackWsgiApp` has just done over the raw bytes.
     """
     headers: dict[str, str | Sequence[str]] = {
         key[5:].replace("_", "-").lower(): str(value)
@@ -115,7 +216,6 @@ def _parsed(body: bytes, environ: WSGIEnvironment) -> BoltRequest | None:
     headers["content-length"] = environ.get("CONTENT_LENGTH", "")
     query = environ.get("QUERY_STRING", "")
     try:
-        text = body.decode("utf-8")
         payload = _interactive_payload(text, content_type)
         if payload is not None:
             request = BoltRequest(body=payload, query=query, headers=headers, mode="socket_mode")
@@ -123,7 +223,8 @@ def _parsed(body: bytes, environ: WSGIEnvironment) -> BoltRequest | None:
             request = BoltRequest(body=text, query=query, headers=headers)
     except Exception:  # Bolt raises whatever json/urllib raise on a bad body
         return None
-    return request if isinstance(request.body, dict) and request.body else None
+    body = request.body
+    return request if isinstance(body, dict) and body and well_formed(body) else None
 
 
 def _interactive_payload(text: str, content_type: str) -> dict[str, object] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
 
 try:
@@ -95,7 +96,7 @@ class Database:
         here, such as INSERT … ON CONFLICT … RETURNING. Writes on SQLite take the writers' turn.
         """
         with self._write_turn if write else nullcontext():
-            pooled = self.engine.raw_connection()
+            pooled = self._raw_connection()
             try:
                 driver = pooled.driver_connection
                 # SQLite's connections are in autocommit already (see _configure_sqlite). A
@@ -106,6 +107,14 @@ class Database:
                 yield DirectConnection(pooled, self.engine.dialect)
             finally:
                 pooled.close()
+
+    def _raw_connection(self) -> PoolProxiedConnection:
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            return self.engine.raw_connection()
+        except dbapi_error as error:
+            # As SQLAlchemy's own connections raise it (OperationalError when the server is down).
+            raise DBAPIError.instance(None, None, error, dbapi_error) from error
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless a trivial query answers."""
@@ -213,19 +222,41 @@ class DirectConnection:
 
     def all(self, statement: Direct, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         compiled = statement.compiled(self._dialect)
-        parameters = compiled.parameters(values)
+        rows = self._execute(compiled.sql, compiled.parameters(values))
+        return [compiled.row(row) for row in rows]
+
+    def first_not_durable(
+        self, statement: Direct, values: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """`first`, committed without waiting for the disk, as `write_connection(durable=False)`
+        commits, on the driver's cursor (a fraction of SQLAlchemy's cost for the same four
+        statements). SQLite never waits for the disk at commit here (synchronous=NORMAL)."""
+        if self._dialect.name == "sqlite":
+            return self.first(statement, values)
+        self._execute("BEGIN")
+        try:
+            self._execute("SET LOCAL synchronous_commit = off")
+            row = self.first(statement, values)
+        except BaseException:
+            if self._pooled.dbapi_connection is not None:  # not invalidated (server gone)
+                with contextlib.suppress(DBAPIError):
+                    self._execute("ROLLBACK")
+            raise
+        self._execute("COMMIT")
+        return row
+
+    def _execute(self, sql: str, parameters: Any = None) -> list[Any]:
         cursor = self._cursor()
         try:
-            cursor.execute(compiled.sql, parameters)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            cursor.execute(sql, parameters)
+            return cursor.fetchall() if cursor.description is not None else []
         except self._dialect.loaded_dbapi.Error as error:
             if self._dialect.is_disconnect(error, self._pooled.dbapi_connection, cursor):
                 self._pooled.invalidate()  # the server went away: open a new one next time
             # The same exceptions as SQLAlchemy's own path (IntegrityError, OperationalError…).
             raise DBAPIError.instance(
-                compiled.sql, parameters, error, self._dialect.loaded_dbapi.Error
+                sql, parameters, error, self._dialect.loaded_dbapi.Error
             ) from error
-        return [compiled.row(row) for row in rows]
 
     def _cursor(self) -> Any:
         """The connection's own cursor, kept with it in the pool: a new psycopg cursor copies

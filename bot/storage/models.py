@@ -338,4 +338,18 @@ class ProcessedEvent(SQLModel, table=True):
     received_at: datetime = _instant()
 
 
+class AcceptedRequest(SQLModel, table=True):
+    """Signed HTTP requests already acted on, kept while Slack's 5-minute window lets them replay.
+
+    It is recorded before the payload (and so its workspace) is read, so it carries no team id:
+    a signature is the app's, whichever workspace the request came from.
+    """
+
+    __tablename__ = "accepted_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    signature: str = Field(max_length=64, unique=True)  # SHA-256 of X-Slack-Signature, in hex
+    expires_at: datetime = _instant(index=True)
+
+
 metadata = SQLModel.metadata

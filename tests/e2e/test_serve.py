@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.process import BotProcess, bot_environment, start_bot
+from tests.support.process import SIGNING_SECRET, BotProcess, bot_environment, start_bot
 
 HELP_LINES = ("/learn help",)
 
@@ -50,7 +51,9 @@ def test_forged_and_stale_requests_get_401_and_change_nothing(
     forged["X-Slack-Signature"] = "v0=" + "0" * 64
     stale = http_driver.sign(body, timestamp=int(time.time()) - 301)
     unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
-    for headers in (forged, stale, unsigned):
+    non_ascii = {**http_driver.sign(body), "X-Slack-Signature": "v0=" + "é" * 64}
+    huge_stamp = {**http_driver.sign(body), "X-Slack-Request-Timestamp": "7" * 5000}
+    for headers in (forged, stale, unsigned, non_ascii, huge_stamp):
         response = http_driver.raw_post(
             body, {**headers, "Content-Type": "application/x-www-form-urlencoded"}
         )
@@ -161,3 +164,55 @@ def test_an_answer_through_the_running_server_gets_its_feedback_after_the_ack(
         return "✅ *Right!*" in json.dumps(updated.get("blocks"), ensure_ascii=False)
 
     assert standin.wait_for(marked, timeout=15), standin.responses()[-1:]
+
+
+def _slow(port: int, head: bytes, sent: bytes = b"") -> socket.socket:
+    """A client that sends `head` and `sent`, then nothing more."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    client.sendall(head + sent)
+    return client
+
+
+def _head(content_length: int, headers: dict[str, str]) -> bytes:
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (
+        f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {content_length}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\n{lines}\r\n"
+    ).encode()
+
+
+def test_slow_clients_leave_commands_and_healthz_answering_in_time(
+    http_bot: BotProcess, standin: SlackStandIn, http_driver: SlackDriver, ann: str
+) -> None:
+    """Many connections send headers and 2 bytes of a 100-byte body, or half their headers, and
+    stop; more than the server has threads. A signed command still gets its answer within
+    Slack's 3 s, and /healthz answers."""
+    assert http_bot.url is not None
+    port = int(http_bot.url.rsplit(":", 1)[1])
+    body = b"x" * 100
+    signed_head = _head(100, http_driver.sign(body))  # a fresh signature: it passes the headers
+    clients = [_slow(port, signed_head, body[:2]) for _ in range(40)]
+    clients += [_slow(port, signed_head[:40]) for _ in range(40)]
+    try:
+        in_time = SlackDriver(
+            standin,
+            request_url=f"{http_bot.url}/slack/events",
+            signing_secret=SIGNING_SECRET,
+            timeout=3.0,
+        )
+        started = time.monotonic()
+        try:
+            response = in_time.command(ann, "help")
+        except OSError as error:
+            raise AssertionError(f"the command was not answered within 3 s: {error}") from error
+        assert response.status == 200 and "microlearn commands" in response.body
+        assert time.monotonic() - started < 3.0
+        assert http_bot.healthz()[0] == 200
+        # An unsigned request is refused from its headers, without waiting for its body.
+        unsigned = _slow(port, _head(100, {}), body[:2])
+        clients.append(unsigned)
+        unsigned.settimeout(10.0)
+        assert unsigned.recv(65536).startswith(b"HTTP/1.1 401")  # not a 408 after 5 s
+    finally:
+        for client in clients:
+            client.close()

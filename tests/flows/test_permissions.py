@@ -66,10 +66,13 @@ def world(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def database(bot: Bot) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, leaving out the cached Slack profile of each person."""
+    """Every row of every table, leaving out the cached Slack profile of each person and the
+    record of accepted request signatures (every signed request adds one, refused or not)."""
     rows: dict[str, list[tuple[Any, ...]]] = {}
     with bot.db.engine.connect() as connection:
         for table in metadata.sorted_tables:
+            if table.name == "accepted_request":
+                continue
             columns = [
                 c.name
                 for c in table.columns

@@ -9,6 +9,8 @@ from bot.storage.db import Database
 from bot.storage.models import metadata
 
 CONTENT_TABLES = {"course", "lesson", "question"}
+# Recorded from a request's signature before its payload (and so its workspace) is read.
+UNPARSED_TABLES = {"accepted_request"}
 
 
 def test_migrations_build_exactly_the_models(db: Database) -> None:
@@ -28,7 +30,7 @@ def test_downgrade_to_empty_and_upgrade_again(db: Database) -> None:
 
 def test_every_workspace_row_carries_the_team_id_in_its_unique_keys() -> None:
     for table in metadata.sorted_tables:
-        if table.name in CONTENT_TABLES or table.name == "alembic_version":
+        if table.name in CONTENT_TABLES | UNPARSED_TABLES or table.name == "alembic_version":
             continue
         assert "team_id" in table.columns, table.name
         for constraint in table.constraints:

@@ -25,7 +25,6 @@ from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
 from bot.services import Services
 from bot.services.delivery import TickReport
-from bot.slack.http import SlackWsgiApp
 from bot.storage.db import Database
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support import databases
@@ -141,7 +140,7 @@ def running_bot(
         token_verification_enabled=False,
         counter_interval=0.05,  # the pacing of shared counters is tested on its own
     )
-    wsgi = SlackWsgiApp(bolt, signing_secret=SIGNING_SECRET, health=app.health_check(db))
+    wsgi = app.http_app(settings, db, bolt)
     server = make_server("127.0.0.1", 0, wsgi, server_class=_Threads, handler_class=_Quiet)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True

@@ -114,14 +114,23 @@ class SlackDriver:
         self.timeout = timeout
         self.ack_timeout = ack_timeout
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._signed_at: dict[bytes, int] = {}  # body digest → the last timestamp signed
 
     # -- signing and raw HTTP --------------------------------------------------------------
 
     def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-        """Slack's signature headers for ``body`` (timestamp defaults to the wall clock)."""
+        """Slack's signature headers for ``body`` (timestamp defaults to the wall clock).
+
+        Slack signs every delivery anew, and a retry comes seconds later: by default the same
+        body is never signed twice with the same timestamp (the app refuses a replayed signature).
+        """
         if self.signing_secret is None:
             raise ValueError("no signing secret")
         stamp = int(time.time()) if timestamp is None else timestamp
+        if timestamp is None:
+            key = hashlib.sha256(body).digest()
+            stamp = max(stamp, self._signed_at.get(key, stamp - 1) + 1)
+            self._signed_at[key] = stamp
         base = b"v0:" + str(stamp).encode() + b":" + body
         digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
         return {"X-Slack-Request-Timestamp": str(stamp), "X-Slack-Signature": f"v0={digest}"}
