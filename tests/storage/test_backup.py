@@ -169,7 +169,7 @@ def test_backup_while_the_bot_writes_holds_every_row_committed_before_and_no_hal
     try:
         before = writer.wait_for(20)
         result = _cli_process(_url(data), "db", "backup", str(backups / "copy.db"))
-        # The bot was never held up: it goes on committing after the backup as before it.
+        # Still writing after the backup: the copy is a moment, not the end, of its work.
         after = writer.wait_for(writer.committed + 20)
     finally:
         writer.stop()
