@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations")
+    backup = db_commands.add_parser(
+        "backup", help="copy the SQLite database to FILE while the bot runs (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="the copy to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     commands.add_parser(
         "deliver-due", help="plan and send what is due now, once (for cron instead of the tick)"
@@ -134,6 +139,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if args.command == "sandbox":
         return _sandbox(settings, port=args.port, lessons=args.lessons, out=out)
     if args.command == "db":
+        if args.db_command == "backup":
+            return _db_backup(settings, args, out)
         return _db_upgrade(settings, out)
     if args.command == "deliver-due":
         return _deliver_due(settings, out)
@@ -310,4 +317,18 @@ def _db_upgrade(settings: Settings, out: TextIO) -> int:
         print(f"database already at {after}", file=out)
     else:
         print(f"database migrated {before or 'empty'} → {after}", file=out)
+    return EXIT_OK
+
+
+def _db_backup(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from bot.storage.backup import BackupRefused, backup
+
+    try:
+        copied = backup(settings.database_url, args.file, force=args.force)
+    except BackupRefused as error:
+        # Exit 1, not 2: the command was used right; this database cannot be copied by it
+        # (PostgreSQL has pg_dump) or the copy failed, and a cron job must see either.
+        print(f"microlearn: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(copied.summary(), file=out)
     return EXIT_OK
