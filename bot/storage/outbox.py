@@ -34,6 +34,7 @@ from sqlmodel import Session, col
 
 from bot.domain.planning import Action, decide
 from bot.storage.db import Database, insert_for, insert_for_dialect
+from bot.storage.drips import finish_if_done
 from bot.storage.models import (
     Course,
     Delivery,
@@ -344,26 +345,11 @@ class Outbox:
     def _finish_drips(
         session: Session, touched: set[tuple[str, int]], now: datetime
     ) -> tuple[tuple[str, int], ...]:
-        done: list[tuple[str, int]] = []
-        for team_id, drip_id in sorted(touched, key=lambda item: item[1]):
-            live = session.execute(
-                select(func.count())
-                .select_from(Enrolment)
-                .where(
-                    col(Enrolment.drip_id) == drip_id,
-                    col(Enrolment.status).in_(("waiting", "active", "paused")),
-                )
-            ).scalar_one()
-            if live:
-                continue
-            result = session.execute(
-                update(Drip)
-                .where(col(Drip.id) == drip_id, col(Drip.status) == "active")
-                .values(status="finished", finished_at=now, updated_at=now)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                done.append((team_id, drip_id))
-        return tuple(done)
+        return tuple(
+            (team_id, drip_id)
+            for team_id, drip_id in sorted(touched, key=lambda item: item[1])
+            if finish_if_done(session, team_id, drip_id, now=now)
+        )
 
     # -- enqueueing ---------------------------------------------------------------------------
 
@@ -382,9 +368,10 @@ class Outbox:
         drip_id: int | None = None,
         enrolment_id: int | None = None,
         payload: dict[str, Any] | None = None,
+        tx: Session | None = None,
     ) -> bool:
         """Add one delivery; False when one with this dedupe key exists already."""
-        with self._db.write() as session:
+        with self._db.write_in(tx) as session:
             lesson_id = question_id = None
             if lesson is not None:
                 lesson_id = _lesson_id(session, lesson)
