@@ -169,7 +169,7 @@ def _soak(
                     flush=True,
                 )
                 next_sample += SAMPLE_EVERY
-            time.sleep(min(next_send, next_sample, end) - time.monotonic() if now < end else 0)
+            time.sleep(max(0.0, min(next_send, next_sample, end) - time.monotonic()))
     finally:
         stop.set()
         clicker.join(timeout=30)
