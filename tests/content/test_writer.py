@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.content.importers import BankError, ImportReport, Skipped, import_bank
+from bot.content.loader import load_catalog
 from bot.content.writer import dump_lesson, slugify, write_course
 from bot.domain.lesson import (
     Course,
@@ -117,6 +118,24 @@ def test_lesson_file_format_exactly() -> None:
         "---\n"
         "Hi {{ learner.first_name }}.\n"
     )
+
+
+def test_a_question_kept_in_file_order_round_trips(tmp_path: Path) -> None:
+    kept = Question(
+        "Which are tells?",
+        QuestionKind.MULTIPLE,
+        (Option("Urgency"), Option("A look-alike domain"), Option("All of the above", True)),
+        shuffle=False,
+    )
+    shuffled = Question("Tea?", QuestionKind.POLL, (Option("Tea"), Option("Coffee")))
+    data, _ = front_matter(dump_lesson(lesson((kept, shuffled))))
+    assert data["quiz"][0]["shuffle"] is False
+    assert list(data["quiz"][0]) == ["question", "kind", "options", "shuffle"]
+    assert "shuffle" not in data["quiz"][1]  # shuffled is the default: not written
+    write_course(Course("demo", "Demo", "d", lessons=(lesson((kept, shuffled)),)), tmp_path / "d")
+    loaded = load_catalog(tmp_path).catalog.courses[0].lessons[0].quiz
+    assert [question.shuffle for question in loaded] == [False, True]
+    assert loaded == (kept, shuffled)
 
 
 def test_optional_keys_in_order_and_only_when_set() -> None:
