@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.content.cues import find_cues
 from bot.content.importers import BankError, ImportReport, Skipped, import_bank
 from bot.content.loader import load_catalog
 from bot.content.writer import dump_lesson, slugify, write_course
@@ -425,6 +426,24 @@ def test_import_other_formats(tmp_path: Path) -> None:
     csv_file.write_text(header + "anation\nTea?,poll,Tea,Coffee,,,,,,,,,,\n", encoding="utf-8")
     report = import_bank(csv_file, fmt="csv", course_id="csv", into=tmp_path / "out")
     assert report.counts == {QuestionKind.POLL: 1}
+
+
+def test_imported_options_pointing_by_place_keep_the_file_order(tmp_path: Path) -> None:
+    aiken_file = tmp_path / "bank.txt"
+    aiken_file.write_text(
+        "Which are tells?\nA. Urgency\nB. A look-alike domain\nC. All of the above\nANSWER: C\n\n"
+        "Which is safest?\nA. A passkey\nB. A password\nANSWER: A\n",
+        encoding="utf-8",
+    )
+    report = import_bank(aiken_file, fmt="aiken", course_id="aiken", into=tmp_path / "out")
+    assert report.warnings == (
+        "\"Which are tells?\": the option 'All of the above' points at others by place, so its "
+        "options keep the file's order (shuffle: false)",
+    )
+    [lesson_file] = report.files[1:]
+    data, _ = front_matter(lesson_file.read_text("utf-8"))
+    assert [question.get("shuffle") for question in data["quiz"]] == [False, None]
+    assert find_cues(load_catalog(tmp_path / "out").catalog) == []  # nothing left to warn about
 
 
 @pytest.mark.parametrize(
