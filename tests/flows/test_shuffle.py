@@ -225,6 +225,7 @@ def test_one_learner_sees_the_same_order_on_every_render_review_and_feedback(
     first = {number: question(bot, ann, number) for number in (1, 2, 3, 6)}
     order = {number: indexes(message) for number, message in first.items()}
     letters = listed(first[6])
+    assert any(shown != sorted(shown) for shown in order.values())  # not just the file's order
 
     send(bot, ann)  # the same lesson again: a new delivery, rendered afresh
     again = {number: question(bot, ann, number) for number in (1, 2, 3, 6)}
@@ -324,6 +325,7 @@ def test_answers_and_the_answers_csv_name_options_whatever_the_order(
 def test_letter_buttons_follow_the_order_listed(bot: Bot, standin: SlackStandIn) -> None:
     eight = learners(standin, 8)
     send(bot, *eight)
+    assert len({tuple(listed(question(bot, user, 6))) for user in eight}) > 1
     for user in eight:
         q6 = question(bot, user, 6)
         shown = listed(q6)
