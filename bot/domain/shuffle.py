@@ -1,10 +1,10 @@
 """The order a learner sees a question's options in: shuffled per learner and question, stably.
 
-The order is a permutation of the option indexes drawn from a SHA-256 of (workspace, learner,
-lesson, question position) — never Python's `hash()`, which changes from process to process —
-so the same learner gets the same order on every render, review, feedback and update, in any
-process and after a restart, and two learners mostly get different ones. Answers keep naming
-options by their index in the lesson file: the order only changes what is shown.
+The order is a permutation of the option indexes drawn from a SHAKE-256 hash of (workspace,
+learner, lesson, question position) — never Python's `hash()`, which changes from process to
+process — so the same learner gets the same order on every render, review, feedback and
+update, in any process and after a restart, and two learners mostly get different ones. Answers
+keep naming options by their index in the lesson file: the order only changes what is shown.
 """
 
 from __future__ import annotations
@@ -45,21 +45,14 @@ def option_order(
 
 
 def permutation(size: int, seed: str) -> tuple[int, ...]:
-    """A Fisher–Yates shuffle of `range(size)` driven by SHA-256 of `seed`: the same every time."""
+    """A Fisher–Yates shuffle of `range(size)` driven by SHAKE-256 of `seed`: always the same."""
     order = list(range(size))
-    key = hashlib.sha256(seed.encode("utf-8")).digest()
-    for last in range(size - 1, 0, -1):
-        block = hashlib.sha256(key + last.to_bytes(2, "big")).digest()
+    draws = hashlib.shake_256(seed.encode("utf-8")).digest(8 * max(size - 1, 0))
+    for step, last in enumerate(range(size - 1, 0, -1)):
         # 64 random bits modulo at most 10: the bias is below one in 10^17.
-        pick = int.from_bytes(block[:8], "big") % (last + 1)
+        pick = int.from_bytes(draws[8 * step : 8 * step + 8], "big") % (last + 1)
         order[last], order[pick] = order[pick], order[last]
     return tuple(order)
-
-
-def shown(order: tuple[int, ...], indexes: tuple[int, ...] | frozenset[int]) -> list[int]:
-    """`indexes` sorted by where they are shown in `order` (unknown ones left out)."""
-    wanted = set(indexes)
-    return [index for index in order if index in wanted]
 
 
 def refers_to_places(text: str) -> bool:
