@@ -2,7 +2,8 @@
 
 Through the stand-in: lessons sent to several learners, their clicks, reviews and the report's
 answers CSV. Which order a learner gets is fixed by a hash of the workspace, the learner and the
-question; every assertion here holds for any such orders (nothing relies on one particular draw).
+question. The stand-in's ids are fixed too, so every run draws the same orders; the assertions
+do not depend on which they are, only that they are not all the file's order.
 """
 
 from __future__ import annotations
@@ -320,6 +321,38 @@ def test_answers_and_the_answers_csv_name_options_whatever_the_order(
         ]
     )
     assert all(answered == expected for answered in per_learner.values()), per_learner
+
+
+def test_a_channel_post_has_one_order_and_each_answer_is_named_as_shown(
+    bot: Bot, standin: SlackStandIn
+) -> None:
+    ann, bob = learners(standin, 2)
+    general = standin.add_channel("general", members=[ann, bob, bot.lead])
+    assert "Sending" in bot.command(bot.lead, f"send {LESSON_KEY} to <#{general}|general>")
+    bot.tick()
+    posts = {
+        number: [
+            m for m in standin.messages(general) if m["text"].startswith(f"Question {number} of")
+        ][-1]
+        for number in (2, 6)
+    }
+    boxes = indexes(posts[2])
+    assert (boxes, listed(posts[6])) != (sorted(boxes), list(zip("ABC", REPLIES, strict=True)))
+    for user in (ann, bob):  # both tick the same boxes, shown to both in the channel's order
+        bot.driver.click(
+            user, posts[2], channel_id=general, action_id="answer_submit", selected=["4", "1"]
+        )
+        bot.driver.click(user, posts[6], channel_id=general, text=listed(posts[6])[0][0])
+    named = "; ".join(TELLS[i] for i in boxes if i in (1, 4))
+    for user in (ann, bob):
+        said = [json.dumps(e["blocks"], ensure_ascii=False) for e in standin.ephemerals(user=user)]
+        assert any(f"You answered *{named}*." in text for text in said), said
+        assert any(f"You answered *{listed(posts[6])[0][1]}*." in text for text in said), said
+    first = str(REPLIES.index(listed(posts[6])[0][1]))
+    assert sorted(stored(bot)) == sorted(
+        [(user, "1;4", False) for user in (ann, bob)]
+        + [(user, first, first == "1") for user in (ann, bob)]
+    )
 
 
 def test_letter_buttons_follow_the_order_listed(bot: Bot, standin: SlackStandIn) -> None:
