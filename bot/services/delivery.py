@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.lesson import Course, Lesson
+from bot.domain.lesson import Course, Lesson, Question
 from bot.domain.schedule import Days, next_slot, parse_time, zone
+from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
 from bot.services.discussions import DiscussionService
 from bot.services.notices import announce_finished
@@ -485,7 +486,12 @@ class DeliveryService:
             question = lesson.quiz[delivery.question_position - 1]
             ref = f"{delivery.id}.{delivery.question_position}"
             message = self._composer.question(
-                question, lesson, number=delivery.question_position, ref=ref, review=True
+                question,
+                lesson,
+                number=delivery.question_position,
+                ref=ref,
+                review=True,
+                order=_order(delivery, lesson, question, delivery.question_position),
             )
             return [(message, False)]
         in_channel = delivery.recipient_kind == "channel"
@@ -512,7 +518,11 @@ class DeliveryService:
             parts.append((prompt, True))
         for number, question in enumerate(lesson.quiz, start=1):
             message = self._composer.question(
-                question, lesson, number=number, ref=f"{delivery.id}.{number}"
+                question,
+                lesson,
+                number=number,
+                ref=f"{delivery.id}.{number}",
+                order=_order(delivery, lesson, question, number),
             )
             parts.append((message, False))
         return parts
@@ -612,3 +622,14 @@ def _advice(code: str, delivery: Claimed) -> str:
     if code in USER_GONE or code in CHANNEL_GONE:
         return f"I stopped these lessons{f' in drip #{delivery.drip_id}' if drip else ''}."
     return "I won't retry this one; everything else carries on."
+
+
+def _order(delivery: Claimed, lesson: Lesson, question: Question, position: int) -> tuple[int, ...]:
+    """The recipient's own order of the options (a channel's post: the channel's)."""
+    return option_order(
+        question,
+        team_id=delivery.team_id,
+        learner=delivery.recipient,
+        lesson_key=lesson.key,
+        position=position,
+    )

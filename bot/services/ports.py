@@ -136,7 +136,16 @@ class Composer(Protocol):
     ) -> list[Message]: ...
 
     def question(
-        self, question: Question, lesson: Lesson, *, number: int, ref: str, review: bool = False
-    ) -> Message: ...
+        self,
+        question: Question,
+        lesson: Lesson,
+        *,
+        number: int,
+        ref: str,
+        review: bool = False,
+        order: tuple[int, ...] | None = None,
+    ) -> Message:
+        """`order`: option indexes in the order the recipient sees them (default: file order)."""
+        ...
 
     def notice(self, text: str) -> Message: ...

@@ -74,6 +74,7 @@ def register(
             already=not answered.recorded,
             review=answered.review,
             distribution=dict(answered.distribution) if answered.distribution is not None else None,
+            order=answered.order,
         )
         if in_dm and answered.recorded:
             respond(
@@ -84,6 +85,7 @@ def register(
                     number=answered.ref.position,
                     review=answered.review,
                     feedback=feedback,
+                    order=answered.order,
                 ),
             )
         else:
@@ -275,6 +277,7 @@ def register(
                     number=answered.ref.position,
                     review=answered.review,
                     feedback=feedback,
+                    order=answered.order,
                 ),
             )
         elif channel:
