@@ -52,6 +52,7 @@ from tests.support.process import (
 
 GOAL_GROWTH = 0.10
 SAMPLE_EVERY = 5.0  # seconds between RSS readings
+CLICKERS = 8  # threads answering, each for its share of the learners
 LESSONS = (  # shipped lessons with questions, sent in turn
     "security-basics/use-mfa-safely",
     "security-basics/passwords-and-passkeys",
@@ -101,7 +102,6 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--click-rate", type=float, default=20.0, help="answers/s (20)")
     parser.add_argument("--latency", type=float, default=150.0, help="ms per Slack call (150)")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args(argv)
 
 
@@ -125,6 +125,7 @@ class Outcome:
     clicks: int = 0
     refused: list[str] = field(default_factory=list)
     posted: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _soak(
@@ -141,14 +142,21 @@ def _soak(
     )
     outcome = Outcome()
     stop = threading.Event()
-    clicker = threading.Thread(
-        target=_click, args=(driver, standin, people, args, outcome, stop), name="clicker"
-    )
+    # Each clicker answers its own share of the learners at its share of the click rate.
+    clickers = [
+        threading.Thread(
+            target=_click,
+            args=(driver, standin, people[k::CLICKERS], args.click_rate / CLICKERS, outcome, stop),
+            name=f"clicker-{k}",
+        )
+        for k in range(CLICKERS)
+    ]
     start = time.monotonic()
     end = start + args.minutes * 60
     next_send = start
     next_sample = start
-    clicker.start()
+    for clicker in clickers:
+        clicker.start()
     try:
         while (now := time.monotonic()) < end:
             if now >= next_send:
@@ -172,7 +180,8 @@ def _soak(
             time.sleep(max(0.0, min(next_send, next_sample, end) - time.monotonic()))
     finally:
         stop.set()
-        clicker.join(timeout=30)
+        for clicker in clickers:
+            clicker.join(timeout=30)
     outcome.posted = len(standin.calls("chat.postMessage"))
     return outcome
 
@@ -181,14 +190,14 @@ def _click(
     driver: SlackDriver,
     standin: SlackStandIn,
     people: Sequence[str],
-    args: argparse.Namespace,
+    rate: float,
     outcome: Outcome,
     stop: threading.Event,
 ) -> None:
-    """Answer posted questions round-robin over learners at the click rate."""
-    pick = random.Random(args.seed)
+    """Answer posted questions round-robin over `people` at `rate` answers/s."""
+    pick = random.Random(people[0] if people else "")
     answered: set[tuple[str, str]] = set()
-    interval = 1 / args.click_rate
+    interval = 1 / rate
     turn = 0
     due = time.monotonic()
     while not stop.is_set():
@@ -203,8 +212,10 @@ def _click(
             answered.add(key)
             response = driver.click(user, message, channel_id=dm, action_id=pick.choice(buttons))
             if response.status != 200:
-                outcome.refused.append(f"click: {response.status}")
-            outcome.clicks += 1
+                with outcome.lock:
+                    outcome.refused.append(f"click: {response.status}")
+            with outcome.lock:
+                outcome.clicks += 1
             due += interval
             stop.wait(max(0.0, due - time.monotonic()))  # the click rate, not a test's timing
             break
