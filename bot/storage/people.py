@@ -119,8 +119,11 @@ IMPERSONAL: dict[str, str] = {
     "processed_event": "Slack event ids, kept a day against retries",
     "accepted_request": "hashes of request signatures, kept five minutes against replays",
 }
-# Columns that look as if they held a person but never do (none yet).
-NOT_A_PERSON: dict[tuple[str, str], str] = {}
+# Columns whose names look as if they held a person, but which never do.
+NOT_A_PERSON: dict[tuple[str, str], str] = {
+    ("enrolment", "recipient_kind"): "dm or channel",
+    ("delivery", "recipient_kind"): "dm or channel",
+}
 
 
 @dataclass(frozen=True)
