@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import String, Table, cast, delete, exists, select, update
+from sqlalchemy import String, Table, bindparam, cast, delete, exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
@@ -282,17 +282,23 @@ class PersonRepository:
         query = select(table.c.id).where(table.c.team_id == team_id, mentions)
         return list(session.execute(query.order_by(table.c.id)).scalars())
 
+    @staticmethod
     def _rewrite(
-        self, session: Session, model: type[SQLModel], column: str, team_id: str, user_id: str
+        session: Session, model: type[SQLModel], column: str, team_id: str, user_id: str
     ) -> int:
         table = _table(model)
-        ids = self._mentioned_in(session, model, column, team_id, user_id)
-        for row_id in ids:
-            value = session.execute(select(table.c[column]).where(table.c.id == row_id)).scalar()
+        mentions = cast(table.c[column], String).contains(user_id, autoescape=True)
+        rows = session.execute(
+            select(table.c.id, table.c[column]).where(table.c.team_id == team_id, mentions)
+        ).all()
+        if rows:  # one statement, many rows
             session.execute(
-                update(table).where(table.c.id == row_id).values({column: _scrub(value, user_id)})
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values({column: bindparam("rewritten", type_=table.c[column].type)}),
+                [{"row_id": row_id, "rewritten": _scrub(value, user_id)} for row_id, value in rows],
             )
-        return len(ids)
+        return len(rows)
 
     # -- deactivated in Slack -----------------------------------------------------------------
 
