@@ -44,6 +44,7 @@ from bot.storage.models import (
 # What a forgotten person's id becomes in the words of others (a welcome "<@U…> enrolled you").
 FORMER = "a former member"
 LIVE = ("waiting", "active", "paused")
+_CHUNK = 500  # ids per IN list: far below either database's limit on parameters
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -220,10 +221,10 @@ class PersonRepository:
         with self._db.write() as session:
             drips = self._their_drips(session, team_id, user_id)
             for entry in OWN:
-                ids = select(entry.table.c.id).where(*entry.where(team_id, user_id))
-                _release(session, entry.table, ids)
-                result = session.execute(delete(entry.table).where(*entry.where(team_id, user_id)))
-                counts.removed[entry.kind] = _rowcount(result)
+                # Found once: each later statement then reads the rows by id, not the table.
+                query = select(entry.table.c.id).where(*entry.where(team_id, user_id))
+                ids = list(session.execute(query).scalars())
+                counts.removed[entry.kind] = _delete_rows(session, entry.table, ids)
             counts.removed["drips left empty"] = self._delete_empty_drips(session, team_id, drips)
             for mention in MENTIONS:
                 result = session.execute(
@@ -270,8 +271,7 @@ class PersonRepository:
         if not ids:
             return 0
         session.execute(delete(_table(PlanSlot)).where(_table(PlanSlot).c.drip_id.in_(ids)))
-        _release(session, drip, ids)
-        return _rowcount(session.execute(delete(drip).where(drip.c.id.in_(ids))))
+        return _delete_rows(session, drip, ids)
 
     @staticmethod
     def _mentioned_in(
@@ -399,19 +399,26 @@ _REMOVED_ORDER = (
 def _delete_oldest(
     session: Session, table: Table, column: str, before: datetime, limit: int
 ) -> int:
-    oldest = (
-        select(table.c.id)
-        .where(table.c[column] < before)
-        .order_by(table.c[column], table.c.id)
-        .limit(limit)
-    )
+    # Any old rows, not the oldest: without an index on the instant, ordering would sort the
+    # whole table for every batch, and the order does not matter.
+    oldest = select(table.c.id).where(table.c[column] < before).limit(limit)
     ids = list(session.execute(oldest).scalars())
     if not ids:
         return 0
     return _rowcount(session.execute(delete(table).where(table.c.id.in_(ids))))
 
 
-def _release(session: Session, table: Table, ids: Any) -> None:
+def _delete_rows(session: Session, table: Table, ids: list[int]) -> int:
+    """Delete these rows, a chunk of ids at a time, once no other row points at them."""
+    deleted = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        _release(session, table, chunk)
+        deleted += _rowcount(session.execute(delete(table).where(table.c.id.in_(chunk))))
+    return deleted
+
+
+def _release(session: Session, table: Table, ids: list[int]) -> None:
     """Rows elsewhere that point at rows about to be deleted stop pointing at them.
 
     Only nullable references are cleared; a row that cannot exist without its target makes
