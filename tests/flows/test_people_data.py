@@ -63,6 +63,14 @@ def lessons_in(standin: SlackStandIn, user_id: str) -> list[str]:
     return [str(m["text"]) for m in standin.messages(dm) if str(m["text"]).startswith("New lesson")]
 
 
+def posts_to(standin: SlackStandIn, user_id: str) -> int:
+    """chat.postMessage calls the bot made to this person, whether Slack took them or not."""
+    targets = (user_id, standin.dm_channel(user_id))
+    return sum(
+        1 for call in standin.calls("chat.postMessage") if call["params"].get("channel") in targets
+    )
+
+
 def everyone_learns(bot: Bot, ana: str, ben: str) -> str:
     """Ana and Ben take the first lesson with a discussion; Ana leads a drip of her own, joins a
     course alone and is mentioned by Ben. Returns the discussion channel."""
@@ -254,6 +262,7 @@ def test_a_person_deactivated_in_slack_gets_no_more_lessons_or_reviews(
     bot.clock.set(TUESDAY_0930_BERLIN)
     bot.services.delivery.plan(now=TUESDAY_0930_BERLIN)
     sent_to_ana = len(standin.messages(standin.dm_channel(ana)))
+    tried_ana = posts_to(standin, ana)
 
     response = bot.driver.user_changes(ana, deleted=True)
     assert response.status == 200
@@ -263,6 +272,7 @@ def test_a_person_deactivated_in_slack_gets_no_more_lessons_or_reviews(
     bot.tick(TUESDAY_0930_BERLIN)
     assert len(lessons_in(standin, ben)) == 2
     assert len(standin.messages(standin.dm_channel(ana))) == sent_to_ana  # not a lesson more
+    assert posts_to(standin, ana) == tried_ana  # nor even an attempt that Slack refused
     told = [
         str(m["text"])
         for m in standin.messages(standin.dm_channel(bot.lead))
@@ -275,6 +285,7 @@ def test_a_person_deactivated_in_slack_gets_no_more_lessons_or_reviews(
     for day in range(2, 10):  # a week and more: no lesson, no review
         bot.tick(MONDAY_0930_BERLIN + timedelta(days=day))
     assert len(standin.messages(standin.dm_channel(ana))) == sent_to_ana
+    assert posts_to(standin, ana) == tried_ana
     assert len(lessons_in(standin, ben)) == 6
 
     learner = DripRepository(bot.db).learner(standin.team_id, ana)
