@@ -379,3 +379,26 @@ def test_a_malformed_retention_period_stops_the_command_with_one_line(
         f"discussion replies older than that are deleted), got {value!r}; leave it unset to keep "
         "them\n"
     )
+
+
+def test_forget_says_to_export_first_and_export_says_when_it_cannot_write(
+    bot: Bot,
+    ana: str,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["forget", "--help"])
+    assert done.value.code == 0
+    assert "first save what is stored with\n`microlearn export-person USER_ID --out FILE`" in (
+        capsys.readouterr().out
+    )
+    bot.command(ana, "join security-basics")
+    target = tmp_path / "missing" / "ana.json"
+    code, out, err = cli(
+        monkeypatch, capsys, database_url, "export-person", ana, "--out", str(target)
+    )
+    assert (code, out) == (1, "")
+    assert err == f"microlearn: cannot write {target}: No such file or directory\n"
