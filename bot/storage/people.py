@@ -13,7 +13,7 @@ person, is in none of these lists: a new table cannot be missed by `microlearn f
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -158,12 +158,6 @@ class Deactivated:
     known: bool = True
 
 
-@dataclass
-class _Counts:
-    removed: dict[str, int] = field(default_factory=dict)
-    cleared: dict[str, int] = field(default_factory=dict)
-
-
 class PersonRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -217,28 +211,29 @@ class PersonRepository:
 
     def forget(self, team_id: str, user_id: str) -> Forgotten:
         """Delete the person's rows and clear their id from others', in one transaction."""
-        counts = _Counts()
+        removed: dict[str, int] = {}
+        cleared: dict[str, int] = {}
         with self._db.write() as session:
             drips = self._their_drips(session, team_id, user_id)
             for entry in OWN:
                 # Found once: each later statement then reads the rows by id, not the table.
                 query = select(entry.table.c.id).where(*entry.where(team_id, user_id))
                 ids = list(session.execute(query).scalars())
-                counts.removed[entry.kind] = _delete_rows(session, entry.table, ids)
-            counts.removed["drips left empty"] = self._delete_empty_drips(session, team_id, drips)
+                removed[entry.kind] = _delete_rows(session, entry.table, ids)
+            removed["drips left empty"] = self._delete_empty_drips(session, team_id, drips)
             for mention in MENTIONS:
                 result = session.execute(
                     update(mention.table)
                     .where(*mention.where(team_id, user_id))
                     .values({mention.column: ""})
                 )
-                counts.cleared[mention.kind] = _rowcount(result)
+                cleared[mention.kind] = _rowcount(result)
             rewritten = 0
             for model, column in TEXTS:
                 rewritten += self._rewrite(session, model, column, team_id, user_id)
-            counts.cleared["others' messages mentioning them"] = rewritten
-        removed = tuple((kind, counts.removed[kind]) for kind in _REMOVED_ORDER)
-        return Forgotten(team_id, user_id, removed, tuple(counts.cleared.items()))
+            cleared["others' messages mentioning them"] = rewritten
+        in_order = tuple((kind, removed[kind]) for kind in _REMOVED_ORDER)
+        return Forgotten(team_id, user_id, in_order, tuple(cleared.items()))
 
     @staticmethod
     def _their_drips(session: Session, team_id: str, user_id: str) -> set[int]:
@@ -257,17 +252,13 @@ class PersonRepository:
         if not drip_ids:
             return 0
         enrolment, target, drip = _table(Enrolment), _table(DripTarget), _table(Drip)
-        empty = (
-            select(drip.c.id)
-            .where(
-                drip.c.team_id == team_id,
-                drip.c.id.in_(sorted(drip_ids)),
-                ~exists().where(enrolment.c.drip_id == drip.c.id),
-                ~exists().where(target.c.drip_id == drip.c.id),
-            )
-            .scalar_subquery()
+        empty = select(drip.c.id).where(
+            drip.c.team_id == team_id,
+            drip.c.id.in_(sorted(drip_ids)),
+            ~exists().where(enrolment.c.drip_id == drip.c.id),
+            ~exists().where(target.c.drip_id == drip.c.id),
         )
-        ids = list(session.execute(select(drip.c.id).where(drip.c.id.in_(empty))).scalars())
+        ids = list(session.execute(empty).scalars())
         if not ids:
             return 0
         session.execute(delete(_table(PlanSlot)).where(_table(PlanSlot).c.drip_id.in_(ids)))
@@ -278,8 +269,7 @@ class PersonRepository:
         session: Session, model: type[SQLModel], column: str, team_id: str, user_id: str
     ) -> list[int]:
         table = _table(model)
-        mentions = cast(table.c[column], String).contains(user_id, autoescape=True)
-        query = select(table.c.id).where(table.c.team_id == team_id, mentions)
+        query = select(table.c.id).where(*_mentioning(table, column, team_id, user_id))
         return list(session.execute(query.order_by(table.c.id)).scalars())
 
     @staticmethod
@@ -287,9 +277,8 @@ class PersonRepository:
         session: Session, model: type[SQLModel], column: str, team_id: str, user_id: str
     ) -> int:
         table = _table(model)
-        mentions = cast(table.c[column], String).contains(user_id, autoescape=True)
         rows = session.execute(
-            select(table.c.id, table.c[column]).where(table.c.team_id == team_id, mentions)
+            select(table.c.id, table.c[column]).where(*_mentioning(table, column, team_id, user_id))
         ).all()
         if rows:  # one statement, many rows
             session.execute(
@@ -430,6 +419,12 @@ def _release(session: Session, table: Table, ids: list[int]) -> None:
                 session.execute(
                     update(other).where(key.parent.in_(ids)).values({key.parent.name: None})
                 )
+
+
+def _mentioning(table: Table, column: str, team_id: str, user_id: str) -> list[Any]:
+    """Rows of the workspace whose text (or JSON, as text) holds the id anywhere."""
+    found = cast(table.c[column], String).contains(user_id, autoescape=True)
+    return [table.c.team_id == team_id, found]
 
 
 def _rowcount(result: Any) -> int:
