@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 from bot.storage.db import Database, insert_for
+from bot.storage.drips import LIVE
 from bot.storage.models import (
     Answer,
     Completion,
@@ -43,7 +44,6 @@ from bot.storage.models import (
 
 # What a forgotten person's id becomes in the words of others (a welcome "<@U…> enrolled you").
 FORMER = "a former member"
-LIVE = ("waiting", "active", "paused")
 _CHUNK = 500  # ids per IN list: far below either database's limit on parameters
 
 
