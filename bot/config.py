@@ -39,6 +39,7 @@ class Settings:
     listener_threads: int = 16
     log_level: str = "INFO"
     sandbox_port: int = 3000
+    retention_days: int | None = None  # delete answers and replies older than this; None: keep
 
     @property
     def socket_mode(self) -> bool:
@@ -113,6 +114,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         ),
         log_level=_log_level(get("MICROLEARN_LOG_LEVEL")),
         sandbox_port=_port(get("MICROLEARN_SANDBOX_PORT"), "MICROLEARN_SANDBOX_PORT", 3000),
+        retention_days=_retention_days(get("MICROLEARN_RETENTION_DAYS")),
     )
 
 
@@ -194,3 +196,14 @@ def _log_level(value: str | None) -> str:
             f"MICROLEARN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}"
         )
     return level
+
+
+def _retention_days(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            "MICROLEARN_RETENTION_DAYS must be a whole number of days ≥ 1 (answers and discussion "
+            f"replies older than that are deleted), got {value!r}; leave it unset to keep them"
+        )
+    return int(value)

@@ -30,6 +30,7 @@ from bot.services.ports import (
     Profile,
     SlackError,
 )
+from bot.services.privacy import PrivacyService
 from bot.services.reviews import ReviewService
 from bot.services.wording import channel, user
 from bot.storage.drips import DripRepository
@@ -115,7 +116,9 @@ class DeliveryService:
         discussions: DiscussionService | None = None,
         batch: int = 50,
         plan_chunk: int | None = None,
+        privacy: PrivacyService | None = None,
     ) -> None:
+        self._privacy = privacy
         self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
@@ -135,6 +138,8 @@ class DeliveryService:
         """One pass: time zones, planning, then sending until done or out of `budget`."""
         if self._discussions is not None:
             self._discussions.forget_events(now=now)
+        if self._privacy is not None:
+            self._privacy.expire(now=now)  # MICROLEARN_RETENTION_DAYS
         profiles = self.refresh_profiles(now=now)
         plan = self.plan(now=now)
         drain = self.drain(now=now, budget=budget)
@@ -264,7 +269,7 @@ class DeliveryService:
         drip_id: int | None,
         now: datetime,
     ) -> None:
-        if owner is None:
+        if not owner:  # None, or blank: the lead was forgotten (`microlearn forget`)
             log.warning("nobody to tell: %s", text)
             return
         self._outbox.enqueue(

@@ -324,8 +324,9 @@ class DripService:
             return
         days = Days.decode(plan.days).describe()
         count = len(course.lessons)
+        who = f"<@{lead_id}>" if lead_id else "Your team"  # blank: the lead was forgotten
         text = (
-            f":wave: <@{lead_id}> enrolled you in *{course.title}*: {count} short "
+            f":wave: {who} enrolled you in *{course.title}*: {count} short "
             f"lesson{'s' if count != 1 else ''}, {days} at {plan.at_time} your time"
             + (f", starting {plan.start_on:%a %d %b}" if plan.start_on else "")
             + ". Each takes a few minutes, and the quiz is one tap.\n"

@@ -23,7 +23,7 @@ def announce_finished(
 ) -> None:
     """Tell a drip's lead it finished (or congratulate a learner who joined a course alone)."""
     drip = repository.drip(team_id, drip_id)
-    if drip is None:
+    if drip is None or not drip.created_by:  # its lead was forgotten: nobody to tell
         return
     course = catalog.course(drip.course)
     title = course.title if course else drip.course
