@@ -161,6 +161,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     from bot import app
 
+    if settings.oauth and not args.http:
+        print(f"microlearn: {app.OAUTH_NEEDS_HTTP}", file=sys.stderr)
+        return EXIT_USAGE
     missing = app.missing_credentials(settings, http=args.http)
     if missing:
         print(app.credentials_guide(missing, http=args.http), file=sys.stderr)
@@ -179,7 +182,10 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 def _no_credentials(settings: Settings) -> bool:
     return not (
-        settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret
+        settings.slack_bot_token
+        or settings.slack_app_token
+        or settings.slack_signing_secret
+        or settings.oauth
     )
 
 

@@ -11,6 +11,7 @@ from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
 from bot.services.inbox import Inbox
+from bot.services.installations import Installations
 from bot.services.people import People
 from bot.services.quiz import QuizService
 from bot.services.reports import ReportService
@@ -29,3 +30,4 @@ class Services:
     discussions: DiscussionService
     inbox: Inbox
     clock: Callable[[], datetime]
+    installations: Installations | None = None  # OAuth: many workspaces, tokens stored

@@ -13,6 +13,7 @@ from bot.slack.listeners import (
     events,
     guard,
     home,
+    installs,
     messages,
     quiz,
 )
@@ -39,3 +40,5 @@ def register_listeners(
     home.register(app, services)
     messages.register(app, services)
     discussion.register(app, services)
+    if services.installations is not None:
+        installs.register(app, services, services.installations)

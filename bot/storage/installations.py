@@ -1,0 +1,104 @@
+"""Workspaces that installed the app through OAuth, and their bot tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, delete, select
+
+from bot.storage.db import Database
+from bot.storage.models import Drip, Enrolment, Installation
+
+
+@dataclass(frozen=True)
+class InstallationRecord:
+    team_id: str
+    bot_token: str
+    bot_id: str
+    bot_user_id: str
+    team_name: str = ""
+    enterprise_id: str | None = None
+    app_id: str = ""
+    bot_scopes: str = ""
+    installer_user_id: str | None = None
+    installed_at: datetime | None = None
+
+
+def _record(row: Installation) -> InstallationRecord:
+    return InstallationRecord(
+        team_id=row.team_id,
+        bot_token=row.bot_token,
+        bot_id=row.bot_id,
+        bot_user_id=row.bot_user_id,
+        team_name=row.team_name,
+        enterprise_id=row.enterprise_id,
+        app_id=row.app_id,
+        bot_scopes=row.bot_scopes,
+        installer_user_id=row.installer_user_id,
+        installed_at=row.installed_at,
+    )
+
+
+class InstallationRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save(self, record: InstallationRecord, *, now: datetime) -> None:
+        """Store a workspace's installation, replacing the one before (a reinstall)."""
+        with self._db.write() as session:
+            row = session.exec(
+                select(Installation).where(Installation.team_id == record.team_id)
+            ).first() or Installation(team_id=record.team_id, bot_token="", installed_at=now)
+            row.bot_token = record.bot_token
+            row.bot_id = record.bot_id
+            row.bot_user_id = record.bot_user_id
+            row.team_name = record.team_name
+            row.enterprise_id = record.enterprise_id
+            row.app_id = record.app_id
+            row.bot_scopes = record.bot_scopes
+            row.installer_user_id = record.installer_user_id
+            row.installed_at = now
+            session.add(row)
+
+    def find(self, team_id: str) -> InstallationRecord | None:
+        with self._db.read() as session:
+            row = session.exec(select(Installation).where(Installation.team_id == team_id)).first()
+            return _record(row) if row is not None else None
+
+    def teams(self) -> list[str]:
+        with self._db.read() as session:
+            return list(session.exec(select(Installation.team_id).order_by(Installation.team_id)))
+
+    def remove(self, team_id: str, *, now: datetime) -> tuple[bool, int]:
+        """Delete a workspace's tokens and pause its running drips, in one transaction.
+
+        Returns whether there was an installation, and how many drips were paused. Nothing else
+        of the workspace is touched: lessons, answers and drips stay until an admin forgets them.
+        """
+        with self._db.write() as session:
+            removed = session.execute(
+                delete(Installation).where(col(Installation.team_id) == team_id)
+            ).rowcount
+            running = list(
+                session.exec(
+                    select(Drip.id).where(Drip.team_id == team_id, Drip.status == "active")
+                )
+            )
+            if running:
+                session.execute(
+                    update(Drip)
+                    .where(col(Drip.id).in_(running))
+                    .values(status="paused", updated_at=now)
+                )
+                session.execute(
+                    update(Enrolment)
+                    .where(
+                        col(Enrolment.team_id) == team_id,
+                        col(Enrolment.drip_id).in_(running),
+                        col(Enrolment.status) == "active",
+                    )
+                    .values(status="paused")
+                )
+        return bool(removed), len(running)
