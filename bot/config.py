@@ -46,7 +46,7 @@ class Settings:
 
     @property
     def oauth(self) -> bool:
-        """Several workspaces install the app through Slack's OAuth flow (tokens in the database)."""
+        """Workspaces install the app through Slack's OAuth flow (tokens in the database)."""
         return self.slack_client_id is not None
 
     @property

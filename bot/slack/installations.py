@@ -77,7 +77,7 @@ class OAuthApp:
         return urljoin(self.api_url, "../oauth/v2/authorize")
 
 
-class DatabaseInstallationStore(InstallationStore):  # type: ignore[misc]
+class DatabaseInstallationStore(InstallationStore):
     """slack_sdk's InstallationStore over the Installations use cases (bot tokens only)."""
 
     def __init__(self, installations: Installations, *, clock: Callable[[], datetime]) -> None:
@@ -103,7 +103,7 @@ class DatabaseInstallationStore(InstallationStore):  # type: ignore[misc]
                 team_name=installation.team_name or "",
                 enterprise_id=installation.enterprise_id,
                 app_id=installation.app_id or "",
-                bot_scopes=",".join(scopes) if isinstance(scopes, list | tuple) else scopes or "",
+                bot_scopes=scopes if isinstance(scopes, str) else ",".join(scopes or ()),
                 installer_user_id=installation.user_id,
             ),
             now=self._clock(),
@@ -169,7 +169,7 @@ class DatabaseInstallationStore(InstallationStore):  # type: ignore[misc]
             self._installations.uninstall(team_id or "", now=self._clock())
 
 
-class OneTimeStates(OAuthStateStore):  # type: ignore[misc]
+class OneTimeStates(OAuthStateStore):
     """An install link's state: signed with SLACK_STATE_SECRET, expiring, and accepted once.
 
     The signature lets any replica check a state another issued, without storing it; the replay
@@ -201,7 +201,7 @@ class OneTimeStates(OAuthStateStore):  # type: ignore[misc]
         return True
 
 
-class StoredAuthorize(Authorize):  # type: ignore[misc]
+class StoredAuthorize(Authorize):
     """Who the app is in the request's workspace, from its stored installation (no Slack call)."""
 
     def __init__(self, installations: Installations) -> None:

@@ -202,7 +202,9 @@ class SlackMessenger:
         return None
 
     def permalink(self, team_id: str, channel: str, ts: str) -> str:
-        return str(self._form(team_id, "chat.getPermalink", channel=channel, message_ts=ts)["permalink"])
+        return str(
+            self._form(team_id, "chat.getPermalink", channel=channel, message_ts=ts)["permalink"]
+        )
 
     def upload(
         self, team_id: str, user_id: str, *, filename: str, content: bytes, title: str, comment: str
@@ -256,7 +258,9 @@ class SlackMessenger:
             (team_id, "channel", channel_id),
             lambda: [
                 str(m)
-                for m in self._paginate(team_id, "conversations.members", "members", channel=channel_id)
+                for m in self._paginate(
+                    team_id, "conversations.members", "members", channel=channel_id
+                )
             ],
         )
 
@@ -265,7 +269,9 @@ class SlackMessenger:
             (team_id, "usergroup", group_id),
             lambda: [
                 str(u)
-                for u in self._form(team_id, "usergroups.users.list", usergroup=group_id).get("users", [])
+                for u in self._form(team_id, "usergroups.users.list", usergroup=group_id).get(
+                    "users", []
+                )
             ],
         )
 
@@ -316,7 +322,10 @@ class SlackMessenger:
             str(c["name"]).lower(): str(c["id"])
             for c in self._paginate(
                 team_id,
-                "conversations.list", "channels", types="public_channel,private_channel", limit=1000
+                "conversations.list",
+                "channels",
+                types="public_channel,private_channel",
+                limit=1000,
             )
         }
 

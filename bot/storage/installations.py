@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import col, delete, select
+from sqlmodel import col, select
 
 from bot.storage.db import Database
 from bot.storage.models import Drip, Enrolment, Installation
@@ -78,9 +78,9 @@ class InstallationRepository:
         of the workspace is touched: lessons, answers and drips stay until an admin forgets them.
         """
         with self._db.write() as session:
-            removed = session.execute(
-                delete(Installation).where(col(Installation.team_id) == team_id)
-            ).rowcount
+            row = session.exec(select(Installation).where(Installation.team_id == team_id)).first()
+            if row is not None:
+                session.delete(row)
             running = list(
                 session.exec(
                     select(Drip.id).where(Drip.team_id == team_id, Drip.status == "active")
@@ -101,4 +101,4 @@ class InstallationRepository:
                     )
                     .values(status="paused")
                 )
-        return bool(removed), len(running)
+        return row is not None, len(running)

@@ -18,7 +18,9 @@ def register(app: App, services: Services, installations: Installations) -> None
         installations.uninstall(_team(body, context), now=services.clock())
 
     @app.event("tokens_revoked")
-    def revoked(ack: Ack, event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    def revoked(
+        ack: Ack, event: dict[str, Any], body: dict[str, Any], context: BoltContext
+    ) -> None:
         ack()
         tokens = event.get("tokens") if isinstance(event.get("tokens"), dict) else {}
         if tokens and tokens.get("bot"):  # a person's own (user) token is none of ours
