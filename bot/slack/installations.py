@@ -9,7 +9,11 @@ Slack on every request (Bolt's own calls auth.test each time).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +28,6 @@ from slack_bolt.error import BoltError
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
-from slack_sdk.oauth.state_store.stateless import StatelessOAuthStateStore
 
 from bot.services.installations import InstallationRecord, Installations
 
@@ -170,18 +173,17 @@ class DatabaseInstallationStore(InstallationStore):
 
 
 class OneTimeStates(OAuthStateStore):
-    """An install link's state: signed with SLACK_STATE_SECRET, expiring, and accepted once.
+    """An install link's state: random, signed with SLACK_STATE_SECRET, expiring, accepted once.
 
     The signature lets any replica check a state another issued, without storing it; the replay
-    guard's table (shared by every replica) refuses it the second time.
+    guard's table (shared by every replica) refuses it the second time. (slack_sdk's stateless
+    store signs only the expiry: two links given out in the same second would be one state.)
     """
 
     def __init__(
         self, secret: str, guard: FirstUse, *, clock: Callable[[], datetime] | None = None
     ) -> None:
-        self._signed = StatelessOAuthStateStore(
-            expiration_seconds=STATE_SECONDS, signing_secret=secret, logger=log
-        )
+        self._key = secret.encode("utf-8")
         self._guard = guard
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -190,15 +192,29 @@ class OneTimeStates(OAuthStateStore):
         return log
 
     def issue(self, *args: Any, **kwargs: Any) -> str:
-        return str(self._signed.issue())
+        expires = int(self._clock().timestamp()) + STATE_SECONDS
+        claim = f"{expires}.{secrets.token_urlsafe(18)}"
+        return f"{claim}.{self._sign(claim)}"
 
     def consume(self, state: str) -> bool:
-        if not state or len(state) > 1000 or not self._signed.consume(state):
+        claim, _, signature = (state or "")[:200].rpartition(".")
+        expires = claim.split(".", 1)[0]
+        if not (
+            _STATE.fullmatch(state or "")
+            and hmac.compare_digest(signature, self._sign(claim))
+            and int(expires) >= self._clock().timestamp()
+        ):
             return False
         if not self._guard.first_use(_STATE_PREFIX + state, int(self._clock().timestamp())):
             log.warning("refused an install link's state used before")
             return False
         return True
+
+    def _sign(self, claim: str) -> str:
+        return hmac.new(self._key, claim.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+_STATE = re.compile(r"[0-9]{1,12}\.[A-Za-z0-9_-]{24}\.[0-9a-f]{64}")
 
 
 class StoredAuthorize(Authorize):
