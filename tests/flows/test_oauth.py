@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import html
-import http.client
 import io
 import re
 from collections.abc import Iterator
@@ -23,15 +22,9 @@ from bot.content.loader import load_catalog
 from tests.content.test_checker import make_course
 from tests.standin import SlackDriver, SlackStandIn
 from tests.support.harness import Bot, running_bot
+from tests.support.oauth import CLIENT_ID, OAUTH, Page, fetch, install
 from tests.support.process import SIGNING_SECRET
 
-CLIENT_ID = "1111111111.2222222222"
-CLIENT_SECRET = "standin-client-secret"
-OAUTH = {
-    "SLACK_CLIENT_ID": CLIENT_ID,
-    "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-    "SLACK_STATE_SECRET": "a-state-secret-for-the-tests-0123456789",
-}
 LESSON = """\
 ---
 title: Habits
@@ -50,30 +43,6 @@ Hi {{ learner.first_name }}.
 
 
 @dataclass
-class Page:
-    status: int
-    headers: dict[str, str]
-    body: str
-
-
-def fetch(url: str, *, cookie: str | None = None) -> Page:
-    """One GET, redirects not followed (a browser's single step)."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        connection.request("GET", target, headers={"Cookie": cookie} if cookie else {})
-        response = connection.getresponse()
-        return Page(
-            response.status,
-            {k.lower(): v for k, v in response.getheaders()},
-            response.read().decode("utf-8", "replace"),
-        )
-    finally:
-        connection.close()
-
-
-@dataclass
 class Workspaces:
     bot: Bot
     acme: SlackStandIn
@@ -86,14 +55,7 @@ class Workspaces:
         )
 
     def install(self, workspace: SlackStandIn) -> Page:
-        """Open the install page, click "Add to Slack" and "Allow", come back to the bot."""
-        page = fetch(f"{self.base}/slack/install?team={workspace.team_id}")
-        assert page.status == 200, page.body
-        [link] = re.findall(r'href="([^"]+/oauth/v2/authorize[^"]*)"', page.body)
-        cookie = page.headers["set-cookie"].split(";", 1)[0]
-        allowed = fetch(html.unescape(link))
-        assert allowed.status == 302, allowed.body
-        return fetch(allowed.headers["location"], cookie=cookie)
+        return install(self.base, workspace)
 
 
 @pytest.fixture
