@@ -97,20 +97,21 @@ class DatabaseInstallationStore(InstallationStore):
         if not installation.bot_token:
             raise BoltError("Slack gave no bot token for this install")
         scopes = installation.bot_scopes
-        self._installations.record(
-            InstallationRecord(
-                team_id=installation.team_id,
-                bot_token=installation.bot_token,
-                bot_id=installation.bot_id or "",
-                bot_user_id=installation.bot_user_id or "",
-                team_name=installation.team_name or "",
-                enterprise_id=installation.enterprise_id,
-                app_id=installation.app_id or "",
-                bot_scopes=scopes if isinstance(scopes, str) else ",".join(scopes or ()),
-                installer_user_id=installation.user_id,
-            ),
-            now=self._clock(),
+        record = InstallationRecord(
+            team_id=installation.team_id,
+            bot_token=installation.bot_token,
+            bot_id=installation.bot_id or "",
+            bot_user_id=installation.bot_user_id or "",
+            team_name=installation.team_name or "",
+            enterprise_id=installation.enterprise_id,
+            app_id=installation.app_id or "",
+            bot_scopes=scopes if isinstance(scopes, str) else ",".join(scopes or ()),
+            installer_user_id=installation.user_id,
         )
+        try:
+            self._installations.record(record, now=self._clock())
+        except ValueError as error:  # what Slack answered is not an installation we can use
+            raise BoltError(str(error)) from error
 
     def save_bot(self, bot: Bot) -> None:
         pass  # `save` stores the bot token; there is nothing else to keep
