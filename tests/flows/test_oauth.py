@@ -241,9 +241,12 @@ def test_uninstalling_deletes_the_tokens_and_pauses_that_workspaces_drips_only(
     assert globex.calls() == []  # nothing sent, and no call with the revoked token
     assert any("Habits" in str(m["text"]) for m in acme.messages(acme.dm_channel(ann)))
 
-    # A request from the workspace that left is not served with a token it no longer has.
-    assert to_globex.command(gus, "courses").status in (200, 401)
-    assert globex.calls("chat.postMessage") == []
+    # A request from the workspace that left is not served with a token it no longer has:
+    # the person is told, privately, to install the app again.
+    assert to_globex.command(gus, "courses").status == 200
+    [told] = [c for c in globex.calls() if c["method"] == "response_url"]
+    assert "reinstall" in str(told["params"].get("text"))
+    assert [c for c in globex.calls() if c["method"] != "response_url"] == []
 
 
 def test_a_revoked_bot_token_counts_as_uninstalling_and_a_revoked_user_token_does_not(
