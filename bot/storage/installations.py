@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import bindparam, select, update
+from sqlmodel import col
 
-from bot.storage.db import Database
+from bot.storage.db import Database, Direct
 from bot.storage.models import Drip, Enrolment, Installation
 
 
@@ -26,19 +26,21 @@ class InstallationRecord:
     installed_at: datetime | None = None
 
 
-def _record(row: Installation) -> InstallationRecord:
-    return InstallationRecord(
-        team_id=row.team_id,
-        bot_token=row.bot_token,
-        bot_id=row.bot_id,
-        bot_user_id=row.bot_user_id,
-        team_name=row.team_name,
-        enterprise_id=row.enterprise_id,
-        app_id=row.app_id,
-        bot_scopes=row.bot_scopes,
-        installer_user_id=row.installer_user_id,
-        installed_at=row.installed_at,
-    )
+# The columns in InstallationRecord's order.
+_FIND = Direct(
+    select(
+        col(Installation.team_id),
+        col(Installation.bot_token),
+        col(Installation.bot_id),
+        col(Installation.bot_user_id),
+        col(Installation.team_name),
+        col(Installation.enterprise_id),
+        col(Installation.app_id),
+        col(Installation.bot_scopes),
+        col(Installation.installer_user_id),
+        col(Installation.installed_at),
+    ).where(col(Installation.team_id) == bindparam("team_id"))
+)
 
 
 class InstallationRepository:
@@ -48,8 +50,8 @@ class InstallationRepository:
     def save(self, record: InstallationRecord, *, now: datetime) -> None:
         """Store a workspace's installation, replacing the one before (a reinstall)."""
         with self._db.write() as session:
-            row = session.exec(
-                select(Installation).where(Installation.team_id == record.team_id)
+            row = session.scalars(
+                select(Installation).where(col(Installation.team_id) == record.team_id)
             ).first() or Installation(team_id=record.team_id, bot_token="", installed_at=now)
             row.bot_token = record.bot_token
             row.bot_id = record.bot_id
@@ -63,13 +65,21 @@ class InstallationRepository:
             session.add(row)
 
     def find(self, team_id: str) -> InstallationRecord | None:
-        with self._db.read() as session:
-            row = session.exec(select(Installation).where(Installation.team_id == team_id)).first()
-            return _record(row) if row is not None else None
+        """On the path of every request and every Slack call with OAuth: one small read on the
+        driver's connection (no ORM session to set up)."""
+        with self._db.direct() as connection:
+            row = connection.first(_FIND, {"team_id": team_id})
+        if row is None:
+            return None
+        return InstallationRecord(*row)
 
     def teams(self) -> list[str]:
         with self._db.read() as session:
-            return list(session.exec(select(Installation.team_id).order_by(Installation.team_id)))
+            return list(
+                session.scalars(
+                    select(col(Installation.team_id)).order_by(col(Installation.team_id))
+                )
+            )
 
     def remove(self, team_id: str, *, now: datetime) -> tuple[bool, int]:
         """Delete a workspace's tokens and pause its running drips, in one transaction.
@@ -78,12 +88,16 @@ class InstallationRepository:
         of the workspace is touched: lessons, answers and drips stay until an admin forgets them.
         """
         with self._db.write() as session:
-            row = session.exec(select(Installation).where(Installation.team_id == team_id)).first()
+            row = session.scalars(
+                select(Installation).where(col(Installation.team_id) == team_id)
+            ).first()
             if row is not None:
                 session.delete(row)
             running = list(
-                session.exec(
-                    select(Drip.id).where(Drip.team_id == team_id, Drip.status == "active")
+                session.scalars(
+                    select(col(Drip.id)).where(
+                        col(Drip.team_id) == team_id, col(Drip.status) == "active"
+                    )
                 )
             )
             if running:
