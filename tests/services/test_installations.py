@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services.installations import InstallationRecord, Installations
+from bot.services.installations import CACHE_SECONDS, InstallationRecord, Installations
 from bot.services.replays import ReplayGuard
 from bot.storage.db import Database
 from bot.storage.installations import InstallationRepository
@@ -66,3 +66,33 @@ def test_an_install_state_is_accepted_once_across_processes(db: Database) -> Non
     stamp = int(NOW.timestamp())
     assert first.first_use("oauth-state:abc", stamp)
     assert not second.first_use("oauth-state:abc", stamp)
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_found_token_is_kept_briefly_and_this_processs_own_changes_show_at_once(
+    db: Database,
+) -> None:
+    ticks = Ticks()
+    here = Installations(
+        InstallationRepository(db), once=ReplayGuard(AcceptedRequests(db)), ticks=ticks
+    )
+    elsewhere = installations(db)  # another replica on the same database
+    assert here.token("T1") is None
+    elsewhere.record(record("T1", "xoxb-one"), now=NOW)
+    assert here.token("T1") == "xoxb-one"  # an absent workspace is not remembered as absent
+    elsewhere.uninstall("T1", now=NOW)
+    ticks.now = CACHE_SECONDS - 0.5
+    assert here.token("T1") == "xoxb-one"  # another replica's uninstall: seen a little later
+    ticks.now = CACHE_SECONDS + 0.5
+    assert here.token("T1") is None
+    here.record(record("T1", "xoxb-two"), now=NOW)
+    assert here.token("T1") == "xoxb-two"
+    here.uninstall("T1", now=NOW)
+    assert here.token("T1") is None  # its own changes: at once
