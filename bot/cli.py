@@ -278,7 +278,7 @@ def _lessons_import(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
 def _deliver_due(settings: Settings, out: TextIO) -> int:
     from bot import app
 
-    if not settings.slack_bot_token:
+    if not (settings.slack_bot_token or settings.oauth):  # with OAuth: the installs' tokens
         print("microlearn: deliver-due needs SLACK_BOT_TOKEN (see .env.example)", file=sys.stderr)
         return EXIT_FAILED
     try:

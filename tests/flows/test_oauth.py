@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bot.cli import main
 from bot.content.loader import load_catalog
 from tests.content.test_checker import make_course
 from tests.standin import SlackDriver, SlackStandIn
@@ -275,3 +276,25 @@ def test_without_oauth_settings_there_is_no_install_page_and_the_bot_token_is_us
     assert "Sending" in bot.command(bot.lead, f"send security-basics to <@{learner}>")
     bot.tick()
     assert tokens_used(bot.standin, "chat.postMessage") == {bot.standin.bot_token}
+
+
+def test_deliver_due_from_cron_sends_with_each_workspaces_stored_token(
+    workspaces: Workspaces, lessons: Path, tmp_path: Path
+) -> None:
+    globex, bot = workspaces.globex, workspaces.bot
+    workspaces.install(globex)
+    gina = globex.add_user("gina", real_name="Gina Globex", tz="Europe/Berlin", is_admin=True)
+    gus = globex.add_user("gus", real_name="Gus Globex", tz="Europe/Berlin")
+    workspaces.driver(globex).command(gina, f"send habits/habits to <@{gus}>")
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "".join(f"{name}={value}\n" for name, value in OAUTH.items())
+        + f"SLACK_API_URL={globex.api_url}\nDATABASE_URL={bot.db.url}\nLESSONS_DIR={lessons}\n",
+        encoding="utf-8",
+    )
+    globex.reset_calls()
+    out = io.StringIO()
+    assert main(["--env-file", str(env_file), "deliver-due"], out=out) == 0
+    assert "sent 1 deliveries" in out.getvalue()
+    assert any("Habits" in str(m["text"]) for m in globex.messages(globex.dm_channel(gus)))
+    assert tokens_used(globex, "chat.postMessage") == {"xoxb-globex"}
