@@ -29,6 +29,7 @@ from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService, Refused
 from bot.services.inbox import Inbox
+from bot.services.installations import Installations
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
@@ -38,6 +39,7 @@ from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
 from bot.slack import render
 from bot.slack.http import HealthCheck, SlackWsgiApp
+from bot.slack.installations import INSTALL_PATH, OAuthApp, oauth_settings
 from bot.slack.listeners import register_listeners
 from bot.slack.messenger import SlackMessenger
 from bot.slack.render import SlackComposer
@@ -47,6 +49,7 @@ from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
+from bot.storage.installations import InstallationRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
 from bot.storage.requests import AcceptedRequests
@@ -54,6 +57,12 @@ from bot.storage.requests import AcceptedRequests
 log = logging.getLogger(__name__)
 
 MANIFEST = "deploy/slack-manifest.yaml"
+
+
+OAUTH_NEEDS_HTTP = (
+    "installing in several workspaces (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET) "
+    "needs HTTP mode: run `microlearn serve --http` (Slack's install redirect needs a public URL)"
+)
 
 
 class StartupError(Exception):
@@ -197,8 +206,17 @@ def build_services(
     clock: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Services:
-    """The use cases over one database and one Slack workspace client."""
-    messenger = SlackMessenger(client or slack_client(settings, retries=False))
+    """The use cases over one database; Slack calls with SLACK_BOT_TOKEN, or with OAuth the
+    token each workspace installed the app with."""
+    installations = (
+        Installations(InstallationRepository(db), once=ReplayGuard(AcceptedRequests(db)))
+        if settings.oauth
+        else None
+    )
+    messenger = SlackMessenger(
+        client or slack_client(settings, retries=False),
+        tokens=installations.token if installations is not None else None,
+    )
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
     outbox = Outbox(db)
@@ -266,11 +284,14 @@ def build_services(
         inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
         privacy=privacy,
         clock=clock,
+        installations=installations,
     )
 
 
 def slack_client(settings: Settings, *, retries: bool = True) -> WebClient:
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    # With OAuth, each call gets its workspace's token (Bolt's per request, the messenger's).
+    token = None if settings.oauth else settings.slack_bot_token
+    client = WebClient(token=token, base_url=settings.slack_api_url)
     if not retries:
         client.retry_handlers.clear()
     return client
@@ -284,9 +305,26 @@ def build_bolt_app(
     token_verification_enabled: bool = True,
     counter_interval: float = 5.0,
 ) -> App:
+    oauth = None
+    if settings.oauth:
+        assert services.installations is not None
+        assert settings.slack_client_id and settings.slack_client_secret
+        assert settings.slack_state_secret
+        oauth = oauth_settings(
+            OAuthApp(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+                state_secret=settings.slack_state_secret,
+                api_url=settings.slack_api_url,
+            ),
+            services.installations,
+            guard=services.installations,
+            clock=services.clock,
+        )
     app = App(
         logger=_bolt_logger(),
         client=slack_client(settings),
+        oauth_settings=oauth,
         signing_secret=settings.slack_signing_secret or "",
         # Every HTTP request reaches Bolt through SlackWsgiApp, which has verified its signature,
         # freshness and novelty (see http_app); Socket Mode requests carry no signature.
@@ -414,6 +452,7 @@ def http_app(
         health=health_check(db),
         replays=ReplayGuard(AcceptedRequests(db)),
         clock=clock,
+        oauth=bolt.oauth_flow,
     )
 
 
@@ -429,7 +468,8 @@ def health_check(db: Database) -> HealthCheck:
 
 
 def missing_credentials(settings: Settings, *, http: bool) -> list[str]:
-    missing = [] if settings.slack_bot_token else ["SLACK_BOT_TOKEN"]
+    # With OAuth the tokens come from each workspace's install, not from the environment.
+    missing = [] if settings.slack_bot_token or settings.oauth else ["SLACK_BOT_TOKEN"]
     if http and not settings.slack_signing_secret:
         missing.append("SLACK_SIGNING_SECRET")
     if not http and not settings.socket_mode:
@@ -463,6 +503,8 @@ Every setting is described in .env.example and in the README's Configuration sec
 
 def check_slack(settings: Settings) -> str:
     """Call auth.test once before serving, so a bad token is one clear line, not a traceback."""
+    if settings.oauth:
+        return "the app of every workspace that installs it"
     quiet = logging.getLogger("microlearn.preflight")
     quiet.disabled = True  # the failure becomes one line below, not a log and a retry
     client = WebClient(
@@ -495,6 +537,8 @@ def serve(
     out: TextIO,
 ) -> None:
     """Check the lessons, migrate, verify the token, then serve until SIGTERM/SIGINT."""
+    if settings.oauth and not http:
+        raise StartupError(OAUTH_NEEDS_HTTP)
     content = check_content(settings.lessons_dir)
     if content.problems:
         raise ContentProblems(content.problems, settings.lessons_dir)
@@ -551,6 +595,13 @@ def _serve_http(
         file=out,
         flush=True,
     )
+    if settings.oauth:
+        print(
+            f"microlearn: install it in a workspace at <your public URL>{INSTALL_PATH} "
+            f"(here: http://{host}:{port}{INSTALL_PATH})",
+            file=out,
+            flush=True,
+        )
     run_http(
         start_worker,
         host=host,

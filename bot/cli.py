@@ -194,6 +194,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     from bot import app
 
+    if settings.oauth and not args.http:
+        print(f"microlearn: {app.OAUTH_NEEDS_HTTP}", file=sys.stderr)
+        return EXIT_USAGE
     missing = app.missing_credentials(settings, http=args.http)
     if missing:
         print(app.credentials_guide(missing, http=args.http), file=sys.stderr)
@@ -212,7 +215,10 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 def _no_credentials(settings: Settings) -> bool:
     return not (
-        settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret
+        settings.slack_bot_token
+        or settings.slack_app_token
+        or settings.slack_signing_secret
+        or settings.oauth
     )
 
 
@@ -305,7 +311,7 @@ def _lessons_import(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
 def _deliver_due(settings: Settings, out: TextIO) -> int:
     from bot import app
 
-    if not settings.slack_bot_token:
+    if not (settings.slack_bot_token or settings.oauth):  # with OAuth: the installs' tokens
         print("microlearn: deliver-due needs SLACK_BOT_TOKEN (see .env.example)", file=sys.stderr)
         return EXIT_FAILED
     try:

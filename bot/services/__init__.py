@@ -11,6 +11,7 @@ from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
 from bot.services.inbox import Inbox
+from bot.services.installations import Installations
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
@@ -31,3 +32,4 @@ class Services:
     inbox: Inbox
     privacy: PrivacyService
     clock: Callable[[], datetime]
+    installations: Installations | None = None  # OAuth: many workspaces, tokens stored

@@ -1,4 +1,5 @@
-"""The WSGI application: Bolt on `POST /slack/events`, and `GET /healthz`."""
+"""The WSGI application: Bolt on `POST /slack/events`, `GET /healthz`, and with OAuth Bolt's
+install pages, `GET /slack/install` and `GET /slack/oauth_redirect`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.oauth import OAuthFlow
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.services.replays import ReplayCheckUnavailable
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 SIGNATURE_WINDOW = 300  # seconds, as Slack specifies (and SignatureVerifier enforces)
+MAX_QUERY = 4096  # an install link's query (code, state) is a few hundred characters
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller; refuse anything bigger unread.
 
 # What Slack sends, exactly: anything else is refused before it reaches int() or a comparison.
@@ -65,8 +68,13 @@ class SlackWsgiApp:
         health: HealthCheck,
         replays: Replays,
         clock: Callable[[], datetime] | None = None,
+        oauth: OAuthFlow | None = None,
     ) -> None:
         self._app = app
+        self._oauth = oauth
+        self._oauth_paths = (
+            {oauth.install_path, oauth.redirect_uri_path} if oauth is not None else set()
+        )
         self._health = health
         self._replays = replays
         self._now = clock or _utc_now
@@ -93,6 +101,8 @@ class SlackWsgiApp:
             return _plain(start_response, *refusal)
         if path == HEALTH_PATH:
             return self._healthz(start_response)
+        if path in self._oauth_paths:
+            return self._install(environ, start_response)
         assert timestamp is not None and signature is not None  # _refuse checked both
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
@@ -117,16 +127,21 @@ class SlackWsgiApp:
         response = self._app.dispatch(request)
         if response.status >= 500:
             self._release(signature)
-        payload = response.body.encode("utf-8")
-        headers = [
-            (name, value)
-            for name, values in response.headers.items()
-            if name.lower() != "content-length"
-            for value in values
-        ]
-        headers.append(("Content-Length", str(len(payload))))
-        start_response(_status_line(response.status), headers)
-        return [payload]
+        return _respond(start_response, response)
+
+    def _install(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Bolt's OAuth flow: the install page (state issued, cookie set), then Slack's redirect
+        back with a code, exchanged for the workspace's token and stored."""
+        assert self._oauth is not None
+        query = environ.get("QUERY_STRING", "")
+        if len(query) > MAX_QUERY:
+            return _plain(start_response, "414 URI Too Long", "URI Too Long")
+        request = BoltRequest(body="", query=query, headers=_headers(environ))
+        if environ.get("PATH_INFO") == self._oauth.install_path:
+            response = self._oauth.handle_installation(request)
+        else:
+            response = self._oauth.handle_callback(request)
+        return _respond(start_response, response)
 
     def _refuse(
         self,
@@ -137,6 +152,10 @@ class SlackWsgiApp:
         signature: str | None,
     ) -> Refusal | None:
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            return None
+        if path in self._oauth_paths:
+            if method != "GET":
+                return "405 Method Not Allowed", "Use GET"
             return None
         if path != EVENTS_PATH:
             return "404 Not Found", "Not Found"
@@ -206,11 +225,7 @@ def _parsed(text: str, environ: WSGIEnvironment) -> BoltRequest | None:
     pre-parsed bodies is "socket_mode"; the only other thing that changes is that Bolt does not
     check the signature, which `SlackWsgiApp` has just done over the raw bytes.
     """
-    headers: dict[str, str | Sequence[str]] = {
-        key[5:].replace("_", "-").lower(): str(value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    }
+    headers = _headers(environ)
     content_type = environ.get("CONTENT_TYPE", "")
     headers["content-type"] = content_type
     headers["content-length"] = environ.get("CONTENT_LENGTH", "")
@@ -225,6 +240,27 @@ def _parsed(text: str, environ: WSGIEnvironment) -> BoltRequest | None:
         return None
     body = request.body
     return request if isinstance(body, dict) and body and well_formed(body) else None
+
+
+def _headers(environ: WSGIEnvironment) -> dict[str, str | Sequence[str]]:
+    return {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+
+
+def _respond(start_response: StartResponse, response: BoltResponse) -> Iterable[bytes]:
+    payload = response.body.encode("utf-8")
+    headers = [
+        (name, value)
+        for name, values in response.headers.items()
+        if name.lower() != "content-length"
+        for value in values
+    ]
+    headers.append(("Content-Length", str(len(payload))))
+    start_response(_status_line(response.status), headers)
+    return [payload]
 
 
 def _interactive_payload(text: str, content_type: str) -> dict[str, object] | None:

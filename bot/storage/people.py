@@ -32,6 +32,7 @@ from bot.storage.models import (
     Drip,
     DripTarget,
     Enrolment,
+    Installation,
     Lead,
     Learner,
     Lesson,
@@ -108,6 +109,7 @@ MENTIONS: tuple[Mention, ...] = (
     Mention(Drip, "created_by", "drips they created"),
     Mention(Enrolment, "enrolled_by", "enrolments they made for others"),
     Mention(Lead, "granted_by", "lead roles they granted"),
+    Mention(Installation, "installer_user_id", "workspace installations they made"),
 )
 # Free text (or JSON) in others' rows that may mention the person: rewritten when forgotten.
 TEXTS: tuple[tuple[type[SQLModel], str], ...] = ((Delivery, "payload"), (ThreadReply, "text"))
@@ -124,6 +126,7 @@ IMPERSONAL: dict[str, str] = {
 NOT_A_PERSON: dict[tuple[str, str], str] = {
     ("enrolment", "recipient_kind"): "dm or channel",
     ("delivery", "recipient_kind"): "dm or channel",
+    ("installation", "bot_user_id"): "the app's own bot user in that workspace",
 }
 
 

@@ -13,6 +13,7 @@ from bot.slack.listeners import (
     events,
     guard,
     home,
+    installs,
     messages,
     quiz,
 )
@@ -38,4 +39,6 @@ def register_listeners(
     events.register(app, services)
     home.register(app, services)
     messages.register(app, services)
+    if services.installations is not None:  # before discussion's, which only logs these events
+        installs.register(app, services, services.installations)
     discussion.register(app, services)
