@@ -10,10 +10,13 @@ from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
+from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
+from bot.services.leaderboards import LeaderboardService
 from bot.services.people import People
 from bot.services.quiz import QuizService
 from bot.services.reports import ReportService
+from bot.services.skills import SkillService
 
 
 @dataclass(frozen=True)
@@ -29,3 +32,7 @@ class Services:
     discussions: DiscussionService
     inbox: Inbox
     clock: Callable[[], datetime]
+    # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
+    gamify: GamifyService
+    leaderboards: LeaderboardService
+    skills: SkillService

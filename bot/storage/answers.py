@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlmodel import col
 
+from bot.domain.points import Award
 from bot.storage.db import Database, Direct, insert_for_dialect
+from bot.storage.gamify import INSERT_POINTS, points_row
 from bot.storage.models import (
     Answer,
     Completion,
@@ -185,11 +188,13 @@ class AnswerRepository:
         channel_id: str | None,
         message_ts: str | None,
         now: datetime,
+        award: Award | None = None,
     ) -> tuple[AnswerRecord, bool]:
         """Store the first answer of a learner to a question in this attempt.
 
         Returns the stored answer and whether it is this one; a repeat click, a click on
         another option or Slack retrying the request leaves the first answer as it was.
+        `award`: the points it earns, written in the same transaction as the answer.
         """
         key = {
             "team_id": team_id,
@@ -197,7 +202,10 @@ class AnswerRepository:
             "question_id": ref.question_id,
             "attempt": ref.attempt,
         }
-        with self._db.direct(write=True) as connection:
+        with (
+            self._db.direct(write=True) as connection,
+            connection.atomic() if award is not None else nullcontext(),
+        ):
             # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
             inserted = connection.first(
                 _INSERT_ANSWER,
@@ -212,6 +220,11 @@ class AnswerRepository:
                 },
             )
             if inserted is not None:
+                if award is not None:
+                    connection.run(
+                        INSERT_POINTS,
+                        points_row(team_id, user_id, award, course=ref.course, now=now),
+                    )
                 stored = AnswerRecord(
                     inserted[0], user_id, ref.question_id, ref.attempt, choice[:3000], correct, now
                 )
@@ -252,10 +265,24 @@ class AnswerRepository:
         return {position for (position,) in rows}
 
     def complete(
-        self, *, team_id: str, user_id: str, lesson_id: int, delivery_id: int | None, now: datetime
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        lesson_id: int,
+        delivery_id: int | None,
+        now: datetime,
+        award: Award | None = None,
+        course: str = "",
     ) -> bool:
-        """Mark a lesson done for a learner; False if it was done before."""
-        with self._db.direct(write=True) as connection:
+        """Mark a lesson done for a learner; False if it was done before.
+
+        `award`: the points the first completion earns, in the same transaction.
+        """
+        with (
+            self._db.direct(write=True) as connection,
+            connection.atomic() if award is not None else nullcontext(),
+        ):
             inserted = connection.first(
                 _INSERT_COMPLETION,
                 {
@@ -266,6 +293,10 @@ class AnswerRepository:
                     "completed_at": now,
                 },
             )
+            if inserted is not None and award is not None:
+                connection.run(
+                    INSERT_POINTS, points_row(team_id, user_id, award, course=course, now=now)
+                )
         return inserted is not None
 
     # -- review cards ---------------------------------------------------------------------------

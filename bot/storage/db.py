@@ -245,6 +245,19 @@ class DirectConnection:
         self._execute("COMMIT")
         return row
 
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """The statements inside commit together or not at all (an answer and its points)."""
+        self._execute("BEGIN IMMEDIATE" if self._dialect.name == "sqlite" else "BEGIN")
+        try:
+            yield
+        except BaseException:
+            if self._pooled.dbapi_connection is not None:  # not invalidated (server gone)
+                with contextlib.suppress(DBAPIError):
+                    self._execute("ROLLBACK")
+            raise
+        self._execute("COMMIT")
+
     def _execute(self, sql: str, parameters: Any = None) -> list[Any]:
         cursor = self._cursor()
         try:
