@@ -11,6 +11,7 @@ from bot.slack.listeners import (
     discussion,
     errors,
     events,
+    gamify,
     guard,
     home,
     messages,
@@ -39,3 +40,4 @@ def register_listeners(
     home.register(app, services)
     messages.register(app, services)
     discussion.register(app, services)
+    gamify.register(app, services)
