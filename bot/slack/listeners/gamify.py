@@ -35,6 +35,8 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         ack()
+        # From App Home a click has no response URL: the lesson arriving in the DM says enough.
+        say = respond if body.get("response_url") else _silent
         try:
             lesson = services.skills.open_lesson(
                 team_id=context.team_id or "",
@@ -44,13 +46,17 @@ def register(app: App, services: Services) -> None:
                 now=services.clock(),
             )
         except Refused as refused:
-            respond(response_type="ephemeral", replace_original=False, text=str(refused))
+            say(response_type="ephemeral", replace_original=False, text=str(refused))
             return
-        respond(
+        say(
             response_type="ephemeral",
             replace_original=False,
             text=f":arrow_forward: *{lesson.title}* is on its way to your DMs.",
         )
+
+
+def _silent(**_message: Any) -> None:
+    """A reply where there is nowhere to reply."""
 
 
 # -- /learn leaderboard --------------------------------------------------------------------------
