@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, cast, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session, col
 
 from bot.domain.points import Award
@@ -85,6 +86,41 @@ def _insert_points(dialect: str) -> Any:
 
 # For the answer path's driver connection (see `Database.direct`).
 INSERT_POINTS = Direct(build=_insert_points)
+
+_POINT_PARAMS = {"cause": "points_cause", "event": "points_event", "points": "points_points"}
+_POINT_PARAMS["course"] = "points_course"
+
+
+def with_points(cause: Any, *, at: str) -> Any:
+    """PostgreSQL: an INSERT … RETURNING id and, when it inserted, its ledger row, in one
+    statement (one round trip, atomic): `WITH caused AS (INSERT …), awarded AS (INSERT INTO
+    point_entry SELECT … FROM caused) SELECT id FROM caused`. Parameters: the cause's own, plus
+    `points_row(...)` values under `points_<column>` (`team_id`, `user_id` and the instant `at`
+    are shared with the cause)."""
+    table = PointEntry.__table__  # type: ignore[attr-defined]
+    caused = cause.cte("caused")
+    names = ["team_id", "user_id", "cause", "event", "points", "course", "awarded_at"]
+    params = {**{"team_id": "team_id", "user_id": "user_id", "awarded_at": at}, **_POINT_PARAMS}
+    row = select(
+        *(cast(bindparam(params[name]), table.c[name].type).label(name) for name in names)
+    ).select_from(caused)
+    awarded = (
+        pg_insert(table)
+        .from_select(names, row)
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "cause"])
+        .cte("awarded")
+    )
+    return select(caused.c.id).add_cte(awarded)
+
+
+def points_params(award: Award, *, course: str) -> dict[str, Any]:
+    """The `points_<column>` parameters of a `with_points` statement."""
+    return {
+        "points_cause": award.cause[:200],
+        "points_event": award.event.value,
+        "points_points": award.points,
+        "points_course": course[:100],
+    }
 
 
 def add_points(
