@@ -90,7 +90,7 @@ class LeaderboardService:
         drip = self._drips.drip(team_id, drip_id)
         if drip is None:
             raise Refused(f"There is no drip #{drip_id}. `/learn schedules` lists them.")
-        if drip.created_by != user_id and not self._is_admin(team_id, user_id, now=now):
+        if not self._may_post(team_id, user_id, created_by=drip.created_by, now=now):
             raise Refused(
                 f"Only the lead who runs drip #{drip_id}, or an admin, can post its leaderboard."
             )
@@ -153,6 +153,18 @@ class LeaderboardService:
             known = ", ".join(f"`{c.id}`" for c in self._catalog.catalog.courses) or "none yet"
             raise Refused(f"There is no course `{course_id}`. The courses are {known}.")
         return course
+
+    def _may_post(self, team_id: str, user_id: str, *, created_by: str, now: datetime) -> bool:
+        """The drip's lead, while still a lead, or an admin; refused when Slack cannot say."""
+        try:
+            if user_id == created_by and self._people.is_lead(team_id, user_id, now=now):
+                return True
+            return self._people.is_admin(team_id, user_id, now=now)
+        except SlackError as error:
+            raise Refused(
+                "I couldn't check your role with Slack just now, so nothing was posted. "
+                "Please try again in a minute."
+            ) from error
 
     def _is_admin(self, team_id: str, user_id: str, *, now: datetime) -> bool:
         try:

@@ -334,3 +334,20 @@ def test_search_results_open_any_lesson_for_the_clicker(
     [lesson] = lessons_in(standin, ann)
     opened = bot.services.catalog.find_lessons(buttons[0]["value"])[0]
     assert opened.title in str(lesson["text"])
+
+
+def test_the_lead_of_a_drip_posts_its_board_while_a_lead(
+    bot: Bot, standin: SlackStandIn, team: dict[str, str]
+) -> None:
+    leo = standin.add_user("leo", real_name="Leo Lead", tz="Europe/Berlin")
+    learning = team["learning"]
+    assert "is now a lead" in bot.command(bot.lead, f"leads add <@{leo}>")
+    assert "scheduled" in bot.command(
+        leo, f"schedule career-microlearning to <#{learning}|learning>"
+    )
+    drip = _drip_id(bot, "career-microlearning")
+    assert "Posting drip" in bot.command(leo, f"leaderboard post {drip}")
+    bot.command(bot.lead, f"leads remove <@{leo}>")
+    assert "Only the lead who runs drip" in bot.command(leo, f"leaderboard post {drip}")
+    no_channel = _drip_id(bot, "leading-people")  # DMs only, no discussion channel
+    assert "has no channel to post in" in bot.command(bot.lead, f"leaderboard post {no_channel}")
