@@ -28,8 +28,10 @@ from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService, Refused
+from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
 from bot.services.installations import Installations
+from bot.services.leaderboards import LeaderboardService
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
@@ -37,6 +39,7 @@ from bot.services.quiz import QuizService
 from bot.services.replays import ReplayGuard
 from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
+from bot.services.skills import SkillService, enrolled_courses
 from bot.slack import render
 from bot.slack.http import HealthCheck, SlackWsgiApp
 from bot.slack.installations import INSTALL_PATH, OAuthApp, oauth_settings
@@ -49,6 +52,7 @@ from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
+from bot.storage.gamify import GamifyRepository
 from bot.storage.installations import InstallationRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
@@ -267,12 +271,32 @@ def build_services(
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
         privacy=privacy,
     )
+    # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
+    game = GamifyRepository(db)
+    gamify = GamifyService(repository=game, drips=repository, catalog=catalog_service, kick=kick)
+    leaderboards = LeaderboardService(
+        repository=game,
+        drips=repository,
+        catalog=catalog_service,
+        people=people,
+        outbox=outbox,
+        kick=kick,
+    )
+    skills = SkillService(
+        repository=game,
+        catalog=catalog_service,
+        outbox=outbox,
+        enrolled=lambda team, user: enrolled_courses(repository.enrolments(team, recipient=user)),
+        kick=kick,
+    )
     return Services(
         catalog=catalog_service,
         people=people,
         drips=drips,
         delivery=delivery,
-        quiz=QuizService(answers=answers, catalog=catalog_service, reviews=reviews, people=people),
+        quiz=QuizService(
+            answers=answers, catalog=catalog_service, reviews=reviews, people=people, gamify=gamify
+        ),
         reports=ReportService(
             answers=answers,
             drips=repository,
@@ -285,6 +309,9 @@ def build_services(
         privacy=privacy,
         clock=clock,
         installations=installations,
+        gamify=gamify,
+        leaderboards=leaderboards,
+        skills=skills,
     )
 
 

@@ -10,12 +10,15 @@ from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
+from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
 from bot.services.installations import Installations
+from bot.services.leaderboards import LeaderboardService
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
 from bot.services.reports import ReportService
+from bot.services.skills import SkillService
 
 
 @dataclass(frozen=True)
@@ -31,5 +34,9 @@ class Services:
     discussions: DiscussionService
     inbox: Inbox
     privacy: PrivacyService
+    # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
+    gamify: GamifyService
+    leaderboards: LeaderboardService
+    skills: SkillService
     clock: Callable[[], datetime]
     installations: Installations | None = None  # OAuth: many workspaces, tokens stored

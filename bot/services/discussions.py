@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain import points
 from bot.domain.lesson import Course, Lesson
 from bot.services.catalog import CatalogService
 from bot.services.csvfile import csv_bytes
@@ -244,6 +245,7 @@ class DiscussionService:
             user_id=str(event["user"]),
             text=str(event.get("text") or ""),
             now=now,
+            award=points.for_first_reply(thread=f"{thread.channel_id}:{thread.thread_ts}"),
         )
         return "stored" if stored else "duplicate"
 

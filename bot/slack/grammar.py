@@ -199,3 +199,36 @@ def parse_days_count(text: str, *, default: int = 1, most: int = 90) -> int:
     if days is None:
         raise UsageError(f"Snooze for a number of days from 1 to {most}, like `/learn snooze 7`.")
     return days
+
+
+# -- leaderboards (issue 15 item 5) ----------------------------------------------------------------
+
+LEADERBOARD_USAGE = "/learn leaderboard [<course>] [week|month|all]"
+_PERIODS = ("week", "month", "all")
+_COURSE_ID = re.compile(r"[a-z0-9-]{1,100}")
+
+
+@dataclass(frozen=True)
+class LeaderboardRequest:
+    course: str | None = None
+    period: str = "week"
+
+
+def parse_leaderboard(text: str) -> LeaderboardRequest:
+    """`[<course>] [week|month|all]`, in either order; nothing: this week, all courses."""
+    course: str | None = None
+    period: str | None = None
+    for word in text.lower().split():
+        if word in _PERIODS:
+            if period is not None:
+                raise UsageError("Give one period: `week`, `month` or `all`.")
+            period = word
+        elif course is None and _COURSE_ID.fullmatch(word):
+            course = word
+        else:
+            shown = word.replace("`", "'")
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            raise UsageError(
+                f"`{shown}` is neither a course nor a period (`week`, `month`, `all`)."
+            )
+    return LeaderboardRequest(course, period or "week")

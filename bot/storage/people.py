@@ -26,6 +26,7 @@ from bot.storage.db import Database, insert_for
 from bot.storage.drips import LIVE
 from bot.storage.models import (
     Answer,
+    Badge,
     Completion,
     Course,
     Delivery,
@@ -37,6 +38,8 @@ from bot.storage.models import (
     Learner,
     Lesson,
     PlanSlot,
+    PlayerSetting,
+    PointEntry,
     Question,
     ReviewCard,
     ThreadReply,
@@ -99,6 +102,9 @@ OWN: tuple[Own, ...] = (
     Own(Completion, "user_id", "completions"),
     Own(ReviewCard, "user_id", "review cards"),
     Own(ThreadReply, "user_id", "discussion replies"),
+    Own(PointEntry, "user_id", "points"),
+    Own(Badge, "user_id", "badges"),
+    Own(PlayerSetting, "user_id", "leaderboard and goal settings"),
     Own(Delivery, "recipient", "deliveries to their DM", only=(("recipient_kind", "dm"),)),
     Own(Enrolment, "recipient", "enrolments", only=(("recipient_kind", "dm"),)),
     Own(DripTarget, "ref", "drip targets naming them", only=(("kind", "user"),)),
@@ -127,6 +133,7 @@ NOT_A_PERSON: dict[tuple[str, str], str] = {
     ("enrolment", "recipient_kind"): "dm or channel",
     ("delivery", "recipient_kind"): "dm or channel",
     ("installation", "bot_user_id"): "the app's own bot user in that workspace",
+    ("player_setting", "leaderboard_hidden"): "a yes/no choice, deleted with the person's row",
 }
 
 

@@ -11,6 +11,7 @@ from bot.slack.listeners import (
     discussion,
     errors,
     events,
+    gamify,
     guard,
     home,
     installs,
@@ -42,3 +43,4 @@ def register_listeners(
     if services.installations is not None:  # before discussion's, which only logs these events
         installs.register(app, services, services.installations)
     discussion.register(app, services)
+    gamify.register(app, services)

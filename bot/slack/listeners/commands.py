@@ -24,6 +24,7 @@ from bot.slack import grammar
 from bot.slack.grammar import UsageError
 from bot.slack.listeners import home
 from bot.slack.listeners.replies import describe_target, report_sections, schedule_summary
+from bot.slack.search_results import search_blocks
 
 ANYONE = "anyone"
 LEAD = "lead"
@@ -217,7 +218,7 @@ def list_courses(invocation: Invocation) -> None:
 
 @COMMANDS.add("search", "/learn search <words>", slow=False)
 def search(invocation: Invocation) -> None:
-    """Find lessons by title, objective, skills or text."""
+    """Find lessons by title, objective, skills or text; **Open** sends one to you."""
     if not invocation.args:
         invocation.ack(text="Search for what? For example `/learn search passwords`.")
         return
@@ -229,8 +230,10 @@ def search(invocation: Invocation) -> None:
         )
         return
     lines = [f"• *{lesson.title}* (`{lesson.key}`): {lesson.objective}" for lesson in found]
+    heading = f"Lessons about “{invocation.args}”:"
     invocation.ack(
-        text=f"Lessons about “{invocation.args}”:\n" + "\n".join(lines),
+        text=heading + "\n" + "\n".join(lines),
+        blocks=search_blocks(heading[:3000], found),
         response_type="ephemeral",
     )
 
@@ -256,10 +259,24 @@ def join(invocation: Invocation) -> None:
 
 @COMMANDS.add("next", "/learn next")
 def next_lesson(invocation: Invocation) -> None:
-    """Get your next lesson now."""
-    result = invocation.services.drips.next_lesson(
-        team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
-    )
+    """Get your next lesson now (with no course running: the first recommended one)."""
+    try:
+        result = invocation.services.drips.next_lesson(
+            team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
+        )
+    except Refused:
+        picked = invocation.services.skills.send_recommended(
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            request=invocation.trigger_id or invocation.now.isoformat(),
+            now=invocation.now,
+        )
+        if picked is None:
+            raise
+        invocation.reply(
+            f":arrow_forward: *{picked.lesson.title}* is on its way to your DMs: {picked.reason}."
+        )
+        return
     invocation.reply(f":arrow_forward: *{result.lesson.title}* is on its way to your DMs.")
 
 
@@ -432,15 +449,23 @@ def _user_id(invocation: Invocation, target: Target) -> str:
 
 @COMMANDS.add("progress", "/learn progress")
 def progress(invocation: Invocation) -> None:
-    """Your lessons done, score, streak and what's next."""
+    """Your lessons done, score, points, streak, badges and what's next."""
     mine = invocation.services.reports.progress(
         team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
     )
+    earned = invocation.services.gamify.standing(
+        team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
+    )
+    badges = ", ".join(f"*{badge.title}*" for badge in earned.badges) or "none yet"
     lines = [
         "*Your progress*",
         f"• Lessons done: {mine.lessons_done}",
         f"• Questions: {mine.right}/{mine.answered} right",
-        f"• Streak: {plural(mine.streak, 'day')}" + (" :fire:" if mine.streak >= 3 else ""),
+        f"• Points: {earned.points}",
+        f"• Streak: {plural(earned.streak, 'day')}"
+        + (" :fire:" if earned.streak >= 3 else "")
+        + f" (best: {plural(earned.best_streak, 'day')})",
+        f"• Badges: {badges}",
         f"• Reviews due: {mine.reviews_due}"
         + (f" (next {when(mine.next_review_at)})" if mine.next_review_at else ""),
         f"• Discussion replies: {mine.replies}",
