@@ -25,9 +25,11 @@ from bot.server import SocketModeFailed, Worker, run_http, run_socket_mode
 from bot.services import Services
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
+from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService, Refused
 from bot.services.inbox import Inbox
+from bot.services.lead_reports import LeadReports
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.quiz import QuizService
@@ -45,6 +47,7 @@ from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
+from bot.storage.insights import InsightsRepository
 from bot.storage.outbox import Outbox
 from bot.storage.requests import AcceptedRequests
 
@@ -223,6 +226,18 @@ def build_services(
         bot_user_id=messenger.bot_user_id,
         kick=kick,
     )
+    insights = InsightsRepository(db)
+    digests = DigestService(
+        insights=insights,
+        repository=repository,
+        catalog=catalog_service,
+        people=people,
+        drips=drips,
+        outbox=outbox,
+        messenger=messenger,
+        setting=settings.digest,
+        kick=kick,
+    )
     delivery = DeliveryService(
         outbox=outbox,
         repository=repository,
@@ -237,6 +252,16 @@ def build_services(
         reviews=reviews,
         discussions=discussions,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
+        steps=(digests.plan,),
+        senders={"digest": digests.send},
+    )
+    reports = ReportService(
+        answers=answers,
+        drips=repository,
+        catalog=catalog_service,
+        reviews=reviews,
+        discussions=discussions,
+        insights=insights,
     )
     return Services(
         catalog=catalog_service,
@@ -244,16 +269,20 @@ def build_services(
         drips=drips,
         delivery=delivery,
         quiz=QuizService(answers=answers, catalog=catalog_service, reviews=reviews, people=people),
-        reports=ReportService(
-            answers=answers,
-            drips=repository,
-            catalog=catalog_service,
-            reviews=reviews,
-            discussions=discussions,
-        ),
+        reports=reports,
         discussions=discussions,
         inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
         clock=clock,
+        lead_reports=LeadReports(
+            reports=reports,
+            insights=insights,
+            answers=answers,
+            drips=drips,
+            repository=repository,
+            people=people,
+            messenger=messenger,
+        ),
+        digests=digests,
     )
 
 
@@ -371,6 +400,71 @@ def export_answers(settings: Settings, *, course_id: str, team_id: str | None) -
     finally:
         db.dispose()
     return report.answers, csv_bytes
+
+
+def _reporting(settings: Settings, db: Database) -> Services:
+    """Services over the lessons folder, for the reporting commands (no Slack call made)."""
+    if not settings.lessons_dir.is_dir():
+        raise StartupError(
+            f"the lessons folder {settings.lessons_dir} does not exist: set LESSONS_DIR to the "
+            "folder of courses the report is about"
+        )
+    content = check_content(settings.lessons_dir)
+    upgrade_database(db)
+    return build_services(settings, db, content.catalog)
+
+
+def _one_team(services: Services, team_id: str | None) -> str:
+    teams = services.reports.teams()
+    if team_id is None and len(teams) > 1:
+        raise StartupError(
+            f"this database holds several workspaces ({', '.join(teams)}): choose one with --team"
+        )
+    return team_id or (teams[0] if teams else "")
+
+
+def question_stats(settings: Settings, *, course_id: str, team_id: str | None) -> list[str]:
+    """`microlearn lessons stats <course>`: the questions CSV's figures as a table, with flags."""
+    db = open_database(settings)
+    try:
+        services = _reporting(settings, db)
+        try:
+            return services.lead_reports.question_stats(
+                team_id=_one_team(services, team_id), course_id=course_id
+            )
+        except Refused as refused:
+            raise StartupError(str(refused).replace("`", "")) from None
+    finally:
+        db.dispose()
+
+
+def send_digests(
+    settings: Settings, *, lead_id: str | None, team_id: str | None, out: TextIO
+) -> int:
+    """`microlearn digest`: queue today's digest for every lead (or one) and send what is due."""
+    content = check_content(settings.lessons_dir)
+    if content.problems:
+        raise ContentProblems(content.problems, settings.lessons_dir)
+    check_slack(settings)
+    db = open_database(settings)
+    try:
+        upgrade_database(db)
+        services = build_services(settings, db, content.catalog)
+        now = utc_now()
+        services.catalog.sync(now=now)
+        if lead_id is not None and team_id is None:
+            teams = {team for team, lead in services.digests.leads(now) if lead == lead_id}
+            team_id = _one_team(services, None) if len(teams) != 1 else teams.pop()
+        queued = services.digests.send_now(now=now, team_id=team_id, lead_id=lead_id)
+        report = services.delivery.drain(now=now)
+    finally:
+        db.dispose()
+    print(
+        f"queued {queued} digests (a lead gets one a day at most); sent {report.sent} "
+        f"deliveries, {report.retried} to retry, {report.failed} failed",
+        file=out,
+    )
+    return queued
 
 
 def http_app(

@@ -8,9 +8,11 @@ from datetime import datetime
 
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
+from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
 from bot.services.inbox import Inbox
+from bot.services.lead_reports import LeadReports
 from bot.services.people import People
 from bot.services.quiz import QuizService
 from bot.services.reports import ReportService
@@ -29,3 +31,6 @@ class Services:
     discussions: DiscussionService
     inbox: Inbox
     clock: Callable[[], datetime]
+    # issue 16: leads' scoped reports and weekly digests
+    lead_reports: LeadReports
+    digests: DigestService

@@ -53,7 +53,8 @@ def audience(
     """The audience of `owner`'s drips and sends (None: every lead's), narrowed and dated."""
     mine = [d for d in deliveries if owner is None or d.owner == owner]
     by_delivery: dict[int, set[str]] = {}
-    for fact in [*answers, *completions]:
+    facts: list[AnswerFact | CompletionFact] = [*answers, *completions]
+    for fact in facts:
         if fact.delivery_id is not None:
             by_delivery.setdefault(fact.delivery_id, set()).add(fact.user_id)
     learners: set[str] = set()
@@ -75,7 +76,9 @@ def audience(
         learners |= people
         kept.append(delivery)
     everyone = owner is None and narrowing is None
-    words = ["everyone's learners" if owner is None else "the learners your drips and sends reached"]
+    words = [
+        "everyone's learners" if owner is None else "the learners your drips and sends reached"
+    ]
     if narrowing is not None:
         words.append(f"among {narrowing.label}")
     if since is not None:

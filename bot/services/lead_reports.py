@@ -16,6 +16,7 @@ from bot.services.questions import (
     analyse_course,
     questions_csv,
     questions_filename,
+    stats_table,
 )
 from bot.services.reports import Report, ReportService
 from bot.storage.answers import AnswerRepository, AnswerRow
@@ -130,6 +131,12 @@ class LeadReports:
             chart_png=report_png(chart),
             questions=analysed,
         )
+
+    def question_stats(self, *, team_id: str, course_id: str) -> list[str]:
+        """`microlearn lessons stats`: every learner's first tries, as a table with flags."""
+        course = self._reports.course(course_id)
+        analysed = analyse_course(course, self._answers.answer_rows(team_id, course.id))
+        return stats_table(course, analysed)
 
     def upload(self, *, team_id: str, lead_id: str, report: LeadReport) -> str | None:
         """Put the report's files in the lead's DM; the chart's file id, when Slack gives one."""

@@ -109,7 +109,9 @@ def questions_csv(course: Course, analysed: Sequence[AnalysedQuestion]) -> bytes
 def stats_table(course: Course, analysed: Sequence[AnalysedQuestion]) -> list[str]:
     """`microlearn lessons stats`: the CSV's figures as a table, then each question's flags."""
     lines = [f"{course.title} ({course.id}): question analysis, first tries only", ""]
-    header = f"{'question':<28} {'kind':<10} {'answered':>8} {'right':>6} {'accuracy':>8} {'discr.':>7}"
+    header = (
+        f"{'question':<28} {'kind':<10} {'answered':>8} {'right':>6} {'accuracy':>8} {'discr.':>7}"
+    )
     lines.append(header)
     lines.append("-" * len(header))
     for item in analysed:
@@ -129,7 +131,7 @@ def stats_table(course: Course, analysed: Sequence[AnalysedQuestion]) -> list[st
     flagged = [(item, flag) for item in analysed for flag in item.analysis.flags]
     lines.append("")
     if not flagged:
-        lines.append("No flags: nothing nearly everyone gets right or wrong, no unpicked distractor.")
+        lines.append("No flags: nothing nearly everyone gets right or wrong, no unpicked option.")
     else:
         lines.append("Flags:")
         lines.extend(f"  {item.label}: {describe_flag(item, flag)}" for item, flag in flagged)

@@ -118,7 +118,8 @@ class InsightsRepository:
         with self._db.read() as session:
             rows = session.execute(query).all()
         found = []
-        for ident, course_slug, lesson, recipient, kind, drip, creator, payload, status, sent, made in rows:
+        for row in rows:
+            ident, course_slug, lesson, recipient, kind, drip, creator, payload = row[:8]
             by = creator if drip is not None else (payload or {}).get("sent_by")
             if owner is not None and by != owner:
                 continue
@@ -131,9 +132,9 @@ class InsightsRepository:
                     recipient_kind=kind,
                     drip_id=drip,
                     owner=str(by) if by else None,
-                    status=status,
-                    sent_at=sent,
-                    created_at=made,
+                    status=row[8],
+                    sent_at=row[9],
+                    created_at=row[10],
                 )
             )
         return found
@@ -263,11 +264,21 @@ class InsightsRepository:
             ).all()
         return {user: name for user, name in rows if name}
 
-    def drip_owners(self) -> list[tuple[str, str]]:
-        """(team, lead) of everyone who created a drip for others (not a learner's own join)."""
+    def drip_owners(self, *, finished_since: datetime) -> list[tuple[str, str]]:
+        """(team, lead) of everyone running a drip for others (not a learner's own join): active,
+        paused, or finished since `finished_since`."""
+        running = or_(
+            col(Drip.status).in_(("active", "paused")),
+            and_(col(Drip.status) == "finished", col(Drip.finished_at) >= finished_since),
+        )
         with self._db.read() as session:
             rows = session.execute(
-                select(col(Drip.team_id), col(Drip.created_by), col(DripTarget.kind), col(DripTarget.ref))
+                select(
+                    col(Drip.team_id),
+                    col(Drip.created_by),
+                    col(DripTarget.kind),
+                    col(DripTarget.ref),
+                )
                 .join(
                     DripTarget,
                     and_(
@@ -275,7 +286,7 @@ class InsightsRepository:
                         col(DripTarget.team_id) == col(Drip.team_id),
                     ),
                 )
-                .where(col(Drip.status) != "cancelled")
+                .where(running)
             ).all()
         own: dict[tuple[str, str], bool] = {}
         for team, creator, kind, ref in rows:
