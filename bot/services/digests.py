@@ -138,11 +138,12 @@ class DigestService:
         if self._setting is None:
             return 0
         added = 0
-        for team_id, lead_id in self._leads(now):
+        for team_id, lead_id, running_since in self._leads(now):
             tz = self._zone(team_id, lead_id)
             due = last_digest(self._setting, tz, now=now)
-            if now - due > GRACE:
-                continue
+            covered = digest_weeks(due, tz, count=1)[0]
+            if now - due > GRACE or covered.end is None or covered.end <= running_since:
+                continue  # too late (next week's comes on time), or about a week before any drip
             added += self._queue(team_id, lead_id, at=due, tz=tz, now=now)
         return added
 
@@ -153,7 +154,7 @@ class DigestService:
         digest`. A lead already sent today's digest gets nothing more."""
         leads = [
             (team, lead)
-            for team, lead in self._leads(now)
+            for team, lead, _ in self._leads(now)
             if (team_id is None or team == team_id) and (lead_id is None or lead == lead_id)
         ]
         if lead_id is not None and not leads and team_id is not None:
@@ -165,9 +166,9 @@ class DigestService:
 
     def leads(self, now: datetime) -> list[tuple[str, str]]:
         """(team, lead) of everyone a digest goes to."""
-        return self._leads(now)
+        return [(team, lead) for team, lead, _ in self._leads(now)]
 
-    def _leads(self, now: datetime) -> list[tuple[str, str]]:
+    def _leads(self, now: datetime) -> list[tuple[str, str, datetime]]:
         finished_since = now - timedelta(weeks=8)
         return self._insights.drip_owners(finished_since=finished_since)
 

@@ -235,7 +235,8 @@ class InsightsRepository:
             return [ReplyFact(*row) for row in session.execute(query).all()]
 
     def paused(self, team_id: str, *, owner: str) -> list[tuple[str, str]]:
-        """(learner, course) of paused DM enrolments in drips `owner` created."""
+        """(learner, course) of paused DM enrolments in drips `owner` created and runs (a drip
+        the lead paused pauses everyone in it: that is not news to them)."""
         with self._db.read() as session:
             rows = session.execute(
                 select(col(Enrolment.recipient), col(Course.slug))
@@ -244,6 +245,7 @@ class InsightsRepository:
                 .where(
                     col(Enrolment.team_id) == team_id,
                     col(Drip.created_by) == owner,
+                    col(Drip.status) == "active",
                     col(Enrolment.status) == "paused",
                     col(Enrolment.recipient_kind) == "dm",
                 )
@@ -264,9 +266,9 @@ class InsightsRepository:
             ).all()
         return {user: name for user, name in rows if name}
 
-    def drip_owners(self, *, finished_since: datetime) -> list[tuple[str, str]]:
-        """(team, lead) of everyone running a drip for others (not a learner's own join): active,
-        paused, or finished since `finished_since`."""
+    def drip_owners(self, *, finished_since: datetime) -> list[tuple[str, str, datetime]]:
+        """(team, lead, since when) of everyone running a drip for others (not a learner's own
+        join): active, paused, or finished since `finished_since`."""
         running = or_(
             col(Drip.status).in_(("active", "paused")),
             and_(col(Drip.status) == "finished", col(Drip.finished_at) >= finished_since),
@@ -278,6 +280,7 @@ class InsightsRepository:
                     col(Drip.created_by),
                     col(DripTarget.kind),
                     col(DripTarget.ref),
+                    col(Drip.created_at),
                 )
                 .join(
                     DripTarget,
@@ -288,8 +291,10 @@ class InsightsRepository:
                 )
                 .where(running)
             ).all()
-        own: dict[tuple[str, str], bool] = {}
-        for team, creator, kind, ref in rows:
-            for_others = not (kind == "user" and ref == creator)
-            own[(team, creator)] = own.get((team, creator), False) or for_others
-        return sorted(key for key, others in own.items() if others)
+        first: dict[tuple[str, str], datetime] = {}
+        for team, creator, kind, ref, created in rows:
+            if kind == "user" and ref == creator:
+                continue  # a learner's own `/learn join`, or a lead's target of themselves
+            key = (team, creator)
+            first[key] = min(created, first.get(key, created))
+        return sorted((team, lead, since) for (team, lead), since in first.items())

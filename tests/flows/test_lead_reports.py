@@ -50,9 +50,7 @@ class Team:
 
 def question(bot: Bot, user: str) -> dict[str, Any]:
     channel = bot.standin.dm_channel(user)
-    return [m for m in bot.standin.messages(channel) if str(m["text"]).startswith("Question 1")][
-        -1
-    ]
+    return [m for m in bot.standin.messages(channel) if str(m["text"]).startswith("Question 1")][-1]
 
 
 def answer(bot: Bot, user: str, option: int) -> None:
@@ -123,9 +121,7 @@ def test_for_and_since_narrow_a_report(team: Team) -> None:
     _, files, _ = report(bot, bot.lead, f"report habits for <@{cat}> since 2026-11-23")
     assert learners_in(files["habits-answers.csv"]) == {cat}
     assert "is not a date" in bot.command(team.ann, "report habits since last week")
-    assert "/learn report <course> [for <targets>]" in bot.command(
-        team.ann, "report habits for"
-    )
+    assert "/learn report <course> [for <targets>]" in bot.command(team.ann, "report habits for")
 
 
 def test_the_report_uploads_a_wide_png_shown_inline_and_the_questions_csv(team: Team) -> None:

@@ -34,7 +34,9 @@ LESSON = Lesson(
     body="",
     quiz=(
         PICK,
-        Question("How often do you review?", QuestionKind.POLL, (Option("Daily"), Option("Weekly"))),
+        Question(
+            "How often do you review?", QuestionKind.POLL, (Option("Daily"), Option("Weekly"))
+        ),
         Question("What will you start?", QuestionKind.OPEN),
         Question("Habits need cues.", QuestionKind.TRUE_FALSE, TRUE),
         Question("Willpower is enough.", QuestionKind.TRUE_FALSE, TRUE),
