@@ -125,7 +125,7 @@ def stats_table(course: Course, analysed: Sequence[AnalysedQuestion]) -> list[st
         for option in a.options:
             mark = "*" if option.correct else " "
             lines.append(
-                f"    {mark} {_cut(option.text, 50):<50} {option.picks:>5} picks "
+                f"    {mark} {_cut(option.text, 50):<50} {option.picks:>5} picked "
                 f"{_percent(option.pick_rate):>6}"
             )
     flagged = [(item, flag) for item in analysed for flag in item.analysis.flags]

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.cli import main
 from bot.content.loader import load_catalog
 from tests.content.test_checker import make_course
 from tests.standin import SlackStandIn
@@ -147,3 +148,19 @@ def test_the_report_uploads_a_wide_png_shown_inline_and_the_questions_csv(team: 
         "A big weekly one": ("2", "1", "1", "0.500"),
         "None at all": ("2", "1", "0", "0.000"),
     }
+
+
+def test_lessons_stats_prints_the_question_analysis(team: Team, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        f"DATABASE_URL={team.bot.db.url}\nLESSONS_DIR={tmp_path / 'lessons'}\n", encoding="utf-8"
+    )
+    out = io.StringIO()
+    assert main(["--env-file", str(env_file), "lessons", "stats", "habits"], out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Spot the phish (habits): question analysis, first tries only"
+    [row] = [line for line in lines if line.startswith("pick Q1")]
+    assert row.split() == ["pick", "Q1", "single", "3", "1", "33", "%"]
+    assert any("None at all" in line and " 1 picked   33 %" in line for line in lines)  # Eve
+    assert "No flags" in out.getvalue()  # three first tries are too few to flag
+    assert main(["--env-file", str(env_file), "lessons", "stats", "nope"], out=out) == 1
