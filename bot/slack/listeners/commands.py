@@ -459,6 +459,9 @@ def progress(invocation: Invocation) -> None:
 @COMMANDS.add("report", grammar.REPORT_USAGE, LEAD)
 def report(invocation: Invocation) -> None:
     """Completion, accuracy, hardest questions and a chart for your learners, with CSV files."""
+    invocation.services.drips.require_lead(
+        invocation.team_id, invocation.user_id, doing="see reports", now=invocation.now
+    )
     request = grammar.parse_report(invocation.args, today=invocation.now.date())
     leads = invocation.services.lead_reports
     result = leads.report(
