@@ -31,11 +31,11 @@ DONE = [CompletionFact("U5", "habits", "pick", 2, AT)]  # pressed Done under Ann
 
 def test_a_lead_reaches_dm_recipients_and_whoever_took_part_in_their_channel_posts() -> None:
     ann = audience(deliveries=DELIVERIES, answers=ANSWERS, completions=DONE, owner="ANN")
-    assert ann.learners == {"U1", "U3", "U5"}
+    assert ann.learners == frozenset({"U1", "U3", "U5"})
     assert [d.id for d in ann.deliveries] == [1, 2]
     assert ann.counts("U3", AT) and not ann.counts("U4", AT)
     bob = audience(deliveries=DELIVERIES, answers=ANSWERS, completions=DONE, owner="BOB")
-    assert bob.learners == {"U2", "U4"}
+    assert bob.learners == frozenset({"U2", "U4"})
 
 
 def test_an_admin_sees_everyone_unless_narrowed() -> None:
@@ -46,7 +46,7 @@ def test_an_admin_sees_everyone_unless_narrowed() -> None:
     narrowed = audience(
         deliveries=DELIVERIES, answers=ANSWERS, completions=DONE, owner=None, narrowing=channel
     )
-    assert narrowed.learners == {"U3", "U5"}
+    assert narrowed.learners == frozenset({"U3", "U5"})
     assert narrowed.label == "everyone's learners among #one"
 
 
@@ -55,7 +55,7 @@ def test_for_people_keeps_them_and_since_drops_what_came_before() -> None:
     mine = audience(
         deliveries=DELIVERIES, answers=ANSWERS, completions=DONE, owner="ANN", narrowing=people
     )
-    assert mine.learners == {"U3"}  # U2 is Bob's
+    assert mine.learners == frozenset({"U3"})  # U2 is Bob's
     later = audience(
         deliveries=DELIVERIES,
         answers=ANSWERS,
@@ -64,6 +64,6 @@ def test_for_people_keeps_them_and_since_drops_what_came_before() -> None:
         since=AT + timedelta(days=1),
         since_label="2026-11-24",
     )
-    assert later.learners == {"U2", "U4"}  # reached before, counted from the day on
+    assert later.learners == frozenset({"U2", "U4"})  # reached before, counted from the day on
     assert later.counts("U2", AT + timedelta(days=2)) and not later.counts("U4", AT)
     assert later.label == "the learners your drips and sends reached since 2026-11-24"
