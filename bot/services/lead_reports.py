@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cached_property
 
 from bot.domain.schedule import Target, local_instant, zone
 from bot.services.audience import Audience, Narrowing, audience
@@ -24,22 +26,25 @@ from bot.storage.drips import DripRepository
 from bot.storage.insights import InsightsRepository
 
 
-@dataclass(frozen=True)
+@dataclass
 class LeadReport:
     report: Report
     audience: Audience
     answers_csv: bytes
     discussion_csv: bytes
     questions_csv: bytes
-    chart_png: bytes
+    chart: ReportChart
     questions: tuple[AnalysedQuestion, ...]
 
-    @property
-    def files(self) -> tuple[tuple[str, bytes, str, str], ...]:
-        """(filename, content, what, comment) of each file, the chart first."""
+    @cached_property
+    def chart_png(self) -> bytes:
+        """Drawn when first asked for: the CSV files need not wait for it."""
+        return report_png(self.chart)
+
+    def files(self) -> Iterator[tuple[str, bytes, str, str]]:
+        """(filename, content, what, comment) of each file; the chart last, drawn on the way."""
         course = self.report.course.id
-        return (
-            (report_filename(course), self.chart_png, "chart", "Completion, accuracy, replies."),
+        yield from (
             (f"{course}-answers.csv", self.answers_csv, "answers", "Every answer, one row each."),
             (
                 f"{course}-discussion.csv",
@@ -54,6 +59,16 @@ class LeadReport:
                 "Per question and option: first-try accuracy, picks, discrimination.",
             ),
         )
+        yield report_filename(course), self.chart_png, "chart", "Completion, accuracy, replies."
+
+    def filenames(self) -> list[str]:
+        course = self.report.course.id
+        return [
+            f"{course}-answers.csv",
+            f"{course}-discussion.csv",
+            questions_filename(course),
+            report_filename(course),
+        ]
 
 
 class LeadReports:
@@ -128,7 +143,7 @@ class LeadReports:
             answers_csv=answers_csv,
             discussion_csv=discussion_csv,
             questions_csv=questions_csv(course, analysed),
-            chart_png=report_png(chart),
+            chart=chart,
             questions=analysed,
         )
 
@@ -142,7 +157,7 @@ class LeadReports:
         """Put the report's files in the lead's DM; the chart's file id, when Slack gives one."""
         title = report.report.course.title
         chart_id = None
-        for filename, content, what, comment in report.files:
+        for filename, content, what, comment in report.files():
             file_id = self._messenger.upload(
                 team_id,
                 lead_id,

@@ -281,7 +281,12 @@ def test_a_lead_gets_a_report_and_the_answers_csv(
     assert "*Report: Security basics for everyone* · 2 answers from 2 learners" in reply
     assert "1/2 right (50%)" in reply and "*Hardest questions*" in reply
     uploads = {f["name"]: f for f in standin.files()}
-    assert set(uploads) == {"security-basics-answers.csv", "security-basics-discussion.csv"}
+    assert set(uploads) == {
+        "security-basics-answers.csv",
+        "security-basics-discussion.csv",
+        "security-basics-questions.csv",
+        "security-basics-report.png",
+    }
     upload = uploads["security-basics-answers.csv"]
     assert bytes(upload["bytes"]).startswith(b"\xef\xbb\xbf")  # a byte-order mark for spreadsheets
     rows = list(csv.reader(io.StringIO(bytes(upload["bytes"]).decode("utf-8-sig"), newline="")))

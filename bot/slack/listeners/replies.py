@@ -117,7 +117,7 @@ def report_message(result: LeadReport, chart_id: str | None) -> tuple[str, list[
     summary = result.report
     sections = report_sections(summary)
     sections.insert(1, f"_Covers {result.audience.label}._")
-    names = [f"`{name}`" for name, _, _, _ in result.files]
+    names = [f"`{name}`" for name in result.filenames()]
     where = f"{', '.join(names[:-1])} and {names[-1]} are in your DMs."
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": s[:3000]}} for s in sections[:2]
