@@ -201,6 +201,8 @@ class DigestService:
         except (KeyError, ValueError):
             raise LookupError("a digest without its instant") from None
         tz = zone(str(payload.get("tz") or ""))
+        if not self._people.is_lead(delivery.team_id, delivery.recipient, now=delivery.claimed_at):
+            raise LookupError("no longer a lead: no digest")
         digest = self.build(team_id=delivery.team_id, lead_id=delivery.recipient, at=at, tz=tz)
         self._messenger.upload(
             delivery.team_id,

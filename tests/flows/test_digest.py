@@ -158,6 +158,14 @@ def test_each_lead_gets_one_digest_at_nine_on_monday_their_time(bot: Bot, team: 
     assert len(digests(team.standin, team.ann)) == 1
 
 
+def test_someone_who_is_no_longer_a_lead_gets_no_digest(bot: Bot, team: Team) -> None:
+    a_week_of_learning(bot, team)
+    assert "no longer a lead" in bot.command(bot.lead, f"leads remove <@{team.bob}>")
+    bot.tick(NEXT_MONDAY_0900_NEW_YORK)
+    assert digests(team.standin, team.bob) == []
+    assert len(digests(team.standin, team.ann)) == 1
+
+
 def test_a_restarted_bot_does_not_send_the_week_s_digest_again(bot: Bot, team: Team) -> None:
     a_week_of_learning(bot, team)
     bot.tick(NEXT_MONDAY_0900_BERLIN)
