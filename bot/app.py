@@ -26,11 +26,13 @@ from bot.server import SocketModeFailed, Worker, run_http, run_socket_mode
 from bot.services import Services
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
+from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService, Refused
 from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
 from bot.services.installations import Installations
+from bot.services.lead_reports import LeadReports
 from bot.services.leaderboards import LeaderboardService
 from bot.services.pacing import Pacer
 from bot.services.people import People
@@ -53,6 +55,7 @@ from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
 from bot.storage.gamify import GamifyRepository
+from bot.storage.insights import InsightsRepository
 from bot.storage.installations import InstallationRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
@@ -255,6 +258,18 @@ def build_services(
         retention_days=settings.retention_days,
         kick=kick,
     )
+    insights = InsightsRepository(db)
+    digests = DigestService(
+        insights=insights,
+        repository=repository,
+        catalog=catalog_service,
+        people=people,
+        drips=drips,
+        outbox=outbox,
+        messenger=messenger,
+        setting=settings.digest,
+        kick=kick,
+    )
     delivery = DeliveryService(
         outbox=outbox,
         repository=repository,
@@ -270,6 +285,8 @@ def build_services(
         discussions=discussions,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
         privacy=privacy,
+        steps=(digests.plan,),
+        senders={"digest": digests.send},
     )
     # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
     game = GamifyRepository(db)
@@ -289,6 +306,14 @@ def build_services(
         enrolled=lambda team, user: enrolled_courses(repository.enrolments(team, recipient=user)),
         kick=kick,
     )
+    reports = ReportService(
+        answers=answers,
+        drips=repository,
+        catalog=catalog_service,
+        reviews=reviews,
+        discussions=discussions,
+        insights=insights,
+    )
     return Services(
         catalog=catalog_service,
         people=people,
@@ -297,13 +322,7 @@ def build_services(
         quiz=QuizService(
             answers=answers, catalog=catalog_service, reviews=reviews, people=people, gamify=gamify
         ),
-        reports=ReportService(
-            answers=answers,
-            drips=repository,
-            catalog=catalog_service,
-            reviews=reviews,
-            discussions=discussions,
-        ),
+        reports=reports,
         discussions=discussions,
         inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
         privacy=privacy,
@@ -312,6 +331,16 @@ def build_services(
         gamify=gamify,
         leaderboards=leaderboards,
         skills=skills,
+        lead_reports=LeadReports(
+            reports=reports,
+            insights=insights,
+            answers=answers,
+            drips=drips,
+            repository=repository,
+            people=people,
+            messenger=messenger,
+        ),
+        digests=digests,
     )
 
 
@@ -461,6 +490,71 @@ def people_data(settings: Settings) -> Iterator[PrivacyService]:
         )
     finally:
         db.dispose()
+
+
+def _reporting(settings: Settings, db: Database) -> Services:
+    """Services over the lessons folder, for the reporting commands (no Slack call made)."""
+    if not settings.lessons_dir.is_dir():
+        raise StartupError(
+            f"the lessons folder {settings.lessons_dir} does not exist: set LESSONS_DIR to the "
+            "folder of courses the report is about"
+        )
+    content = check_content(settings.lessons_dir)
+    upgrade_database(db)
+    return build_services(settings, db, content.catalog)
+
+
+def _one_team(services: Services, team_id: str | None) -> str:
+    teams = services.reports.teams()
+    if team_id is None and len(teams) > 1:
+        raise StartupError(
+            f"this database holds several workspaces ({', '.join(teams)}): choose one with --team"
+        )
+    return team_id or (teams[0] if teams else "")
+
+
+def question_stats(settings: Settings, *, course_id: str, team_id: str | None) -> list[str]:
+    """`microlearn lessons stats <course>`: the questions CSV's figures as a table, with flags."""
+    db = open_database(settings)
+    try:
+        services = _reporting(settings, db)
+        try:
+            return services.lead_reports.question_stats(
+                team_id=_one_team(services, team_id), course_id=course_id
+            )
+        except Refused as refused:
+            raise StartupError(str(refused).replace("`", "")) from None
+    finally:
+        db.dispose()
+
+
+def send_digests(
+    settings: Settings, *, lead_id: str | None, team_id: str | None, out: TextIO
+) -> int:
+    """`microlearn digest`: queue today's digest for every lead (or one) and send what is due."""
+    content = check_content(settings.lessons_dir)
+    if content.problems:
+        raise ContentProblems(content.problems, settings.lessons_dir)
+    check_slack(settings)
+    db = open_database(settings)
+    try:
+        upgrade_database(db)
+        services = build_services(settings, db, content.catalog)
+        now = utc_now()
+        services.catalog.sync(now=now)
+        if lead_id is not None and team_id is None:
+            teams = {team for team, lead in services.digests.leads(now) if lead == lead_id}
+            team_id = _one_team(services, None) if len(teams) != 1 else teams.pop()
+        queued = services.digests.send_now(now=now, team_id=team_id, lead_id=lead_id)
+        report = services.delivery.drain(now=now)
+    finally:
+        db.dispose()
+    print(
+        f"queued {queued} digests (a lead gets one a day at most); sent {report.sent} "
+        f"deliveries, {report.retried} to retry, {report.failed} failed",
+        file=out,
+    )
+    return queued
 
 
 def http_app(

@@ -110,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
         "deliver-due", help="plan and send what is due now, once (for cron instead of the tick)"
     )
 
+    stats = lesson_commands.add_parser(
+        "stats", help="question analysis of a course: accuracy, option picks, discrimination"
+    )
+    stats.add_argument("course", help="the course id")
+    stats.add_argument("--team", help="Slack team id, when the database serves several")
+
+    digest = commands.add_parser(
+        "digest", help="send leads their weekly digest now (all leads, or --lead)"
+    )
+    digest.add_argument("--lead", help="only this lead's digest (a Slack user id)")
+    digest.add_argument("--team", help="Slack team id, when the database serves several")
+
     report = commands.add_parser("report", help="write a course's answers as CSV")
     report.add_argument("course", help="the course id")
     report.add_argument("--csv", type=Path, required=True, metavar="FILE", help="where to write")
@@ -179,6 +191,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return _report(settings, args, out)
     if args.command in ("forget", "export-person"):
         return _people_data(settings, args, out)
+    if args.command == "digest":
+        return _digest(settings, args, out)
     if args.command == "lessons":
         folder = (
             getattr(args, "folder", None) or getattr(args, "into", None) or settings.lessons_dir
@@ -187,6 +201,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             return _lessons_check(folder, out, strict=args.strict)
         if args.lessons_command == "preview":
             return _lessons_preview(folder, args, out)
+        if args.lessons_command == "stats":
+            return _lessons_stats(settings, args, out)
         return _lessons_import(folder, args, out)
     parser.error(f"unknown command {args.command}")
 
@@ -338,6 +354,31 @@ def _report(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         print(f"microlearn: cannot write {args.csv}: {error.strerror}", file=sys.stderr)
         return EXIT_FAILED
     print(f"wrote {rows} answers of {args.course} to {args.csv}", file=out)
+    return EXIT_OK
+
+
+def _lessons_stats(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from bot import app
+
+    try:
+        lines = app.question_stats(settings, course_id=args.course, team_id=args.team)
+    except app.StartupError as error:
+        print(f"microlearn: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(lines), file=out)
+    return EXIT_OK
+
+
+def _digest(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from bot import app
+
+    try:
+        app.send_digests(settings, lead_id=args.lead, team_id=args.team, out=out)
+    except app.StartupError as error:
+        for problem in getattr(error, "problems", ()):
+            print(problem, file=sys.stderr)
+        print(f"microlearn: {error}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 
+from bot.domain.digest import DEFAULT as DEFAULT_DIGEST
+from bot.domain.digest import DigestTime, parse_digest
+
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///microlearn.db"
 
@@ -49,6 +52,9 @@ class Settings:
     def oauth(self) -> bool:
         """Workspaces install the app through Slack's OAuth flow (tokens in the database)."""
         return self.slack_client_id is not None
+
+    # When leads get the weekly digest (their own zone); None: never (`off`).
+    digest: DigestTime | None = field(default_factory=lambda: parse_digest(DEFAULT_DIGEST))
 
     @property
     def socket_mode(self) -> bool:
@@ -130,7 +136,15 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         log_level=_log_level(get("MICROLEARN_LOG_LEVEL")),
         sandbox_port=_port(get("MICROLEARN_SANDBOX_PORT"), "MICROLEARN_SANDBOX_PORT", 3000),
         retention_days=_retention_days(get("MICROLEARN_RETENTION_DAYS")),
+        digest=_digest(get("MICROLEARN_DIGEST")),
     )
+
+
+def _digest(value: str | None) -> DigestTime | None:
+    try:
+        return parse_digest(value or DEFAULT_DIGEST)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _token(value: str | None, name: str, prefix: str) -> str | None:

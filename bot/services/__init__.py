@@ -8,11 +8,13 @@ from datetime import datetime
 
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
+from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
 from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
 from bot.services.installations import Installations
+from bot.services.lead_reports import LeadReports
 from bot.services.leaderboards import LeaderboardService
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
@@ -38,5 +40,8 @@ class Services:
     gamify: GamifyService
     leaderboards: LeaderboardService
     skills: SkillService
+    # Leads' scoped reports and weekly digests (issue 16).
+    lead_reports: LeadReports
+    digests: DigestService
     clock: Callable[[], datetime]
     installations: Installations | None = None  # OAuth: many workspaces, tokens stored

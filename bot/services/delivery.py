@@ -9,7 +9,7 @@ id and part) before posting again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -117,8 +117,14 @@ class DeliveryService:
         batch: int = 50,
         plan_chunk: int | None = None,
         privacy: PrivacyService | None = None,
+        steps: Sequence[Callable[[datetime], object]] = (),
+        senders: Mapping[str, Callable[[Claimed], None]] | None = None,
     ) -> None:
         self._privacy = privacy
+        # More tick steps (each queues into the outbox, given `now`), and senders for the
+        # outbox kinds that are not messages (a digest is a file upload).
+        self._steps = tuple(steps)
+        self._senders = dict(senders or {})
         self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
@@ -142,6 +148,8 @@ class DeliveryService:
             self._privacy.expire(now=now)  # MICROLEARN_RETENTION_DAYS
         profiles = self.refresh_profiles(now=now)
         plan = self.plan(now=now)
+        for step in self._steps:
+            step(now)
         drain = self.drain(now=now, budget=budget)
         return TickReport(profiles, plan, drain)
 
@@ -317,6 +325,9 @@ class DeliveryService:
         return DrainReport(sent, retried, failed, messages, planned, moved)
 
     def _send(self, delivery: Claimed) -> tuple[str, int]:
+        sender = self._senders.get(delivery.kind)
+        if sender is not None:
+            return self._send_with(sender, delivery)
         snoozed_until = self._held_for(delivery)
         if snoozed_until is not None:
             self._outbox.postpone(delivery, until=snoozed_until)
@@ -403,6 +414,19 @@ class DeliveryService:
         if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left
             self._outbox.mark_sent(delivery, now=self._clock())
         return "sent", posted
+
+    def _send_with(self, sender: Callable[[Claimed], None], delivery: Claimed) -> tuple[str, int]:
+        """A delivery that is one Slack call made by its kind's sender, paced like a post."""
+        try:
+            self._wait_for_slot(delivery.team_id, delivery.recipient)
+            sender(delivery)
+        except (LookupError, ContentProblem) as error:
+            self._outbox.mark_failed(delivery, error=str(error), now=self._clock())
+            return "failed", 0
+        except SlackError as error:
+            return self._failed(delivery, error), 0
+        self._outbox.mark_sent(delivery, now=self._clock())
+        return "sent", 1
 
     def _held_for(self, delivery: Claimed) -> datetime | None:
         """Until when a snoozed learner's lesson or review waits (None: send it now).
@@ -568,7 +592,7 @@ class DeliveryService:
         fixable = delivery.enrolment_id is not None and error.code in CHANNEL_FIXABLE
         self._outbox.mark_failed(delivery, error=error.code, now=now, free_key=fixable)
         log.warning("delivery %d failed for good: %s", delivery.id, error.code)
-        if delivery.kind == "notice":
+        if delivery.kind == "notice" or delivery.kind in self._senders:
             return "failed"
         if fixable and delivery.enrolment_id is not None:
             # Pause it at this lesson, so resuming the drip delivers the lesson that failed.

@@ -310,8 +310,17 @@ class DiscussionService:
     def replies(self, team_id: str, user_id: str) -> int:
         return self._repository.reply_count(team_id, user_id)
 
-    def report(self, team_id: str, course: Course) -> tuple[tuple[LessonTalk, ...], bytes]:
+    def report(
+        self,
+        team_id: str,
+        course: Course,
+        *,
+        keep: Callable[[str, datetime], bool] | None = None,
+    ) -> tuple[tuple[LessonTalk, ...], bytes]:
+        """Replies per lesson and the discussion CSV; `keep(learner, replied_at)` filters."""
         rows = self._repository.reply_rows(team_id, course.id)
+        if keep is not None:
+            rows = [row for row in rows if keep(row.user_id, row.replied_at)]
         talk = tuple(
             LessonTalk(
                 lesson,

@@ -15,6 +15,7 @@ SCHEDULE_USAGE = (
     "[discuss in <#channel>]"
 )
 SEND_USAGE = "/learn send <lesson-or-course> to <targets>"
+REPORT_USAGE = "/learn report <course> [for <targets>] [since <YYYY-MM-DD>]"
 TARGETS_HELP = (
     "Targets: `#channel` (post there), `@person`, `@usergroup`, `members of #channel` (DM each "
     "member). Days: `day`, `weekdays` or a list like `mon,wed,fri`."
@@ -146,6 +147,51 @@ def parse_schedule(text: str, *, today: date) -> ScheduleRequest:
         if discuss.kind is not TargetKind.CHANNEL:
             raise UsageError("`discuss in` takes a channel, like `discuss in #learning`.")
     return ScheduleRequest(course.lower(), targets, days, at, start, discuss)
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    course: str
+    targets: tuple[Target, ...] = ()
+    since: date | None = None
+
+
+def parse_report(text: str, *, today: date) -> ReportRequest:
+    """`<course> [for <targets>] [since <YYYY-MM-DD>]`, in either order after the course."""
+    tokens = _tokens(text)
+    if not tokens:
+        raise UsageError("Which course? `/learn courses` lists them.")
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for token in tokens[1:]:
+        word = token.lower()
+        if word in ("for", "since"):
+            if word in sections:
+                raise UsageError(f"`{word}` appears twice.")
+            current = word
+            sections[current] = []
+        elif not current:
+            raise UsageError(f"Expected `for` or `since` after the course, not `{token}`.")
+        else:
+            sections[current].append(token)
+    targets: tuple[Target, ...] = ()
+    if "for" in sections:
+        targets = parse_targets(sections["for"])
+    since = None
+    if "since" in sections:
+        words = sections["since"]
+        text = " ".join(words)
+        try:
+            if not _ISO_DATE.fullmatch(text):
+                raise ValueError(text)
+            since = date.fromisoformat(text)
+        except ValueError:
+            raise UsageError(
+                f"`{text}` is not a date: use `YYYY-MM-DD`, like `2026-11-02`."
+            ) from None
+        if since > today:
+            raise UsageError(f"`{text}` is in the future: give the first day to count.")
+    return ReportRequest(tokens[0].lower(), targets, since)
 
 
 def parse_send(text: str) -> SendRequest:

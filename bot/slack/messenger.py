@@ -208,10 +208,10 @@ class SlackMessenger:
 
     def upload(
         self, team_id: str, user_id: str, *, filename: str, content: bytes, title: str, comment: str
-    ) -> None:
+    ) -> str | None:
         channel = str(self._call(team_id, "conversations.open", users=user_id)["channel"]["id"])
         try:
-            self._client_for(team_id).files_upload_v2(
+            response = self._client_for(team_id).files_upload_v2(
                 channel=channel,
                 filename=filename,
                 content=content,
@@ -222,6 +222,8 @@ class SlackMessenger:
             raise _error(error) from error
         except OSError as error:
             raise SlackError("connection_error", permanent=False) from error
+        shared = response.get("file") or {}
+        return str(shared["id"]) if isinstance(shared, dict) and shared.get("id") else None
 
     # -- people and channels ------------------------------------------------------------------
 

@@ -23,7 +23,11 @@ from bot.services.wording import channel, plural, user, when
 from bot.slack import grammar
 from bot.slack.grammar import UsageError
 from bot.slack.listeners import home
-from bot.slack.listeners.replies import describe_target, report_sections, schedule_summary
+from bot.slack.listeners.replies import (
+    describe_target,
+    report_message,
+    schedule_summary,
+)
 from bot.slack.search_results import search_blocks
 
 ANYONE = "anyone"
@@ -477,38 +481,30 @@ def progress(invocation: Invocation) -> None:
     invocation.reply("\n".join(lines))
 
 
-@COMMANDS.add("report", "/learn report <course>", LEAD)
+@COMMANDS.add("report", grammar.REPORT_USAGE, LEAD)
 def report(invocation: Invocation) -> None:
-    """Completion, accuracy and the hardest questions, with a CSV of every answer."""
-    if not invocation.args:
-        raise UsageError("Which course?")
+    """Completion, accuracy, hardest questions and a chart for your learners, with CSV files."""
     invocation.services.drips.require_lead(
         invocation.team_id, invocation.user_id, doing="see reports", now=invocation.now
     )
-    summary, answers_csv, discussion_csv = invocation.services.reports.full_report(
-        team_id=invocation.team_id, course_id=invocation.args.split()[0].lower()
+    request = grammar.parse_report(invocation.args, today=invocation.now.date())
+    leads = invocation.services.lead_reports
+    result = leads.report(
+        team_id=invocation.team_id,
+        lead_id=invocation.user_id,
+        course_id=request.course,
+        targets=request.targets,
+        since=request.since,
+        now=invocation.now,
     )
-    course = summary.course
-    files = (
-        (f"{course.id}-answers.csv", answers_csv, "answers", "Every answer, one row each."),
-        (
-            f"{course.id}-discussion.csv",
-            discussion_csv,
-            "discussion",
-            "Every current reply in the lesson threads, one row each.",
-        ),
+    chart_id = leads.upload(team_id=invocation.team_id, lead_id=invocation.user_id, report=result)
+    invocation.reply(*report_message(result, chart_id))
+
+
+@COMMANDS.add("digest", "/learn digest", LEAD)
+def digest(invocation: Invocation) -> None:
+    """Your weekly digest, now (only you see it)."""
+    text = invocation.services.digests.preview(
+        team_id=invocation.team_id, lead_id=invocation.user_id, now=invocation.now
     )
-    for filename, content, what, comment in files:
-        invocation.services.drips.upload_to(
-            team_id=invocation.team_id,
-            user_id=invocation.user_id,
-            filename=filename,
-            content=content,
-            title=f"{course.title}: {what}",
-            comment=f"*{course.title}*: {comment}",
-        )
-    sections = report_sections(summary)
-    sections.append(f"`{files[0][0]}` and `{files[1][0]}` are in your DMs.")
-    text = "\n\n".join(sections)
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": s[:3000]}} for s in sections]
-    invocation.reply(text[:3000], blocks=blocks[:50])
+    invocation.reply(text)
