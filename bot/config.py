@@ -39,6 +39,9 @@ class Settings:
     listener_threads: int = 16
     log_level: str = "INFO"
     sandbox_port: int = 3000
+    # Issue 18, metrics and logs: JSON lines, and a probe port for Socket Mode.
+    log_format: str = "text"
+    http_port: int | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -113,6 +116,12 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         ),
         log_level=_log_level(get("MICROLEARN_LOG_LEVEL")),
         sandbox_port=_port(get("MICROLEARN_SANDBOX_PORT"), "MICROLEARN_SANDBOX_PORT", 3000),
+        log_format=_log_format(get("MICROLEARN_LOG_FORMAT")),
+        http_port=(
+            _port(get("MICROLEARN_HTTP_PORT"), "MICROLEARN_HTTP_PORT", 0)
+            if get("MICROLEARN_HTTP_PORT") is not None
+            else None
+        ),
     )
 
 
@@ -194,3 +203,11 @@ def _log_level(value: str | None) -> str:
             f"MICROLEARN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}"
         )
     return level
+
+
+def _log_format(value: str | None) -> str:
+    if value is None:
+        return "text"
+    if value.lower() not in ("text", "json"):
+        raise ConfigError(f"MICROLEARN_LOG_FORMAT must be text or json, got {value!r}")
+    return value.lower()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.services.catalog import CatalogService
@@ -11,6 +11,7 @@ from bot.services.delivery import DeliveryService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
 from bot.services.inbox import Inbox
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.people import People
 from bot.services.quiz import QuizService
 from bot.services.reports import ReportService
@@ -29,3 +30,4 @@ class Services:
     discussions: DiscussionService
     inbox: Inbox
     clock: Callable[[], datetime]
+    metrics: Metrics = field(default=NO_METRICS)  # issue 18: what operators scrape

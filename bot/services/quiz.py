@@ -12,6 +12,8 @@ from bot.domain.numbers import whole_number
 from bot.domain.quiz import Choice, grade, valid
 from bot.services.catalog import CatalogService
 from bot.services.drips import Refused
+from bot.services.logcontext import bind
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.people import People
 from bot.services.ports import SlackError
 from bot.services.reviews import ReviewService
@@ -54,7 +56,9 @@ class QuizService:
         catalog: CatalogService,
         reviews: ReviewService,
         people: People,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._answers = answers
         self._catalog = catalog
         self._reviews = reviews
@@ -73,6 +77,7 @@ class QuizService:
     ) -> Answered:
         """Store the answer (one small committed insert) — call before acknowledging Slack."""
         question_ref = self._ref(ref)
+        bind(delivery_id=question_ref.delivery_id, drip_id=question_ref.drip_id)
         _check_clicker(question_ref, team_id=team_id, user_id=user_id, what="question")
         course, lesson, question = self._question(question_ref)
         if not valid(question, choice):
@@ -87,6 +92,8 @@ class QuizService:
             message_ts=message_ts,
             now=now,
         )
+        if recorded:
+            self._metrics.answer_stored(kind=question_ref.kind)
         first = Choice.decode(question.kind, stored.choice)
         distribution = None
         if question.kind is QuestionKind.POLL:

@@ -1,4 +1,4 @@
-"""The WSGI application: Bolt on `POST /slack/events`, and `GET /healthz`."""
+"""The WSGI application: Bolt on `POST /slack/events`, and `GET /healthz` and `GET /metrics`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import binascii
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -16,12 +17,13 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.services.replays import ReplayCheckUnavailable
 from bot.slack.envelope import well_formed
+from bot.slack.metering import RECEIVED
+from bot.slack.probes import HealthCheck, Probes, Scrape
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
 SIGNATURE_WINDOW = 300  # seconds, as Slack specifies (and SignatureVerifier enforces)
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller; refuse anything bigger unread.
 
@@ -30,9 +32,6 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 _DIGITS = re.compile(r"[0-9]{1,12}")  # [0-9], not \d: int() would take other scripts' digits
 
 log = logging.getLogger(__name__)
-
-HealthCheck = Callable[[], dict[str, str]]
-"""Returns component → "ok" or a short reason it is not (logged, never sent)."""
 
 Refusal = tuple[str, str]
 """An HTTP status line and a short plain-text body."""
@@ -65,9 +64,10 @@ class SlackWsgiApp:
         health: HealthCheck,
         replays: Replays,
         clock: Callable[[], datetime] | None = None,
+        metrics: Scrape | None = None,
     ) -> None:
         self._app = app
-        self._health = health
+        self._probes = Probes(health=health, metrics=metrics)
         self._replays = replays
         self._now = clock or _utc_now
         self._verifier = SignatureVerifier(signing_secret, clock=_SecondsClock(self._now))
@@ -84,6 +84,7 @@ class SlackWsgiApp:
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        received = time.perf_counter()
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
@@ -91,8 +92,8 @@ class SlackWsgiApp:
         refusal = self._refuse(method, path, environ.get("CONTENT_LENGTH"), timestamp, signature)
         if refusal is not None:
             return _plain(start_response, *refusal)
-        if path == HEALTH_PATH:
-            return self._healthz(start_response)
+        if self._probes.serves(path):
+            return self._probes(environ, start_response)
         assert timestamp is not None and signature is not None  # _refuse checked both
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
@@ -113,6 +114,7 @@ class SlackWsgiApp:
         if request is None:
             log.warning("rejected a signed request whose payload does not parse")
             return _plain(start_response, *_MALFORMED)
+        request.context[RECEIVED] = received  # an answer's acknowledgement is timed from here
         # The request parsed once here goes straight to Bolt (its WSGI adapter would parse again).
         response = self._app.dispatch(request)
         if response.status >= 500:
@@ -136,7 +138,7 @@ class SlackWsgiApp:
         timestamp: str | None,
         signature: str | None,
     ) -> Refusal | None:
-        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+        if self._probes.serves(path) and method in ("GET", "HEAD"):
             return None
         if path != EVENTS_PATH:
             return "404 Not Found", "Not Found"
@@ -161,22 +163,6 @@ class SlackWsgiApp:
             self._replays.release(signature)
         except ReplayCheckUnavailable as error:
             log.warning("cannot forget a failed request's signature: %s", error)
-
-    def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
-        checks = self._health()
-        if all(value == "ok" for value in checks.values()):
-            status, report = "200 OK", {"status": "ok", **checks}
-        else:
-            # Why it is down (driver errors name hosts, ports, databases) is for the operator.
-            log.warning(
-                "health check failed: %s", "; ".join(f"{k}: {v}" for k, v in checks.items())
-            )
-            status, report = "503 Service Unavailable", {"status": "unavailable"}
-        body = json.dumps(report).encode()
-        start_response(
-            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        )
-        return [body]
 
 
 _UNSIGNED = ("401 Unauthorized", "Invalid signature")

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services.ports import ChannelInfo, Message, Posted, Profile, SlackError
 from bot.slack import blockkit
+from bot.slack.metering import without_retries
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class SlackMessenger:
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
-        self._client.retry_handlers.clear()
+        without_retries(self._client)  # the meter (bot.slack.metering) stays
         self._lock = threading.Lock()
         self._bot_user: dict[str, str] = {}
         self._directory: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
