@@ -38,7 +38,7 @@ KINDS = ("lesson", "review", "reminder", "notice")
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 TICK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
-_LABEL = re.compile(r"[a-z0-9_.]{1,48}")
+_LABEL = re.compile(r"[A-Za-z0-9_.]{1,48}")
 
 
 Backlog = Callable[[], tuple[int, datetime | None]]
@@ -195,7 +195,6 @@ class _BacklogCollector(Collector):
 
 def _label(value: str) -> str:
     """A bounded label value: Slack's codes and method names as they are, anything else `other`."""
-    value = value.lower()
     return value if _LABEL.fullmatch(value) else "other"
 
 
