@@ -28,6 +28,8 @@ _TOKENS = re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]+|hooks\.slack\.com/\S
 # Their DEBUG lines are whole HTTP bodies and WebSocket frames: message texts, answers, and
 # (in slack_sdk's OAuth flow) secrets. Our Socket Mode handler logs through the last one.
 BODY_LOGGERS = ("slack_sdk", "slack_bolt", "microlearn.socket_mode", "websockets", "urllib3")
+# A trace of their parsers and font caches, not of the bot: thousands of lines per start.
+TRACE_LOGGERS = ("markdown_it", "matplotlib", "PIL", "fsrs")
 
 
 class Ids(logging.Filter):
@@ -82,7 +84,7 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for name in BODY_LOGGERS:
+    for name in (*BODY_LOGGERS, *TRACE_LOGGERS):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
     if level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)

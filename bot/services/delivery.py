@@ -311,6 +311,7 @@ class DeliveryService:
                     user_id=delivery.recipient if delivery.recipient_kind == "dm" else None,
                 ):
                     outcome, posted = self._send(delivery)
+                    log.debug("delivery %d %s: %d message(s) posted", delivery.id, outcome, posted)
                 messages += posted
                 if outcome == "sent":
                     self._metrics.delivery_sent(kind=delivery.kind)

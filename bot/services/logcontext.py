@@ -33,8 +33,23 @@ def log_ids(**ids: str | int | None) -> Iterator[None]:
 
 
 def bind(**ids: str | int | None) -> None:
-    """Add ids to the enclosing `log_ids` block (they go when that block ends)."""
+    """Add ids to the enclosing block (`log_ids`, `fresh_ids`): they go when it ends."""
     _bound.set(MappingProxyType({**_bound.get(), **_known(ids)}))
+
+
+def bind_only(**ids: str | int | None) -> None:
+    """Replace every bound id (a new request in this thread: nothing of the last one stays)."""
+    _bound.set(MappingProxyType(_known(ids)))
+
+
+@contextmanager
+def fresh_ids() -> Iterator[None]:
+    """Start with no ids; whatever is bound inside goes at the end."""
+    token = _bound.set(_EMPTY)
+    try:
+        yield
+    finally:
+        _bound.reset(token)
 
 
 def _known(ids: Mapping[str, str | int | None]) -> dict[str, str | int]:

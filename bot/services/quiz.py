@@ -94,6 +94,7 @@ class QuizService:
         )
         if recorded:
             self._metrics.answer_stored(kind=question_ref.kind)
+        log.debug("answer %s", "stored" if recorded else "repeated: the first one stands")
         first = Choice.decode(question.kind, stored.choice)
         distribution = None
         if question.kind is QuestionKind.POLL:

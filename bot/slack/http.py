@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from slack_bolt import App, BoltRequest
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from bot.services.logcontext import fresh_ids
 from bot.services.replays import ReplayCheckUnavailable
 from bot.slack.envelope import well_formed
 from bot.slack.metering import RECEIVED
@@ -116,7 +117,8 @@ class SlackWsgiApp:
             return _plain(start_response, *_MALFORMED)
         request.context[RECEIVED] = received  # an answer's acknowledgement is timed from here
         # The request parsed once here goes straight to Bolt (its WSGI adapter would parse again).
-        response = self._app.dispatch(request)
+        with fresh_ids():
+            response = self._app.dispatch(request)
         if response.status >= 500:
             self._release(signature)
         payload = response.body.encode("utf-8")

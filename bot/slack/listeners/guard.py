@@ -17,7 +17,7 @@ from collections.abc import Callable
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-from bot.services.logcontext import log_ids
+from bot.services.logcontext import bind_only
 from bot.slack import payloads
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,10 @@ class Guard(Middleware):
             return BoltResponse(status=400, body="Malformed payload")
         req.context["ack"] = KeptAck()  # type: ignore[no-untyped-call]
         # Whatever is logged for this request says whose it is (listeners' threads copy it).
-        with log_ids(team_id=req.context.team_id, user_id=req.context.user_id):
-            return next()
+        # Bolt runs its middleware one after another, not nested: the ids stay bound until the
+        # next request in this thread (bot.slack.http clears them when a request is done).
+        bind_only(team_id=req.context.team_id, user_id=req.context.user_id)
+        return next()
 
 
 def register(app: App) -> None:
