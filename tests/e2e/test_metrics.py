@@ -138,12 +138,12 @@ def test_slack_errors_and_429s_are_counted_by_method_and_outcome(
 def _plant_stale_counter(directory: Path) -> None:
     """What a previous run left: a dead worker's count of 1000 answers."""
     directory.mkdir(parents=True, exist_ok=True)
-    stale = MmapedDict(str(directory / "counter_1.db"))
+    stale = MmapedDict(str(directory / "counter_1.db"))  # type: ignore[no-untyped-call]
     key = mmap_key(
         "microlearn_answers_stored", "microlearn_answers_stored_total", ["kind"], ["lesson"], "old"
     )
-    stale.write_value(key, 1000.0, 0.0)
-    stale.close()
+    stale.write_value(key, 1000.0, 0.0)  # type: ignore[no-untyped-call]
+    stale.close()  # type: ignore[no-untyped-call]
 
 
 def test_two_workers_are_added_up_in_every_scrape(
