@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -21,7 +19,8 @@ from bot.config import Settings
 from bot.content.cues import find_cues
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, Source
-from bot.metrics import CONTENT_TYPE, PrometheusMetrics, mark_process_dead
+from bot.logs import ContextThreadPool
+from bot.metrics import PrometheusMetrics, mark_process_dead
 from bot.scheduler import Ticker, utc_now
 from bot.server import (
     ProbesUnavailable,
@@ -322,14 +321,6 @@ def build_bolt_app(
     return app
 
 
-class ContextThreadPool(ThreadPoolExecutor):
-    """Runs each task in a copy of the submitter's context: a listener's log lines carry the
-    ids its request bound (bot.services.logcontext)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
-
-
 class _DropNoise(logging.Filter):
     """Bolt warns that SLACK_BOT_TOKEN from the environment is unused when a client is given."""
 
@@ -369,9 +360,7 @@ def build(
 
 
 def metrics_page(metrics: PrometheusMetrics | None) -> Scrape | None:
-    if metrics is None:
-        return None
-    return lambda: (CONTENT_TYPE, metrics.scrape())
+    return metrics.page if metrics is not None else None
 
 
 def deliver_due(settings: Settings, *, out: TextIO) -> None:
@@ -609,13 +598,9 @@ def _serve_http(
         threads=settings.web_threads,
         log_level=settings.log_level,
         on_worker_exit=(
-            partial(_worker_exited, directory=metrics_dir) if metrics_dir is not None else None
+            partial(mark_process_dead, directory=metrics_dir) if metrics_dir is not None else None
         ),
     )
-
-
-def _worker_exited(pid: int, *, directory: Path) -> None:
-    mark_process_dead(pid, directory)
 
 
 def _serve_socket_mode(

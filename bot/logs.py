@@ -9,11 +9,13 @@ message texts and answers) stays off even at MICROLEARN_LOG_LEVEL=DEBUG.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import sys
-from collections.abc import Iterable
-from typing import TextIO
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -91,3 +93,11 @@ def configure_logging(
         # Two lines per run of every job (the tick, the 5-second upkeep): the tick logs its own
         # one-line summary when something was sent or failed.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+class ContextThreadPool(ThreadPoolExecutor):
+    """Runs each task in a copy of the submitter's context: a listener's log lines carry the
+    ids its request bound (bot.services.logcontext)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)

@@ -159,8 +159,12 @@ class PrometheusMetrics:
             registry.register(collector)
         return generate_latest(registry)
 
+    def page(self) -> tuple[str, bytes]:
+        """`GET /metrics`: content type and body."""
+        return CONTENT_TYPE, self.scrape()
 
-def mark_process_dead(pid: int, directory: Path) -> None:
+
+def mark_process_dead(pid: int, *, directory: Path) -> None:
     """A worker exited: its live gauges (tick lag) stop counting."""
     multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
 
