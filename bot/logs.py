@@ -34,6 +34,10 @@ BODY_LOGGERS = ("slack_sdk", "slack_bolt", "microlearn.socket_mode", "websockets
 TRACE_LOGGERS = ("markdown_it", "matplotlib", "PIL", "fsrs")
 
 
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs (told apart from anyone else's)."""
+
+
 class Ids(logging.Filter):
     """Copies the bound ids into each record (an id given with `extra=` wins)."""
 
@@ -76,16 +80,22 @@ def json_formatter() -> logging.Formatter:
 def configure_logging(
     *, level: str, fmt: str, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> None:
-    """Route every logger (gunicorn's too, see bot.server) to one stderr handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    inner = json_formatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
-    handler.setFormatter(Masked(inner, secrets))
-    handler.addFilter(Ids())
+    """Route every logger (gunicorn's too, see bot.server) to one stderr handler.
+
+    As logging.basicConfig does, a process whose logging is set up already (a test runner, a
+    program embedding microlearn) keeps its handlers; only the libraries' levels are set.
+    """
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+    ours = [h for h in root.handlers if isinstance(h, _Handler)]
+    if ours or not root.handlers:
+        for old in ours:
+            root.removeHandler(old)
+        handler = _Handler(stream or sys.stderr)
+        inner = json_formatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+        handler.setFormatter(Masked(inner, secrets))
+        handler.addFilter(Ids())
+        root.addHandler(handler)
+        root.setLevel(level)
     for name in (*BODY_LOGGERS, *TRACE_LOGGERS):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
     if level != "DEBUG":

@@ -166,7 +166,7 @@ def test_two_workers_are_added_up_in_every_scrape(
         def ticks() -> float | None:
             return value(scrape(url)[1], "microlearn_tick_duration_seconds_count")
 
-        assert standin.wait_for(lambda: ticks() == 2, timeout=20), scrape(url)[1]
+        assert standin.wait_for(lambda: ticks() == 2, timeout=45), scrape(url)[1]
         # Whichever worker answers, it reports both workers' one tick each.
         seen = {ticks() for _ in range(12)}
         _, samples = scrape(url)
