@@ -26,6 +26,8 @@ MASK = "[redacted]"
 
 # Slack tokens of every kind (bot, user, app-level, refresh, configuration) and webhook paths.
 _TOKENS = re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]+|hooks\.slack\.com/\S+")
+# The password in a URL's credentials (DATABASE_URL in a driver's message): scheme://user:…@
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
 
 # Their DEBUG lines are whole HTTP bodies and WebSocket frames: message texts, answers, and
 # (in slack_sdk's OAuth flow) secrets. Our Socket Mode handler logs through the last one.
@@ -64,7 +66,7 @@ class Masked(logging.Formatter):
 def mask(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         text = text.replace(secret, MASK)
-    return _TOKENS.sub(MASK, text)
+    return _URL_PASSWORD.sub(rf"\g<1>{MASK}@", _TOKENS.sub(MASK, text))
 
 
 def json_formatter() -> logging.Formatter:

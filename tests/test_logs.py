@@ -28,6 +28,14 @@ def test_tokens_and_secrets_are_masked_in_text_and_tracebacks() -> None:
     assert "RuntimeError: refused [redacted] and [redacted]" in line
 
 
+def test_a_url_password_is_masked_and_ordinary_words_are_not() -> None:
+    formatter = Masked(logging.Formatter("%(message)s"), [])
+    record = _record("cannot reach postgresql://microlearn:microlearn@db:5432/microlearn")
+    assert formatter.format(record) == (
+        "cannot reach postgresql://microlearn:[redacted]@db:5432/microlearn"
+    )
+
+
 def test_json_lines_carry_the_ids_bound_where_the_record_was_made() -> None:
     formatter = Masked(json_formatter(), [])
     ids = Ids()
