@@ -4,6 +4,8 @@ answers, gunicorn's workers added up, and the same page on the probe port in Soc
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import urllib.error
 import urllib.request
@@ -171,6 +173,12 @@ def test_two_workers_are_added_up_in_every_scrape(
         seen = {ticks() for _ in range(12)}
         _, samples = scrape(url)
         workers = {p.stem.rsplit("_", 1)[1] for p in directory.glob("histogram_*.db")}
+        live = directory / f"gauge_livemax_{min(workers)}.db"
+        assert live.exists()  # its tick lag
+        # A worker that exits stops counting in the live gauges; its counters still count.
+        os.kill(int(min(workers)), signal.SIGTERM)
+        assert standin.wait_for(lambda: not live.exists(), timeout=30)
+        assert standin.wait_for(lambda: ticks() == 3, timeout=45)  # gunicorn's new worker
     finally:
         assert bot.stop() == 0
     assert seen == {2}
