@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,8 +20,17 @@ from bot.config import Settings
 from bot.content.cues import find_cues
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, Source
+from bot.logs import ContextThreadPool
+from bot.metrics import PrometheusMetrics, mark_process_dead
 from bot.scheduler import Ticker, utc_now
-from bot.server import SocketModeFailed, Worker, run_http, run_socket_mode
+from bot.server import (
+    ProbesUnavailable,
+    SocketModeFailed,
+    Worker,
+    run_http,
+    run_socket_mode,
+    serve_probes,
+)
 from bot.services import Services
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
@@ -34,6 +42,7 @@ from bot.services.inbox import Inbox
 from bot.services.installations import Installations
 from bot.services.lead_reports import LeadReports
 from bot.services.leaderboards import LeaderboardService
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
@@ -43,13 +52,16 @@ from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
 from bot.services.skills import SkillService, enrolled_courses
 from bot.slack import render
-from bot.slack.http import HealthCheck, SlackWsgiApp
+from bot.slack.http import SlackWsgiApp
 from bot.slack.installations import INSTALL_PATH, OAuthApp, oauth_settings
 from bot.slack.listeners import register_listeners
 from bot.slack.messenger import SlackMessenger
+from bot.slack.metering import meter
+from bot.slack.probes import HealthCheck, Probes, Scrape
 from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
+from bot.storage.backlog import due_backlog
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
@@ -97,12 +109,14 @@ class Container:
     services: Services
     bolt: App
     ticker: Ticker | None = None
+    metrics: PrometheusMetrics | None = None
 
     def start_ticking(self) -> None:
         self.ticker = Ticker(
             partial(_tick, self.services, budget=_drain_budget(self.settings)),
             seconds=self.settings.tick_seconds,
             upkeep=lambda: upkeep(self.db, now=utc_now()),
+            metrics=self.services.metrics,
         )
         self.services_kick.target = self.ticker.kick
         self.ticker.start()
@@ -212,6 +226,7 @@ def build_services(
     client: WebClient | None = None,
     clock: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
+    metrics: Metrics = NO_METRICS,
 ) -> Services:
     """The use cases over one database; Slack calls with SLACK_BOT_TOKEN, or with OAuth the
     token each workspace installed the app with."""
@@ -221,7 +236,7 @@ def build_services(
         else None
     )
     messenger = SlackMessenger(
-        client or slack_client(settings, retries=False),
+        meter(client or slack_client(settings, retries=False), metrics.slack_call),
         tokens=installations.token if installations is not None else None,
     )
     catalog_service = CatalogService(catalog, ContentRepository(db))
@@ -287,6 +302,7 @@ def build_services(
         privacy=privacy,
         steps=(digests.plan,),
         senders={"digest": digests.send},
+        metrics=metrics,
     )
     # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
     game = GamifyRepository(db)
@@ -320,7 +336,12 @@ def build_services(
         drips=drips,
         delivery=delivery,
         quiz=QuizService(
-            answers=answers, catalog=catalog_service, reviews=reviews, people=people, gamify=gamify
+            answers=answers,
+            catalog=catalog_service,
+            reviews=reviews,
+            people=people,
+            gamify=gamify,
+            metrics=metrics,
         ),
         reports=reports,
         discussions=discussions,
@@ -341,6 +362,7 @@ def build_services(
             messenger=messenger,
         ),
         digests=digests,
+        metrics=metrics,
     )
 
 
@@ -379,7 +401,7 @@ def build_bolt_app(
         )
     app = App(
         logger=_bolt_logger(),
-        client=slack_client(settings),
+        client=meter(slack_client(settings), services.metrics.slack_call),
         oauth_settings=oauth,
         signing_secret=settings.slack_signing_secret or "",
         # Every HTTP request reaches Bolt through SlackWsgiApp, which has verified its signature,
@@ -387,7 +409,7 @@ def build_bolt_app(
         request_verification_enabled=False,
         token_verification_enabled=token_verification_enabled,
         process_before_response=process_before_response,
-        listener_executor=ThreadPoolExecutor(
+        listener_executor=ContextThreadPool(
             max_workers=settings.listener_threads, thread_name_prefix="listener"
         ),
         name="microlearn",
@@ -422,11 +444,26 @@ def build(
     catalog: Catalog,
     token_verification_enabled: bool = True,
     clock: Callable[[], datetime] = utc_now,
+    metrics: bool = False,
+    metrics_dir: Path | None = None,
 ) -> Container:
+    """`metrics`: count for `/metrics` (in files under `metrics_dir` when several processes
+    serve, see bot.metricsdir)."""
     db = open_database(settings)
-    services = build_services(settings, db, catalog, clock=clock)
+    counted = (
+        PrometheusMetrics(
+            multiprocess_dir=metrics_dir, backlog=lambda: due_backlog(db, now=utc_now())
+        )
+        if metrics
+        else None
+    )
+    services = build_services(settings, db, catalog, clock=clock, metrics=counted or NO_METRICS)
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
-    return Container(settings=settings, db=db, services=services, bolt=bolt)
+    return Container(settings=settings, db=db, services=services, bolt=bolt, metrics=counted)
+
+
+def metrics_page(metrics: PrometheusMetrics | None) -> Scrape | None:
+    return metrics.page if metrics is not None else None
 
 
 def deliver_due(settings: Settings, *, out: TextIO) -> None:
@@ -563,6 +600,7 @@ def http_app(
     bolt: App,
     *,
     clock: Callable[[], datetime] | None = None,
+    metrics: PrometheusMetrics | None = None,
 ) -> SlackWsgiApp:
     """What `serve --http` runs: each request signed, fresh and new before Bolt sees it."""
     if not settings.slack_signing_secret:
@@ -574,6 +612,7 @@ def http_app(
         replays=ReplayGuard(AcceptedRequests(db)),
         clock=clock,
         oauth=bolt.oauth_flow,
+        metrics=metrics_page(metrics),
     )
 
 
@@ -656,8 +695,14 @@ def serve(
     port: int,
     workers: int,
     out: TextIO,
+    metrics_dir: Path | None = None,
+    health_port: int | None = None,
 ) -> None:
-    """Check the lessons, migrate, verify the token, then serve until SIGTERM/SIGINT."""
+    """Check the lessons, migrate, verify the token, then serve until SIGTERM/SIGINT.
+
+    `metrics_dir`: where gunicorn's workers keep their samples (bot.metricsdir);
+    `health_port`: in Socket Mode, serve `/healthz` and `/metrics` on this port.
+    """
     if settings.oauth and not http:
         raise StartupError(OAUTH_NEEDS_HTTP)
     content = check_content(settings.lessons_dir)
@@ -687,9 +732,17 @@ def serve(
             workers=workers,
             identity=identity,
             out=out,
+            metrics_dir=metrics_dir,
         )
     else:
-        _serve_socket_mode(settings, content.catalog, identity=identity, out=out)
+        _serve_socket_mode(
+            settings,
+            content.catalog,
+            identity=identity,
+            out=out,
+            probes=(host, health_port) if health_port else None,
+            metrics_dir=metrics_dir,
+        )
 
 
 def _serve_http(
@@ -701,18 +754,26 @@ def _serve_http(
     workers: int,
     identity: str,
     out: TextIO,
+    metrics_dir: Path | None,
 ) -> None:
     assert settings.slack_signing_secret is not None
 
     def start_worker() -> Worker:
-        container = build(settings, catalog=catalog, token_verification_enabled=False)
+        container = build(
+            settings,
+            catalog=catalog,
+            token_verification_enabled=False,
+            metrics=True,
+            metrics_dir=metrics_dir,
+        )
         container.start_ticking()
-        wsgi = http_app(settings, container.db, container.bolt)
+        wsgi = http_app(settings, container.db, container.bolt, metrics=container.metrics)
         return Worker(wsgi=wsgi, stop=container.close, screen=wsgi.refuse_head)
 
     print(
         f"microlearn: serving HTTP as {identity} on http://{host}:{port}/slack/events "
-        f"(health: /healthz, {workers} worker(s) × {settings.web_threads} threads)",
+        f"(health: /healthz, metrics: /metrics, {workers} worker(s) × "
+        f"{settings.web_threads} threads)",
         file=out,
         flush=True,
     )
@@ -730,12 +791,42 @@ def _serve_http(
         workers=workers,
         threads=settings.web_threads,
         log_level=settings.log_level,
+        on_worker_exit=(
+            partial(mark_process_dead, directory=metrics_dir) if metrics_dir is not None else None
+        ),
     )
 
 
-def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, out: TextIO) -> None:
+def _serve_socket_mode(
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    identity: str,
+    out: TextIO,
+    probes: tuple[str, int] | None,
+    metrics_dir: Path | None,
+) -> None:
     assert settings.slack_app_token is not None
-    container = build(settings, catalog=catalog)
+    container = build(
+        settings, catalog=catalog, metrics=probes is not None, metrics_dir=metrics_dir
+    )
+    stop_probes: Callable[[], None] | None = None
+    if probes is not None:
+        host, port = probes
+        page = Probes(health=health_check(container.db), metrics=metrics_page(container.metrics))
+        try:
+            stop_probes = serve_probes(page, host=host, port=port)
+        except ProbesUnavailable as error:
+            container.close()
+            raise StartupError(
+                f"cannot serve /healthz and /metrics on {host}:{port} ({error}); choose another "
+                "port with MICROLEARN_HTTP_PORT or --health-port"
+            ) from None
+        print(
+            f"microlearn: health and metrics on http://{host}:{port}/healthz and /metrics",
+            file=out,
+            flush=True,
+        )
 
     def ready() -> None:
         # Only once Slack can reach us: nothing goes out from a bot that cannot hear answers.
@@ -761,6 +852,9 @@ def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, o
             f"cannot open the Socket Mode connection for SLACK_APP_TOKEN ({error.reason}); "
             "check the network, or use `microlearn serve --http`"
         ) from None
+    finally:
+        if stop_probes is not None:
+            stop_probes()
     print("microlearn: stopped", file=out, flush=True)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import sys
@@ -13,7 +12,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import metricsdir
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     serve.add_argument("--workers", type=int, default=2, help="HTTP worker processes (default 2)")
+    serve.add_argument(
+        "--health-port",
+        type=int,
+        metavar="N",
+        help="Socket Mode: serve /healthz and /metrics on port N (default MICROLEARN_HTTP_PORT)",
+    )
     serve.add_argument(
         "--sandbox-without-credentials",
         action="store_true",
@@ -165,16 +172,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except ConfigError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if settings.log_level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        # Two lines per run of every job (the tick, the 5-second upkeep): the tick logs its own
-        # one-line summary when something was sent or failed.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
     if args.command == "serve":
         if args.sandbox_without_credentials and not args.http and _no_credentials(settings):
             return _sandbox(settings, port=None, lessons=None, out=out)
@@ -207,7 +205,46 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     parser.error(f"unknown command {args.command}")
 
 
+def _secrets(settings: Settings) -> list[str]:
+    """What no log line may show: the tokens and the signing secret (bot.logs also masks any
+    token by its shape, and the password of any URL, DATABASE_URL's included)."""
+    return [
+        value
+        for value in (
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+        )
+        if value
+    ]
+
+
 def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    health_port = args.health_port or settings.http_port
+    if health_port is not None and not 1 <= health_port <= 65535:
+        print(
+            f"microlearn: --health-port must be a TCP port, 1–65535, got {health_port}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.http or os.environ.get(metricsdir.VARIABLE):
+        # Before bot.app imports prometheus_client: it picks file-backed samples at import.
+        try:
+            with metricsdir.multiprocess_dir(os.environ) as directory:
+                return _serve_app(settings, args, out, health_port, directory)
+        except metricsdir.MetricsDirError as error:
+            print(f"microlearn: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    return _serve_app(settings, args, out, health_port, None)
+
+
+def _serve_app(
+    settings: Settings,
+    args: argparse.Namespace,
+    out: TextIO,
+    health_port: int | None,
+    metrics_dir: Path | None,
+) -> int:
     from bot import app
 
     if settings.oauth and not args.http:
@@ -219,7 +256,14 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     try:
         app.serve(
-            settings, http=args.http, host=args.host, port=args.port, workers=args.workers, out=out
+            settings,
+            http=args.http,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            out=out,
+            metrics_dir=metrics_dir,
+            health_port=health_port,
         )
     except app.StartupError as error:
         for problem in getattr(error, "problems", ()):

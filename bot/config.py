@@ -55,6 +55,9 @@ class Settings:
 
     # When leads get the weekly digest (their own zone); None: never (`off`).
     digest: DigestTime | None = field(default_factory=lambda: parse_digest(DEFAULT_DIGEST))
+    # Issue 18, metrics and logs: JSON lines, and a probe port for Socket Mode.
+    log_format: str = "text"
+    http_port: int | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -137,6 +140,12 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         sandbox_port=_port(get("MICROLEARN_SANDBOX_PORT"), "MICROLEARN_SANDBOX_PORT", 3000),
         retention_days=_retention_days(get("MICROLEARN_RETENTION_DAYS")),
         digest=_digest(get("MICROLEARN_DIGEST")),
+        log_format=_log_format(get("MICROLEARN_LOG_FORMAT")),
+        http_port=(
+            _port(get("MICROLEARN_HTTP_PORT"), "MICROLEARN_HTTP_PORT", 0)
+            if get("MICROLEARN_HTTP_PORT") is not None
+            else None
+        ),
     )
 
 
@@ -265,3 +274,11 @@ def _retention_days(value: str | None) -> int | None:
             f"replies older than that are deleted), got {value!r}; leave it unset to keep them"
         )
     return int(value)
+
+
+def _log_format(value: str | None) -> str:
+    if value is None:
+        return "text"
+    if value.lower() not in ("text", "json"):
+        raise ConfigError(f"MICROLEARN_LOG_FORMAT must be text or json, got {value!r}")
+    return value.lower()

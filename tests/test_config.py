@@ -217,3 +217,47 @@ def test_oauth_needs_http_mode(tmp_path: Path) -> None:
         "SLACK_STATE_SECRET) needs HTTP mode: run `microlearn serve --http` (Slack's install "
         "redirect needs a public URL)"
     ]
+
+
+def test_log_format_and_probe_port_settings() -> None:
+    assert settings_from({}).log_format == "text"
+    assert settings_from({}).http_port is None
+    assert settings_from({"MICROLEARN_LOG_FORMAT": "JSON"}).log_format == "json"
+    assert settings_from({"MICROLEARN_HTTP_PORT": "9090"}).http_port == 9090
+    with pytest.raises(ConfigError, match="MICROLEARN_HTTP_PORT must be a TCP port"):
+        settings_from({"MICROLEARN_HTTP_PORT": "70000"})
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"MICROLEARN_LOG_FORMAT": "yaml"},
+            "microlearn: MICROLEARN_LOG_FORMAT must be text or json, got 'yaml'",
+        ),
+        (
+            {"MICROLEARN_HTTP_PORT": "http"},
+            "microlearn: MICROLEARN_HTTP_PORT must be a whole number ≥ 1, got 'http'",
+        ),
+    ],
+    ids=["log-format", "http-port"],
+)
+def test_a_bad_log_format_or_probe_port_is_one_line_and_exit_2(
+    env: dict[str, str], line: str, tmp_path: Path
+) -> None:
+    result = _microlearn("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [line]
+
+
+def test_an_unusable_prometheus_directory_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    taken = tmp_path / "not-a-directory"
+    taken.write_text("")
+    result = _microlearn(
+        "serve", "--http", env={"PROMETHEUS_MULTIPROC_DIR": str(taken)}, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"microlearn: PROMETHEUS_MULTIPROC_DIR={taken} cannot be used (File exists); point it "
+        "at a writable directory of its own, or unset it to let microlearn make one"
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.services.catalog import CatalogService
@@ -16,6 +16,7 @@ from bot.services.inbox import Inbox
 from bot.services.installations import Installations
 from bot.services.lead_reports import LeadReports
 from bot.services.leaderboards import LeaderboardService
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
@@ -45,3 +46,4 @@ class Services:
     digests: DigestService
     clock: Callable[[], datetime]
     installations: Installations | None = None  # OAuth: many workspaces, tokens stored
+    metrics: Metrics = field(default=NO_METRICS)  # issue 18: what operators scrape

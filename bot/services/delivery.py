@@ -18,6 +18,8 @@ from bot.domain.schedule import Days, next_slot, parse_time, zone
 from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
 from bot.services.discussions import DiscussionService
+from bot.services.logcontext import log_ids
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.notices import announce_finished
 from bot.services.pacing import Pacer
 from bot.services.people import People
@@ -119,12 +121,14 @@ class DeliveryService:
         privacy: PrivacyService | None = None,
         steps: Sequence[Callable[[datetime], object]] = (),
         senders: Mapping[str, Callable[[Claimed], None]] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._privacy = privacy
         # More tick steps (each queues into the outbox, given `now`), and senders for the
         # outbox kinds that are not messages (a digest is a file upload).
         self._steps = tuple(steps)
         self._senders = dict(senders or {})
+        self._metrics = metrics
         self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
@@ -278,7 +282,8 @@ class DeliveryService:
         now: datetime,
     ) -> None:
         if not owner:  # None, or blank: the lead was forgotten (`microlearn forget`)
-            log.warning("nobody to tell: %s", text)
+            # Not the text: it names people and lessons, and logs keep no message texts.
+            log.warning("nobody to tell about %s", key.split(":", 1)[0])
             return
         self._outbox.enqueue(
             team_id=team_id,
@@ -313,9 +318,17 @@ class DeliveryService:
             if not claimed:
                 break
             for delivery in claimed:
-                outcome, posted = self._send(delivery)
+                with log_ids(
+                    team_id=delivery.team_id,
+                    delivery_id=delivery.id,
+                    drip_id=delivery.drip_id,
+                    user_id=delivery.recipient if delivery.recipient_kind == "dm" else None,
+                ):
+                    outcome, posted = self._send(delivery)
+                    log.debug("delivery %d %s: %d message(s) posted", delivery.id, outcome, posted)
                 messages += posted
                 if outcome == "sent":
+                    self._metrics.delivery_sent(kind=delivery.kind)
                     sent += 1
                 elif outcome == "retry":
                     retried += 1
@@ -338,6 +351,10 @@ class DeliveryService:
             if isinstance(error, ContentProblem):
                 log.warning("delivery %d cannot be composed: %s", delivery.id, error)
             self._outbox.mark_failed(delivery, error=str(error), now=self._clock())
+            self._metrics.delivery_failed(
+                kind=delivery.kind,
+                reason="content_problem" if isinstance(error, ContentProblem) else "lesson_gone",
+            )
             return "failed", 0
         posted = 0
         channel_id = delivery.channel_id
@@ -588,10 +605,12 @@ class DeliveryService:
             else:
                 self._outbox.release(delivery, due_at=now + wait, error=error.code)
             log.info("delivery %d will be retried in %s (%s)", delivery.id, wait, error.code)
+            self._metrics.delivery_retried(kind=delivery.kind, reason=error.code)
             return "retry"
         fixable = delivery.enrolment_id is not None and error.code in CHANNEL_FIXABLE
         self._outbox.mark_failed(delivery, error=error.code, now=now, free_key=fixable)
         log.warning("delivery %d failed for good: %s", delivery.id, error.code)
+        self._metrics.delivery_failed(kind=delivery.kind, reason=error.code)
         if delivery.kind == "notice" or delivery.kind in self._senders:
             return "failed"
         if fixable and delivery.enrolment_id is not None:

@@ -15,6 +15,8 @@ from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
 from bot.services.drips import Refused
 from bot.services.gamify import GamifyService
+from bot.services.logcontext import bind
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.people import People
 from bot.services.ports import SlackError
 from bot.services.reviews import ReviewService
@@ -69,7 +71,9 @@ class QuizService:
         reviews: ReviewService,
         people: People,
         gamify: GamifyService | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._answers = answers
         self._catalog = catalog
         self._reviews = reviews
@@ -89,6 +93,7 @@ class QuizService:
     ) -> Answered:
         """Store the answer (one small committed insert) — call before acknowledging Slack."""
         question_ref = self._ref(ref)
+        bind(delivery_id=question_ref.delivery_id, drip_id=question_ref.drip_id)
         _check_clicker(question_ref, team_id=team_id, user_id=user_id, what="question")
         course, lesson, question = self._question(question_ref)
         if not valid(question, choice):
@@ -107,6 +112,9 @@ class QuizService:
                 question=question_ref.question_id, attempt=question_ref.attempt, correct=correct
             ),
         )
+        if recorded:
+            self._metrics.answer_stored(kind=question_ref.kind)
+        log.debug("answer %s", "stored" if recorded else "repeated: the first one stands")
         first = Choice.decode(question.kind, stored.choice)
         distribution = None
         if question.kind is QuestionKind.POLL:

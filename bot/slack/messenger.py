@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services.ports import ChannelInfo, Message, Posted, Profile, SlackError
 from bot.slack import blockkit
+from bot.slack.metering import without_retries
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class SlackMessenger:
 
     def __init__(self, client: WebClient, *, tokens: TokenLookup | None = None) -> None:
         self._client = client
-        self._client.retry_handlers.clear()
+        without_retries(self._client)  # the meter (bot.slack.metering) stays
         self._tokens = tokens
         self._clients: dict[str, WebClient] = {}
         self._lock = threading.Lock()
@@ -84,8 +85,9 @@ class SlackMessenger:
                     base_url=self._client.base_url,
                     timeout=self._client.timeout,
                     logger=self._client.logger,
+                    # the workspace's calls are counted like every other (bot.slack.metering)
+                    retry_handlers=list(self._client.retry_handlers),
                 )
-                client.retry_handlers.clear()
                 if len(self._clients) > 1000:  # tokens of workspaces long gone
                     self._clients.clear()
                 self._clients[token] = client
