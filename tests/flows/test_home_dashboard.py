@@ -194,6 +194,33 @@ def test_a_lead_sees_their_drips_progress_and_manages_them_and_a_learner_never_d
     assert bot.services.drips.team_drips(standin.team_id)[0].status == "cancelled"
 
 
+def test_a_leads_drips_show_learners_completion_accuracy_and_paused(
+    bot: Bot, standin: SlackStandIn
+) -> None:
+    ann = standin.add_user("ann", real_name="Ann Lee", tz="Europe/Berlin")
+    bob = standin.add_user("bob", real_name="Bob Stone", tz="Europe/Berlin")
+    bot.command(bot.lead, f"schedule security-basics to <@{ann}> <@{bob}>")
+    bot.command(bot.lead, f"schedule leading-people to <@{bob}>")
+    bot.tick(MONDAY_0930_BERLIN)
+    dm = standin.dm_channel(ann)
+    bot.driver.click(ann, question(standin, dm, 1), channel_id=dm, action_id="answer_1")
+    bot.driver.click(ann, question(standin, dm, 3), channel_id=dm, action_id="answer_0")
+    bot.driver.click(ann, with_done(standin, ann)[-1], channel_id=dm, action_id="lesson_done")
+    bot.command(bob, "snooze 3")
+    bot.command(ann, "join career-microlearning")  # Ann's own: not the lead's drip
+    team = standin.team_id
+    security, leading = bot.services.dashboard.lead_drips(team_id=team, user_id=bot.lead)
+    assert security.drip.course == "security-basics" and security.learners == 2
+    assert security.completion == 8  # 1 lesson of 2 × 6
+    assert security.accuracy == 50  # 1 of 2 first tries right
+    assert (security.waiting, security.paused) == (0, 0)
+    assert leading.learners == 1 and leading.completion == 0 and leading.accuracy is None
+    bot.command(bot.lead, f"pause {leading.drip.id}")
+    _, leading = bot.services.dashboard.lead_drips(team_id=team, user_id=bot.lead)
+    assert leading.paused == 1 and leading.drip.status == "paused"
+    assert bot.services.dashboard.lead_drips(team_id=team, user_id=ann) == ()
+
+
 def _many_courses(count: int) -> tuple[Course, ...]:
     return tuple(
         Course(
@@ -238,3 +265,30 @@ def test_home_stays_within_block_kit_limits_with_30_courses_and_50_drips(
         assert "…and 30 more drips: `/learn schedules`" in text
         for block in view["blocks"]:
             assert len(block.get("text", {}).get("text", "")) <= 3000
+
+
+def test_home_is_refreshed_after_join_snooze_and_resume_and_done(
+    bot: Bot, standin: SlackStandIn, ann: str
+) -> None:
+    bot.driver.open_home(ann)
+    bot.command(ann, "join security-basics")
+    assert "*Security basics for everyone*" in block_text(standin, ann, "courses")
+    bot.command(ann, "snooze 2")
+    assert "Snoozed until" in block_text(standin, ann, "settings")
+    bot.command(ann, "resume")
+    assert "Snoozed until" not in block_text(standin, ann, "settings")
+    bot.command(bot.lead, f"send security-basics/spot-phishing to <@{ann}>")
+    bot.tick()
+    dm = standin.dm_channel(ann)
+    bot.driver.click(ann, with_done(standin, ann)[-1], channel_id=dm, action_id="lesson_done")
+    assert "Points: *5*" in block_text(standin, ann, "standing")
+
+
+def test_no_home_is_published_for_someone_who_never_opened_it(
+    bot: Bot, standin: SlackStandIn, ann: str
+) -> None:
+    bot.command(ann, "join security-basics")
+    bot.tick(MONDAY_0930_BERLIN)
+    dm = standin.dm_channel(ann)
+    bot.driver.click(ann, question(standin, dm, 1), channel_id=dm, action_id="answer_1")
+    assert standin.home(ann) is None
