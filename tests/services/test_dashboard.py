@@ -22,7 +22,7 @@ def test_a_refresh_happens_only_for_a_published_home() -> None:
 def test_refreshes_asked_for_during_one_fold_into_one_more() -> None:
     watch = HomeWatch()
     watch.published("T1", "U1")
-    calls = []
+    calls: list[int] = []
 
     def publish() -> None:
         calls.append(len(calls))
