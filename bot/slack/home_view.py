@@ -138,8 +138,8 @@ def _recommendations(board: LearnerDashboard) -> list[Block]:
 
 def _settings(board: LearnerDashboard) -> list[Block]:
     settings = board.settings
-    days = settings.days.describe() if settings.days else "each course's days"
-    at = f"{settings.at:%H:%M}" if settings.at else "each course's time"
+    days = settings.days.describe() if settings.days else "the drip's days"
+    at = f"{settings.at:%H:%M}" if settings.at else "the drip's time"
     text = f"*Settings*\nDelivery: {days}, {at} ({settings.tz})."
     if settings.snoozed_until:
         text += f" Snoozed until {when(settings.snoozed_until)}."
