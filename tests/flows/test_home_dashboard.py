@@ -114,6 +114,11 @@ def test_home_shows_the_learners_dashboard_and_is_refreshed_after_an_answer(
     assert {"home_review_now", "open_lesson_0", "home_snooze_1", "home_prefs"} <= action_ids(
         standin, ann
     )
+    recommended = block_text(standin, ann, "recommended_0")
+    bot.driver.click_view(ann, home(standin, ann), action_id="open_lesson_0")
+    bot.tick()
+    title = recommended.split("*")[1]
+    assert any(title in str(m["text"]) for m in standin.messages(dm)[-6:])
 
 
 def test_review_now_sends_the_due_reviews_once_however_often_it_is_clicked(
