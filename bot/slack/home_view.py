@@ -74,7 +74,7 @@ def _course_line(course: CourseProgress) -> str:
     if course.status == "finished":
         return head + " :white_check_mark:"
     if course.status == "paused":
-        return head + " · paused (`/learn resume` brings it back)"
+        return head + " · paused"
     if course.next_title:
         return head + f" · next: _{_cut(course.next_title, 80)}_ {when(course.next_at)}"
     return head

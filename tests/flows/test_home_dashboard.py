@@ -187,6 +187,8 @@ def test_a_lead_sees_their_drips_progress_and_manages_them_and_a_learner_never_d
     bot.driver.click_view(bot.lead, home(standin, bot.lead), action_id="drip_pause", value="1")
     assert "paused" in block_text(standin, bot.lead, "drip_text_1")
     assert "1 paused" in block_text(standin, bot.lead, "drip_text_1")
+    bot.driver.open_home(ann)
+    assert "0 of 6 lessons done · paused" in block_text(standin, ann, "courses")
     assert "drip_pause" not in action_ids(standin, bot.lead)
     # Ann clicks the lead's Resume (a forged click): refused, nothing changes.
     bot.driver.click_view(ann, home(standin, bot.lead), action_id="drip_resume", value="1")
