@@ -93,7 +93,19 @@ class ReviewService:
             planned += self._queue(card, now=now)
         return planned
 
-    def _queue(self, card: CardRecord, *, now: datetime) -> int:
+    def send_due_now(self, team_id: str, user_id: str, *, until: datetime, now: datetime) -> int:
+        """Queue at once the learner's reviews scheduled by `until` (App Home's Review now).
+
+        Each card is claimed as the tick claims it (`review_sent` compares its round), so a
+        double click, or the tick at the same moment, queues every review once.
+        """
+        queued = 0
+        for card in self._answers.cards_of(team_id, user_id):
+            if card.status == "active" and card.due_at <= until:
+                queued += self._queue(card, now=now, pulled=True)
+        return queued
+
+    def _queue(self, card: CardRecord, *, now: datetime, pulled: bool = False) -> int:
         round_ = card.reviews + 1
         if not self._answers.review_sent(card.id, reviews=round_, hold_until=now + HOLD):
             return 0  # another process queued it
@@ -107,7 +119,8 @@ class ReviewService:
             now=now,
             lesson=(card.course, card.lesson),
             question_position=card.position,
-            payload={"attempt": round_ + 1},
+            # asked for (Review now): it goes out even during a snooze
+            payload={"attempt": round_ + 1, **({"pulled_by": card.user_id} if pulled else {})},
         )
         return 1
 
