@@ -47,6 +47,7 @@ from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
 from bot.storage.requests import AcceptedRequests
+from bot.storage.send_rate import SharedSendRate
 
 log = logging.getLogger(__name__)
 
@@ -230,13 +231,19 @@ def build_services(
         people=people,
         messenger=messenger,
         composer=composer,
-        pacer=Pacer(rate=settings.send_rate_per_second, burst=settings.send_burst),
+        # One rate per workspace for every process and replica on this database.
+        pacer=Pacer(
+            rate=settings.send_rate_per_second,
+            burst=settings.send_burst,
+            shared=SharedSendRate(db),
+        ),
         clock=clock,
         sleep=sleep,
         grace=timedelta(hours=settings.catch_up_grace_hours),
         reviews=reviews,
         discussions=discussions,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
+        threads=settings.posts_in_flight,
     )
     return Services(
         catalog=catalog_service,

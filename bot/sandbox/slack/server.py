@@ -171,6 +171,9 @@ class _Reply:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Slack takes every connection; a bot with many posts in flight opens them in bursts, which
+    # the listen backlog's default of 5 would answer with resets.
+    request_queue_size = 256
 
     def __init__(self, standin: SlackStandIn) -> None:
         super().__init__(("127.0.0.1", 0), _RequestHandler)
