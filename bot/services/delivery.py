@@ -373,7 +373,9 @@ class DeliveryService:
                             return "lost", posted
                         index += 1
                         continue
-                self._wait_for_slot(delivery.team_id, target)
+                # A DM is one conversation whether addressed by user id or by its D… id.
+                paced = delivery.recipient if delivery.recipient_kind == "dm" else target
+                self._wait_for_slot(delivery.team_id, paced)
                 result = self._messenger.post(
                     delivery.team_id,
                     target,
@@ -444,6 +446,9 @@ class DeliveryService:
 
     def _wait_for_slot(self, team_id: str, target: str) -> None:
         for _ in range(_SLOT_TRIES):
+            wait = self._pacer.channel_wait(team_id, target, self._clock().timestamp())
+            if wait > 0:
+                self._sleep(wait)
             delay = self._pacer.reserve(team_id, target, self._clock().timestamp())
             if delay > 0:
                 self._sleep(delay)

@@ -61,7 +61,10 @@ class TokenBucket:
     def ready_at(self, now: float) -> float:
         """The earliest time a token is available (now, or later)."""
         self._refill(now)
-        at = now if self.tokens >= 1 else now + (1 - self.tokens) / self.rate
+        # Slots already handed out may reach past `now` (another thread's, or this caller's
+        # clock a little behind): count from the last of them.
+        base = max(now, self.updated)
+        at = base if self.tokens >= 1 else base + (1 - self.tokens) / self.rate
         return max(at, self.paused_until)
 
     def take(self, at: float) -> None:
@@ -124,6 +127,15 @@ class Pacer:
                 at = max(self._shared_slot(team_id, now), per_channel.ready_at(now))
             per_channel.take(at)
             return at - now
+
+    def channel_wait(self, team_id: str, channel: str, now: float) -> float:
+        """Seconds until the channel may take a post (nothing is taken).
+
+        Waiting for the channel first, then reserving, keeps a post held back by its channel
+        from spending a workspace token that others could have used meanwhile.
+        """
+        with self._lock:
+            return max(0.0, self._channel(team_id, channel, now).ready_at(now) - now)
 
     def _shared_slot(self, team_id: str, now: float) -> float:
         assert self._shared is not None

@@ -33,6 +33,7 @@ import email.policy
 import hashlib
 import json
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -275,7 +276,8 @@ class SlackStandIn:
         self._calls: list[JSON] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._rate_limits: dict[str, _RateLimit] = {}
-        self._delays: dict[str, float] = {}
+        self._delays: dict[str, tuple[float, float]] = {}
+        self._jitter = random.Random(0)  # the same latencies on every run
         self._holds: dict[str, threading.Event] = {}
         self._lost: dict[str, list[_LostAnswer]] = {}
         self._held: dict[str, int] = {}
@@ -696,11 +698,14 @@ class SlackStandIn:
         with self._changed:
             self._rate_limits.clear()
 
-    def delay(self, method: str, seconds: float) -> None:
-        """Add latency to every call of ``method`` (0 removes it)."""
+    def delay(self, method: str, seconds: float, *, jitter: float = 0.0) -> None:
+        """Add latency to every call of ``method``: ``seconds``, give or take up to ``jitter``
+        (uniformly spread), as a server far away answers (0 removes it)."""
+        if jitter < 0 or jitter > seconds:
+            raise ValueError("jitter must be between 0 and the latency")
         with self._changed:
             if seconds > 0:
-                self._delays[method] = seconds
+                self._delays[method] = (seconds, jitter)
             else:
                 self._delays.pop(method, None)
 
@@ -947,8 +952,9 @@ class SlackStandIn:
 
     def _api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> _Reply:
         with self._lock:
-            delay = self._delays.get(method, 0.0)
-        if delay:
+            latency, jitter = self._delays.get(method, (0.0, 0.0))
+            delay = latency + self._jitter.uniform(-jitter, jitter) if jitter else latency
+        if delay > 0:
             time.sleep(delay)  # injected latency, not test timing
         with self._changed:
             gate = self._holds.get(method)
