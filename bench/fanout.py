@@ -161,7 +161,11 @@ def _run(args: argparse.Namespace, lessons: Path) -> int:
             f"{args.cap:g} msg/s per workspace (burst {args.slack_burst}) and "
             f"{SLACK_CHANNEL_RATE:g} msg/s per channel (burst {SLACK_CHANNEL_BURST}); "
             f"our pacing MICROLEARN_SEND_RATE={args.cap:g}, MICROLEARN_SEND_BURST={args.send_burst}"
-            + (f"; {args.latency:g} ms added to each post" if args.latency else "")
+            + (
+                f"; Slack answers each post in {args.latency:g} ± {args.jitter:g} ms"
+                if args.latency
+                else "; Slack answers each post at once"
+            )
         )
         print(
             f"  (a real deployment paces well under Slack's cap of 'several hundred per minute': "
@@ -204,8 +208,15 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--latency",
         type=float,
-        default=0.0,
-        help="milliseconds the stand-in adds to each chat.postMessage (0; Slack's are far from 0)",
+        default=150.0,
+        help="milliseconds the stand-in takes to answer each chat.postMessage, as Slack does from "
+        "afar (150; 0: at once)",
+    )
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        default=50.0,
+        help="milliseconds the latency varies by, either way, uniformly (50)",
     )
     parser.add_argument(
         "--probe-learners",
@@ -238,6 +249,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.slack_burst is None:
         args.slack_burst = max(5, round(args.cap / 5))
+    args.jitter = min(args.jitter, args.latency)
     return args
 
 
@@ -329,6 +341,7 @@ class _StandInPlan:
     cap: float | None
     slack_burst: int
     latency: float  # seconds added to every chat.postMessage
+    jitter: float  # seconds it varies by, either way
 
 
 @dataclass(frozen=True)
@@ -365,7 +378,7 @@ def _stand_in_process(connection: Connection, plan: _StandInPlan) -> None:
             # rate limiter a scan of every conversation for a user id it has not seen.
             standin.dm_channel(user_id)
         group = standin.add_usergroup("everyone", learners)
-        standin.delay("chat.postMessage", plan.latency)
+        standin.delay("chat.postMessage", plan.latency, jitter=plan.jitter)
         if plan.cap is not None:
             standin.rate_limit(
                 "chat.postMessage",
@@ -475,7 +488,9 @@ def _fanout(
 ) -> bool:
     dialect = _dialect(url)
     label = f"fan-out {dialect}" + ("" if cap is not None else " uncapped")
-    standin = _StandIn(_StandInPlan(learners, cap, args.slack_burst, args.latency / 1000))
+    standin = _StandIn(
+        _StandInPlan(learners, cap, args.slack_burst, args.latency / 1000, args.jitter / 1000)
+    )
     try:
         ready = standin.ready
         rate = cap if cap is not None else 1_000_000.0
@@ -491,7 +506,7 @@ def _fanout(
                 "MICROLEARN_LOG_LEVEL": "WARNING",
             }
         )
-        db = Database(settings.database_url)
+        db = app.open_database(settings)  # as `serve` opens it
         try:
             migrate.upgrade(db)
             services = app.build_services(

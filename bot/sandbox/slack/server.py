@@ -699,8 +699,9 @@ class SlackStandIn:
             self._rate_limits.clear()
 
     def delay(self, method: str, seconds: float, *, jitter: float = 0.0) -> None:
-        """Add latency to every call of ``method``: ``seconds``, give or take up to ``jitter``
-        (uniformly spread), as a server far away answers (0 removes it)."""
+        """Answer every call of ``method`` late: ``seconds``, give or take up to ``jitter``
+        (uniformly spread), as a server far away answers (0 removes it). The call itself is
+        carried out on arrival."""
         if jitter < 0 or jitter > seconds:
             raise ValueError("jitter must be between 0 and the latency")
         with self._changed:
@@ -951,11 +952,6 @@ class SlackStandIn:
         return _Reply(404, {"Content-Type": "text/plain"}, b"not found\n")
 
     def _api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> _Reply:
-        with self._lock:
-            latency, jitter = self._delays.get(method, (0.0, 0.0))
-            delay = latency + self._jitter.uniform(-jitter, jitter) if jitter else latency
-        if delay > 0:
-            time.sleep(delay)  # injected latency, not test timing
         with self._changed:
             gate = self._holds.get(method)
             if gate is not None:
@@ -993,6 +989,13 @@ class SlackStandIn:
             )
             self._touch()
         reply = _Reply.json(status, payload, extra_headers)
+        with self._lock:
+            latency, jitter = self._delays.get(method, (0.0, 0.0))
+            delay = latency + self._jitter.uniform(-jitter, jitter) if jitter else latency
+        if delay > 0:
+            # Injected latency, not test timing: the call is carried out (and counted against
+            # rate limits) when it arrives, as Slack does; its answer takes this long to come.
+            time.sleep(delay)
         with self._lock:
             queue = self._lost.get(method)
             if queue:
