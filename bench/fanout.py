@@ -75,6 +75,7 @@ from tests.support.databases import (
     postgres_test_url,
     postgres_unreachable_reason,
 )
+from tests.support.process import BotProcess, bot_environment, start_http_bot
 
 TEAM = "T0001"
 FANOUT_COURSE = "bench-fanout"
@@ -181,6 +182,12 @@ def _run(args: argparse.Namespace, lessons: Path) -> int:
                 ok &= _fanout(
                     url, lessons, catalog, learners=args.learners, cap=args.cap, args=args
                 )
+        if args.replicas:
+            if "postgresql" in databases:
+                with _database("postgresql") as url:
+                    ok &= _replicas(url, lessons, catalog, args=args)
+            else:
+                print("replicas: skipped, they share a PostgreSQL database (--db postgresql)")
     if not args.skip_plan:
         zones = _zones(args.zones)
         for dialect in databases:
@@ -217,6 +224,19 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=50.0,
         help="milliseconds the latency varies by, either way, uniformly (50)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="also fan out from N `microlearn serve --http` processes of 2 workers each on one "
+        "PostgreSQL database, all paced by the one rate (0: skip)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="MICROLEARN_SEND_THREADS: posts in flight per process (default: as the rate needs)",
     )
     parser.add_argument(
         "--probe-learners",
@@ -504,6 +524,7 @@ def _fanout(
                 "MICROLEARN_SEND_RATE": f"{rate:g}",
                 "MICROLEARN_SEND_BURST": str(burst),
                 "MICROLEARN_LOG_LEVEL": "WARNING",
+                **({"MICROLEARN_SEND_THREADS": str(args.threads)} if args.threads else {}),
             }
         )
         db = app.open_database(settings)  # as `serve` opens it
@@ -535,6 +556,113 @@ def _fanout(
             db.dispose()
     finally:
         standin.stop()
+
+
+REPLICA_WORKERS = 2
+SIGNING_SECRET = "bench-signing-secret"
+
+
+def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Namespace) -> bool:
+    """The same fan-out, sent by `--replicas` servers (each `serve --http --workers 2`) that
+    share one PostgreSQL database and one MICROLEARN_SEND_RATE: together, no faster than it."""
+    label = f"fan-out {args.replicas} replicas x {REPLICA_WORKERS} workers postgresql"
+    cap = args.cap
+    standin = _StandIn(
+        _StandInPlan(args.learners, cap, args.slack_burst, args.latency / 1000, args.jitter / 1000)
+    )
+    replicas: list[BotProcess] = []
+    try:
+        ready = standin.ready
+        env = bot_environment(
+            api_url=ready.api_url,
+            database_url=url,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            LESSONS_DIR=str(lessons),
+            MICROLEARN_SEND_RATE=f"{cap:g}",
+            MICROLEARN_SEND_BURST=str(args.send_burst),
+            MICROLEARN_TICK_SECONDS="1",
+            **({"MICROLEARN_SEND_THREADS": str(args.threads)} if args.threads else {}),
+        )
+        settings = settings_from(env | {"SLACK_BOT_TOKEN": ready.bot_token})
+        db = app.open_database(settings)
+        try:
+            migrate.upgrade(db)
+            services = app.build_services(
+                settings, db, catalog, clock=lambda: datetime.now(UTC), sleep=time.sleep
+            )
+            services.catalog.sync(now=datetime.now(UTC))
+            root = Path(__file__).resolve().parents[1]
+            for _ in range(args.replicas):
+                replicas.append(start_http_bot(env, cwd=root, workers=REPLICA_WORKERS))
+            started = time.perf_counter()
+            result = services.drips.send_now(
+                team_id=TEAM,
+                lead_id=ready.lead,
+                address=FANOUT_COURSE,
+                targets=(Target(TargetKind.USERGROUP, id=ready.group, name="everyone"),),
+                now=datetime.now(UTC),
+            )
+            enqueue_seconds = time.perf_counter() - started
+            print(
+                f"{label}: {args.learners} learners; send_now enqueued {result.users} deliveries "
+                f"in {enqueue_seconds:.1f} s; the replicas' ticks (every second) send them"
+            )
+            drained = _wait_until_sent(db, timeout=args.drain_timeout)
+            drained.enqueue_seconds = enqueue_seconds
+            peaks = [_process_peaks(replica.process.pid) for replica in replicas]
+            report = standin.report()
+            rss = "; ".join(
+                f"replica {n + 1} peak RSS "
+                + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in peak.items())
+                for n, peak in enumerate(peaks)
+            )
+            return _judge(
+                label, db, ready, report, drained, learners=args.learners, cap=cap, rss=rss
+            )
+        finally:
+            for replica in replicas:
+                with suppress(Exception):
+                    replica.stop(timeout=30)
+            db.dispose()
+    finally:
+        standin.stop()
+
+
+def _wait_until_sent(db: Database, *, timeout: float) -> _Drained:
+    """Watch the outbox until nothing is pending or being sent (other processes send)."""
+    start = time.monotonic()
+    drained = _Drained(seconds=0.0, started=start)
+    load = os.getloadavg()[0]
+    while True:
+        drained.left = _unfinished(db)
+        if drained.left == 0 or time.monotonic() - start > timeout:
+            break
+        time.sleep(0.25)  # polling other processes' progress
+    drained.seconds = time.monotonic() - start
+    drained.load = (load, os.getloadavg()[0])
+    return drained
+
+
+def _process_peaks(pid: int) -> dict[str, float]:
+    """Peak RSS (VmHWM) of a server's master process and of each of its workers, in MiB."""
+    peaks = {"master": _vm_hwm(pid)}
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for n, child in enumerate(children, start=1):
+        peaks[f"worker {n}"] = _vm_hwm(int(child))
+    return peaks
+
+
+def _vm_hwm(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _drain(services: Services, db: Database, *, timeout: float) -> _Drained:
@@ -583,6 +711,7 @@ def _judge(
     *,
     learners: int,
     cap: float | None,
+    rss: str | None = None,
 ) -> bool:
     """Print what the fan-out achieved; False if a message was doubled or a delivery lost."""
     with db.engine.connect() as connection:
@@ -628,7 +757,9 @@ def _judge(
         f"{label}: {learners} learners, {messages} messages in {drained.seconds:.1f} s = "
         f"{overall:.1f} msg/s"
     )
-    tail = f"duplicates: {duplicates}; lost: {lost}; peak RSS {_peak_rss_mib():.0f} MiB"
+    tail = f"duplicates: {duplicates}; lost: {lost}; " + (
+        rss or f"peak RSS {_peak_rss_mib():.0f} MiB"
+    )
     if cap is None:
         print(
             f"{head} (steady {steady:.1f} msg/s) with no cap at all: the drain's own speed "
