@@ -24,7 +24,7 @@ CHANNEL_RATE = 1.0  # messages per second into one channel
 CHANNEL_BURST = 4  # a lesson and its questions may go out together
 _PRUNE_AT = 20_000  # forget idle channel buckets past this many
 BATCH_SECONDS = 0.1  # a shared bucket's tokens are taken this much of the rate at a time
-STALE_TOKEN = 1.0  # seconds after its instant a token taken but not spent is let go
+STALE_TOKEN = 0.1  # seconds after its instant a token taken but not spent is let go (a burst)
 
 
 class SharedBucket(Protocol):
