@@ -5,6 +5,7 @@ Run on purpose, never by the suite:
     .venv/bin/python bench/fanout.py [--learners N] [--cap MSGS_PER_S] [--db sqlite|postgresql|both]
                                      [--plan-enrolments N] [--zones N] [--skip-fanout] [--skip-plan]
                                      [--slack-burst N] [--send-burst N] [--latency MS]
+                                     [--jitter MS] [--threads N] [--replicas N]
                                      [--probe-learners N] [--due same|staggered]
 
 The default run (SQLite, 10,000 learners at 100 msg/s, then the plan step) takes about five
@@ -14,11 +15,14 @@ minutes on two cores; `--db both` runs everything on PostgreSQL too.
    quiz question: two messages) to N learners of a user group with `send_now`, then drains the
    outbox with the real clock and real sleeps over HTTP to the Slack stand-in (bot/sandbox/slack),
    which runs in a child process so that it competes for cores, not for this process's GIL, and
-   so that the peak RSS printed is the bot's. The stand-in emulates Slack's two chat.postMessage
+   so that the peak RSS printed is the bot's. It answers each post 150 ± 50 ms after carrying
+   it out, as Slack does from afar, so the drain keeps many posts in flight. The stand-in emulates Slack's two chat.postMessage
    rules at once: a workspace-wide token bucket (the cap) and about one message a second per
    channel. Our own pacing (MICROLEARN_SEND_RATE) is set to the emulated cap so the bot tries to
    use all of it. Before that, the same fan-out runs with no cap at all, to show how fast the
-   drain can go (which bounds the cap it can saturate).
+   drain can go (which bounds the cap it can saturate). With `--replicas N` (PostgreSQL), the
+   same fan-out is then sent by N `microlearn serve --http` processes of two workers each,
+   sharing the database and its one rate per workspace.
 2. Plan: 100,000 enrolments in 400 IANA zones, all due, bulk-inserted. The plan step a tick runs
    before it starts sending is timed: `Outbox.plan` (one slot row per due group) and the first
    chunk of `Outbox.apply_planned` (PLAN_CHUNK learners' deliveries and next slots). Then the
