@@ -11,18 +11,18 @@ Run on purpose, never by the suite:
 The default run (SQLite, 10,000 learners at 100 msg/s, then the plan step) takes about five
 minutes on two cores; `--db both` runs everything on PostgreSQL too.
 
-1. Fan-out: the real bot (`bot.app.build_services`) sends one lesson (a lesson message and one
-   quiz question: two messages) to N learners of a user group with `send_now`, then drains the
-   outbox with the real clock and real sleeps over HTTP to the Slack stand-in (bot/sandbox/slack),
-   which runs in a child process so that it competes for cores, not for this process's GIL, and
-   so that the peak RSS printed is the bot's. It answers each post 150 ± 50 ms after carrying
-   it out, as Slack does from afar, so the drain keeps many posts in flight. The stand-in emulates Slack's two chat.postMessage
-   rules at once: a workspace-wide token bucket (the cap) and about one message a second per
-   channel. Our own pacing (MICROLEARN_SEND_RATE) is set to the emulated cap so the bot tries to
-   use all of it. Before that, the same fan-out runs with no cap at all, to show how fast the
-   drain can go (which bounds the cap it can saturate). With `--replicas N` (PostgreSQL), the
-   same fan-out is then sent by N `microlearn serve --http` processes of two workers each,
-   sharing the database and its one rate per workspace.
+1. Fan-out: the real bot (`bot.app.build_services`) sends one lesson (a lesson message and one quiz
+   question: two messages) to N learners of a user group with `send_now`, then drains the outbox
+   with the real clock and real sleeps over HTTP to the Slack stand-in (bot/sandbox/slack), which
+   runs in a child process so that it competes for cores, not for this process's GIL, and so that
+   the peak RSS printed is the bot's. It answers each post 150 ± 50 ms after carrying it out, as
+   Slack does from afar, so the drain keeps many posts in flight. The stand-in emulates Slack's two
+   chat.postMessage rules at once: a workspace-wide token bucket (the cap) and about one message a
+   second per channel. Our own pacing (MICROLEARN_SEND_RATE) is set to the emulated cap so the bot
+   tries to use all of it. Before that, the same fan-out runs with no cap at all, to show how fast
+   the drain can go (which bounds the cap it can saturate). With `--replicas N` (PostgreSQL), the
+   same fan-out is then sent by N `microlearn serve --http` processes of two workers each, sharing
+   the database and its one rate per workspace.
 2. Plan: 100,000 enrolments in 400 IANA zones, all due, bulk-inserted. The plan step a tick runs
    before it starts sending is timed: `Outbox.plan` (one slot row per due group) and the first
    chunk of `Outbox.apply_planned` (PLAN_CHUNK learners' deliveries and next slots). Then the
@@ -335,6 +335,7 @@ class CappedStandIn(SlackStandIn):
         self._caps: dict[str, _Bucket] = {}
         self.accepted: dict[str, list[float]] = {}
         self.refused = Counter[tuple[str, str]]()
+        self.refused_at: list[float] = []  # when each 429 of the workspace cap was answered
 
     def cap_workspace(self, method: str, *, per_second: float, burst: int) -> None:
         with self._lock:
@@ -348,6 +349,7 @@ class CappedStandIn(SlackStandIn):
             cap.updated = now
             if cap.tokens < 1.0:
                 self.refused[(method, "workspace")] += 1
+                self.refused_at.append(now)
                 return max(1, math.ceil((1.0 - cap.tokens) / cap.per_second))
         retry_after = super()._take_token(method, params)
         if retry_after is not None:
@@ -383,6 +385,7 @@ class _StandInReport:
     stats: dict[str, dict[str, int]]
     accepted: list[float]  # time.monotonic() of each chat.postMessage let through
     refused: dict[str, int]  # 429s by rule: workspace, channel
+    refused_at: list[float]  # time.monotonic() of each 429 of the workspace cap
     posted: dict[str, list[tuple[int, int]]]  # learner → (delivery id, part) of each message
     unmarked: int  # messages to learners without the bot's delivery metadata
     peak_rss_mib: float
@@ -443,10 +446,12 @@ def _stand_in_report(standin: CappedStandIn, learners: Sequence[str]) -> _StandI
     with standin._lock:  # the HTTP threads append under this lock
         accepted = list(standin.accepted.get("chat.postMessage", []))
         refused = {rule: n for (method, rule), n in standin.refused.items()}
+        refused_at = list(standin.refused_at)
     return _StandInReport(
         stats=standin.stats(),
         accepted=accepted,
         refused=refused,
+        refused_at=refused_at,
         posted=posted,
         unmarked=unmarked,
         peak_rss_mib=_peak_rss_mib(),
@@ -776,6 +781,12 @@ def _judge(
             f"{steady / cap:.3f}; goal >= {RATE_GOAL}: {verdict}); 429s: {limited}; {tail}"
         )
     low, high = STEADY
+    offered = _window_rates(sorted(accepted + report.refused_at), seconds=1.0)
+    if offered:
+        print(
+            f"  offered (accepted + refused) per 1-s window: median "
+            f"{sorted(offered)[len(offered) // 2]:.1f}, max {max(offered):.1f} msg/s"
+        )
     windows = _window_rates(accepted, seconds=10.0)
     slowest = 10 * (windows.index(min(windows)) + 1) if windows else 0
     print(
