@@ -29,6 +29,9 @@ from bot.storage.db import Database, insert_for_dialect
 from bot.storage.models import SendBucket
 
 _BUCKETS: Table = SendBucket.__table__  # type: ignore[attr-defined]
+# A bucket whose clock is further ahead than this was set by a clock that ran ahead (and was put
+# right since) or the sandbox's time travel, not by a pause: it starts again from now.
+_MAX_AHEAD = 600.0
 
 
 class SharedSendRate:
@@ -60,6 +63,13 @@ class SharedSendRate:
             row = connection.execute(statement).first()
             if row is None:  # the workspace's first post: its bucket starts full
                 self._create(connection, team_id, now=now, burst=burst)
+                row = connection.execute(statement).one()
+            elif float(row[1]) > now + _MAX_AHEAD:
+                connection.execute(
+                    update(_BUCKETS)
+                    .where(_BUCKETS.c.team_id == team_id)
+                    .values(tokens=0.0, updated=now, paused_until=0.0)
+                )
                 row = connection.execute(statement).one()
         tokens, updated, paused_until = float(row[0]), float(row[1]), float(row[2])
         before = tokens + want

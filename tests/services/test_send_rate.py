@@ -83,3 +83,10 @@ def test_every_workspace_has_its_own_bucket(db: Database) -> None:
     pacer = Pacer(rate=1, burst=2, shared=SharedSendRate(db), batch=1)
     assert [pacer.reserve("T0001", f"D{n}", 0.0) for n in range(3)] == [0.0, 0.0, 1.0]
     assert [pacer.reserve("T0002", f"D{n}", 0.0) for n in range(2)] == [0.0, 0.0]
+
+
+def test_a_clock_that_ran_ahead_once_does_not_stop_sending(db: Database) -> None:
+    pacer = Pacer(rate=10, burst=5, shared=SharedSendRate(db), batch=1)
+    assert pacer.reserve("T0001", "D1", 100_000.0) == 0.0  # a day ahead, then put right
+    later = Pacer(rate=10, burst=5, shared=SharedSendRate(db), batch=1)
+    assert later.reserve("T0001", "D2", 10.0) < 0.2  # not a day's wait
