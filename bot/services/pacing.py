@@ -24,6 +24,7 @@ CHANNEL_RATE = 1.0  # messages per second into one channel
 CHANNEL_BURST = 4  # a lesson and its questions may go out together
 _PRUNE_AT = 20_000  # forget idle channel buckets past this many
 BATCH_SECONDS = 0.1  # a shared bucket's tokens are taken this much of the rate at a time
+MAX_BATCH = 50  # tokens per round trip at most, however high the rate
 STALE_TOKEN = 0.1  # seconds after its instant a token taken but not spent is let go (a burst)
 
 
@@ -93,7 +94,7 @@ class Pacer:
         self._rate = rate
         self._burst = burst
         self._shared = shared
-        self._batch = batch or max(1, min(burst, round(rate * BATCH_SECONDS)))
+        self._batch = batch or max(1, min(burst, MAX_BATCH, round(rate * BATCH_SECONDS)))
         self._lock = threading.Lock()
         self._teams: dict[str, TokenBucket] = {}
         self._channels: dict[tuple[str, str], TokenBucket] = {}

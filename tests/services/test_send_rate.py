@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from bot.services.pacing import Pacer
+from bot.services.pacing import MAX_BATCH, Pacer
 from bot.storage.db import Database
 from bot.storage.send_rate import SharedSendRate
 from tests.flows.test_posts_in_flight import within_bucket
@@ -90,3 +90,28 @@ def test_a_clock_that_ran_ahead_once_does_not_stop_sending(db: Database) -> None
     assert pacer.reserve("T0001", "D1", 100_000.0) == 0.0  # a day ahead, then put right
     later = Pacer(rate=10, burst=5, shared=SharedSendRate(db), batch=1)
     assert later.reserve("T0001", "D2", 10.0) < 0.2  # not a day's wait
+
+
+class _CountingBucket:
+    """A shared bucket that grants every token at once and notes how many were asked for."""
+
+    def __init__(self) -> None:
+        self.wants: list[int] = []
+
+    def take(
+        self, team_id: str, *, want: int, now: float, rate: float, burst: float
+    ) -> tuple[tuple[float, ...], float]:
+        self.wants.append(want)
+        return (now,) * want, 0.0
+
+    def pause(self, team_id: str, *, until: float, now: float, rate: float, burst: float) -> None:
+        raise AssertionError("no 429 here")
+
+
+def test_tokens_are_taken_a_tenth_of_a_second_at_a_time_in_small_batches() -> None:
+    for rate, burst, batch in ((100.0, 8, 8), (100.0, 50, 10), (1e6, 10**6, MAX_BATCH)):
+        shared = _CountingBucket()
+        pacer = Pacer(rate=rate, burst=burst, shared=shared)
+        for n in range(batch + 1):
+            assert pacer.reserve("T0001", f"D{n}", 5.0) == 0.0
+        assert shared.wants == [batch, batch]  # one round trip per batch, the next on its first
