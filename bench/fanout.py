@@ -41,6 +41,7 @@ import math
 import multiprocessing
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -79,7 +80,7 @@ from tests.support.databases import (
     postgres_test_url,
     postgres_unreachable_reason,
 )
-from tests.support.process import BotProcess, bot_environment, start_http_bot
+from tests.support.process import BotProcess, bot_environment, free_port, wait_until_healthy
 
 TEAM = "T0001"
 FANOUT_COURSE = "bench-fanout"
@@ -600,9 +601,9 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
                 settings, db, catalog, clock=lambda: datetime.now(UTC), sleep=time.sleep
             )
             services.catalog.sync(now=datetime.now(UTC))
-            root = Path(__file__).resolve().parents[1]
-            for _ in range(args.replicas):
-                replicas.append(start_http_bot(env, cwd=root, workers=REPLICA_WORKERS))
+            logs = Path(tempfile.mkdtemp(prefix="microlearn-bench-replicas-"))
+            for n in range(args.replicas):
+                replicas.append(_start_replica(env, logs / f"replica-{n + 1}.log"))
             started = time.perf_counter()
             result = services.drips.send_now(
                 team_id=TEAM,
@@ -625,9 +626,10 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
                 + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in peak.items())
                 for n, peak in enumerate(peaks)
             )
-            return _judge(
-                label, db, ready, report, drained, learners=args.learners, cap=cap, rss=rss
-            )
+            ok = _judge(label, db, ready, report, drained, learners=args.learners, cap=cap, rss=rss)
+            lines = sum(len(log.read_text().splitlines()) for log in logs.glob("*.log"))
+            print(f"  the replicas' logs (level WARNING): {lines} lines in {logs}")
+            return ok
         finally:
             for replica in replicas:
                 with suppress(Exception):
@@ -635,6 +637,26 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             db.dispose()
     finally:
         standin.stop()
+
+
+def _start_replica(env: dict[str, str], log: Path) -> BotProcess:
+    """`microlearn serve --http --workers 2` on a free port, its output in `log` (a pipe nobody
+    reads would fill up and stop it)."""
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1"]
+            + ["--port", str(port), "--workers", str(REPLICA_WORKERS)],
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    replica = BotProcess(process, url=f"http://127.0.0.1:{port}")
+    wait_until_healthy(replica, timeout=60)
+    return replica
 
 
 def _wait_until_sent(db: Database, *, timeout: float) -> _Drained:
