@@ -5,20 +5,24 @@ Run on purpose, never by the suite:
     .venv/bin/python bench/fanout.py [--learners N] [--cap MSGS_PER_S] [--db sqlite|postgresql|both]
                                      [--plan-enrolments N] [--zones N] [--skip-fanout] [--skip-plan]
                                      [--slack-burst N] [--send-burst N] [--latency MS]
+                                     [--jitter MS] [--threads N] [--replicas N]
                                      [--probe-learners N] [--due same|staggered]
 
 The default run (SQLite, 10,000 learners at 100 msg/s, then the plan step) takes about five
 minutes on two cores; `--db both` runs everything on PostgreSQL too.
 
-1. Fan-out: the real bot (`bot.app.build_services`) sends one lesson (a lesson message and one
-   quiz question: two messages) to N learners of a user group with `send_now`, then drains the
-   outbox with the real clock and real sleeps over HTTP to the Slack stand-in (bot/sandbox/slack),
-   which runs in a child process so that it competes for cores, not for this process's GIL, and
-   so that the peak RSS printed is the bot's. The stand-in emulates Slack's two chat.postMessage
-   rules at once: a workspace-wide token bucket (the cap) and about one message a second per
-   channel. Our own pacing (MICROLEARN_SEND_RATE) is set to the emulated cap so the bot tries to
-   use all of it. Before that, the same fan-out runs with no cap at all, to show how fast the
-   drain can go (which bounds the cap it can saturate).
+1. Fan-out: the real bot (`bot.app.build_services`) sends one lesson (a lesson message and one quiz
+   question: two messages) to N learners of a user group with `send_now`, then drains the outbox
+   with the real clock and real sleeps over HTTP to the Slack stand-in (bot/sandbox/slack), which
+   runs in a child process so that it competes for cores, not for this process's GIL, and so that
+   the peak RSS printed is the bot's. It answers each post 150 ± 50 ms after carrying it out, as
+   Slack does from afar, so the drain keeps many posts in flight. The stand-in emulates Slack's two
+   chat.postMessage rules at once: a workspace-wide token bucket (the cap) and about one message a
+   second per channel. Our own pacing (MICROLEARN_SEND_RATE) is set to the emulated cap so the bot
+   tries to use all of it. Before that, the same fan-out runs with no cap at all, to show how fast
+   the drain can go (which bounds the cap it can saturate). With `--replicas N` (PostgreSQL), the
+   same fan-out is then sent by N `microlearn serve --http` processes of two workers each, sharing
+   the database and its one rate per workspace.
 2. Plan: 100,000 enrolments in 400 IANA zones, all due, bulk-inserted. The plan step a tick runs
    before it starts sending is timed: `Outbox.plan` (one slot row per due group) and the first
    chunk of `Outbox.apply_planned` (PLAN_CHUNK learners' deliveries and next slots). Then the
@@ -37,6 +41,7 @@ import math
 import multiprocessing
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -75,6 +80,7 @@ from tests.support.databases import (
     postgres_test_url,
     postgres_unreachable_reason,
 )
+from tests.support.process import BotProcess, bot_environment, free_port, wait_until_healthy
 
 TEAM = "T0001"
 FANOUT_COURSE = "bench-fanout"
@@ -161,7 +167,11 @@ def _run(args: argparse.Namespace, lessons: Path) -> int:
             f"{args.cap:g} msg/s per workspace (burst {args.slack_burst}) and "
             f"{SLACK_CHANNEL_RATE:g} msg/s per channel (burst {SLACK_CHANNEL_BURST}); "
             f"our pacing MICROLEARN_SEND_RATE={args.cap:g}, MICROLEARN_SEND_BURST={args.send_burst}"
-            + (f"; {args.latency:g} ms added to each post" if args.latency else "")
+            + (
+                f"; Slack answers each post in {args.latency:g} ± {args.jitter:g} ms"
+                if args.latency
+                else "; Slack answers each post at once"
+            )
         )
         print(
             f"  (a real deployment paces well under Slack's cap of 'several hundred per minute': "
@@ -177,6 +187,12 @@ def _run(args: argparse.Namespace, lessons: Path) -> int:
                 ok &= _fanout(
                     url, lessons, catalog, learners=args.learners, cap=args.cap, args=args
                 )
+        if args.replicas:
+            if "postgresql" in databases:
+                with _database("postgresql") as url:
+                    ok &= _replicas(url, lessons, catalog, args=args)
+            else:
+                print("replicas: skipped, they share a PostgreSQL database (--db postgresql)")
     if not args.skip_plan:
         zones = _zones(args.zones)
         for dialect in databases:
@@ -204,8 +220,28 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--latency",
         type=float,
-        default=0.0,
-        help="milliseconds the stand-in adds to each chat.postMessage (0; Slack's are far from 0)",
+        default=150.0,
+        help="milliseconds the stand-in takes to answer each chat.postMessage, as Slack does from "
+        "afar (150; 0: at once)",
+    )
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        default=50.0,
+        help="milliseconds the latency varies by, either way, uniformly (50)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="also fan out from N `microlearn serve --http` processes of 2 workers each on one "
+        "PostgreSQL database, all paced by the one rate (0: skip)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="MICROLEARN_SEND_THREADS: posts in flight per process (default: as the rate needs)",
     )
     parser.add_argument(
         "--probe-learners",
@@ -238,6 +274,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.slack_burst is None:
         args.slack_burst = max(5, round(args.cap / 5))
+    args.jitter = min(args.jitter, args.latency)
     return args
 
 
@@ -299,6 +336,7 @@ class CappedStandIn(SlackStandIn):
         self._caps: dict[str, _Bucket] = {}
         self.accepted: dict[str, list[float]] = {}
         self.refused = Counter[tuple[str, str]]()
+        self.refused_at: list[float] = []  # when each 429 of the workspace cap was answered
 
     def cap_workspace(self, method: str, *, per_second: float, burst: int) -> None:
         with self._lock:
@@ -312,6 +350,7 @@ class CappedStandIn(SlackStandIn):
             cap.updated = now
             if cap.tokens < 1.0:
                 self.refused[(method, "workspace")] += 1
+                self.refused_at.append(now)
                 return max(1, math.ceil((1.0 - cap.tokens) / cap.per_second))
         retry_after = super()._take_token(method, params)
         if retry_after is not None:
@@ -329,6 +368,7 @@ class _StandInPlan:
     cap: float | None
     slack_burst: int
     latency: float  # seconds added to every chat.postMessage
+    jitter: float  # seconds it varies by, either way
 
 
 @dataclass(frozen=True)
@@ -346,6 +386,7 @@ class _StandInReport:
     stats: dict[str, dict[str, int]]
     accepted: list[float]  # time.monotonic() of each chat.postMessage let through
     refused: dict[str, int]  # 429s by rule: workspace, channel
+    refused_at: list[float]  # time.monotonic() of each 429 of the workspace cap
     posted: dict[str, list[tuple[int, int]]]  # learner → (delivery id, part) of each message
     unmarked: int  # messages to learners without the bot's delivery metadata
     peak_rss_mib: float
@@ -365,7 +406,7 @@ def _stand_in_process(connection: Connection, plan: _StandInPlan) -> None:
             # rate limiter a scan of every conversation for a user id it has not seen.
             standin.dm_channel(user_id)
         group = standin.add_usergroup("everyone", learners)
-        standin.delay("chat.postMessage", plan.latency)
+        standin.delay("chat.postMessage", plan.latency, jitter=plan.jitter)
         if plan.cap is not None:
             standin.rate_limit(
                 "chat.postMessage",
@@ -406,10 +447,12 @@ def _stand_in_report(standin: CappedStandIn, learners: Sequence[str]) -> _StandI
     with standin._lock:  # the HTTP threads append under this lock
         accepted = list(standin.accepted.get("chat.postMessage", []))
         refused = {rule: n for (method, rule), n in standin.refused.items()}
+        refused_at = list(standin.refused_at)
     return _StandInReport(
         stats=standin.stats(),
         accepted=accepted,
         refused=refused,
+        refused_at=refused_at,
         posted=posted,
         unmarked=unmarked,
         peak_rss_mib=_peak_rss_mib(),
@@ -475,7 +518,9 @@ def _fanout(
 ) -> bool:
     dialect = _dialect(url)
     label = f"fan-out {dialect}" + ("" if cap is not None else " uncapped")
-    standin = _StandIn(_StandInPlan(learners, cap, args.slack_burst, args.latency / 1000))
+    standin = _StandIn(
+        _StandInPlan(learners, cap, args.slack_burst, args.latency / 1000, args.jitter / 1000)
+    )
     try:
         ready = standin.ready
         rate = cap if cap is not None else 1_000_000.0
@@ -489,9 +534,10 @@ def _fanout(
                 "MICROLEARN_SEND_RATE": f"{rate:g}",
                 "MICROLEARN_SEND_BURST": str(burst),
                 "MICROLEARN_LOG_LEVEL": "WARNING",
+                **({"MICROLEARN_SEND_THREADS": str(args.threads)} if args.threads else {}),
             }
         )
-        db = Database(settings.database_url)
+        db = app.open_database(settings)  # as `serve` opens it
         try:
             migrate.upgrade(db)
             services = app.build_services(
@@ -520,6 +566,134 @@ def _fanout(
             db.dispose()
     finally:
         standin.stop()
+
+
+REPLICA_WORKERS = 2
+SIGNING_SECRET = "bench-signing-secret"
+
+
+def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Namespace) -> bool:
+    """The same fan-out, sent by `--replicas` servers (each `serve --http --workers 2`) that
+    share one PostgreSQL database and one MICROLEARN_SEND_RATE: together, no faster than it."""
+    label = f"fan-out {args.replicas} replicas x {REPLICA_WORKERS} workers postgresql"
+    cap = args.cap
+    standin = _StandIn(
+        _StandInPlan(args.learners, cap, args.slack_burst, args.latency / 1000, args.jitter / 1000)
+    )
+    replicas: list[BotProcess] = []
+    try:
+        ready = standin.ready
+        env = bot_environment(
+            api_url=ready.api_url,
+            database_url=url,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            LESSONS_DIR=str(lessons),
+            MICROLEARN_SEND_RATE=f"{cap:g}",
+            MICROLEARN_SEND_BURST=str(args.send_burst),
+            MICROLEARN_TICK_SECONDS="1",
+            **({"MICROLEARN_SEND_THREADS": str(args.threads)} if args.threads else {}),
+        )
+        settings = settings_from(env | {"SLACK_BOT_TOKEN": ready.bot_token})
+        db = app.open_database(settings)
+        try:
+            migrate.upgrade(db)
+            services = app.build_services(
+                settings, db, catalog, clock=lambda: datetime.now(UTC), sleep=time.sleep
+            )
+            services.catalog.sync(now=datetime.now(UTC))
+            logs = Path(tempfile.mkdtemp(prefix="microlearn-bench-replicas-"))
+            for n in range(args.replicas):
+                replicas.append(_start_replica(env, logs / f"replica-{n + 1}.log"))
+            started = time.perf_counter()
+            result = services.drips.send_now(
+                team_id=TEAM,
+                lead_id=ready.lead,
+                address=FANOUT_COURSE,
+                targets=(Target(TargetKind.USERGROUP, id=ready.group, name="everyone"),),
+                now=datetime.now(UTC),
+            )
+            enqueue_seconds = time.perf_counter() - started
+            print(
+                f"{label}: {args.learners} learners; send_now enqueued {result.users} deliveries "
+                f"in {enqueue_seconds:.1f} s; the replicas' ticks (every second) send them"
+            )
+            drained = _wait_until_sent(db, timeout=args.drain_timeout)
+            drained.enqueue_seconds = enqueue_seconds
+            peaks = [_process_peaks(replica.process.pid) for replica in replicas]
+            report = standin.report()
+            rss = "; ".join(
+                f"replica {n + 1} peak RSS "
+                + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in peak.items())
+                for n, peak in enumerate(peaks)
+            )
+            ok = _judge(label, db, ready, report, drained, learners=args.learners, cap=cap, rss=rss)
+            lines = sum(len(log.read_text().splitlines()) for log in logs.glob("*.log"))
+            print(f"  the replicas' logs (level WARNING): {lines} lines in {logs}")
+            return ok
+        finally:
+            for replica in replicas:
+                with suppress(Exception):
+                    replica.stop(timeout=30)
+            db.dispose()
+    finally:
+        standin.stop()
+
+
+def _start_replica(env: dict[str, str], log: Path) -> BotProcess:
+    """`microlearn serve --http --workers 2` on a free port, its output in `log` (a pipe nobody
+    reads would fill up and stop it)."""
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1"]
+            + ["--port", str(port), "--workers", str(REPLICA_WORKERS)],
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    replica = BotProcess(process, url=f"http://127.0.0.1:{port}")
+    wait_until_healthy(replica, timeout=60)
+    return replica
+
+
+def _wait_until_sent(db: Database, *, timeout: float) -> _Drained:
+    """Watch the outbox until nothing is pending or being sent (other processes send)."""
+    start = time.monotonic()
+    drained = _Drained(seconds=0.0, started=start)
+    load = os.getloadavg()[0]
+    while True:
+        drained.left = _unfinished(db)
+        if drained.left == 0 or time.monotonic() - start > timeout:
+            break
+        time.sleep(0.25)  # polling other processes' progress
+    drained.seconds = time.monotonic() - start
+    drained.load = (load, os.getloadavg()[0])
+    return drained
+
+
+def _process_peaks(pid: int) -> dict[str, float]:
+    """Peak RSS (VmHWM) of a server's master process and of each of its workers, in MiB."""
+    peaks = {"master": _vm_hwm(pid)}
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for n, child in enumerate(children, start=1):
+        peaks[f"worker {n}"] = _vm_hwm(int(child))
+    return peaks
+
+
+def _vm_hwm(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _drain(services: Services, db: Database, *, timeout: float) -> _Drained:
@@ -568,6 +742,7 @@ def _judge(
     *,
     learners: int,
     cap: float | None,
+    rss: str | None = None,
 ) -> bool:
     """Print what the fan-out achieved; False if a message was doubled or a delivery lost."""
     with db.engine.connect() as connection:
@@ -613,7 +788,9 @@ def _judge(
         f"{label}: {learners} learners, {messages} messages in {drained.seconds:.1f} s = "
         f"{overall:.1f} msg/s"
     )
-    tail = f"duplicates: {duplicates}; lost: {lost}; peak RSS {_peak_rss_mib():.0f} MiB"
+    tail = f"duplicates: {duplicates}; lost: {lost}; " + (
+        rss or f"peak RSS {_peak_rss_mib():.0f} MiB"
+    )
     if cap is None:
         print(
             f"{head} (steady {steady:.1f} msg/s) with no cap at all: the drain's own speed "
@@ -626,6 +803,12 @@ def _judge(
             f"{steady / cap:.3f}; goal >= {RATE_GOAL}: {verdict}); 429s: {limited}; {tail}"
         )
     low, high = STEADY
+    offered = _window_rates(sorted(accepted + report.refused_at), seconds=1.0)
+    if offered:
+        print(
+            f"  offered (accepted + refused) per 1-s window: median "
+            f"{sorted(offered)[len(offered) // 2]:.1f}, max {max(offered):.1f} msg/s"
+        )
     windows = _window_rates(accepted, seconds=10.0)
     slowest = 10 * (windows.index(min(windows)) + 1) if windows else 0
     print(

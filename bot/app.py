@@ -74,6 +74,7 @@ from bot.storage.installations import InstallationRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
 from bot.storage.requests import AcceptedRequests
+from bot.storage.send_rate import SharedSendRate
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,12 @@ def build_services(
         people=people,
         messenger=messenger,
         composer=composer,
-        pacer=Pacer(rate=settings.send_rate_per_second, burst=settings.send_burst),
+        # One rate per workspace for every process and replica on this database.
+        pacer=Pacer(
+            rate=settings.send_rate_per_second,
+            burst=settings.send_burst,
+            shared=SharedSendRate(db),
+        ),
         clock=clock,
         sleep=sleep,
         grace=timedelta(hours=settings.catch_up_grace_hours),
@@ -305,6 +311,7 @@ def build_services(
         steps=(digests.plan,),
         senders={"digest": digests.send},
         metrics=metrics,
+        threads=settings.posts_in_flight,
     )
     # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
     game = GamifyRepository(db)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class Settings:
     nudge_after_hours: float = 24.0
     send_rate_per_second: float = 4.0
     send_burst: int = 8
+    send_threads: int = 0  # posts in flight per process; 0: as many as the rate needs
     web_threads: int = 16
     listener_threads: int = 16
     log_level: str = "INFO"
@@ -58,6 +60,14 @@ class Settings:
     # Issue 18, metrics and logs: JSON lines, and a probe port for Socket Mode.
     log_format: str = "text"
     http_port: int | None = None
+
+    @property
+    def posts_in_flight(self) -> int:
+        """Posts a process keeps in flight: MICROLEARN_SEND_THREADS, or enough for the rate
+        with Slack answering in up to 400 ms (Little's law), between 2 and 64."""
+        if self.send_threads:
+            return self.send_threads
+        return max(2, min(64, math.ceil(self.send_rate_per_second * 0.4)))
 
     @property
     def socket_mode(self) -> bool:
@@ -132,6 +142,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             get("MICROLEARN_SEND_RATE"), "MICROLEARN_SEND_RATE", 4.0, 0.1, whole=False
         ),
         send_burst=int(_number(get("MICROLEARN_SEND_BURST"), "MICROLEARN_SEND_BURST", 8, 1)),
+        send_threads=_send_threads(get("MICROLEARN_SEND_THREADS")),
         web_threads=int(_number(get("MICROLEARN_WEB_THREADS"), "MICROLEARN_WEB_THREADS", 16, 1)),
         listener_threads=int(
             _number(get("MICROLEARN_LISTENER_THREADS"), "MICROLEARN_LISTENER_THREADS", 16, 1)
@@ -245,6 +256,15 @@ def _number(
     if number < minimum:
         raise ConfigError(f"{name} must be ≥ {minimum:g}, got {value!r}")
     return number
+
+
+def _send_threads(value: str | None) -> int:
+    threads = int(_number(value, "MICROLEARN_SEND_THREADS", 0, 1))
+    if threads > 256:
+        raise ConfigError(
+            f"MICROLEARN_SEND_THREADS must be a whole number from 1 to 256, got {value!r}"
+        )
+    return threads
 
 
 def _port(value: str | None, name: str, default: int) -> int:

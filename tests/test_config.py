@@ -29,6 +29,13 @@ def test_answers_are_kept_unless_a_retention_period_is_set() -> None:
     assert settings_from({"MICROLEARN_RETENTION_DAYS": " 365 "}).retention_days == 365
 
 
+def test_posts_in_flight_follow_the_rate_unless_set() -> None:
+    assert settings_from({}).posts_in_flight == 2  # 4 a second
+    assert settings_from({"MICROLEARN_SEND_RATE": "100"}).posts_in_flight == 40
+    assert settings_from({"MICROLEARN_SEND_RATE": "1000"}).posts_in_flight == 64
+    assert settings_from({"MICROLEARN_SEND_THREADS": "1"}).posts_in_flight == 1
+
+
 def test_environment_wins_over_the_env_file(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text(
@@ -90,6 +97,9 @@ def test_postgres_urls_get_the_psycopg_driver() -> None:
         ("MICROLEARN_TICK_SECONDS", "0"),
         ("MICROLEARN_TICK_SECONDS", "soon"),
         ("MICROLEARN_SEND_RATE", "fast"),
+        ("MICROLEARN_SEND_THREADS", "0"),
+        ("MICROLEARN_SEND_THREADS", "1000"),
+        ("MICROLEARN_SEND_THREADS", "many"),
         ("MICROLEARN_LOG_LEVEL", "chatty"),
         ("MICROLEARN_SANDBOX_PORT", "70000"),
         ("MICROLEARN_SANDBOX_PORT", "web"),

@@ -1,23 +1,27 @@
 """Delivery: refresh time zones, plan what fell due into the outbox, drain it to Slack at our pace.
 
 Sending is at-least-once by nature (Slack can accept a post and the process die before it records
-it), so the window is kept to one message: each posted part is recorded at once, and a delivery
-whose lease expired mid-send first looks for its own copy (message metadata carries the delivery
-id and part) before posting again.
+it), so the window is kept to one message per delivery: each posted part is recorded at once, and
+a delivery whose lease expired mid-send first looks for its own copy (message metadata carries the
+delivery id and part) before posting again. Several deliveries are in flight at once (`threads`,
+see `bot.services.inflight`), each with its parts in order, one recipient's one after another.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.domain.lesson import Course, Lesson, Question
 from bot.domain.schedule import Days, next_slot, parse_time, zone
 from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
 from bot.services.discussions import DiscussionService
+from bot.services.inflight import InFlight
 from bot.services.logcontext import log_ids
 from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.notices import announce_finished
@@ -56,6 +60,10 @@ PLAN_CHUNK = 1_000
 USER_GONE = {"user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot"}
 CHANNEL_GONE = {"channel_not_found", "is_archived", "restricted_action"}
 CHANNEL_FIXABLE = {"not_in_channel"}  # the lead can fix it: the enrolment waits, paused
+
+
+_SLOT_TRIES = 5  # slots taken for one post when 429 pauses or late wake-ups spoil them
+_LATE = 0.1  # seconds after its slot a post no longer goes out in it
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,7 @@ class DeliveryService:
         steps: Sequence[Callable[[datetime], object]] = (),
         senders: Mapping[str, Callable[[Claimed], None]] | None = None,
         metrics: Metrics = NO_METRICS,
+        threads: int = 1,
     ) -> None:
         self._privacy = privacy
         # More tick steps (each queues into the outbox, given `now`), and senders for the
@@ -129,6 +138,7 @@ class DeliveryService:
         self._steps = tuple(steps)
         self._senders = dict(senders or {})
         self._metrics = metrics
+        self._threads = max(1, threads)
         self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
@@ -300,42 +310,57 @@ class DeliveryService:
     # -- draining -----------------------------------------------------------------------------
 
     def drain(self, *, now: datetime, budget: timedelta | None = None) -> DrainReport:
-        """Send due deliveries until none are left or `budget` is spent."""
+        """Send due deliveries until none are left or `budget` is spent.
+
+        Up to `threads` deliveries are in flight; more are claimed while the last claimed ones
+        are still going out, so the threads never wait on a claim. What was claimed is sent
+        before this returns, even past the budget (at most a batch: a few seconds).
+        """
         deadline = now + budget if budget is not None else None
-        sent = retried = failed = messages = planned = moved = 0
+        tally = _Tally()
+        planned = moved = 0
         current = now
         more_planned = True
-        while deadline is None or current < deadline:
-            claimed = self._outbox.claim(now=current, lease=LEASE, limit=self._batch)
-            if len(claimed) < self._batch and more_planned:
-                applied = self._apply_planned(now=current)
-                planned += applied.planned
-                moved += applied.moved
-                more_planned = applied.enrolments > 0
-                if not claimed and more_planned:
-                    current = self._clock()  # the budget counts applying too
+        # Claim again once the queue is down to this: the threads stay busy meanwhile.
+        low = max(self._threads, self._batch // 2) if self._threads > 1 else 1
+        send = InFlight[Claimed](self._threads, partial(self._send_counted, tally=tally))
+        with send as flight:
+            while deadline is None or current < deadline:
+                claimed = self._outbox.claim(now=current, lease=LEASE, limit=self._batch)
+                if len(claimed) < self._batch and more_planned:
+                    applied = self._apply_planned(now=current)
+                    planned += applied.planned
+                    moved += applied.moved
+                    more_planned = applied.enrolments > 0
+                    if not claimed and more_planned:
+                        current = self._clock()  # the budget counts applying too
+                        continue
+                if not claimed:
+                    if not flight.outstanding:
+                        break
+                    # What is in flight may queue more (a failure's notice to the lead).
+                    flight.wait_below(1)
+                    current = self._clock()
                     continue
-            if not claimed:
-                break
-            for delivery in claimed:
-                with log_ids(
-                    team_id=delivery.team_id,
-                    delivery_id=delivery.id,
-                    drip_id=delivery.drip_id,
-                    user_id=delivery.recipient if delivery.recipient_kind == "dm" else None,
-                ):
-                    outcome, posted = self._send(delivery)
-                    log.debug("delivery %d %s: %d message(s) posted", delivery.id, outcome, posted)
-                messages += posted
-                if outcome == "sent":
-                    self._metrics.delivery_sent(kind=delivery.kind)
-                    sent += 1
-                elif outcome == "retry":
-                    retried += 1
-                elif outcome == "failed":
-                    failed += 1
-            current = self._clock()
-        return DrainReport(sent, retried, failed, messages, planned, moved)
+                for delivery in claimed:
+                    flight.submit((delivery.team_id, delivery.recipient), delivery)
+                flight.wait_below(low)
+                current = self._clock()
+        return tally.report(planned=planned, moved=moved)
+
+    def _send_counted(self, delivery: Claimed, *, tally: _Tally) -> None:
+        """Send one delivery on a sending thread, its ids on every log line, and count it."""
+        with log_ids(
+            team_id=delivery.team_id,
+            delivery_id=delivery.id,
+            drip_id=delivery.drip_id,
+            user_id=delivery.recipient if delivery.recipient_kind == "dm" else None,
+        ):
+            outcome, posted = self._send(delivery)
+            log.debug("delivery %d %s: %d message(s) posted", delivery.id, outcome, posted)
+        if outcome == "sent":
+            self._metrics.delivery_sent(kind=delivery.kind)
+        tally.add(outcome, posted)
 
     def _send(self, delivery: Claimed) -> tuple[str, int]:
         sender = self._senders.get(delivery.kind)
@@ -390,7 +415,9 @@ class DeliveryService:
                             return "lost", posted
                         index += 1
                         continue
-                self._wait_for_slot(delivery.team_id, target)
+                # A DM is one conversation whether addressed by user id or by its D… id.
+                paced = delivery.recipient if delivery.recipient_kind == "dm" else target
+                self._wait_for_slot(delivery.team_id, paced)
                 result = self._messenger.post(
                     delivery.team_id,
                     target,
@@ -406,7 +433,9 @@ class DeliveryService:
                 if error.code == "ratelimited" and rate_limited < RATE_LIMIT_RETRIES:
                     rate_limited += 1
                     now = self._clock().timestamp()
-                    self._pacer.pause(delivery.team_id, until=now + (error.retry_after or 1.0))
+                    self._pacer.pause(
+                        delivery.team_id, until=now + (error.retry_after or 1.0), now=now
+                    )
                     continue
                 return self._failed(delivery, error, unsure=unsure), posted
             posted += 1
@@ -471,9 +500,22 @@ class DeliveryService:
         return Posted(target, ts) if ts else None
 
     def _wait_for_slot(self, team_id: str, target: str) -> None:
-        delay = self._pacer.reserve(team_id, target, self._clock().timestamp())
-        if delay > 0:
-            self._sleep(delay)
+        for _ in range(_SLOT_TRIES):
+            wait = self._pacer.channel_wait(team_id, target, self._clock().timestamp())
+            if wait > 0:
+                self._sleep(wait)
+            start = self._clock().timestamp()
+            delay = self._pacer.reserve(team_id, target, start)
+            if delay > 0:
+                self._sleep(delay)
+                # Woken well after its slot (the process was starved of CPU, or paused by the
+                # collector): posting now would bunch with the posts of later slots, past
+                # Slack's burst. A later slot of its own costs less than the 429.
+                if self._clock().timestamp() - (start + delay) > _LATE:
+                    continue
+            # A 429 seen by another post while this one waited: its slot fell in the pause.
+            if self._pacer.paused_until(team_id) <= self._clock().timestamp():
+                return
 
     def _open_drip_thread(self, delivery: Claimed) -> None:
         """A DM drip discussing in a channel: the lesson's thread opens with its first delivery."""
@@ -638,6 +680,31 @@ class DeliveryService:
             now=now,
         )
         return "failed"
+
+
+class _Tally:
+    """What the sending threads did, counted under a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._outcomes: dict[str, int] = {}
+        self._messages = 0
+
+    def add(self, outcome: str, posted: int) -> None:
+        with self._lock:
+            self._outcomes[outcome] = self._outcomes.get(outcome, 0) + 1
+            self._messages += posted
+
+    def report(self, *, planned: int, moved: int) -> DrainReport:
+        with self._lock:
+            return DrainReport(
+                sent=self._outcomes.get("sent", 0),
+                retried=self._outcomes.get("retry", 0),
+                failed=self._outcomes.get("failed", 0),
+                messages=self._messages,
+                planned=planned,
+                moved=moved,
+            )
 
 
 def _group_next_slot(group: DueGroup, after: datetime) -> datetime:

@@ -435,4 +435,24 @@ class PlayerSetting(SQLModel, table=True):
     updated_at: datetime = _instant()
 
 
+# -- Issue 19: one sending rate per workspace, shared by every process (bot/storage/send_rate.py)
+
+
+class SendBucket(SQLModel, table=True):
+    """The token bucket that paces chat.postMessage for a whole workspace, across processes.
+
+    Times are seconds since the epoch on the senders' clocks. `tokens` may be negative: slots
+    handed out ahead of time. `updated` moves to the end of a 429's pause, so nothing is earned
+    during it.
+    """
+
+    __tablename__ = "send_bucket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID, unique=True)
+    tokens: float
+    updated: float
+    paused_until: float = 0.0
+
+
 metadata = SQLModel.metadata

@@ -127,6 +127,7 @@ IMPERSONAL: dict[str, str] = {
     "discussion_thread": "a lesson's thread in a channel; replies are kept per person",
     "processed_event": "Slack event ids, kept a day against retries",
     "accepted_request": "hashes of request signatures, kept five minutes against replays",
+    "send_bucket": "a workspace's shared send rate; it names nobody",
 }
 # Columns whose names look as if they held a person, but which never do.
 NOT_A_PERSON: dict[tuple[str, str], str] = {

@@ -40,6 +40,7 @@ import email.policy
 import hashlib
 import json
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -178,6 +179,9 @@ class _Reply:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Slack takes every connection; a bot with many posts in flight opens them in bursts, which
+    # the listen backlog's default of 5 would answer with resets.
+    request_queue_size = 256
 
     def __init__(self, standin: SlackStandIn) -> None:
         super().__init__(("127.0.0.1", 0), _RequestHandler)
@@ -279,7 +283,8 @@ class SlackStandIn:
         self._calls: list[JSON] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._rate_limits: dict[str, _RateLimit] = {}
-        self._delays: dict[str, float] = {}
+        self._delays: dict[str, tuple[float, float]] = {}
+        self._jitter = random.Random(0)  # the same latencies on every run
         self._holds: dict[str, threading.Event] = {}
         self._lost: dict[str, list[_LostAnswer]] = {}
         self._held: dict[str, int] = {}
@@ -765,11 +770,15 @@ class SlackStandIn:
         with self._changed:
             self._rate_limits.clear()
 
-    def delay(self, method: str, seconds: float) -> None:
-        """Add latency to every call of ``method`` (0 removes it)."""
+    def delay(self, method: str, seconds: float, *, jitter: float = 0.0) -> None:
+        """Answer every call of ``method`` late: ``seconds``, give or take up to ``jitter``
+        (uniformly spread), as a server far away answers (0 removes it). The call itself is
+        carried out on arrival."""
+        if jitter < 0 or jitter > seconds:
+            raise ValueError("jitter must be between 0 and the latency")
         with self._changed:
             if seconds > 0:
-                self._delays[method] = seconds
+                self._delays[method] = (seconds, jitter)
             else:
                 self._delays.pop(method, None)
 
@@ -1132,10 +1141,6 @@ class SlackStandIn:
         return _Reply.json(status, payload)
 
     def _api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> _Reply:
-        with self._lock:
-            delay = self._delays.get(method, 0.0)
-        if delay:
-            time.sleep(delay)  # injected latency, not test timing
         with self._changed:
             gate = self._holds.get(method)
             if gate is not None:
@@ -1175,6 +1180,13 @@ class SlackStandIn:
             )
             self._touch()
         reply = _Reply.json(status, payload, extra_headers)
+        with self._lock:
+            latency, jitter = self._delays.get(method, (0.0, 0.0))
+            delay = latency + self._jitter.uniform(-jitter, jitter) if jitter else latency
+        if delay > 0:
+            # Injected latency, not test timing: the call is carried out (and counted against
+            # rate limits) when it arrives, as Slack does; its answer takes this long to come.
+            time.sleep(delay)
         with self._lock:
             queue = self._lost.get(method)
             if queue:
