@@ -31,6 +31,7 @@ from bot.services.inbox import Inbox
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.quiz import QuizService
+from bot.services.reminders import ReminderService
 from bot.services.replays import ReplayGuard
 from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
@@ -46,6 +47,7 @@ from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
+from bot.storage.reminders import FollowupRepository
 from bot.storage.requests import AcceptedRequests
 
 log = logging.getLogger(__name__)
@@ -204,6 +206,12 @@ def build_services(
     reviews = ReviewService(answers=answers, drips=repository, outbox=outbox)
     kick = Kick()
     composer = SlackComposer()
+    reminders = ReminderService(
+        repository=FollowupRepository(db),
+        hours=settings.remind_hours,
+        limit=settings.reminders,
+        pause_after=settings.auto_pause_after,
+    )
     discussions = DiscussionService(
         repository=DiscussionRepository(db),
         answers=answers,
@@ -236,6 +244,7 @@ def build_services(
         grace=timedelta(hours=settings.catch_up_grace_hours),
         reviews=reviews,
         discussions=discussions,
+        reminders=reminders,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
     )
     return Services(
@@ -254,6 +263,7 @@ def build_services(
         discussions=discussions,
         inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
         clock=clock,
+        reminders=reminders,
     )
 
 

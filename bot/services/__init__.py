@@ -13,6 +13,7 @@ from bot.services.drips import DripService
 from bot.services.inbox import Inbox
 from bot.services.people import People
 from bot.services.quiz import QuizService
+from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 
 
@@ -29,3 +30,4 @@ class Services:
     discussions: DiscussionService
     inbox: Inbox
     clock: Callable[[], datetime]
+    reminders: ReminderService

@@ -29,6 +29,7 @@ from bot.services.ports import (
     Profile,
     SlackError,
 )
+from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.services.wording import channel, user
 from bot.storage.drips import DripRepository
@@ -112,12 +113,14 @@ class DeliveryService:
         grace: timedelta,
         reviews: ReviewService | None = None,
         discussions: DiscussionService | None = None,
+        reminders: ReminderService | None = None,
         batch: int = 50,
         plan_chunk: int | None = None,
     ) -> None:
         self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
+        self._reminders = reminders
         self._outbox = outbox
         self._repository = repository
         self._catalog = catalog
@@ -233,6 +236,8 @@ class DeliveryService:
             self._reviews.plan(now=now)
         if self._discussions is not None:
             self._discussions.nudge(now=now)
+        if self._reminders is not None:
+            self._reminders.follow_up(now=now)
         recorded = self._outbox.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
         return PlanOutcome(recorded, self._apply_planned(now=now))
 
@@ -396,7 +401,18 @@ class DeliveryService:
             )
         if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left
             self._outbox.mark_sent(delivery, now=self._clock())
+        self._follow_up(delivery)
         return "sent", posted
+
+    def _follow_up(self, delivery: Claimed) -> None:
+        """A DM drip lesson is followed up with reminders until it is answered."""
+        if (
+            self._reminders is not None
+            and delivery.kind == "lesson"
+            and delivery.recipient_kind == "dm"
+            and delivery.enrolment_id is not None
+        ):
+            self._reminders.track(delivery_id=delivery.id, delivered_at=self._clock())
 
     def _held_for(self, delivery: Claimed) -> datetime | None:
         """Until when a snoozed learner's lesson or review waits (None: send it now).
@@ -478,7 +494,14 @@ class DeliveryService:
             text = payload.get("text")
             if not text:
                 raise LookupError("a notice without text")
-            return [(self._composer.notice(str(text)), bool(payload.get("thread_ts")))]
+            button = payload.get("button")
+            message = self._composer.notice(
+                str(text),
+                button={str(k): str(v) for k, v in button.items()}
+                if isinstance(button, dict)
+                else None,
+            )
+            return [(message, bool(payload.get("thread_ts")))]
         lesson, course = self._lesson(delivery)
         first_name = delivery.first_name or "there"
         if delivery.kind == "review" and delivery.question_position is not None:

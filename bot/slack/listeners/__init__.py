@@ -15,6 +15,7 @@ from bot.slack.listeners import (
     home,
     messages,
     quiz,
+    reminders,
 )
 from bot.slack.throttle import Throttle
 
@@ -39,3 +40,4 @@ def register_listeners(
     home.register(app, services)
     messages.register(app, services)
     discussion.register(app, services)
+    reminders.register(app, services)

@@ -1,4 +1,4 @@
-"""reminders: follow-ups of DM drip lessons awaiting an answer, and enrolments that paused themselves
+"""reminders: follow-ups of unanswered DM drip lessons, and enrolments that paused themselves
 
 Revision ID: 0007_reminders
 Revises: 0006
