@@ -412,7 +412,9 @@ class DeliveryService:
             and delivery.recipient_kind == "dm"
             and delivery.enrolment_id is not None
         ):
-            self._reminders.track(delivery_id=delivery.id, delivered_at=self._clock())
+            # From when it was taken to send (its slot, for a drip's lesson), not when the
+            # pacing let it out: its reminders come at the learner's slot time.
+            self._reminders.track(delivery_id=delivery.id, delivered_at=delivery.claimed_at)
 
     def _held_for(self, delivery: Claimed) -> datetime | None:
         """Until when a snoozed learner's lesson or review waits (None: send it now).
