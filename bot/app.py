@@ -49,6 +49,7 @@ from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
 from bot.storage.reminders import FollowupRepository
 from bot.storage.requests import AcceptedRequests
+from bot.storage.review_load import ReviewLoadRepository
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,13 @@ def build_services(
     outbox = Outbox(db)
     people = People(repository, messenger, admins=settings.admins)
     answers = AnswerRepository(db)
-    reviews = ReviewService(answers=answers, drips=repository, outbox=outbox)
+    reviews = ReviewService(
+        answers=answers,
+        drips=repository,
+        outbox=outbox,
+        load=ReviewLoadRepository(db),
+        per_day=settings.reviews_per_day,
+    )
     kick = Kick()
     composer = SlackComposer()
     reminders = ReminderService(

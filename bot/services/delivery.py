@@ -504,6 +504,8 @@ class DeliveryService:
                 else None,
             )
             return [(message, bool(payload.get("thread_ts")))]
+        if delivery.kind == "review" and (delivery.payload or {}).get("items"):
+            return [(message, False) for message in self._review(delivery)]
         lesson, course = self._lesson(delivery)
         first_name = delivery.first_name or "there"
         if delivery.kind == "review" and delivery.question_position is not None:
@@ -541,6 +543,20 @@ class DeliveryService:
             )
             parts.append((message, False))
         return parts
+
+    def _review(self, delivery: Claimed) -> list[Message]:
+        """A day's review questions in one message; the answer ref's number is the item's."""
+        items = []
+        for number, item in enumerate((delivery.payload or {}).get("items") or [], start=1):
+            course = self._catalog.course(str(item.get("course", "")))
+            lesson = course.lesson(str(item.get("lesson", ""))) if course else None
+            position = int(item.get("position", 0))
+            if lesson is None or not 0 < position <= len(lesson.quiz):
+                continue  # removed from the course since: the others still come
+            items.append((lesson.quiz[position - 1], lesson, position, f"{delivery.id}.{number}"))
+        if not items:
+            raise LookupError("the questions of this review are no longer in the lessons folder")
+        return self._composer.review(items)
 
     def _lesson(self, delivery: Claimed) -> tuple[Lesson, Course]:
         course = self._catalog.course(delivery.course or "")

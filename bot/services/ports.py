@@ -139,6 +139,11 @@ class Composer(Protocol):
         self, question: Question, lesson: Lesson, *, number: int, ref: str, review: bool = False
     ) -> Message: ...
 
+    def review(self, items: list[tuple[Question, Lesson, int, str]]) -> list[Message]:
+        """A day's review questions (question, lesson, its position, answer ref) as one message
+        (more only past what a message holds)."""
+        ...
+
     def notice(self, text: str, *, button: dict[str, str] | None = None) -> Message:
         """A short message; `button` (text, action_id, value) adds one button under it."""
         ...

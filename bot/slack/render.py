@@ -292,6 +292,11 @@ class SlackComposer:
     def notice(self, text: str, *, button: dict[str, str] | None = None) -> Message:
         return notice_message(text, button=button)
 
+    def review(self, items: list[tuple[Question, Lesson, int, str]]) -> list[Message]:
+        from bot.slack.reviews import review_messages  # it builds on this module
+
+        return review_messages(items)
+
 
 def feedback_message(
     question: Question,

@@ -394,4 +394,21 @@ class AutoPause(SQLModel, table=True):
     resumed_at: datetime | None = _instant(nullable=True)
 
 
+# -- Review load (issue 15 item 3) ---------------------------------------------------------------
+
+
+class ReviewQuota(SQLModel, table=True):
+    """Review questions a learner got on their current local day, and when more may come."""
+
+    __tablename__ = "review_quota"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    day: date
+    sent: int = 0
+    resume_at: datetime | None = _instant(nullable=True)  # the day's cap is reached until then
+
+
 metadata = SQLModel.metadata

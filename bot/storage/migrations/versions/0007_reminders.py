@@ -1,4 +1,4 @@
-"""reminders: follow-ups of unanswered DM drip lessons, and enrolments that paused themselves
+"""reminders: follow-ups of unanswered DM lessons, auto-paused enrolments, daily review quotas
 
 Revision ID: 0007_reminders
 Revises: 0006
@@ -77,8 +77,21 @@ def upgrade() -> None:
             batch_op.f("ix_auto_pause_enrolment_id"), ["enrolment_id"], unique=False
         )
 
+    op.create_table(
+        "review_quota",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.Column("resume_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_quota")),
+        sa.UniqueConstraint("team_id", "user_id", name=op.f("uq_review_quota_team_id_user_id")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("review_quota")
     with op.batch_alter_table("auto_pause", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auto_pause_enrolment_id"))
     op.drop_table("auto_pause")
