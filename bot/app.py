@@ -266,6 +266,7 @@ def build_services(
             catalog=catalog_service,
             reviews=reviews,
             discussions=discussions,
+            reminders=reminders,
         ),
         discussions=discussions,
         inbox=Inbox(outbox=outbox, repository=repository, kick=kick),

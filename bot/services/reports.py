@@ -12,9 +12,11 @@ from bot.services.catalog import CatalogService
 from bot.services.csvfile import csv_bytes
 from bot.services.discussions import DiscussionService, LessonTalk
 from bot.services.drips import Refused
+from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.storage.answers import AnswerRepository, AnswerRow
 from bot.storage.drips import DripRepository
+from bot.storage.reminders import DripAttention
 
 ANSWERS_COLUMNS = (
     "learner_id",
@@ -76,6 +78,8 @@ class Report:
     answers: int
     learners: int
     talk: tuple[LessonTalk, ...] = ()
+    # Per drip of the course: learners paused after unanswered lessons, or reminded and silent.
+    attention: tuple[DripAttention, ...] = ()
 
     @property
     def hardest(self) -> tuple[QuestionStats, ...]:
@@ -92,7 +96,9 @@ class ReportService:
         catalog: CatalogService,
         reviews: ReviewService,
         discussions: DiscussionService,
+        reminders: ReminderService | None = None,
     ) -> None:
+        self._reminders = reminders
         self._answers = answers
         self._drips = drips
         self._catalog = catalog
@@ -179,8 +185,16 @@ class ReportService:
             answers=len(rows),
             learners=len({row.user_id for row in rows}),
             talk=talk,
+            attention=self._attention(team_id, course.id),
         )
         return report, answers_csv(course, rows), discussion_csv
+
+    def _attention(self, team_id: str, course_id: str) -> tuple[DripAttention, ...]:
+        if self._reminders is None:
+            return ()
+        drips = [drip.id for drip in self._drips.drips(team_id) if drip.course == course_id]
+        found = self._reminders.attention(team_id, drips)
+        return tuple(a for a in found if a.auto_paused or a.waiting)
 
 
 def answers_csv(course: Course, rows: list[AnswerRow]) -> bytes:

@@ -57,6 +57,9 @@ def test_an_ignored_learner_is_reminded_twice_a_lesson_then_paused_and_told_once
     assert len(first) == 1
     assert "*Spot a phishing message before you click*" in first[0]["text"]
     assert "from *Security basics for everyone*" in first[0]["text"]
+    report = bot.command(bot.lead, "report security-basics")
+    assert f"reminded and not answering yet: <@{ann}>" in report
+    assert "paused after" not in report
     bot.tick(MONDAY_0930_BERLIN + 2 * DAY)  # Wednesday: lesson 1's second, lesson 2's first
     texts = [str(m["text"]) for m in reminders(standin, ann)]
     assert len(texts) == 3
@@ -76,6 +79,9 @@ def test_an_ignored_learner_is_reminded_twice_a_lesson_then_paused_and_told_once
         if block["type"] == "actions"
         for element in block["elements"]
     )
+    report = bot.command(bot.lead, "report security-basics")
+    assert f"paused after unanswered lessons: <@{ann}>" in report
+    assert "reminded and not answering" not in report  # her open lessons were dropped
     # Nothing more while paused: no lesson, no reminder, no second notice.
     count = (len(lessons(standin, ann)), len(reminders(standin, ann)))
     assert count[0] == 5  # Monday to Friday; the second Monday's lesson 6 never went out
