@@ -237,6 +237,7 @@ def build_services(
         messenger=messenger,
         bot_user_id=messenger.bot_user_id,
         kick=kick,
+        reviews=reviews,
     )
     delivery = DeliveryService(
         outbox=outbox,

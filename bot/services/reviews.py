@@ -12,7 +12,12 @@ from typing import Any, cast
 
 from fsrs import Card, Rating, Scheduler
 
-from bot.domain.review_load import DEFAULT_REVIEWS_PER_DAY, DueCard, todays_reviews
+from bot.domain.review_load import (
+    DEFAULT_REVIEWS_PER_DAY,
+    DueCard,
+    shift_for_snooze,
+    todays_reviews,
+)
 from bot.domain.schedule import DEFAULT_AT, Days, next_slot, parse_time, zone
 from bot.storage.answers import AnswerRepository
 from bot.storage.drips import DripRepository
@@ -152,6 +157,22 @@ class ReviewService:
             now=now,
         )
         return len(chosen) if sent else 0
+
+    def hold_for_snooze(self, *, team_id: str, user_id: str, start: datetime, end: datetime) -> int:
+        """Reviews falling due during a snooze move on by its length, to the learner's slot then.
+
+        Returns how many moved. Cards already due keep their date and come first afterwards.
+        """
+        moved = 0
+        for card in self._answers.cards_of(team_id, user_id):
+            if card.status != "active":
+                continue
+            shifted = shift_for_snooze(card.due_at, snooze_start=start, snooze_end=end)
+            if shifted == card.due_at:
+                continue
+            due = self.slot_after(team_id, user_id, shifted, answered=start)
+            moved += self._load.move(card.id, due_at=card.due_at, to=due)
+        return moved
 
     def due_count(
         self, team_id: str, user_id: str, *, now: datetime

@@ -52,6 +52,20 @@ class ReviewLoadRepository:
             ).all()
         return [(team_id, user_id) for team_id, user_id in rows]
 
+    def move(self, card_id: int, *, due_at: datetime, to: datetime) -> bool:
+        """Move an active card due at `due_at` to `to`; False if it changed meanwhile."""
+        with self._db.write() as session:
+            result = session.execute(
+                update(ReviewCard)
+                .where(
+                    col(ReviewCard.id) == card_id,
+                    col(ReviewCard.status) == "active",
+                    col(ReviewCard.due_at) == due_at,
+                )
+                .values(due_at=to)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def sent_on(self, team_id: str, user_id: str, day: date) -> int:
         """Review questions the learner got on `day` (their local day)."""
         with self._db.read() as session:

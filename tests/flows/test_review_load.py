@@ -95,18 +95,18 @@ def test_a_days_reviews_come_capped_most_overdue_first_in_one_message(
     assert str(wednesday["text"]).startswith("Review: " + quiz[2].text[:25])
 
 
-def test_a_snoozed_learner_gets_no_reviews_until_the_snooze_ends(
+def test_a_snoozed_learner_gets_no_reviews_and_their_dates_move_on_by_the_snooze(
     bot: Bot, standin: SlackStandIn
 ) -> None:
     ann = standin.add_user("ann", tz="Europe/Berlin")
     bot.command(ann, "join security-basics")
     bot.tick(MONDAY_0930_BERLIN)
     dm = standin.dm_channel(ann)
-    wrong_on_every_question(bot, standin, ann)
+    wrong_on_every_question(bot, standin, ann)  # due Tuesday 09:30
     assert bot.command(ann, "snooze 3").startswith(":zzz: Snoozed for 3 days")
-    for day in (1, 2):  # Tuesday and Wednesday: the cards fell due, the snooze holds them
+    for day in (1, 2, 3):  # Tuesday to Thursday: nothing; the snooze ended Thursday 00:00
         bot.tick(MONDAY_0930_BERLIN + day * DAY)
     assert reviews(standin, dm) == []
-    bot.tick(MONDAY_0930_BERLIN + 3 * DAY)  # Thursday: the snooze is over
-    (thursday,) = reviews(standin, dm)
-    assert len(items(thursday)) == 2  # still at most the daily cap
+    bot.tick(MONDAY_0930_BERLIN + 4 * DAY)  # Friday: Tuesday's reviews, three days on
+    (friday,) = reviews(standin, dm)
+    assert len(items(friday)) == 2  # still at most the daily cap
