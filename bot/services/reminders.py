@@ -160,7 +160,8 @@ class ReminderService:
         text = (
             f":pause_button: You've left the last {self._pause_after} lessons of "
             f"*{followup.course_title}* unanswered, so I've paused this course for you: "
-            "no more lessons or reminders for now. Press *Resume* when you're ready to carry on."
+            "no more lessons or reminders for now. Press *Resume* (or type `/learn resume`) when "
+            "you're ready to carry on."
         )
         notice = Notice(
             dedupe_key=f"autopause:{followup.enrolment_id}:{followup.id}",
@@ -216,6 +217,20 @@ class ReminderService:
         ):
             raise Refused(f"Your *{paused.course}* lessons are running already.")
         return Resumed(paused.course, due)
+
+    def resume_all(self, *, team_id: str, user_id: str, now: datetime) -> list[Resumed]:
+        """`/learn resume`: every course of the learner that paused itself carries on too."""
+        resumed = []
+        for enrolment_id in self._repository.paused_of(team_id, user_id):
+            try:
+                resumed.append(
+                    self.resume(
+                        team_id=team_id, user_id=user_id, enrolment_id=enrolment_id, now=now
+                    )
+                )
+            except Refused:
+                continue  # its lead paused the drip: theirs to resume
+        return resumed
 
     def attention(self, team_id: str, drip_ids: list[int]) -> list[DripAttention]:
         """Per drip: learners who paused themselves, and learners reminded but not answering."""

@@ -345,6 +345,25 @@ class FollowupRepository:
             _queue(session, team_id, notice, now=now)
         return True
 
+    def paused_of(self, team_id: str, user_id: str) -> list[int]:
+        """The learner's enrolments that paused themselves and are still paused."""
+        with self._db.read() as session:
+            return list(
+                session.execute(
+                    select(col(AutoPause.enrolment_id))
+                    .join(Enrolment, col(Enrolment.id) == col(AutoPause.enrolment_id))
+                    .where(
+                        col(AutoPause.team_id) == team_id,
+                        col(AutoPause.user_id) == user_id,
+                        col(AutoPause.resumed_at).is_(None),
+                        col(Enrolment.status) == "paused",
+                    )
+                    .distinct()
+                )
+                .scalars()
+                .all()
+            )
+
     def paused(self, team_id: str, enrolment_id: int) -> PausedEnrolment | None:
         """The enrolment's latest auto-pause that was not resumed, with what resuming needs."""
         with self._db.read() as session:

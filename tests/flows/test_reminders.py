@@ -225,3 +225,29 @@ def test_each_reminder_is_sent_once_across_retries_restarts_and_a_failed_post(
     bot.tick(tuesday + timedelta(minutes=10))
     bot.tick(tuesday + timedelta(hours=1))
     assert len(reminders(standin, ann)) == 1
+
+
+def test_learn_resume_also_resumes_a_course_that_paused_itself(
+    bot: Bot, standin: SlackStandIn
+) -> None:
+    ann = standin.add_user("ann", tz="Europe/Berlin")
+    bot.command(ann, "join security-basics")
+    for day in (0, 1, 2, 3, 4, 7):
+        bot.tick(MONDAY_0930_BERLIN + day * DAY)
+    assert status(bot, ann) == "paused"
+    assert bot.command(ann, "resume").startswith(":arrow_forward: Resumed. Your next lesson comes")
+    assert status(bot, ann) == "active"
+    assert len(paused_notes(standin, ann)) == 1
+
+
+def test_a_snoozed_learner_is_reminded_only_after_the_snooze(
+    bot: Bot, standin: SlackStandIn
+) -> None:
+    ann = standin.add_user("ann", tz="Europe/Berlin")
+    bot.command(ann, "join security-basics")
+    bot.tick(MONDAY_0930_BERLIN)
+    assert bot.command(ann, "snooze 2").startswith(":zzz:")  # until Wednesday 00:00
+    bot.tick(MONDAY_0930_BERLIN + DAY)
+    assert reminders(standin, ann) == []
+    bot.tick(MONDAY_0930_BERLIN + 2 * DAY)  # Wednesday 09:30, her first working time after it
+    assert len(reminders(standin, ann)) == 1
