@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlmodel import Session, col
 
 from bot.storage.db import Database, insert_for
@@ -280,9 +280,15 @@ class FollowupRepository:
     def recent_outcomes(self, enrolment_id: int, *, last: int) -> list[bool]:
         """Whether each of the enrolment's last `last` settled lessons was answered, oldest first.
 
-        Only lessons since the enrolment last resumed count (earlier misses are forgiven), and
-        a lesson answered after it counted as missed counts as answered.
+        Only lessons delivered since the enrolment last paused itself count (however it was
+        resumed: by the learner or by its lead), and a lesson answered after it counted as
+        missed counts as answered.
         """
+        last_pause = (
+            select(func.max(col(AutoPause.paused_at)))
+            .where(col(AutoPause.enrolment_id) == enrolment_id)
+            .scalar_subquery()
+        )
         late = exists().where(
             col(Answer.team_id) == col(LessonFollowup.team_id),
             col(Answer.user_id) == col(LessonFollowup.user_id),
@@ -298,6 +304,7 @@ class FollowupRepository:
                 .where(
                     col(LessonFollowup.enrolment_id) == enrolment_id,
                     col(LessonFollowup.outcome).in_(("answered", "missed")),
+                    or_(last_pause.is_(None), col(LessonFollowup.delivered_at) > last_pause),
                 )
                 .order_by(col(LessonFollowup.delivered_at).desc(), col(LessonFollowup.id).desc())
                 .limit(last)

@@ -251,3 +251,35 @@ def test_a_snoozed_learner_is_reminded_only_after_the_snooze(
     assert reminders(standin, ann) == []
     bot.tick(MONDAY_0930_BERLIN + 2 * DAY)  # Wednesday 09:30, her first working time after it
     assert len(reminders(standin, ann)) == 1
+
+
+@pytest.fixture
+def quick_bot(standin: SlackStandIn, database_url: str) -> Iterator[Bot]:
+    env = {
+        "MICROLEARN_REMIND_HOURS": "1",
+        "MICROLEARN_REMINDERS": "0",
+        "MICROLEARN_AUTO_PAUSE_AFTER": "2",
+    }
+    with running_bot(standin, database_url, env=env) as bot:
+        yield bot
+
+
+def test_misses_before_a_leads_resume_no_longer_count(
+    quick_bot: Bot, standin: SlackStandIn
+) -> None:
+    bot = quick_bot
+    ann = standin.add_user("ann", tz="Europe/Berlin")
+    bot.command(ann, "join security-basics")
+    for day in (0, 1):  # no reminders; each lesson counts missed an hour after it came
+        bot.tick(MONDAY_0930_BERLIN + day * DAY)
+        bot.tick(MONDAY_0930_BERLIN + day * DAY + timedelta(hours=1))
+    assert reminders(standin, ann) == []
+    assert status(bot, ann) == "paused" and len(paused_notes(standin, ann)) == 1
+    drip = DripRepository(bot.db).enrolments(standin.team_id, recipient=ann)[0].drip_id
+    assert "resumed" in bot.command(bot.lead, f"resume {drip}")
+    bot.tick(MONDAY_0930_BERLIN + 2 * DAY)
+    bot.tick(MONDAY_0930_BERLIN + 2 * DAY + timedelta(hours=1))
+    assert status(bot, ann) == "active"  # one miss since the pause, not two
+    bot.tick(MONDAY_0930_BERLIN + 3 * DAY)
+    bot.tick(MONDAY_0930_BERLIN + 3 * DAY + timedelta(hours=1))
+    assert status(bot, ann) == "paused" and len(paused_notes(standin, ann)) == 2
