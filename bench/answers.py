@@ -206,6 +206,14 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="keep-alive connections = most answers in flight at once (32)",
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--transport",
+        choices=["http", "socket", "both"],
+        default="both",
+        help="signed HTTP requests to `serve --http`, Socket Mode envelopes to `serve` "
+        "(the default deployment; see bench/socket_answers.py), or both, each with its own "
+        "clicks (both)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument(
         "--web-threads",
@@ -260,7 +268,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _answers_needed(args: argparse.Namespace) -> int:
     rate = float(args.rate if args.rate > 0 else args.closed_loop_guess)
-    return math.ceil(rate * float(args.seconds + args.warmup) * 1.01) + 20
+    transports = 2 if args.transport == "both" else 1  # each transport answers its own clicks
+    return (math.ceil(rate * float(args.seconds + args.warmup) * 1.01) + 20) * transports
 
 
 def _check_lessons() -> Catalog:
@@ -337,12 +346,21 @@ def _bench_database(
             bot.stop(timeout=30)
         print(f"  prepared in {time.monotonic() - started:.0f} s", flush=True)
         clicks = _build_clicks(standin, url, people, seed=args.seed)
+        socket_clicks: list[Click] = []
+        if args.transport != "http":
+            # Each transport answers questions of its own learners (every second one when both).
+            step = 2 if args.transport == "both" else 1
+            socket_users = set(people[step - 1 :: step])
+            socket_clicks = [c for c in clicks if c.user_id in socket_users]
+            clicks = [c for c in clicks if c.user_id not in socket_users]
         bodies_file = work / "bodies.pickle"
         with bodies_file.open("wb") as out:
             pickle.dump([click.body for click in clicks], out, protocol=pickle.HIGHEST_PROTOCOL)
+        prepared = clicks + socket_clicks
         print(
-            f"  {len(clicks)} signed-at-send block_actions bodies, "
-            f"{sum(len(c.body) for c in clicks) / len(clicks) / 1024:.1f} KiB each on average",
+            f"  {len(clicks)} signed-at-send block_actions bodies over HTTP, "
+            f"{len(socket_clicks)} over Socket Mode, "
+            f"{sum(len(c.body) for c in prepared) / len(prepared) / 1024:.1f} KiB each on average",
             flush=True,
         )
         outcome = Outcome(stored_ok=True)
@@ -350,7 +368,10 @@ def _bench_database(
         bare: Phase | None = None
         inline: Phase | None = None
         stored: Stored | None = None
-        if args.apps in ("both", "microlearn"):
+        socket_mine: Phase | None = None
+        socket_bare: Phase | None = None
+        socket_stored: Stored | None = None
+        if args.apps in ("both", "microlearn") and clicks:
             bot = _start_microlearn(standin, url, work, args, log_name="serve", extra={})
             feedback_before = _responses(standin)
             try:
@@ -370,7 +391,7 @@ def _bench_database(
             _report_log(work / "serve.log", code)
             stored = _check_stored(dialect, url, clicks, mine.result)
             outcome.stored_ok = stored.ok
-        if args.apps in ("both", "bare"):
+        if args.apps in ("both", "bare") and clicks:
             bare, inline = (
                 _bare_phase(
                     work,
@@ -384,8 +405,27 @@ def _bench_database(
                 for flag in (False, True)
             )
         bodies_file.unlink()
-    outcome.summary.append(_summary_line(dialect, mine, bare, inline, stored, args))
-    outcome.summary.extend(_goal_lines(dialect, mine, bare, inline, args))
+        if socket_clicks:
+            from socket_answers import payloads_of, socket_phases
+
+            payloads = payloads_of([click.body for click in socket_clicks])
+            socket_mine, socket_bare = socket_phases(
+                standin, url, work, args, payloads, dialect=dialect
+            )
+            if socket_mine is not None:
+                socket_stored = _check_stored(
+                    dialect, url, socket_clicks, socket_mine.result, before=stored
+                )
+                outcome.stored_ok &= socket_stored.ok
+    if clicks:
+        outcome.summary.append(_summary_line(dialect, mine, bare, inline, stored, args))
+        outcome.summary.extend(_goal_lines(dialect, mine, bare, inline, args))
+    if socket_clicks:
+        socket_dialect = f"{dialect} Socket Mode"
+        outcome.summary.append(
+            _summary_line(socket_dialect, socket_mine, socket_bare, None, socket_stored, args)
+        )
+        outcome.summary.extend(_goal_lines(socket_dialect, socket_mine, socket_bare, None, args))
     return outcome
 
 
@@ -912,15 +952,25 @@ class Stored:
     stored: int
     sent: int
     same: bool
+    keys: frozenset[tuple[str, str, str, int]] = frozenset()  # (learner, course, lesson, question)
 
     @property
     def ok(self) -> bool:
         return self.same and self.stored == self.sent
 
 
-def _check_stored(dialect: str, url: str, clicks: Sequence[Click], result: LoadResult) -> Stored:
+def _check_stored(
+    dialect: str,
+    url: str,
+    clicks: Sequence[Click],
+    result: LoadResult,
+    *,
+    before: Stored | None = None,
+) -> Stored:
+    """Answers stored against answers sent, with those an earlier phase (`before`) sent."""
     lessons = _delivery_lessons(url)
-    sent = {
+    earlier = before.keys if before is not None else frozenset()
+    sent = set(earlier) | {
         (clicks[s.click].user_id, *lessons[clicks[s.click].delivery_id], clicks[s.click].position)
         for s in result.samples
     }
@@ -937,9 +987,10 @@ def _check_stored(dialect: str, url: str, clicks: Sequence[Click], result: LoadR
     finally:
         db.dispose()
     stored = {(row.user_id, row.course, row.lesson, row.position) for row in rows}
-    same = len(rows) == len(stored) and stored == sent and len(sent) == result.sent
+    total = result.sent + (before.sent if before is not None else 0)
+    same = len(rows) == len(stored) and stored == sent and len(sent) == total
     print(
-        f"  {dialect}: stored {len(rows)} answers of {result.sent} sent "
+        f"  {dialect}: stored {len(rows)} answers of {total} sent "
         f"({result.acked} acked with 200); "
         + (
             "the same (learner, lesson, question) set"
@@ -949,7 +1000,7 @@ def _check_stored(dialect: str, url: str, clicks: Sequence[Click], result: LoadR
         ),
         flush=True,
     )
-    return Stored(stored=len(rows), sent=result.sent, same=same)
+    return Stored(stored=len(rows), sent=total, same=same, keys=frozenset(sent))
 
 
 def _delivery_lessons(url: str) -> dict[int, tuple[str, str]]:

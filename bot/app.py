@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,6 +31,7 @@ from bot.services.drips import DripService, Refused
 from bot.services.inbox import Inbox
 from bot.services.pacing import Pacer
 from bot.services.people import People
+from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.replays import ReplayGuard
@@ -47,6 +49,7 @@ from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
+from bot.storage.people import PersonRepository
 from bot.storage.reminders import FollowupRepository
 from bot.storage.requests import AcceptedRequests
 from bot.storage.review_load import ReviewLoadRepository
@@ -239,6 +242,13 @@ def build_services(
         kick=kick,
         reviews=reviews,
     )
+    privacy = PrivacyService(
+        people=PersonRepository(db),
+        drips=repository,
+        outbox=outbox,
+        retention_days=settings.retention_days,
+        kick=kick,
+    )
     delivery = DeliveryService(
         outbox=outbox,
         repository=repository,
@@ -254,6 +264,7 @@ def build_services(
         discussions=discussions,
         reminders=reminders,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
+        privacy=privacy,
     )
     return Services(
         catalog=catalog_service,
@@ -271,6 +282,7 @@ def build_services(
         ),
         discussions=discussions,
         inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
+        privacy=privacy,
         clock=clock,
         reminders=reminders,
     )
@@ -390,6 +402,19 @@ def export_answers(settings: Settings, *, course_id: str, team_id: str | None) -
     finally:
         db.dispose()
     return report.answers, csv_bytes
+
+
+@contextmanager
+def people_data(settings: Settings) -> Iterator[PrivacyService]:
+    """`microlearn forget` and `export-person`: the people's-data use cases on DATABASE_URL."""
+    db = open_database(settings)
+    try:
+        upgrade_database(db)
+        yield PrivacyService(
+            people=PersonRepository(db), drips=DripRepository(db), outbox=Outbox(db)
+        )
+    finally:
+        db.dispose()
 
 
 def http_app(

@@ -43,6 +43,7 @@ class Settings:
     reminders: int = 2
     auto_pause_after: int = 3
     reviews_per_day: int = 3
+    retention_days: int | None = None  # delete answers and replies older than this; None: keep
 
     @property
     def socket_mode(self) -> bool:
@@ -128,6 +129,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         reviews_per_day=int(
             _number(get("MICROLEARN_REVIEWS_PER_DAY"), "MICROLEARN_REVIEWS_PER_DAY", 3, 1)
         ),
+        retention_days=_retention_days(get("MICROLEARN_RETENTION_DAYS")),
     )
 
 
@@ -209,3 +211,14 @@ def _log_level(value: str | None) -> str:
             f"MICROLEARN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}"
         )
     return level
+
+
+def _retention_days(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            "MICROLEARN_RETENTION_DAYS must be a whole number of days ≥ 1 (answers and discussion "
+            f"replies older than that are deleted), got {value!r}; leave it unset to keep them"
+        )
+    return int(value)

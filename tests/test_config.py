@@ -39,6 +39,11 @@ def test_the_sandbox_port_comes_from_its_variable() -> None:
     assert settings_from({"MICROLEARN_SANDBOX_PORT": "4000"}).sandbox_port == 4000
 
 
+def test_answers_are_kept_unless_a_retention_period_is_set() -> None:
+    assert settings_from({}).retention_days is None
+    assert settings_from({"MICROLEARN_RETENTION_DAYS": " 365 "}).retention_days == 365
+
+
 def test_environment_wins_over_the_env_file(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text(
@@ -109,6 +114,9 @@ def test_postgres_urls_get_the_psycopg_driver() -> None:
         ("MICROLEARN_REMINDERS", "1.5"),
         ("MICROLEARN_AUTO_PAUSE_AFTER", "three"),
         ("MICROLEARN_REVIEWS_PER_DAY", "0"),
+        ("MICROLEARN_RETENTION_DAYS", "0"),
+        ("MICROLEARN_RETENTION_DAYS", "a year"),
+        ("MICROLEARN_RETENTION_DAYS", "+30"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:

@@ -46,6 +46,7 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "message.im": ("im:history",),
     "reaction_added": ("reactions:read",),
     "reaction_removed": ("reactions:read",),
+    "user_change": ("users:read",),
 }
 # slack_sdk's helpers, by the Web API methods they call.
 SDK_HELPERS = {"files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}

@@ -14,7 +14,10 @@ Every check is a pure function over the loaded courses. What counts as a cue:
 - in a course, the right option of the single-choice questions always in the same place, never
   first or never last; or the wrong options of every select-all question last — when a random
   order would do that less than 1 time in 20 (so "never last" needs about 11 four-option
-  questions, "always first" 3).
+  questions, "always first" 3). Only questions shown in file order (`shuffle: false`) count:
+  the others reach each learner in an order of their own;
+- an option that points at others by place ("All of the above", "A and C") in a question whose
+  options are shuffled: it needs `shuffle: false`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.lesson import Catalog, Course, Lesson, Option, Question, QuestionKind, Source
+from bot.domain.shuffle import refers_to_places
 
 LONGER_BY = 1.5  # a right option over this many times the longest wrong one stands out ...
 LONGER_AT_LEAST = 10  # ... when it is also this many characters longer
@@ -66,6 +70,7 @@ def lesson_cues(lesson: Lesson) -> Iterator[Cue]:
     for question in lesson.quiz:
         yield from _longer_right_option(lesson, question)
         yield from _odd_one_out(lesson, question)
+        yield from _option_by_place(lesson, question)
     yield from _repeated_options(lesson)
 
 
@@ -193,12 +198,33 @@ def _repeated_options(lesson: Lesson) -> Iterator[Cue]:
             )
 
 
-def _questions(course: Course, kind: QuestionKind, *, min_options: int = 2) -> list[Question]:
+def _option_by_place(lesson: Lesson, question: Question) -> Iterator[Cue]:
+    if not question.shuffled:
+        return
+    for option in question.options:
+        if refers_to_places(option.text):
+            yield _in_lesson(
+                lesson,
+                f"the option {option.text!r} points at other options by their place, but each "
+                "learner sees the options in an order of their own: add 'shuffle: false' to "
+                "the question to keep the file order, or reword the option",
+                option.source,
+                question.source,
+            )
+            return
+
+
+def _questions(
+    course: Course, kind: QuestionKind, *, min_options: int = 2, in_file_order: bool = False
+) -> list[Question]:
+    """The course's questions of `kind`; `in_file_order`: only those shown unshuffled."""
     return [
         question
         for lesson in course.lessons
         for question in lesson.quiz
-        if question.kind is kind and len(question.options) >= min_options
+        if question.kind is kind
+        and len(question.options) >= min_options
+        and not (in_file_order and question.shuffled)
     ]
 
 
@@ -240,7 +266,7 @@ def _right_mostly_longest(course: Course) -> Iterator[Cue]:
 
 
 def _right_position(course: Course) -> Iterator[Cue]:
-    questions = _questions(course, QuestionKind.SINGLE)
+    questions = _questions(course, QuestionKind.SINGLE, in_file_order=True)
     if len(questions) < 2:
         return
     places = [(min(q.correct_indexes), len(q.options)) for q in questions]
@@ -262,14 +288,16 @@ def _right_position(course: Course) -> Iterator[Cue]:
             yield _course_cue(
                 course,
                 f"the right option is {pattern} in the course's {len(questions)} single-choice "
-                f"questions (a random order would do that {_in_100(chance)}): "
+                f"questions shown in file order (a random order would do that {_in_100(chance)}): "
                 "learners notice, so move some right answers elsewhere",
             )
             return
 
 
 def _wrong_options_last(course: Course) -> Iterator[Cue]:
-    questions = [q for q in _questions(course, QuestionKind.MULTIPLE) if _wrong(q)]
+    questions = [
+        q for q in _questions(course, QuestionKind.MULTIPLE, in_file_order=True) if _wrong(q)
+    ]
     if not questions or not all(_wrong_last(question) for question in questions):
         return
     chance = math.prod(1 / math.comb(len(q.options), len(q.correct_indexes)) for q in questions)
@@ -277,8 +305,8 @@ def _wrong_options_last(course: Course) -> Iterator[Cue]:
         yield _course_cue(
             course,
             f"the wrong options come last in all {len(questions)} select-all questions of the "
-            f"course (a random order would do that {_in_100(chance)}): learners "
-            "notice, so mix them in",
+            f"course shown in file order (a random order would do that {_in_100(chance)}): "
+            "learners notice, so mix them in",
         )
 
 

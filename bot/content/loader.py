@@ -44,7 +44,7 @@ LESSON_KEYS = {
     "quiz",
 }
 MEDIA_KEYS = {"kind", "url", "alt"}
-QUESTION_KEYS = {"question", "kind", "options", "explanation"}
+QUESTION_KEYS = {"question", "kind", "options", "explanation", "shuffle"}
 OPTION_KEYS = {"text", "correct", "feedback"}
 ALT_MAX = 2000
 URL_MAX = 3000
@@ -420,10 +420,22 @@ def _question(report: _Reporter, item: Any, path: tuple[str | int, ...]) -> Ques
     explanation = _text(report, item, (*path, "explanation"), limit=TEXT_MAX)
     options = _options(report, item, path)
     _check_kind_rules(report, path, kind, options)
+    shuffle = item.get("shuffle", True)
+    if not isinstance(shuffle, bool):
+        report.key(
+            (*path, "shuffle"),
+            f"'shuffle' must be true or false, got {shuffle!r}; 'shuffle: false' shows the "
+            "options in file order",
+        )
     if report.count > before:
         return None
     return Question(
-        text=text, kind=kind, options=options, explanation=explanation, source=report.source(*path)
+        text=text,
+        kind=kind,
+        options=options,
+        explanation=explanation,
+        source=report.source(*path),
+        shuffle=shuffle,
     )
 
 

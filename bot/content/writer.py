@@ -83,6 +83,8 @@ def _question(question: Question) -> dict[str, Any]:
         item["options"] = options
     if question.explanation:
         item["explanation"] = question.explanation
+    if not question.shuffle:
+        item["shuffle"] = False
     return item
 
 

@@ -30,6 +30,10 @@ class QuestionKind(StrEnum):
         return self in (QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUE_FALSE)
 
 
+SHUFFLED_KINDS = frozenset({QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.POLL})
+"""Kinds whose options each learner sees in an order of their own; True/False stays put."""
+
+
 class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
@@ -70,6 +74,12 @@ class Question:
     options: tuple[Option, ...] = ()
     explanation: str = ""
     source: Source | None = field(default=None, compare=False)
+    shuffle: bool = True  # False: options are shown in file order (`shuffle: false`)
+
+    @property
+    def shuffled(self) -> bool:
+        """Whether learners see the options in an order of their own (see domain/shuffle.py)."""
+        return self.shuffle and self.kind in SHUFFLED_KINDS
 
     @property
     def correct_indexes(self) -> frozenset[int]:

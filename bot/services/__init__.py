@@ -12,6 +12,7 @@ from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
 from bot.services.inbox import Inbox
 from bot.services.people import People
+from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
@@ -29,5 +30,6 @@ class Services:
     reports: ReportService
     discussions: DiscussionService
     inbox: Inbox
+    privacy: PrivacyService
     clock: Callable[[], datetime]
     reminders: ReminderService

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.lesson import Course, Lesson
+from bot.domain.lesson import Course, Lesson, Question
 from bot.domain.schedule import Days, next_slot, parse_time, zone
+from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
 from bot.services.discussions import DiscussionService
 from bot.services.notices import announce_finished
@@ -29,6 +30,7 @@ from bot.services.ports import (
     Profile,
     SlackError,
 )
+from bot.services.privacy import PrivacyService
 from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.services.wording import channel, user
@@ -116,7 +118,9 @@ class DeliveryService:
         reminders: ReminderService | None = None,
         batch: int = 50,
         plan_chunk: int | None = None,
+        privacy: PrivacyService | None = None,
     ) -> None:
+        self._privacy = privacy
         self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
@@ -137,6 +141,8 @@ class DeliveryService:
         """One pass: time zones, planning, then sending until done or out of `budget`."""
         if self._discussions is not None:
             self._discussions.forget_events(now=now)
+        if self._privacy is not None:
+            self._privacy.expire(now=now)  # MICROLEARN_RETENTION_DAYS
         profiles = self.refresh_profiles(now=now)
         plan = self.plan(now=now)
         drain = self.drain(now=now, budget=budget)
@@ -268,7 +274,7 @@ class DeliveryService:
         drip_id: int | None,
         now: datetime,
     ) -> None:
-        if owner is None:
+        if not owner:  # None, or blank: the lead was forgotten (`microlearn forget`)
             log.warning("nobody to tell: %s", text)
             return
         self._outbox.enqueue(
@@ -512,7 +518,12 @@ class DeliveryService:
             question = lesson.quiz[delivery.question_position - 1]
             ref = f"{delivery.id}.{delivery.question_position}"
             message = self._composer.question(
-                question, lesson, number=delivery.question_position, ref=ref, review=True
+                question,
+                lesson,
+                number=delivery.question_position,
+                ref=ref,
+                review=True,
+                order=_order(delivery, lesson, question, delivery.question_position),
             )
             return [(message, False)]
         in_channel = delivery.recipient_kind == "channel"
@@ -539,7 +550,11 @@ class DeliveryService:
             parts.append((prompt, True))
         for number, question in enumerate(lesson.quiz, start=1):
             message = self._composer.question(
-                question, lesson, number=number, ref=f"{delivery.id}.{number}"
+                question,
+                lesson,
+                number=number,
+                ref=f"{delivery.id}.{number}",
+                order=_order(delivery, lesson, question, number),
             )
             parts.append((message, False))
         return parts
@@ -553,7 +568,9 @@ class DeliveryService:
             position = int(item.get("position", 0))
             if lesson is None or not 0 < position <= len(lesson.quiz):
                 continue  # removed from the course since: the others still come
-            items.append((lesson.quiz[position - 1], lesson, position, f"{delivery.id}.{number}"))
+            question = lesson.quiz[position - 1]
+            order = _order(delivery, lesson, question, position)  # as the learner saw it first
+            items.append((question, lesson, position, f"{delivery.id}.{number}", order))
         if not items:
             raise LookupError("the questions of this review are no longer in the lessons folder")
         return self._composer.review(items)
@@ -653,3 +670,14 @@ def _advice(code: str, delivery: Claimed) -> str:
     if code in USER_GONE or code in CHANNEL_GONE:
         return f"I stopped these lessons{f' in drip #{delivery.drip_id}' if drip else ''}."
     return "I won't retry this one; everything else carries on."
+
+
+def _order(delivery: Claimed, lesson: Lesson, question: Question, position: int) -> tuple[int, ...]:
+    """The recipient's own order of the options (a channel's post: the channel's)."""
+    return option_order(
+        question,
+        team_id=delivery.team_id,
+        learner=delivery.recipient,
+        lesson_key=lesson.key,
+        position=position,
+    )

@@ -29,6 +29,7 @@ from bot.services.people import People
 from bot.services.ports import ChannelInfo, Messenger, SlackError
 from bot.services.reviews import ReviewService
 from bot.services.wording import when
+from bot.storage.db import Transaction
 from bot.storage.drips import (
     DripRecord,
     DripRepository,
@@ -207,25 +208,36 @@ class DripService:
         plans += self._dm_enrolments(
             team_id, recipients.users, days=request.days, at=at, start_on=request.start_on, now=now
         )
-        drip_id = self._repository.create_drip(
-            team_id=team_id,
-            course=course.id,
-            created_by=lead_id,
-            days=request.days.encode(),
-            at_time=at.strftime("%H:%M"),
-            start_on=request.start_on,
-            channel_tz=lead.tz,
-            discuss_channel=discuss_channel,
-            targets=recipients.labels,
-            now=now,
-        )
-        created = self._repository.enrol(
-            team_id=team_id, drip_id=drip_id, enrolled_by=lead_id, enrolments=plans, now=now
-        )
-        created_set = set(created)
-        for plan in plans:
-            if plan.recipient_kind == "dm" and plan.recipient in created_set:
-                self._welcome(team_id, drip_id, plan.recipient, lead_id, course, plan, now=now)
+        # The drip, its enrolments and their welcome notices commit together, or not at all.
+        with self._repository.transaction() as tx:
+            drip_id = self._repository.create_drip(
+                team_id=team_id,
+                course=course.id,
+                created_by=lead_id,
+                days=request.days.encode(),
+                at_time=at.strftime("%H:%M"),
+                start_on=request.start_on,
+                channel_tz=lead.tz,
+                discuss_channel=discuss_channel,
+                targets=recipients.labels,
+                now=now,
+                tx=tx,
+            )
+            created = set(
+                self._repository.enrol(
+                    team_id=team_id,
+                    drip_id=drip_id,
+                    enrolled_by=lead_id,
+                    enrolments=plans,
+                    now=now,
+                    tx=tx,
+                )
+            )
+            for plan in plans:
+                if plan.recipient_kind == "dm" and plan.recipient in created:
+                    self._welcome(
+                        team_id, drip_id, plan.recipient, lead_id, course, plan, now=now, tx=tx
+                    )
         self.kick()
         due = [p.next_due_at for p in plans if p.next_due_at is not None]
         return ScheduleResult(
@@ -309,13 +321,15 @@ class DripService:
         plan: NewEnrolment,
         *,
         now: datetime,
+        tx: Transaction,
     ) -> None:
         if user_id == lead_id:
             return
         days = Days.decode(plan.days).describe()
         count = len(course.lessons)
+        who = f"<@{lead_id}>" if lead_id else "Your team"  # blank: the lead was forgotten
         text = (
-            f":wave: <@{lead_id}> enrolled you in *{course.title}*: {count} short "
+            f":wave: {who} enrolled you in *{course.title}*: {count} short "
             f"lesson{'s' if count != 1 else ''}, {days} at {plan.at_time} your time"
             + (f", starting {plan.start_on:%a %d %b}" if plan.start_on else "")
             + ". Each takes a few minutes, and the quiz is one tap.\n"
@@ -332,6 +346,7 @@ class DripService:
             now=now,
             drip_id=drip_id,
             payload={"text": text},
+            tx=tx,
         )
 
     # -- targets ------------------------------------------------------------------------------
@@ -542,21 +557,28 @@ class DripService:
                 )
         learner = self._people.learner(team_id, user_id, now=now)
         plan = self.dm_plan(learner, user_id, days=Days(), at=DEFAULT_AT, start_on=None, now=now)
-        drip_id = self._repository.create_drip(
-            team_id=team_id,
-            course=course.id,
-            created_by=user_id,
-            days=plan.days,
-            at_time=plan.at_time,
-            start_on=None,
-            channel_tz=learner.tz,
-            discuss_channel=None,
-            targets=[("user", user_id, learner.name)],
-            now=now,
-        )
-        self._repository.enrol(
-            team_id=team_id, drip_id=drip_id, enrolled_by=user_id, enrolments=[plan], now=now
-        )
+        with self._repository.transaction() as tx:  # the drip and its enrolment, together
+            drip_id = self._repository.create_drip(
+                team_id=team_id,
+                course=course.id,
+                created_by=user_id,
+                days=plan.days,
+                at_time=plan.at_time,
+                start_on=None,
+                channel_tz=learner.tz,
+                discuss_channel=None,
+                targets=[("user", user_id, learner.name)],
+                now=now,
+                tx=tx,
+            )
+            self._repository.enrol(
+                team_id=team_id,
+                drip_id=drip_id,
+                enrolled_by=user_id,
+                enrolments=[plan],
+                now=now,
+                tx=tx,
+            )
         self.kick()
         return JoinResult(
             course,
@@ -610,15 +632,17 @@ class DripService:
                 enrolment_id=enrolment.id,
                 payload={"pulled_by": user_id},  # asked for: it goes out even during a snooze
             )
-            if self._repository.finish_drip(team_id, enrolment.drip_id, now=now):
-                announce_finished(
-                    self._outbox,
-                    self._repository,
-                    self._catalog,
-                    team_id=team_id,
-                    drip_id=enrolment.drip_id,
-                    now=now,
-                )
+            with self._repository.transaction() as tx:  # finished and announced, together
+                if self._repository.finish_drip(team_id, enrolment.drip_id, now=now, tx=tx):
+                    announce_finished(
+                        self._outbox,
+                        self._repository,
+                        self._catalog,
+                        team_id=team_id,
+                        drip_id=enrolment.drip_id,
+                        now=now,
+                        tx=tx,
+                    )
             self.kick()
             return NextResult(lesson, course)
         if self._repository.enrolments(team_id, recipient=user_id, statuses=("finished",)):
@@ -723,18 +747,21 @@ class DripService:
             )
             if plan.status == "active" and drip.status == "paused":
                 plan = replace(plan, status="paused")
-            created = self._repository.enrol(
-                team_id=team_id,
-                drip_id=drip.id,
-                enrolled_by=drip.created_by,
-                enrolments=[plan],
-                now=now,
-            )
-            if created:
-                joined += 1
-                course = self._catalog.course(drip.course)
-                if course is not None:
-                    self._welcome(team_id, drip.id, user_id, drip.created_by, course, plan, now=now)
+            course = self._catalog.course(drip.course)
+            with self._repository.transaction() as tx:  # the enrolment and its welcome, together
+                created = self._repository.enrol(
+                    team_id=team_id,
+                    drip_id=drip.id,
+                    enrolled_by=drip.created_by,
+                    enrolments=[plan],
+                    now=now,
+                    tx=tx,
+                )
+                if created and course is not None:
+                    self._welcome(
+                        team_id, drip.id, user_id, drip.created_by, course, plan, now=now, tx=tx
+                    )
+            joined += bool(created)
         if joined:
             self.kick()
         return joined

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.services.catalog import CatalogService
 from bot.services.wording import plural
+from bot.storage.db import Transaction
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
 
@@ -18,10 +19,11 @@ def announce_finished(
     team_id: str,
     drip_id: int,
     now: datetime,
+    tx: Transaction | None = None,
 ) -> None:
     """Tell a drip's lead it finished (or congratulate a learner who joined a course alone)."""
     drip = repository.drip(team_id, drip_id)
-    if drip is None:
+    if drip is None or not drip.created_by:  # its lead was forgotten: nobody to tell
         return
     course = catalog.course(drip.course)
     title = course.title if course else drip.course
@@ -48,4 +50,5 @@ def announce_finished(
         now=now,
         drip_id=drip_id,
         payload={"text": text},
+        tx=tx,
     )

@@ -136,12 +136,23 @@ class Composer(Protocol):
     ) -> list[Message]: ...
 
     def question(
-        self, question: Question, lesson: Lesson, *, number: int, ref: str, review: bool = False
-    ) -> Message: ...
+        self,
+        question: Question,
+        lesson: Lesson,
+        *,
+        number: int,
+        ref: str,
+        review: bool = False,
+        order: tuple[int, ...] | None = None,
+    ) -> Message:
+        """`order`: option indexes in the order the recipient sees them (default: file order)."""
+        ...
 
-    def review(self, items: list[tuple[Question, Lesson, int, str]]) -> list[Message]:
-        """A day's review questions (question, lesson, its position, answer ref) as one message
-        (more only past what a message holds)."""
+    def review(
+        self, items: list[tuple[Question, Lesson, int, str, tuple[int, ...]]]
+    ) -> list[Message]:
+        """A day's review questions (question, lesson, its position, answer ref, option order)
+        as one message (more only past what a message holds)."""
         ...
 
     def notice(self, text: str, *, button: dict[str, str] | None = None) -> Message:

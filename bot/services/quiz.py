@@ -10,6 +10,7 @@ from datetime import datetime
 from bot.domain.lesson import Course, Lesson, Question, QuestionKind
 from bot.domain.numbers import whole_number
 from bot.domain.quiz import Choice, grade, valid
+from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
 from bot.services.drips import Refused
 from bot.services.people import People
@@ -36,6 +37,17 @@ class Answered:
     @property
     def review(self) -> bool:
         return self.ref.kind == "review"
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The options in the order this question was shown to its recipient."""
+        return option_order(
+            self.question,
+            team_id=self.ref.team_id,
+            learner=self.ref.recipient,
+            lesson_key=self.lesson.key,
+            position=self.ref.position,
+        )
 
 
 @dataclass(frozen=True)

@@ -302,6 +302,11 @@ class SlackMessenger:
                 return
 
 
+def profile_of(user: dict[str, Any]) -> Profile:
+    """A Slack user object (users.info, users.list, a `user_change` event) as a Profile."""
+    return _profile(user)
+
+
 def _profile(data: dict[str, Any]) -> Profile:
     profile = data.get("profile") or {}
     real = str(profile.get("real_name") or data.get("real_name") or data.get("name") or "")

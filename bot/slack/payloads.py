@@ -35,6 +35,10 @@ def text(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= MAX_TEXT
 
 
+def flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
 def mapping(value: Any) -> bool:
     return isinstance(value, dict)
 
@@ -140,6 +144,27 @@ _EVENTS: dict[str, Check] = {
         {"user": slack_id, "channel": slack_id}, required=("user", "channel")
     ),
     "app_home_opened": shaped({"user": slack_id, "tab": optional(text)}, required=("user",)),
+    # A workspace member's profile changed; `deleted` when their account was deactivated.
+    "user_change": shaped(
+        {
+            "user": shaped(
+                {
+                    "id": slack_id,
+                    "team_id": optional(slack_id),
+                    "deleted": optional(flag),
+                    "is_bot": optional(flag),
+                    "is_admin": optional(flag),
+                    "is_owner": optional(flag),
+                    "name": optional(text),
+                    "real_name": optional(text),
+                    "tz": optional(text),
+                    "profile": optional(mapping),
+                },
+                required=("id",),
+            )
+        },
+        required=("user",),
+    ),
     "reaction_added": shaped({"item": optional(_ITEM)}),
     "reaction_removed": shaped({"item": optional(_ITEM)}),
 }

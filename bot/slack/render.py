@@ -19,6 +19,7 @@ from bot.slack import blockkit
 from bot.slack.mrkdwn import Piece, escape, to_mrkdwn, to_pieces
 
 Message = dict[str, Any]
+Order = tuple[int, ...]
 
 TEMPLATES = Path(__file__).with_name("templates")
 SECTION_LIMIT = blockkit.SECTION_TEXT
@@ -122,21 +123,40 @@ def question_message(
     number: int,
     ref: str,
     review: bool = False,
+    order: Order | None = None,
 ) -> Message:
-    """One quiz question: buttons, checkboxes + Submit, or an Answer button for open questions."""
+    """One quiz question: buttons, checkboxes + Submit, or an Answer button for open questions.
+
+    `order`: the option indexes in the order this learner sees them (default: file order).
+    Buttons and checkboxes carry the option's index in the file, whatever its place.
+    """
     return _question(
-        question, title=lesson.title, total=len(lesson.quiz), number=number, ref=ref, review=review
+        question,
+        title=lesson.title,
+        total=len(lesson.quiz),
+        number=number,
+        ref=ref,
+        review=review,
+        order=_order(question, order),
     )
 
 
+def _order(question: Question, order: Order | None) -> Order:
+    """`order` when it is a permutation of the question's options, else the file order."""
+    everything = tuple(range(len(question.options)))
+    if order is None or sorted(order) != list(everything):
+        return everything
+    return tuple(order)
+
+
 def _question(
-    question: Question, *, title: str, total: int, number: int, ref: str, review: bool
+    question: Question, *, title: str, total: int, number: int, ref: str, review: bool, order: Order
 ) -> Message:
     longest = max((len(option.text) for option in question.options), default=0)
     letters = longest > blockkit.BUTTON_TEXT
-    options = [
-        {"text": option.text, "label": LETTERS[index], "index": index}
-        for index, option in enumerate(question.options)
+    options = [  # letters follow the order shown
+        {"text": question.options[index].text, "label": LETTERS[place], "index": index}
+        for place, index in enumerate(order)
     ]
     try:
         return _render(
@@ -285,14 +305,23 @@ class SlackComposer:
         )
 
     def question(
-        self, question: Question, lesson: Lesson, *, number: int, ref: str, review: bool = False
+        self,
+        question: Question,
+        lesson: Lesson,
+        *,
+        number: int,
+        ref: str,
+        review: bool = False,
+        order: Order | None = None,
     ) -> Message:
-        return question_message(question, lesson, number=number, ref=ref, review=review)
+        return question_message(
+            question, lesson, number=number, ref=ref, review=review, order=order
+        )
 
     def notice(self, text: str, *, button: dict[str, str] | None = None) -> Message:
         return notice_message(text, button=button)
 
-    def review(self, items: list[tuple[Question, Lesson, int, str]]) -> list[Message]:
+    def review(self, items: list[tuple[Question, Lesson, int, str, Order]]) -> list[Message]:
         from bot.slack.reviews import review_messages  # it builds on this module
 
         return review_messages(items)
@@ -308,11 +337,18 @@ def feedback_message(
     review: bool,
     distribution: dict[int, int] | None = None,
     cached: bool = True,
+    order: Order | None = None,
 ) -> Message:
-    """What a learner sees after answering: ✅ or ❌, the option's feedback, the explanation."""
+    """What a learner sees after answering: ✅ or ❌, the option's feedback, the explanation.
+
+    Options are named in `order`, the order the learner was shown them (default: file order).
+    """
+    shown = _order(question, order)
     if cached and distribution is None and question.kind.value not in ("poll", "open"):
-        # Graded feedback depends only on the question and the choice: rendered once for all.
-        message: Message = json.loads(_graded_feedback(question, choice, correct, already, review))
+        # Graded feedback depends only on the question, the choice and the order: rendered once.
+        message: Message = json.loads(
+            _graded_feedback(question, choice, correct, already, review, shown)
+        )
         return message
     if question.kind.value == "poll":
         verdict = "poll"
@@ -320,19 +356,24 @@ def feedback_message(
         verdict = "open"
     else:
         verdict = "right" if correct else "wrong"
-    chosen = [question.options[i] for i in choice if i < len(question.options)]
+    picked = set(choice)
+    chosen = [question.options[i] for i in shown if i in picked]
     answer = text if verdict == "open" else "; ".join(option.text for option in chosen)
-    right = [o.text for o in question.options if o.correct] if verdict == "wrong" else []
+    right = (
+        [question.options[i].text for i in shown if question.options[i].correct]
+        if verdict == "wrong"
+        else []
+    )
     poll = []
     if distribution is not None:
         total = sum(distribution.values()) or 1
         poll = [
             {
-                "text": option.text,
+                "text": question.options[index].text,
                 "count": distribution.get(index, 0),
                 "percent": round(100 * distribution.get(index, 0) / total),
             }
-            for index, option in enumerate(question.options)
+            for index in shown
         ]
     return _render(
         "feedback.json.j2",
@@ -349,7 +390,12 @@ def feedback_message(
 
 @lru_cache(maxsize=4096)
 def _graded_feedback(
-    question: Question, choice: tuple[int, ...], correct: bool | None, already: bool, review: bool
+    question: Question,
+    choice: tuple[int, ...],
+    correct: bool | None,
+    already: bool,
+    review: bool,
+    order: Order,
 ) -> str:
     message = feedback_message(
         question,
@@ -359,16 +405,28 @@ def _graded_feedback(
         already=already,
         review=review,
         cached=False,
+        order=order,
     )
     return json.dumps(message)
 
 
 def answered_question_message(
-    question: Question, lesson: Lesson, *, number: int, review: bool, feedback: Message
+    question: Question,
+    lesson: Lesson,
+    *,
+    number: int,
+    review: bool,
+    feedback: Message,
+    order: Order | None = None,
 ) -> Message:
-    """The question message as it reads once answered: the question, then the feedback."""
+    """The question message as it reads once answered: the question, then the feedback.
+
+    `order` as the question was shown, so listed options (A, B, C …) keep their letters.
+    """
     original: Message = json.loads(
-        _question_head(question, lesson.title, len(lesson.quiz), number, review)
+        _question_head(
+            question, lesson.title, len(lesson.quiz), number, review, _order(question, order)
+        )
     )
     text = f"{original['text']} {feedback['text']}"
     message = {"text": text, "blocks": [original["block"], *feedback["blocks"]]}
@@ -379,10 +437,18 @@ def answered_question_message(
 
 
 @lru_cache(maxsize=1024)
-def _question_head(question: Question, title: str, total: int, number: int, review: bool) -> str:
+def _question_head(
+    question: Question, title: str, total: int, number: int, review: bool, order: Order
+) -> str:
     """The text and first block of a question message (JSON), rendered once per question."""
     original = _question(
-        question, title=title, total=total, number=number, ref="answered", review=review
+        question,
+        title=title,
+        total=total,
+        number=number,
+        ref="answered",
+        review=review,
+        order=order,
     )
     return json.dumps({"text": original["text"], "block": original["blocks"][0]})
 

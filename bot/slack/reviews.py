@@ -12,14 +12,15 @@ from typing import Any
 from bot.domain.lesson import Lesson, Question
 from bot.services.ports import Message
 from bot.slack import blockkit
-from bot.slack.render import RenderProblem, question_message
+from bot.slack.render import Order, RenderProblem, question_message
 
 # Questions per message: each takes up to 5 blocks once answered, and a message holds 50.
 PER_MESSAGE = 8
 
 
-def review_messages(items: Sequence[tuple[Question, Lesson, int, str]]) -> list[Message]:
-    """The Review message(s) for (question, its lesson, its position, answer ref) items."""
+def review_messages(items: Sequence[tuple[Question, Lesson, int, str, Order]]) -> list[Message]:
+    """The Review message(s) for (question, its lesson, its position, answer ref, the order
+    of its options as the learner sees them) items."""
     messages = []
     for first in range(0, len(items), PER_MESSAGE):
         chunk = items[first : first + PER_MESSAGE]
@@ -28,7 +29,7 @@ def review_messages(items: Sequence[tuple[Question, Lesson, int, str]]) -> list[
 
 
 def _message(
-    items: Sequence[tuple[Question, Lesson, int, str]], *, start: int, total: int
+    items: Sequence[tuple[Question, Lesson, int, str, Order]], *, start: int, total: int
 ) -> Message:
     count = f"{total} question{'s' if total != 1 else ''}"
     intro = (
@@ -39,8 +40,10 @@ def _message(
     if start == 1:
         blocks.append({"type": "section", "block_id": "review", "text": _mrkdwn(intro)})
     texts = []
-    for number, (question, lesson, position, ref) in enumerate(items, start=start):
-        message = question_message(question, lesson, number=position, ref=ref, review=True)
+    for number, (question, lesson, position, ref, order) in enumerate(items, start=start):
+        message = question_message(
+            question, lesson, number=position, ref=ref, review=True, order=order
+        )
         texts.append(str(message["text"]).removeprefix("Review: "))
         blocks += _tagged([{"type": "divider"}, *message["blocks"]], number)
     result = {"text": "Review: " + " · ".join(texts), "blocks": blocks}

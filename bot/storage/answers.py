@@ -315,13 +315,14 @@ class AnswerRepository:
         return None if row is None else CardState(dict(row[0]), row[1], row[2])
 
     def due_cards(self, *, now: datetime, limit: int) -> list[CardRecord]:
-        """Cards due by `now`, but none of a learner who is snoozed: theirs wait for the end."""
+        """Cards due by `now`, but none of a learner who is snoozed (theirs wait for the end)
+        or deactivated in Slack (theirs wait for good)."""
         snoozed = (
             select(col(Learner.id))
             .where(
                 col(Learner.team_id) == col(ReviewCard.team_id),
                 col(Learner.user_id) == col(ReviewCard.user_id),
-                col(Learner.snoozed_until) > now,
+                or_(col(Learner.snoozed_until) > now, col(Learner.deactivated).is_(True)),
             )
             .exists()
         )

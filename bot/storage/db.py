@@ -28,6 +28,11 @@ _CURSOR = "microlearn_direct_cursor"
 _OVERFLOW = 10
 
 
+# A use case's unit of work, as services see it: opened with `transaction()`, handed to repository
+# methods as `tx=`. Services never use it directly.
+Transaction = Session
+
+
 class StorageUnavailable(Exception):
     """The database cannot be reached; the message says why."""
 
@@ -60,6 +65,23 @@ class Database:
             Session(self._writer, expire_on_commit=False) as session,
             session.begin(),
         ):
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A use case's unit of work: pass it to repository methods as `tx=`, and everything
+        they write commits once, when the block ends (or none of it, on an error)."""
+        with self.write() as session:
+            yield session
+
+    @contextmanager
+    def write_in(self, tx: Session | None) -> Iterator[Session]:
+        """For repository methods: the caller's transaction when given one (`tx=`), else a
+        write transaction of their own."""
+        if tx is not None:
+            yield tx
+            return
+        with self.write() as session:
             yield session
 
     @contextmanager

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, bindparam, case, func, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.storage.db import Database, Direct, insert_for, insert_for_dialect
 from bot.storage.models import Course, Drip, DripTarget, Enrolment, Lead, Learner, Lesson
@@ -125,6 +126,11 @@ class DripRepository:
         self._db = db
 
     # -- people -------------------------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A use case's unit of work over drips, enrolments and the outbox (same database):
+        pass it as `tx=` and everything commits once."""
+        return self._db.transaction()
 
     def learner(self, team_id: str, user_id: str) -> LearnerRecord | None:
         with self._db.direct() as connection:  # a hot path: no ORM session
@@ -318,8 +324,9 @@ class DripRepository:
         discuss_channel: str | None,
         targets: Sequence[tuple[str, str, str]],
         now: datetime,
+        tx: Session | None = None,
     ) -> int:
-        with self._db.write() as session:
+        with self._db.write_in(tx) as session:
             course_id = session.exec(select(Course.id).where(Course.slug == course)).one()
             assert course_id is not None
             drip = Drip(
@@ -355,10 +362,11 @@ class DripRepository:
         enrolled_by: str,
         enrolments: Iterable[NewEnrolment],
         now: datetime,
+        tx: Session | None = None,
     ) -> list[str]:
         """Create the enrolments that do not exist yet; return the recipients newly enrolled."""
         created: list[str] = []
-        with self._db.write() as session:
+        with self._db.write_in(tx) as session:
             existing = set(
                 session.exec(
                     select(Enrolment.recipient).where(
@@ -490,26 +498,12 @@ class DripRepository:
                     .values(status="cancelled", next_due_at=None)
                 )
 
-    def finish_drip(self, team_id: str, drip_id: int, *, now: datetime) -> bool:
+    def finish_drip(
+        self, team_id: str, drip_id: int, *, now: datetime, tx: Session | None = None
+    ) -> bool:
         """Mark an active drip finished once no enrolment is live; True if it just finished."""
-        with self._db.write() as session:
-            live = session.exec(
-                select(func.count())
-                .select_from(Enrolment)
-                .where(
-                    Enrolment.team_id == team_id,
-                    Enrolment.drip_id == drip_id,
-                    col(Enrolment.status).in_(LIVE),
-                )
-            ).one()
-            if live:
-                return False
-            result = session.execute(
-                update(Drip)
-                .where(col(Drip.id) == drip_id, col(Drip.status) == "active")
-                .values(status="finished", finished_at=now, updated_at=now)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        with self._db.write_in(tx) as session:
+            return finish_if_done(session, team_id, drip_id, now=now)
 
     # -- enrolments ---------------------------------------------------------------------------
 
@@ -611,3 +605,25 @@ _REVIEW_SCHEDULE = Direct(
     )
     .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
 )
+
+
+def finish_if_done(session: Session, team_id: str, drip_id: int, *, now: datetime) -> bool:
+    """Finish an active drip none of whose enrolments is live, in the caller's transaction;
+    True if it just finished. The one place a drip finishes (lead actions, the plan step)."""
+    live = session.execute(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(
+            col(Enrolment.team_id) == team_id,
+            col(Enrolment.drip_id) == drip_id,
+            col(Enrolment.status).in_(LIVE),
+        )
+    ).scalar_one()
+    if live:
+        return False
+    result = session.execute(
+        update(Drip)
+        .where(col(Drip.id) == drip_id, col(Drip.status) == "active")
+        .values(status="finished", finished_at=now, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -411,4 +411,10 @@ class ReviewQuota(SQLModel, table=True):
     resume_at: datetime | None = _instant(nullable=True)  # the day's cap is reached until then
 
 
+# -- People's data (issue 18 item 5) -----------------------------------------------------------
+# `microlearn forget` deletes a person's deliveries; the database then checks, for each one, that
+# no answer or completion still points at it. These let it look instead of reading every row.
+Index("ix_answer_delivery_id", Answer.__table__.c.delivery_id)  # type: ignore[attr-defined]
+Index("ix_completion_delivery_id", Completion.__table__.c.delivery_id)  # type: ignore[attr-defined]
+
 metadata = SQLModel.metadata

@@ -32,7 +32,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
+from bot.domain.planning import Action, decide
 from bot.storage.db import Database, insert_for, insert_for_dialect
+from bot.storage.drips import finish_if_done
 from bot.storage.models import (
     Course,
     Delivery,
@@ -343,26 +345,11 @@ class Outbox:
     def _finish_drips(
         session: Session, touched: set[tuple[str, int]], now: datetime
     ) -> tuple[tuple[str, int], ...]:
-        done: list[tuple[str, int]] = []
-        for team_id, drip_id in sorted(touched, key=lambda item: item[1]):
-            live = session.execute(
-                select(func.count())
-                .select_from(Enrolment)
-                .where(
-                    col(Enrolment.drip_id) == drip_id,
-                    col(Enrolment.status).in_(("waiting", "active", "paused")),
-                )
-            ).scalar_one()
-            if live:
-                continue
-            result = session.execute(
-                update(Drip)
-                .where(col(Drip.id) == drip_id, col(Drip.status) == "active")
-                .values(status="finished", finished_at=now, updated_at=now)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                done.append((team_id, drip_id))
-        return tuple(done)
+        return tuple(
+            (team_id, drip_id)
+            for team_id, drip_id in sorted(touched, key=lambda item: item[1])
+            if finish_if_done(session, team_id, drip_id, now=now)
+        )
 
     # -- enqueueing ---------------------------------------------------------------------------
 
@@ -381,9 +368,10 @@ class Outbox:
         drip_id: int | None = None,
         enrolment_id: int | None = None,
         payload: dict[str, Any] | None = None,
+        tx: Session | None = None,
     ) -> bool:
         """Add one delivery; False when one with this dedupe key exists already."""
-        with self._db.write() as session:
+        with self._db.write_in(tx) as session:
             lesson_id = question_id = None
             if lesson is not None:
                 lesson_id = _lesson_id(session, lesson)
@@ -723,10 +711,10 @@ class Outbox:
 
 
 # What planning decided for one group of due enrolments.
-_FINISH = "finish"  # past the course's last lesson (lessons were retired): finish
-_MOVE = "move"  # fell due longer ago than the grace: wait for the next slot
-_PLAN = "plan"  # deliver the lesson, move to the next one
-_PLAN_LAST = "plan_last"  # deliver the course's last lesson and finish
+_FINISH = str(Action.FINISH)
+_MOVE = str(Action.MOVE)
+_PLAN = str(Action.PLAN)
+_PLAN_LAST = str(Action.PLAN_LAST)
 
 # One row per due group, joined to the enrolments by the columns that define the group.
 _SLOTS: Table = PlanSlot.__table__  # type: ignore[attr-defined]
@@ -742,7 +730,15 @@ def _slot(
     grace: timedelta,
     next_slot: NextSlot,
 ) -> dict[str, Any]:
-    row: dict[str, Any] = {
+    """The plan slot row recording the domain's decision for `group`."""
+    decision = decide(
+        position=group.next_position,
+        lessons=len(lessons),
+        due_at=group.next_due_at,
+        now=now,
+        grace=grace,
+    )
+    return {
         "team_id": group.team_id,
         "drip_id": group.drip_id,
         "tz": group.tz,
@@ -750,20 +746,14 @@ def _slot(
         "at_time": group.at_time,
         "next_due_at": group.next_due_at,
         "next_position": group.next_position,
-        "lesson_id": None,
-        "new_position": group.next_position,
-        "new_due_at": None,
-        "finish": False,
+        "action": str(decision.action),
+        "lesson_id": None if decision.lesson_index is None else lessons[decision.lesson_index],
+        "new_position": decision.new_position,
+        "new_due_at": None
+        if decision.next_after is None
+        else next_slot(group, decision.next_after),
+        "finish": decision.finish,
     }
-    if group.next_position > len(lessons):
-        return row | {"action": _FINISH, "finish": True}
-    if now - group.next_due_at > grace:
-        # Fell due too long ago (the bot was down): the lesson waits for the next slot.
-        return row | {"action": _MOVE, "new_due_at": next_slot(group, now)}
-    row |= {"lesson_id": lessons[group.next_position - 1], "new_position": group.next_position + 1}
-    if group.next_position >= len(lessons):
-        return row | {"action": _PLAN_LAST, "finish": True}
-    return row | {"action": _PLAN, "new_due_at": next_slot(group, max(now, group.next_due_at))}
 
 
 def _lesson_id(session: Session, lesson: tuple[str, str]) -> int:

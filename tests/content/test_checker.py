@@ -143,6 +143,12 @@ def test_the_shipped_lessons_pass() -> None:
             20,
             "this paragraph is 3499 characters in Slack; at most 3000",
         ),
+        (
+            GOOD_LESSON.replace("    options:", "    shuffle: no thanks\n    options:"),
+            9,
+            "'shuffle' must be true or false, got 'no thanks'; 'shuffle: false' shows the "
+            "options in file order",
+        ),
     ],
     ids=[
         "unknown-key",
@@ -162,6 +168,7 @@ def test_the_shipped_lessons_pass() -> None:
         "jinja-syntax",
         "long-title",
         "long-paragraph",
+        "shuffle-not-a-boolean",
     ],
 )
 def test_problems_name_file_and_line(tmp_path: Path, lesson: str, line: int, message: str) -> None:

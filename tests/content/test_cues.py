@@ -13,21 +13,26 @@ from bot.cli import main
 COURSE_YAML = "title: Giveaways\ndescription: Quizzes crafted to give their answers away.\n"
 
 
-def single(question: str, options: list[str], right: int) -> str:
-    """A `single` question as YAML, options in the given order."""
-    return _question(question, "single", options, {right})
+def single(question: str, options: list[str], right: int, *, shuffle: bool = True) -> str:
+    """A `single` question as YAML, options in the given order (`shuffle: false` if not shuffle)."""
+    return _question(question, "single", options, {right}, shuffle=shuffle)
 
 
-def multiple(question: str, options: list[str], right: set[int]) -> str:
-    return _question(question, "multiple", options, right)
+def multiple(question: str, options: list[str], right: set[int], *, shuffle: bool = True) -> str:
+    return _question(question, "multiple", options, right, shuffle=shuffle)
 
 
 def true_false(question: str, answer: bool) -> str:
     return _question(question, "true_false", ["True", "False"], {0 if answer else 1})
 
 
-def _question(question: str, kind: str, options: list[str], right: set[int]) -> str:
-    lines = [f"  - question: {json.dumps(question)}", f"    kind: {kind}", "    options:"]
+def _question(
+    question: str, kind: str, options: list[str], right: set[int], *, shuffle: bool = True
+) -> str:
+    lines = [f"  - question: {json.dumps(question)}", f"    kind: {kind}"]
+    if not shuffle:
+        lines.append("    shuffle: false")
+    lines.append("    options:")
     for index, text in enumerate(options):
         lines.append(f"      - text: {json.dumps(text, ensure_ascii=False)}")
         if index in right:
@@ -200,23 +205,25 @@ def test_the_right_option_longest_in_most_questions_of_a_course(tmp_path: Path) 
 
 
 def test_the_right_option_always_in_the_same_place(tmp_path: Path) -> None:
-    questions = [single(f"Question {n}?", *distinct(n, right=0)) for n in range(3)]
+    questions = [single(f"Question {n}?", *distinct(n, right=0), shuffle=False) for n in range(3)]
     folder = make_course(tmp_path, [lesson(questions[0]), lesson(*questions[1:])])
     assert warned(tmp_path) == [
         f"{folder / 'course.yaml'}:1: warning: the right option is always the first one in the "
-        "course's 3 single-choice questions (a random order would do that 2 times in 100): "
+        "course's 3 single-choice questions shown in file order (a random order would do that 2 times in 100): "
         "learners notice, so move some right answers elsewhere"
     ]
 
 
 def test_the_right_option_never_last_over_many_questions(tmp_path: Path) -> None:
-    questions = [single(f"Question {n}?", *distinct(n, right=n % 3)) for n in range(11)]
+    questions = [
+        single(f"Question {n}?", *distinct(n, right=n % 3), shuffle=False) for n in range(11)
+    ]
     folder = make_course(tmp_path, [lesson(*questions[:6]), lesson(*questions[6:])])
     # Never last in 5 questions happens 24 times in 100 by chance: not worth a warning.
     make_course(tmp_path, [lesson(*questions[:5])], course="short")
     assert warned(tmp_path) == [
         f"{folder / 'course.yaml'}:1: warning: the right option is never the last one in the "
-        "course's 11 single-choice questions (a random order would do that 4 times in 100): "
+        "course's 11 single-choice questions shown in file order (a random order would do that 4 times in 100): "
         "learners notice, so move some right answers elsewhere"
     ]
 
@@ -224,15 +231,48 @@ def test_the_right_option_never_last_over_many_questions(tmp_path: Path) -> None
 def test_select_all_questions_whose_wrong_options_always_come_last(tmp_path: Path) -> None:
     questions = [
         multiple(
-            f"Which apply ({n})?", [f"Yes {n}a", f"Yes {n}b", f"Yes {n}c", f"No {n}d"], {0, 1, 2}
+            f"Which apply ({n})?",
+            [f"Yes {n}a", f"Yes {n}b", f"Yes {n}c", f"No {n}d"],
+            {0, 1, 2},
+            shuffle=False,
         )
         for n in range(3)
     ]
     folder = make_course(tmp_path, [lesson(*questions)])
     assert warned(tmp_path) == [
         f"{folder / 'course.yaml'}:1: warning: the wrong options come last in all 3 select-all "
-        "questions of the course (a random order would do that 2 times in 100): learners "
+        "questions of the course shown in file order (a random order would do that 2 times in 100): learners "
         "notice, so mix them in"
+    ]
+
+
+def test_positions_in_the_file_say_nothing_when_learners_see_shuffled_options(
+    tmp_path: Path,
+) -> None:
+    singles = [single(f"Question {n}?", *distinct(n, right=0)) for n in range(11)]
+    select_all = [
+        multiple(f"Which apply ({n})?", [f"Yes {n}a", f"Yes {n}b", f"No {n}c"], {0, 1})
+        for n in range(4)
+    ]
+    make_course(tmp_path, [lesson(*singles[:6]), lesson(*singles[6:]), lesson(*select_all)])
+    assert warned(tmp_path) == []
+
+
+def test_an_option_pointing_at_others_by_place_needs_the_file_order(tmp_path: Path) -> None:
+    above = single("Which are tells?", ["A typo", "A rushed tone", "All of the above"], right=2)
+    letters = multiple("Which?", ["Alpha one", "Beta two", "A and B"], {2})
+    kept = single("Kept?", ["A typo here", "An odd link", "None of the above"], 2, shuffle=False)
+    folder = make_course(tmp_path, [lesson(above, letters, kept)])
+    path = folder / "01-lesson-1.md"
+    hint = (
+        "points at other options by their place, but each learner sees the options in an order "
+        "of their own: add 'shuffle: false' to the question to keep the file order, or reword "
+        "the option"
+    )
+    assert warned(tmp_path) == [
+        f"{path}:{line_of(path, 'All of the above')}: warning: the option 'All of the above' "
+        + hint,
+        f"{path}:{line_of(path, 'A and B')}: warning: the option 'A and B' " + hint,
     ]
 
 

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.content.cues import find_cues
 from bot.content.importers import BankError, ImportReport, Skipped, import_bank
+from bot.content.loader import load_catalog
 from bot.content.writer import dump_lesson, slugify, write_course
 from bot.domain.lesson import (
     Course,
@@ -117,6 +119,24 @@ def test_lesson_file_format_exactly() -> None:
         "---\n"
         "Hi {{ learner.first_name }}.\n"
     )
+
+
+def test_a_question_kept_in_file_order_round_trips(tmp_path: Path) -> None:
+    kept = Question(
+        "Which are tells?",
+        QuestionKind.MULTIPLE,
+        (Option("Urgency"), Option("A look-alike domain"), Option("All of the above", True)),
+        shuffle=False,
+    )
+    shuffled = Question("Tea?", QuestionKind.POLL, (Option("Tea"), Option("Coffee")))
+    data, _ = front_matter(dump_lesson(lesson((kept, shuffled))))
+    assert data["quiz"][0]["shuffle"] is False
+    assert list(data["quiz"][0]) == ["question", "kind", "options", "shuffle"]
+    assert "shuffle" not in data["quiz"][1]  # shuffled is the default: not written
+    write_course(Course("demo", "Demo", "d", lessons=(lesson((kept, shuffled)),)), tmp_path / "d")
+    loaded = load_catalog(tmp_path).catalog.courses[0].lessons[0].quiz
+    assert [question.shuffle for question in loaded] == [False, True]
+    assert loaded == (kept, shuffled)
 
 
 def test_optional_keys_in_order_and_only_when_set() -> None:
@@ -406,6 +426,24 @@ def test_import_other_formats(tmp_path: Path) -> None:
     csv_file.write_text(header + "anation\nTea?,poll,Tea,Coffee,,,,,,,,,,\n", encoding="utf-8")
     report = import_bank(csv_file, fmt="csv", course_id="csv", into=tmp_path / "out")
     assert report.counts == {QuestionKind.POLL: 1}
+
+
+def test_imported_options_pointing_by_place_keep_the_file_order(tmp_path: Path) -> None:
+    aiken_file = tmp_path / "bank.txt"
+    aiken_file.write_text(
+        "Which are tells?\nA. Urgency\nB. A look-alike domain\nC. All of the above\nANSWER: C\n\n"
+        "Which is safest?\nA. A passkey\nB. A password\nANSWER: A\n",
+        encoding="utf-8",
+    )
+    report = import_bank(aiken_file, fmt="aiken", course_id="aiken", into=tmp_path / "out")
+    assert report.warnings == (
+        "\"Which are tells?\": the option 'All of the above' points at others by place, so its "
+        "options keep the file's order (shuffle: false)",
+    )
+    [lesson_file] = report.files[1:]
+    data, _ = front_matter(lesson_file.read_text("utf-8"))
+    assert [question.get("shuffle") for question in data["quiz"]] == [False, None]
+    assert find_cues(load_catalog(tmp_path / "out").catalog) == []  # nothing left to warn about
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,22 @@ def test_options_too_long_for_a_button_are_listed_with_letters() -> None:
     assert blockkit.check_message(message) == []
 
 
+@pytest.mark.parametrize(
+    ("order", "shown"),
+    [((2, 0, 1), ["c", "a", "b"]), ((0, 0, 1), ["a", "b", "c"]), ((0, 1), ["a", "b", "c"])],
+    ids=["shuffled", "not-a-permutation", "too-short"],
+)
+def test_options_in_the_order_given_and_file_order_for_anything_else(
+    order: tuple[int, ...], shown: list[str]
+) -> None:
+    question = Question("Pick", QuestionKind.SINGLE, (Option("a", True), Option("b"), Option("c")))
+    lesson, _ = _lesson(quiz=(question,))
+    message = render.question_message(question, lesson, number=1, ref="r", order=order)
+    buttons = message["blocks"][1]["elements"]
+    assert [b["text"]["text"] for b in buttons] == shown
+    assert [b["value"] for b in buttons] == [f"r:{'abc'.index(text)}" for text in shown]
+
+
 def test_multiple_choice_is_checkboxes_and_submit_and_open_is_an_answer_button() -> None:
     multiple = Question(
         "Pick all", QuestionKind.MULTIPLE, (Option("a", correct=True), Option("b"), Option("c"))

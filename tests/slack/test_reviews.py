@@ -12,7 +12,7 @@ from tests.standin import validate_message as standin_validate
 
 CATALOG = load_catalog(Path("lessons")).catalog
 GRADED = [
-    (question, lesson, position, f"7.{number}")
+    (question, lesson, position, f"7.{number}", tuple(range(len(question.options))))
     for number, (question, lesson, position) in enumerate(
         (
             (question, lesson, position)
@@ -58,14 +58,14 @@ def answered(question: Question, lesson: Lesson, position: int) -> dict[str, obj
 
 def test_answering_one_question_rewrites_only_its_own_blocks() -> None:
     (message,) = review_messages(GRADED[:3])
-    question, lesson, position, _ = GRADED[1]
+    question, lesson, position, _, _ = GRADED[1]
     after = answered_review_message(message, item=2, answered=answered(question, lesson, position))
     assert open_refs(after) == ["7.1", "7.3"]
     assert [b["block_id"] for b in after["blocks"]][:1] == ["review"]
     assert "❌" in str(after["blocks"])
     again = answered_review_message(after, item=2, answered=answered(question, lesson, position))
     assert again == after  # the same answer shown twice changes nothing
-    first, lesson1, position1, _ = GRADED[0]
+    first, lesson1, position1, _, _ = GRADED[0]
     both = answered_review_message(after, item=1, answered=answered(first, lesson1, position1))
     assert open_refs(both) == ["7.3"]
     assert blockkit.check_message(both) == []

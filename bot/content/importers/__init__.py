@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.content.writer import slugify, write_course
@@ -27,6 +27,7 @@ from bot.domain.lesson import (
     Question,
     QuestionKind,
 )
+from bot.domain.shuffle import refers_to_places
 
 FORMATS = {"gift": "GIFT", "aiken": "Aiken", "csv": "CSV"}
 COURSE_ID = re.compile(r"[a-z0-9-]+")
@@ -141,9 +142,8 @@ def import_bank(
         first = f" (first: {parsed.skipped[0]})" if parsed.skipped else ""
         raise BankError(path, 1, f"no question to import: {len(parsed.skipped)} skipped{first}")
     warnings = list(parsed.warnings)
-    lessons = group_lessons(
-        course_id, parsed.questions, course_title=course_title, warnings=warnings
-    )
+    questions = keep_order_where_needed(parsed, warnings)
+    lessons = group_lessons(course_id, questions, course_title=course_title, warnings=warnings)
     count = len(parsed.questions)
     course = Course(
         id=course_id,
@@ -166,6 +166,24 @@ def import_bank(
         warnings=tuple(warnings),
         files=tuple(files),
     )
+
+
+def keep_order_where_needed(
+    parsed: ParsedBank, warnings: list[str]
+) -> list[tuple[Question, str | None]]:
+    """The questions, with `shuffle: false` on those whose options point at others by place
+    ("All of the above"): shuffled, they would point at the wrong ones."""
+    kept: list[tuple[Question, str | None]] = []
+    for index, (question, category) in enumerate(parsed.questions):
+        pointing = next((o.text for o in question.options if refers_to_places(o.text)), None)
+        if question.shuffled and pointing is not None:
+            question = replace(question, shuffle=False)
+            warnings.append(
+                f'"{parsed.name(index)}": the option {pointing!r} points at others by place, '
+                "so its options keep the file's order (shuffle: false)"
+            )
+        kept.append((question, category))
+    return kept
 
 
 def group_lessons(

@@ -590,6 +590,19 @@ class SlackDriver:
             event["view"] = home
         return self.event(event)
 
+    def user_changes(self, user_id: str, **changes: Any) -> DriverResponse:
+        """A member's account changes (``deleted=True``: deactivated): stored, then
+        ``user_change`` with the whole user object, as Slack sends it."""
+        self.standin.set_user(user_id, **changes)
+        return self.event(
+            {
+                "type": "user_change",
+                "user": self.standin.user(user_id),
+                "cache_ts": int(self.standin.now()),
+                "event_ts": self.standin.next_ts(),
+            }
+        )
+
     def join(self, user_id: str, channel_id: str) -> DriverResponse:
         """A person joins a channel: membership stored, then ``member_joined_channel``."""
         self.standin.add_member(channel_id, user_id)

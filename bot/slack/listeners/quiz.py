@@ -75,6 +75,7 @@ def register(
             already=not answered.recorded,
             review=answered.review,
             distribution=dict(answered.distribution) if answered.distribution is not None else None,
+            order=answered.order,
         )
         if in_dm and answered.recorded:
             message = render.answered_question_message(
@@ -83,6 +84,7 @@ def register(
                 number=answered.ref.position,
                 review=answered.review,
                 feedback=feedback,
+                order=answered.order,
             )
             if answered.ref.item is not None:  # one question of a day's Review message
                 message = answered_review_message(
@@ -278,6 +280,7 @@ def register(
                     number=answered.ref.position,
                     review=answered.review,
                     feedback=feedback,
+                    order=answered.order,
                 ),
             )
         elif channel:
