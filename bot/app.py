@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,14 +20,29 @@ from bot.config import Settings
 from bot.content.cues import find_cues
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog, Source
+from bot.logs import ContextThreadPool
+from bot.metrics import PrometheusMetrics, mark_process_dead
 from bot.scheduler import Ticker, utc_now
-from bot.server import SocketModeFailed, Worker, run_http, run_socket_mode
+from bot.server import (
+    ProbesUnavailable,
+    SocketModeFailed,
+    Worker,
+    run_http,
+    run_socket_mode,
+    serve_probes,
+)
 from bot.services import Services
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
+from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService, Refused
+from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
+from bot.services.installations import Installations
+from bot.services.lead_reports import LeadReports
+from bot.services.leaderboards import LeaderboardService
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
@@ -37,17 +51,25 @@ from bot.services.reminders import ReminderService
 from bot.services.replays import ReplayGuard
 from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
+from bot.services.skills import SkillService, enrolled_courses
 from bot.slack import render
-from bot.slack.http import HealthCheck, SlackWsgiApp
+from bot.slack.http import SlackWsgiApp
+from bot.slack.installations import INSTALL_PATH, OAuthApp, oauth_settings
 from bot.slack.listeners import register_listeners
 from bot.slack.messenger import SlackMessenger
+from bot.slack.metering import meter
+from bot.slack.probes import HealthCheck, Probes, Scrape
 from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
+from bot.storage.backlog import due_backlog
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
+from bot.storage.gamify import GamifyRepository
+from bot.storage.insights import InsightsRepository
+from bot.storage.installations import InstallationRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
 from bot.storage.reminders import FollowupRepository
@@ -57,6 +79,12 @@ from bot.storage.review_load import ReviewLoadRepository
 log = logging.getLogger(__name__)
 
 MANIFEST = "deploy/slack-manifest.yaml"
+
+
+OAUTH_NEEDS_HTTP = (
+    "installing in several workspaces (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET) "
+    "needs HTTP mode: run `microlearn serve --http` (Slack's install redirect needs a public URL)"
+)
 
 
 class StartupError(Exception):
@@ -84,12 +112,14 @@ class Container:
     services: Services
     bolt: App
     ticker: Ticker | None = None
+    metrics: PrometheusMetrics | None = None
 
     def start_ticking(self) -> None:
         self.ticker = Ticker(
             partial(_tick, self.services, budget=_drain_budget(self.settings)),
             seconds=self.settings.tick_seconds,
             upkeep=lambda: upkeep(self.db, now=utc_now()),
+            metrics=self.services.metrics,
         )
         self.services_kick.target = self.ticker.kick
         self.ticker.start()
@@ -199,9 +229,19 @@ def build_services(
     client: WebClient | None = None,
     clock: Callable[[], datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
+    metrics: Metrics = NO_METRICS,
 ) -> Services:
-    """The use cases over one database and one Slack workspace client."""
-    messenger = SlackMessenger(client or slack_client(settings, retries=False))
+    """The use cases over one database; Slack calls with SLACK_BOT_TOKEN, or with OAuth the
+    token each workspace installed the app with."""
+    installations = (
+        Installations(InstallationRepository(db), once=ReplayGuard(AcceptedRequests(db)))
+        if settings.oauth
+        else None
+    )
+    messenger = SlackMessenger(
+        meter(client or slack_client(settings, retries=False), metrics.slack_call),
+        tokens=installations.token if installations is not None else None,
+    )
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
     outbox = Outbox(db)
@@ -249,6 +289,18 @@ def build_services(
         retention_days=settings.retention_days,
         kick=kick,
     )
+    insights = InsightsRepository(db)
+    digests = DigestService(
+        insights=insights,
+        repository=repository,
+        catalog=catalog_service,
+        people=people,
+        drips=drips,
+        outbox=outbox,
+        messenger=messenger,
+        setting=settings.digest,
+        kick=kick,
+    )
     delivery = DeliveryService(
         outbox=outbox,
         repository=repository,
@@ -265,31 +317,78 @@ def build_services(
         reminders=reminders,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
         privacy=privacy,
+        steps=(digests.plan,),
+        senders={"digest": digests.send},
+        metrics=metrics,
+    )
+    # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
+    game = GamifyRepository(db)
+    gamify = GamifyService(repository=game, drips=repository, catalog=catalog_service, kick=kick)
+    leaderboards = LeaderboardService(
+        repository=game,
+        drips=repository,
+        catalog=catalog_service,
+        people=people,
+        outbox=outbox,
+        kick=kick,
+    )
+    skills = SkillService(
+        repository=game,
+        catalog=catalog_service,
+        outbox=outbox,
+        enrolled=lambda team, user: enrolled_courses(repository.enrolments(team, recipient=user)),
+        kick=kick,
+    )
+    reports = ReportService(
+        answers=answers,
+        drips=repository,
+        catalog=catalog_service,
+        reviews=reviews,
+        discussions=discussions,
+        insights=insights,
+        reminders=reminders,
     )
     return Services(
         catalog=catalog_service,
         people=people,
         drips=drips,
         delivery=delivery,
-        quiz=QuizService(answers=answers, catalog=catalog_service, reviews=reviews, people=people),
-        reports=ReportService(
+        quiz=QuizService(
             answers=answers,
-            drips=repository,
             catalog=catalog_service,
             reviews=reviews,
-            discussions=discussions,
-            reminders=reminders,
+            people=people,
+            gamify=gamify,
+            metrics=metrics,
         ),
+        reports=reports,
         discussions=discussions,
         inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
         privacy=privacy,
         clock=clock,
         reminders=reminders,
+        installations=installations,
+        gamify=gamify,
+        leaderboards=leaderboards,
+        skills=skills,
+        lead_reports=LeadReports(
+            reports=reports,
+            insights=insights,
+            answers=answers,
+            drips=drips,
+            repository=repository,
+            people=people,
+            messenger=messenger,
+        ),
+        digests=digests,
+        metrics=metrics,
     )
 
 
 def slack_client(settings: Settings, *, retries: bool = True) -> WebClient:
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    # With OAuth, each call gets its workspace's token (Bolt's per request, the messenger's).
+    token = None if settings.oauth else settings.slack_bot_token
+    client = WebClient(token=token, base_url=settings.slack_api_url)
     if not retries:
         client.retry_handlers.clear()
     return client
@@ -303,16 +402,33 @@ def build_bolt_app(
     token_verification_enabled: bool = True,
     counter_interval: float = 5.0,
 ) -> App:
+    oauth = None
+    if settings.oauth:
+        assert services.installations is not None
+        assert settings.slack_client_id and settings.slack_client_secret
+        assert settings.slack_state_secret
+        oauth = oauth_settings(
+            OAuthApp(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+                state_secret=settings.slack_state_secret,
+                api_url=settings.slack_api_url,
+            ),
+            services.installations,
+            guard=services.installations,
+            clock=services.clock,
+        )
     app = App(
         logger=_bolt_logger(),
-        client=slack_client(settings),
+        client=meter(slack_client(settings), services.metrics.slack_call),
+        oauth_settings=oauth,
         signing_secret=settings.slack_signing_secret or "",
         # Every HTTP request reaches Bolt through SlackWsgiApp, which has verified its signature,
         # freshness and novelty (see http_app); Socket Mode requests carry no signature.
         request_verification_enabled=False,
         token_verification_enabled=token_verification_enabled,
         process_before_response=process_before_response,
-        listener_executor=ThreadPoolExecutor(
+        listener_executor=ContextThreadPool(
             max_workers=settings.listener_threads, thread_name_prefix="listener"
         ),
         name="microlearn",
@@ -347,11 +463,26 @@ def build(
     catalog: Catalog,
     token_verification_enabled: bool = True,
     clock: Callable[[], datetime] = utc_now,
+    metrics: bool = False,
+    metrics_dir: Path | None = None,
 ) -> Container:
+    """`metrics`: count for `/metrics` (in files under `metrics_dir` when several processes
+    serve, see bot.metricsdir)."""
     db = open_database(settings)
-    services = build_services(settings, db, catalog, clock=clock)
+    counted = (
+        PrometheusMetrics(
+            multiprocess_dir=metrics_dir, backlog=lambda: due_backlog(db, now=utc_now())
+        )
+        if metrics
+        else None
+    )
+    services = build_services(settings, db, catalog, clock=clock, metrics=counted or NO_METRICS)
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
-    return Container(settings=settings, db=db, services=services, bolt=bolt)
+    return Container(settings=settings, db=db, services=services, bolt=bolt, metrics=counted)
+
+
+def metrics_page(metrics: PrometheusMetrics | None) -> Scrape | None:
+    return metrics.page if metrics is not None else None
 
 
 def deliver_due(settings: Settings, *, out: TextIO) -> None:
@@ -417,12 +548,78 @@ def people_data(settings: Settings) -> Iterator[PrivacyService]:
         db.dispose()
 
 
+def _reporting(settings: Settings, db: Database) -> Services:
+    """Services over the lessons folder, for the reporting commands (no Slack call made)."""
+    if not settings.lessons_dir.is_dir():
+        raise StartupError(
+            f"the lessons folder {settings.lessons_dir} does not exist: set LESSONS_DIR to the "
+            "folder of courses the report is about"
+        )
+    content = check_content(settings.lessons_dir)
+    upgrade_database(db)
+    return build_services(settings, db, content.catalog)
+
+
+def _one_team(services: Services, team_id: str | None) -> str:
+    teams = services.reports.teams()
+    if team_id is None and len(teams) > 1:
+        raise StartupError(
+            f"this database holds several workspaces ({', '.join(teams)}): choose one with --team"
+        )
+    return team_id or (teams[0] if teams else "")
+
+
+def question_stats(settings: Settings, *, course_id: str, team_id: str | None) -> list[str]:
+    """`microlearn lessons stats <course>`: the questions CSV's figures as a table, with flags."""
+    db = open_database(settings)
+    try:
+        services = _reporting(settings, db)
+        try:
+            return services.lead_reports.question_stats(
+                team_id=_one_team(services, team_id), course_id=course_id
+            )
+        except Refused as refused:
+            raise StartupError(str(refused).replace("`", "")) from None
+    finally:
+        db.dispose()
+
+
+def send_digests(
+    settings: Settings, *, lead_id: str | None, team_id: str | None, out: TextIO
+) -> int:
+    """`microlearn digest`: queue today's digest for every lead (or one) and send what is due."""
+    content = check_content(settings.lessons_dir)
+    if content.problems:
+        raise ContentProblems(content.problems, settings.lessons_dir)
+    check_slack(settings)
+    db = open_database(settings)
+    try:
+        upgrade_database(db)
+        services = build_services(settings, db, content.catalog)
+        now = utc_now()
+        services.catalog.sync(now=now)
+        if lead_id is not None and team_id is None:
+            teams = {team for team, lead in services.digests.leads(now) if lead == lead_id}
+            team_id = _one_team(services, None) if len(teams) != 1 else teams.pop()
+        queued = services.digests.send_now(now=now, team_id=team_id, lead_id=lead_id)
+        report = services.delivery.drain(now=now)
+    finally:
+        db.dispose()
+    print(
+        f"queued {queued} digests (a lead gets one a day at most); sent {report.sent} "
+        f"deliveries, {report.retried} to retry, {report.failed} failed",
+        file=out,
+    )
+    return queued
+
+
 def http_app(
     settings: Settings,
     db: Database,
     bolt: App,
     *,
     clock: Callable[[], datetime] | None = None,
+    metrics: PrometheusMetrics | None = None,
 ) -> SlackWsgiApp:
     """What `serve --http` runs: each request signed, fresh and new before Bolt sees it."""
     if not settings.slack_signing_secret:
@@ -433,6 +630,8 @@ def http_app(
         health=health_check(db),
         replays=ReplayGuard(AcceptedRequests(db)),
         clock=clock,
+        oauth=bolt.oauth_flow,
+        metrics=metrics_page(metrics),
     )
 
 
@@ -448,7 +647,8 @@ def health_check(db: Database) -> HealthCheck:
 
 
 def missing_credentials(settings: Settings, *, http: bool) -> list[str]:
-    missing = [] if settings.slack_bot_token else ["SLACK_BOT_TOKEN"]
+    # With OAuth the tokens come from each workspace's install, not from the environment.
+    missing = [] if settings.slack_bot_token or settings.oauth else ["SLACK_BOT_TOKEN"]
     if http and not settings.slack_signing_secret:
         missing.append("SLACK_SIGNING_SECRET")
     if not http and not settings.socket_mode:
@@ -482,6 +682,8 @@ Every setting is described in .env.example and in the README's Configuration sec
 
 def check_slack(settings: Settings) -> str:
     """Call auth.test once before serving, so a bad token is one clear line, not a traceback."""
+    if settings.oauth:
+        return "the app of every workspace that installs it"
     quiet = logging.getLogger("microlearn.preflight")
     quiet.disabled = True  # the failure becomes one line below, not a log and a retry
     client = WebClient(
@@ -512,8 +714,16 @@ def serve(
     port: int,
     workers: int,
     out: TextIO,
+    metrics_dir: Path | None = None,
+    health_port: int | None = None,
 ) -> None:
-    """Check the lessons, migrate, verify the token, then serve until SIGTERM/SIGINT."""
+    """Check the lessons, migrate, verify the token, then serve until SIGTERM/SIGINT.
+
+    `metrics_dir`: where gunicorn's workers keep their samples (bot.metricsdir);
+    `health_port`: in Socket Mode, serve `/healthz` and `/metrics` on this port.
+    """
+    if settings.oauth and not http:
+        raise StartupError(OAUTH_NEEDS_HTTP)
     content = check_content(settings.lessons_dir)
     if content.problems:
         raise ContentProblems(content.problems, settings.lessons_dir)
@@ -541,9 +751,17 @@ def serve(
             workers=workers,
             identity=identity,
             out=out,
+            metrics_dir=metrics_dir,
         )
     else:
-        _serve_socket_mode(settings, content.catalog, identity=identity, out=out)
+        _serve_socket_mode(
+            settings,
+            content.catalog,
+            identity=identity,
+            out=out,
+            probes=(host, health_port) if health_port else None,
+            metrics_dir=metrics_dir,
+        )
 
 
 def _serve_http(
@@ -555,21 +773,36 @@ def _serve_http(
     workers: int,
     identity: str,
     out: TextIO,
+    metrics_dir: Path | None,
 ) -> None:
     assert settings.slack_signing_secret is not None
 
     def start_worker() -> Worker:
-        container = build(settings, catalog=catalog, token_verification_enabled=False)
+        container = build(
+            settings,
+            catalog=catalog,
+            token_verification_enabled=False,
+            metrics=True,
+            metrics_dir=metrics_dir,
+        )
         container.start_ticking()
-        wsgi = http_app(settings, container.db, container.bolt)
+        wsgi = http_app(settings, container.db, container.bolt, metrics=container.metrics)
         return Worker(wsgi=wsgi, stop=container.close, screen=wsgi.refuse_head)
 
     print(
         f"microlearn: serving HTTP as {identity} on http://{host}:{port}/slack/events "
-        f"(health: /healthz, {workers} worker(s) × {settings.web_threads} threads)",
+        f"(health: /healthz, metrics: /metrics, {workers} worker(s) × "
+        f"{settings.web_threads} threads)",
         file=out,
         flush=True,
     )
+    if settings.oauth:
+        print(
+            f"microlearn: install it in a workspace at <your public URL>{INSTALL_PATH} "
+            f"(here: http://{host}:{port}{INSTALL_PATH})",
+            file=out,
+            flush=True,
+        )
     run_http(
         start_worker,
         host=host,
@@ -577,12 +810,42 @@ def _serve_http(
         workers=workers,
         threads=settings.web_threads,
         log_level=settings.log_level,
+        on_worker_exit=(
+            partial(mark_process_dead, directory=metrics_dir) if metrics_dir is not None else None
+        ),
     )
 
 
-def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, out: TextIO) -> None:
+def _serve_socket_mode(
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    identity: str,
+    out: TextIO,
+    probes: tuple[str, int] | None,
+    metrics_dir: Path | None,
+) -> None:
     assert settings.slack_app_token is not None
-    container = build(settings, catalog=catalog)
+    container = build(
+        settings, catalog=catalog, metrics=probes is not None, metrics_dir=metrics_dir
+    )
+    stop_probes: Callable[[], None] | None = None
+    if probes is not None:
+        host, port = probes
+        page = Probes(health=health_check(container.db), metrics=metrics_page(container.metrics))
+        try:
+            stop_probes = serve_probes(page, host=host, port=port)
+        except ProbesUnavailable as error:
+            container.close()
+            raise StartupError(
+                f"cannot serve /healthz and /metrics on {host}:{port} ({error}); choose another "
+                "port with MICROLEARN_HTTP_PORT or --health-port"
+            ) from None
+        print(
+            f"microlearn: health and metrics on http://{host}:{port}/healthz and /metrics",
+            file=out,
+            flush=True,
+        )
 
     def ready() -> None:
         # Only once Slack can reach us: nothing goes out from a bot that cannot hear answers.
@@ -608,6 +871,9 @@ def _serve_socket_mode(settings: Settings, catalog: Catalog, *, identity: str, o
             f"cannot open the Socket Mode connection for SLACK_APP_TOKEN ({error.reason}); "
             "check the network, or use `microlearn serve --http`"
         ) from None
+    finally:
+        if stop_probes is not None:
+            stop_probes()
     print("microlearn: stopped", file=out, flush=True)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import sys
@@ -13,7 +12,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import metricsdir
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     serve.add_argument("--workers", type=int, default=2, help="HTTP worker processes (default 2)")
+    serve.add_argument(
+        "--health-port",
+        type=int,
+        metavar="N",
+        help="Socket Mode: serve /healthz and /metrics on port N (default MICROLEARN_HTTP_PORT)",
+    )
     serve.add_argument(
         "--sandbox-without-credentials",
         action="store_true",
@@ -110,6 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
         "deliver-due", help="plan and send what is due now, once (for cron instead of the tick)"
     )
 
+    stats = lesson_commands.add_parser(
+        "stats", help="question analysis of a course: accuracy, option picks, discrimination"
+    )
+    stats.add_argument("course", help="the course id")
+    stats.add_argument("--team", help="Slack team id, when the database serves several")
+
+    digest = commands.add_parser(
+        "digest", help="send leads their weekly digest now (all leads, or --lead)"
+    )
+    digest.add_argument("--lead", help="only this lead's digest (a Slack user id)")
+    digest.add_argument("--team", help="Slack team id, when the database serves several")
+
     report = commands.add_parser("report", help="write a course's answers as CSV")
     report.add_argument("course", help="the course id")
     report.add_argument("--csv", type=Path, required=True, metavar="FILE", help="where to write")
@@ -153,16 +172,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except ConfigError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if settings.log_level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        # Two lines per run of every job (the tick, the 5-second upkeep): the tick logs its own
-        # one-line summary when something was sent or failed.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
     if args.command == "serve":
         if args.sandbox_without_credentials and not args.http and _no_credentials(settings):
             return _sandbox(settings, port=None, lessons=None, out=out)
@@ -179,6 +189,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return _report(settings, args, out)
     if args.command in ("forget", "export-person"):
         return _people_data(settings, args, out)
+    if args.command == "digest":
+        return _digest(settings, args, out)
     if args.command == "lessons":
         folder = (
             getattr(args, "folder", None) or getattr(args, "into", None) or settings.lessons_dir
@@ -187,20 +199,71 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             return _lessons_check(folder, out, strict=args.strict)
         if args.lessons_command == "preview":
             return _lessons_preview(folder, args, out)
+        if args.lessons_command == "stats":
+            return _lessons_stats(settings, args, out)
         return _lessons_import(folder, args, out)
     parser.error(f"unknown command {args.command}")
 
 
+def _secrets(settings: Settings) -> list[str]:
+    """What no log line may show: the tokens and the signing secret (bot.logs also masks any
+    token by its shape, and the password of any URL, DATABASE_URL's included)."""
+    return [
+        value
+        for value in (
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+        )
+        if value
+    ]
+
+
 def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    health_port = args.health_port or settings.http_port
+    if health_port is not None and not 1 <= health_port <= 65535:
+        print(
+            f"microlearn: --health-port must be a TCP port, 1–65535, got {health_port}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.http or os.environ.get(metricsdir.VARIABLE):
+        # Before bot.app imports prometheus_client: it picks file-backed samples at import.
+        try:
+            with metricsdir.multiprocess_dir(os.environ) as directory:
+                return _serve_app(settings, args, out, health_port, directory)
+        except metricsdir.MetricsDirError as error:
+            print(f"microlearn: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    return _serve_app(settings, args, out, health_port, None)
+
+
+def _serve_app(
+    settings: Settings,
+    args: argparse.Namespace,
+    out: TextIO,
+    health_port: int | None,
+    metrics_dir: Path | None,
+) -> int:
     from bot import app
 
+    if settings.oauth and not args.http:
+        print(f"microlearn: {app.OAUTH_NEEDS_HTTP}", file=sys.stderr)
+        return EXIT_USAGE
     missing = app.missing_credentials(settings, http=args.http)
     if missing:
         print(app.credentials_guide(missing, http=args.http), file=sys.stderr)
         return EXIT_FAILED
     try:
         app.serve(
-            settings, http=args.http, host=args.host, port=args.port, workers=args.workers, out=out
+            settings,
+            http=args.http,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            out=out,
+            metrics_dir=metrics_dir,
+            health_port=health_port,
         )
     except app.StartupError as error:
         for problem in getattr(error, "problems", ()):
@@ -212,7 +275,10 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 def _no_credentials(settings: Settings) -> bool:
     return not (
-        settings.slack_bot_token or settings.slack_app_token or settings.slack_signing_secret
+        settings.slack_bot_token
+        or settings.slack_app_token
+        or settings.slack_signing_secret
+        or settings.oauth
     )
 
 
@@ -305,7 +371,7 @@ def _lessons_import(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
 def _deliver_due(settings: Settings, out: TextIO) -> int:
     from bot import app
 
-    if not settings.slack_bot_token:
+    if not (settings.slack_bot_token or settings.oauth):  # with OAuth: the installs' tokens
         print("microlearn: deliver-due needs SLACK_BOT_TOKEN (see .env.example)", file=sys.stderr)
         return EXIT_FAILED
     try:
@@ -332,6 +398,31 @@ def _report(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         print(f"microlearn: cannot write {args.csv}: {error.strerror}", file=sys.stderr)
         return EXIT_FAILED
     print(f"wrote {rows} answers of {args.course} to {args.csv}", file=out)
+    return EXIT_OK
+
+
+def _lessons_stats(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from bot import app
+
+    try:
+        lines = app.question_stats(settings, course_id=args.course, team_id=args.team)
+    except app.StartupError as error:
+        print(f"microlearn: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(lines), file=out)
+    return EXIT_OK
+
+
+def _digest(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    from bot import app
+
+    try:
+        app.send_digests(settings, lead_id=args.lead, team_id=args.team, out=out)
+    except app.StartupError as error:
+        for problem in getattr(error, "problems", ()):
+            print(problem, file=sys.stderr)
+        print(f"microlearn: {error}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

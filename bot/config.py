@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 
+from bot.domain.digest import DEFAULT as DEFAULT_DIGEST
+from bot.domain.digest import DigestTime, parse_digest
+
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///microlearn.db"
 
@@ -44,6 +47,21 @@ class Settings:
     auto_pause_after: int = 3
     reviews_per_day: int = 3
     retention_days: int | None = None  # delete answers and replies older than this; None: keep
+    # OAuth install for several workspaces (HTTP mode): all three, or none.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_state_secret: str | None = None
+
+    @property
+    def oauth(self) -> bool:
+        """Workspaces install the app through Slack's OAuth flow (tokens in the database)."""
+        return self.slack_client_id is not None
+
+    # When leads get the weekly digest (their own zone); None: never (`off`).
+    digest: DigestTime | None = field(default_factory=lambda: parse_digest(DEFAULT_DIGEST))
+    # Issue 18, metrics and logs: JSON lines, and a probe port for Socket Mode.
+    log_format: str = "text"
+    http_port: int | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -93,7 +111,13 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         value = env.get(name, "").strip()
         return value or None
 
+    client_id, client_secret, state_secret = _oauth(
+        get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET"), get("SLACK_STATE_SECRET")
+    )
     return Settings(
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
+        slack_state_secret=state_secret,
         slack_bot_token=_token(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", "xoxb-"),
         slack_app_token=_token(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", "xapp-"),
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -130,7 +154,21 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             _number(get("MICROLEARN_REVIEWS_PER_DAY"), "MICROLEARN_REVIEWS_PER_DAY", 3, 1)
         ),
         retention_days=_retention_days(get("MICROLEARN_RETENTION_DAYS")),
+        digest=_digest(get("MICROLEARN_DIGEST")),
+        log_format=_log_format(get("MICROLEARN_LOG_FORMAT")),
+        http_port=(
+            _port(get("MICROLEARN_HTTP_PORT"), "MICROLEARN_HTTP_PORT", 0)
+            if get("MICROLEARN_HTTP_PORT") is not None
+            else None
+        ),
     )
+
+
+def _digest(value: str | None) -> DigestTime | None:
+    try:
+        return parse_digest(value or DEFAULT_DIGEST)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _token(value: str | None, name: str, prefix: str) -> str | None:
@@ -140,6 +178,35 @@ def _token(value: str | None, name: str, prefix: str) -> str | None:
             "copy it from your Slack app's settings at https://api.slack.com/apps"
         )
     return value
+
+
+_OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET")
+_CLIENT_ID = re.compile(r"^[0-9]+\.[0-9]+$")
+
+
+def _oauth(
+    client_id: str | None, client_secret: str | None, state_secret: str | None
+) -> tuple[str | None, str | None, str | None]:
+    values = (client_id, client_secret, state_secret)
+    missing = [name for name, value in zip(_OAUTH_VARIABLES, values, strict=True) if not value]
+    if len(missing) not in (0, len(values)):
+        given = [name for name in _OAUTH_VARIABLES if name not in missing]
+        raise ConfigError(
+            f"{', '.join(given)} set but {', '.join(missing)} not: installing in several "
+            "workspaces needs all three of SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
+            "SLACK_STATE_SECRET (or none, for one workspace with SLACK_BOT_TOKEN)"
+        )
+    if client_id is not None and not _CLIENT_ID.match(client_id):
+        raise ConfigError(
+            "SLACK_CLIENT_ID must look like 1234567890.1234567890 (your app → "
+            f'"Basic Information" → "App Credentials"), got {client_id[:12]!r}'
+        )
+    if state_secret is not None and len(state_secret) < 16:
+        raise ConfigError(
+            "SLACK_STATE_SECRET must be at least 16 characters of your own random text "
+            "(it signs the install link's state), e.g. from `openssl rand -hex 32`"
+        )
+    return client_id, client_secret, state_secret
 
 
 def _api_url(value: str | None) -> str:
@@ -222,3 +289,11 @@ def _retention_days(value: str | None) -> int | None:
             f"replies older than that are deleted), got {value!r}; leave it unset to keep them"
         )
     return int(value)
+
+
+def _log_format(value: str | None) -> str:
+    if value is None:
+        return "text"
+    if value.lower() not in ("text", "json"):
+        raise ConfigError(f"MICROLEARN_LOG_FORMAT must be text or json, got {value!r}")
+    return value.lower()

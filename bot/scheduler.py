@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.services.metrics import NO_METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,11 @@ class Ticker:
         clock: Clock = utc_now,
         upkeep: Callable[[], object] | None = None,
         upkeep_seconds: float = 5.0,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
+        self._started: datetime | None = None  # when the latest run began (wall clock)
+        self._took = 0.0
         self._tick = tick
         self._clock = clock
         self._seconds = seconds
@@ -48,6 +56,14 @@ class Ticker:
         self._stopping = False
 
     def _run(self) -> None:
+        self._started = utc_now()
+        began = time.monotonic()
+        try:
+            self._passes()
+        finally:
+            self._took = time.monotonic() - began
+
+    def _passes(self) -> None:
         with self._lock:
             self._running = True
             self._again = False
@@ -64,7 +80,15 @@ class Ticker:
                     return
                 self._again = False
 
+    def _executed(self, event: JobExecutionEvent) -> None:
+        """After each run of the tick (same thread): how long it took, how late it began."""
+        if event.job_id != TICK_JOB_ID or self._started is None:
+            return
+        lag = (self._started - event.scheduled_run_time).total_seconds()
+        self._metrics.tick_finished(seconds=self._took, lag=max(0.0, lag))
+
     def start(self) -> None:
+        self._scheduler.add_listener(self._executed, EVENT_JOB_EXECUTED)
         self._every(self._seconds, self._run, TICK_JOB_ID, first=utc_now() + timedelta(seconds=1))
         if self._upkeep is not None:
             self._every(self._upkeep_seconds, self._run_upkeep, UPKEEP_JOB_ID)

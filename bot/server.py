@@ -1,4 +1,5 @@
-"""Process runners: gunicorn for HTTP, or a Socket Mode connection; both stop on SIGTERM/SIGINT."""
+"""Process runners: gunicorn for HTTP, or a Socket Mode connection; both stop on SIGTERM/SIGINT.
+In Socket Mode a small HTTP server can answer probes and scrapes beside the connection."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from socketserver import ThreadingMixIn
 from types import FrameType
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
@@ -109,6 +113,7 @@ def run_http(
     threads: int,
     log_level: str,
     request_seconds: float = REQUEST_SECONDS,
+    on_worker_exit: Callable[[int], None] | None = None,
 ) -> None:
     """Serve under gunicorn's threaded workers until SIGTERM/SIGINT.
 
@@ -119,6 +124,10 @@ def run_http(
 
     def worker_exit(_server: Any, _worker: Any) -> None:
         holder["app"].stop_worker()
+
+    def child_exit(_server: Any, worker: Any) -> None:  # in the master, once a worker is gone
+        if on_worker_exit is not None:
+            on_worker_exit(int(worker.pid))
 
     options = {
         "bind": f"{host}:{port}",
@@ -133,9 +142,56 @@ def run_http(
         "loglevel": log_level.lower(),
         "proc_name": "microlearn",
         "worker_exit": worker_exit,
+        "child_exit": child_exit,
+        "logger_class": _RootLogging,
     }
     holder["app"] = _Gunicorn(start_worker, options, request_seconds)
     holder["app"].run()
+
+
+class _RootLogging(GunicornLogger):  # type: ignore[misc]
+    """gunicorn's own lines go through the process's logging set-up (bot.logs), so they are
+    formatted (JSON lines too) and masked like every other line."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
+
+
+class ProbesUnavailable(Exception):
+    """The probe port cannot be listened on (in use, not allowed)."""
+
+
+class _ProbeServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietRequests(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - probes every few s
+        pass
+
+
+def serve_probes(app: Callable[..., Any], *, host: str, port: int) -> Callable[[], None]:
+    """Serve the WSGI `app` (bot.slack.probes) on host:port in a thread; returns `stop`."""
+    try:
+        server = make_server(
+            host, port, app, server_class=_ProbeServer, handler_class=_QuietRequests
+        )
+    except OSError as error:
+        raise ProbesUnavailable(error.strerror or str(error)) from None
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="probes", daemon=True
+    )
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
 
 
 def run_socket_mode(

@@ -1,9 +1,8 @@
 """The image's health check: exit 0 when this container's /healthz says ok, 1 otherwise.
 
 It asks http://127.0.0.1:$MICROLEARN_HTTP_PORT/healthz (default 3000): the port `serve --http`
-listens on in the image, and the variable that names it so the check follows the port. Socket
-Mode has no HTTP listener in this version, so the check cannot pass there; run such containers
-without it (`docker run --no-healthcheck`, or `healthcheck: {disable: true}` in compose).
+listens on in the image, and in Socket Mode the port `serve` answers probes on (/healthz and
+/metrics), so the check passes in both modes.
 """
 
 from __future__ import annotations

@@ -186,3 +186,99 @@ def test_serve_refuses_broken_lessons_and_lists_the_problems(tmp_path: Path) -> 
         "(`microlearn lessons check lessons` lists them)"
     )
     assert not (tmp_path / "microlearn.db").exists()  # nothing was started or migrated
+
+
+OAUTH = {
+    "SLACK_CLIENT_ID": "1234567890.0987654321",
+    "SLACK_CLIENT_SECRET": "client-secret",
+    "SLACK_STATE_SECRET": "a-long-random-state-secret",
+}
+
+
+def test_the_three_oauth_variables_turn_on_installs_in_several_workspaces() -> None:
+    settings = settings_from(OAUTH)
+    assert settings.oauth
+    assert settings.slack_client_id == "1234567890.0987654321"
+    assert settings.slack_client_secret == "client-secret"
+    assert not settings_from({"SLACK_BOT_TOKEN": "xoxb-1"}).oauth
+
+
+@pytest.mark.parametrize("left_out", sorted(OAUTH))
+def test_the_oauth_variables_come_all_three_or_none(left_out: str) -> None:
+    given = {name: value for name, value in OAUTH.items() if name != left_out}
+    with pytest.raises(ConfigError) as raised:
+        settings_from(given)
+    message = str(raised.value)
+    assert f"but {left_out} not" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SLACK_CLIENT_ID", "my-app"), ("SLACK_STATE_SECRET", "short")],
+)
+def test_a_bad_oauth_value_names_its_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        settings_from({**OAUTH, variable: value})
+
+
+def test_half_an_oauth_setup_stops_with_one_clear_line(tmp_path: Path) -> None:
+    env = {"SLACK_CLIENT_ID": OAUTH["SLACK_CLIENT_ID"], "SLACK_SIGNING_SECRET": "s"}
+    result = _microlearn("serve", "--http", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("microlearn: SLACK_CLIENT_ID set but SLACK_CLIENT_SECRET, SLACK_STATE")
+
+
+def test_oauth_needs_http_mode(tmp_path: Path) -> None:
+    result = _microlearn("serve", env={**OAUTH, "SLACK_APP_TOKEN": "xapp-1"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "microlearn: installing in several workspaces (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, "
+        "SLACK_STATE_SECRET) needs HTTP mode: run `microlearn serve --http` (Slack's install "
+        "redirect needs a public URL)"
+    ]
+
+
+def test_log_format_and_probe_port_settings() -> None:
+    assert settings_from({}).log_format == "text"
+    assert settings_from({}).http_port is None
+    assert settings_from({"MICROLEARN_LOG_FORMAT": "JSON"}).log_format == "json"
+    assert settings_from({"MICROLEARN_HTTP_PORT": "9090"}).http_port == 9090
+    with pytest.raises(ConfigError, match="MICROLEARN_HTTP_PORT must be a TCP port"):
+        settings_from({"MICROLEARN_HTTP_PORT": "70000"})
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"MICROLEARN_LOG_FORMAT": "yaml"},
+            "microlearn: MICROLEARN_LOG_FORMAT must be text or json, got 'yaml'",
+        ),
+        (
+            {"MICROLEARN_HTTP_PORT": "http"},
+            "microlearn: MICROLEARN_HTTP_PORT must be a whole number ≥ 1, got 'http'",
+        ),
+    ],
+    ids=["log-format", "http-port"],
+)
+def test_a_bad_log_format_or_probe_port_is_one_line_and_exit_2(
+    env: dict[str, str], line: str, tmp_path: Path
+) -> None:
+    result = _microlearn("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [line]
+
+
+def test_an_unusable_prometheus_directory_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    taken = tmp_path / "not-a-directory"
+    taken.write_text("")
+    result = _microlearn(
+        "serve", "--http", env={"PROMETHEUS_MULTIPROC_DIR": str(taken)}, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"microlearn: PROMETHEUS_MULTIPROC_DIR={taken} cannot be used (File exists); point it "
+        "at a writable directory of its own, or unset it to let microlearn make one"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -107,3 +108,11 @@ def test_the_finder_sees_direct_and_helper_calls() -> None:
     assert {"chat.postMessage", "views.publish", "files.completeUploadExternal"} <= (
         methods_called()
     )
+
+
+def test_an_oauth_install_asks_for_the_manifests_bot_scopes_and_redirects_to_our_path() -> None:
+    from bot.slack.installations import BOT_SCOPES, REDIRECT_PATH
+
+    oauth = _manifest()["oauth_config"]
+    assert list(BOT_SCOPES) == oauth["scopes"]["bot"]
+    assert [urlsplit(url).path for url in oauth["redirect_urls"]] == [REDIRECT_PATH]

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryService
+from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
 from bot.services.drips import DripService
+from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
+from bot.services.installations import Installations
+from bot.services.lead_reports import LeadReports
+from bot.services.leaderboards import LeaderboardService
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
+from bot.services.skills import SkillService
 
 
 @dataclass(frozen=True)
@@ -31,5 +38,14 @@ class Services:
     discussions: DiscussionService
     inbox: Inbox
     privacy: PrivacyService
+    # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
+    gamify: GamifyService
+    leaderboards: LeaderboardService
+    skills: SkillService
+    # Leads' scoped reports and weekly digests (issue 16).
+    lead_reports: LeadReports
+    digests: DigestService
     clock: Callable[[], datetime]
     reminders: ReminderService
+    installations: Installations | None = None  # OAuth: many workspaces, tokens stored
+    metrics: Metrics = field(default=NO_METRICS)  # issue 18: what operators scrape

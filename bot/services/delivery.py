@@ -9,7 +9,7 @@ id and part) before posting again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +18,8 @@ from bot.domain.schedule import Days, next_slot, parse_time, zone
 from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
 from bot.services.discussions import DiscussionService
+from bot.services.logcontext import log_ids
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.notices import announce_finished
 from bot.services.pacing import Pacer
 from bot.services.people import People
@@ -119,8 +121,16 @@ class DeliveryService:
         batch: int = 50,
         plan_chunk: int | None = None,
         privacy: PrivacyService | None = None,
+        steps: Sequence[Callable[[datetime], object]] = (),
+        senders: Mapping[str, Callable[[Claimed], None]] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._privacy = privacy
+        # More tick steps (each queues into the outbox, given `now`), and senders for the
+        # outbox kinds that are not messages (a digest is a file upload).
+        self._steps = tuple(steps)
+        self._senders = dict(senders or {})
+        self._metrics = metrics
         self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
@@ -145,6 +155,8 @@ class DeliveryService:
             self._privacy.expire(now=now)  # MICROLEARN_RETENTION_DAYS
         profiles = self.refresh_profiles(now=now)
         plan = self.plan(now=now)
+        for step in self._steps:
+            step(now)
         drain = self.drain(now=now, budget=budget)
         return TickReport(profiles, plan, drain)
 
@@ -275,7 +287,8 @@ class DeliveryService:
         now: datetime,
     ) -> None:
         if not owner:  # None, or blank: the lead was forgotten (`microlearn forget`)
-            log.warning("nobody to tell: %s", text)
+            # Not the text: it names people and lessons, and logs keep no message texts.
+            log.warning("nobody to tell about %s", key.split(":", 1)[0])
             return
         self._outbox.enqueue(
             team_id=team_id,
@@ -310,9 +323,17 @@ class DeliveryService:
             if not claimed:
                 break
             for delivery in claimed:
-                outcome, posted = self._send(delivery)
+                with log_ids(
+                    team_id=delivery.team_id,
+                    delivery_id=delivery.id,
+                    drip_id=delivery.drip_id,
+                    user_id=delivery.recipient if delivery.recipient_kind == "dm" else None,
+                ):
+                    outcome, posted = self._send(delivery)
+                    log.debug("delivery %d %s: %d message(s) posted", delivery.id, outcome, posted)
                 messages += posted
                 if outcome == "sent":
+                    self._metrics.delivery_sent(kind=delivery.kind)
                     sent += 1
                 elif outcome == "retry":
                     retried += 1
@@ -322,6 +343,9 @@ class DeliveryService:
         return DrainReport(sent, retried, failed, messages, planned, moved)
 
     def _send(self, delivery: Claimed) -> tuple[str, int]:
+        sender = self._senders.get(delivery.kind)
+        if sender is not None:
+            return self._send_with(sender, delivery)
         snoozed_until = self._held_for(delivery)
         if snoozed_until is not None:
             self._outbox.postpone(delivery, until=snoozed_until)
@@ -332,6 +356,10 @@ class DeliveryService:
             if isinstance(error, ContentProblem):
                 log.warning("delivery %d cannot be composed: %s", delivery.id, error)
             self._outbox.mark_failed(delivery, error=str(error), now=self._clock())
+            self._metrics.delivery_failed(
+                kind=delivery.kind,
+                reason="content_problem" if isinstance(error, ContentProblem) else "lesson_gone",
+            )
             return "failed", 0
         posted = 0
         channel_id = delivery.channel_id
@@ -421,6 +449,19 @@ class DeliveryService:
             # From when it was taken to send (its slot, for a drip's lesson), not when the
             # pacing let it out: its reminders come at the learner's slot time.
             self._reminders.track(delivery_id=delivery.id, delivered_at=delivery.claimed_at)
+
+    def _send_with(self, sender: Callable[[Claimed], None], delivery: Claimed) -> tuple[str, int]:
+        """A delivery that is one Slack call made by its kind's sender, paced like a post."""
+        try:
+            self._wait_for_slot(delivery.team_id, delivery.recipient)
+            sender(delivery)
+        except (LookupError, ContentProblem) as error:
+            self._outbox.mark_failed(delivery, error=str(error), now=self._clock())
+            return "failed", 0
+        except SlackError as error:
+            return self._failed(delivery, error), 0
+        self._outbox.mark_sent(delivery, now=self._clock())
+        return "sent", 1
 
     def _held_for(self, delivery: Claimed) -> datetime | None:
         """Until when a snoozed learner's lesson or review waits (None: send it now).
@@ -607,11 +648,13 @@ class DeliveryService:
             else:
                 self._outbox.release(delivery, due_at=now + wait, error=error.code)
             log.info("delivery %d will be retried in %s (%s)", delivery.id, wait, error.code)
+            self._metrics.delivery_retried(kind=delivery.kind, reason=error.code)
             return "retry"
         fixable = delivery.enrolment_id is not None and error.code in CHANNEL_FIXABLE
         self._outbox.mark_failed(delivery, error=error.code, now=now, free_key=fixable)
         log.warning("delivery %d failed for good: %s", delivery.id, error.code)
-        if delivery.kind == "notice":
+        self._metrics.delivery_failed(kind=delivery.kind, reason=error.code)
+        if delivery.kind == "notice" or delivery.kind in self._senders:
             return "failed"
         if fixable and delivery.enrolment_id is not None:
             # Pause it at this lesson, so resuming the drip delivers the lesson that failed.

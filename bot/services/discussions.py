@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain import points
 from bot.domain.lesson import Course, Lesson
 from bot.services.catalog import CatalogService
 from bot.services.csvfile import csv_bytes
@@ -244,6 +245,7 @@ class DiscussionService:
             user_id=str(event["user"]),
             text=str(event.get("text") or ""),
             now=now,
+            award=points.for_first_reply(thread=f"{thread.channel_id}:{thread.thread_ts}"),
         )
         return "stored" if stored else "duplicate"
 
@@ -308,8 +310,17 @@ class DiscussionService:
     def replies(self, team_id: str, user_id: str) -> int:
         return self._repository.reply_count(team_id, user_id)
 
-    def report(self, team_id: str, course: Course) -> tuple[tuple[LessonTalk, ...], bytes]:
+    def report(
+        self,
+        team_id: str,
+        course: Course,
+        *,
+        keep: Callable[[str, datetime], bool] | None = None,
+    ) -> tuple[tuple[LessonTalk, ...], bytes]:
+        """Replies per lesson and the discussion CSV; `keep(learner, replied_at)` filters."""
         rows = self._repository.reply_rows(team_id, course.id)
+        if keep is not None:
+            rows = [row for row in rows if keep(row.user_id, row.replied_at)]
         talk = tuple(
             LessonTalk(
                 lesson,

@@ -119,7 +119,9 @@ class Messenger(Protocol):
 
     def upload(
         self, team_id: str, user_id: str, *, filename: str, content: bytes, title: str, comment: str
-    ) -> None: ...
+    ) -> str | None:
+        """Share a file in someone's DM with the bot; the file's id when Slack says it."""
+        ...
 
 
 class Composer(Protocol):

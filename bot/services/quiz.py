@@ -7,12 +7,16 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain import points
 from bot.domain.lesson import Course, Lesson, Question, QuestionKind
 from bot.domain.numbers import whole_number
 from bot.domain.quiz import Choice, grade, valid
 from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
 from bot.services.drips import Refused
+from bot.services.gamify import GamifyService
+from bot.services.logcontext import bind
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.people import People
 from bot.services.ports import SlackError
 from bot.services.reviews import ReviewService
@@ -66,11 +70,15 @@ class QuizService:
         catalog: CatalogService,
         reviews: ReviewService,
         people: People,
+        gamify: GamifyService | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._answers = answers
         self._catalog = catalog
         self._reviews = reviews
         self._people = people
+        self._gamify = gamify
 
     def answer(
         self,
@@ -85,20 +93,28 @@ class QuizService:
     ) -> Answered:
         """Store the answer (one small committed insert) — call before acknowledging Slack."""
         question_ref = self._ref(ref)
+        bind(delivery_id=question_ref.delivery_id, drip_id=question_ref.drip_id)
         _check_clicker(question_ref, team_id=team_id, user_id=user_id, what="question")
         course, lesson, question = self._question(question_ref)
         if not valid(question, choice):
             raise Refused("That answer doesn't fit this question. Pick one of its options.")
+        correct = grade(question, choice)
         stored, recorded = self._answers.record(
             team_id=team_id,
             user_id=user_id,
             ref=question_ref,
             choice=choice.encode(),
-            correct=grade(question, choice),
+            correct=correct,
             channel_id=channel_id,
             message_ts=message_ts,
             now=now,
+            award=points.for_answer(
+                question=question_ref.question_id, attempt=question_ref.attempt, correct=correct
+            ),
         )
+        if recorded:
+            self._metrics.answer_stored(kind=question_ref.kind)
+        log.debug("answer %s", "stored" if recorded else "repeated: the first one stands")
         first = Choice.decode(question.kind, stored.choice)
         distribution = None
         if question.kind is QuestionKind.POLL:
@@ -134,18 +150,24 @@ class QuizService:
                 attempt=ref.attempt,
                 now=now,
             )
-        if ref.kind != "lesson":
-            return False
-        answered_positions = self._answers.answered_positions(ref.team_id, user_id, ref.delivery_id)
-        if answered_positions >= set(range(1, len(answered.lesson.quiz) + 1)):
-            return self._answers.complete(
-                team_id=ref.team_id,
-                user_id=user_id,
-                lesson_id=ref.lesson_id,
-                delivery_id=ref.delivery_id,
-                now=now,
+        completed = False
+        if ref.kind == "lesson":
+            answered_positions = self._answers.answered_positions(
+                ref.team_id, user_id, ref.delivery_id
             )
-        return False
+            if answered_positions >= set(range(1, len(answered.lesson.quiz) + 1)):
+                completed = self._answers.complete(
+                    team_id=ref.team_id,
+                    user_id=user_id,
+                    lesson_id=ref.lesson_id,
+                    delivery_id=ref.delivery_id,
+                    now=now,
+                    award=points.for_lesson_done(delivery=ref.delivery_id),
+                    course=ref.course,
+                )
+        if self._gamify is not None and (completed or (answered.review and answered.correct)):
+            self._gamify.check_milestones(team_id=ref.team_id, user_id=user_id, now=now)
+        return completed
 
     def done(self, *, team_id: str, user_id: str, delivery_id: int, now: datetime) -> Done:
         """The learner pressed ✓ Done on a lesson."""
@@ -163,7 +185,11 @@ class QuizService:
             lesson_id=found.lesson_id,
             delivery_id=delivery_id,
             now=now,
+            award=points.for_lesson_done(delivery=delivery_id),
+            course=found.course,
         )
+        if self._gamify is not None:  # also on a repeat press: it finishes what a crash left
+            self._gamify.check_milestones(team_id=team_id, user_id=user_id, now=now)
         return Done(course, lesson, first, found.recipient_kind == "channel")
 
     def answered_on(self, channel_id: str, message_ts: str) -> int:

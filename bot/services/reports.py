@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.domain.lesson import Course, Lesson, Question, QuestionKind
 from bot.domain.quiz import Choice, describe
 from bot.domain.schedule import Days, zone
+from bot.services.audience import Audience
 from bot.services.catalog import CatalogService
 from bot.services.csvfile import csv_bytes
 from bot.services.discussions import DiscussionService, LessonTalk
@@ -16,6 +17,7 @@ from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.storage.answers import AnswerRepository, AnswerRow
 from bot.storage.drips import DripRepository
+from bot.storage.insights import InsightsRepository
 from bot.storage.reminders import DripAttention
 
 ANSWERS_COLUMNS = (
@@ -96,8 +98,10 @@ class ReportService:
         catalog: CatalogService,
         reviews: ReviewService,
         discussions: DiscussionService,
+        insights: InsightsRepository | None = None,
         reminders: ReminderService | None = None,
     ) -> None:
+        self._insights = insights
         self._reminders = reminders
         self._answers = answers
         self._drips = drips
@@ -149,15 +153,30 @@ class ReportService:
         report, answers, _ = self.full_report(team_id=team_id, course_id=course_id)
         return report, answers
 
-    def full_report(self, *, team_id: str, course_id: str) -> tuple[Report, bytes, bytes]:
-        """The summary, the answers CSV and the discussion CSV (`<course>-discussion.csv`)."""
+    def course(self, course_id: str) -> Course:
+        """A course by id, or Refused naming the ones there are."""
         course = self._catalog.course(course_id)
         if course is None:
             known = ", ".join(f"`{c.id}`" for c in self._catalog.catalog.courses)
             raise Refused(f"There is no course `{course_id}`. The courses are {known}.")
+        return course
+
+    def full_report(
+        self, *, team_id: str, course_id: str, audience: Audience | None = None
+    ) -> tuple[Report, bytes, bytes]:
+        """The summary, the answers CSV and the discussion CSV (`<course>-discussion.csv`).
+
+        With an `audience`, only its learners' answers, completions and replies count, and only
+        its deliveries (see bot.services.audience); without one, everyone's.
+        """
+        course = self.course(course_id)
         rows = self._answers.answer_rows(team_id, course.id)
-        reach = self._answers.lesson_reach(team_id, course.id)
-        channels = self._answers.channel_lessons_sent(team_id, course.id)
+        if audience is None:
+            reach = self._answers.lesson_reach(team_id, course.id)
+            channels = self._answers.channel_lessons_sent(team_id, course.id)
+        else:
+            rows = [row for row in rows if audience.counts(row.user_id, row.answered_at)]
+            reach, channels = self._reach(team_id, course.id, audience)
         lessons = tuple(
             LessonStats(
                 lesson,
@@ -177,7 +196,9 @@ class ReportService:
                         lesson, number, question, len(mine), sum(1 for r in mine if r.correct)
                     )
                 )
-        talk, discussion_csv = self._discussions.report(team_id, course)
+        talk, discussion_csv = self._discussions.report(
+            team_id, course, keep=audience.counts if audience is not None else None
+        )
         report = Report(
             course=course,
             lessons=lessons,
@@ -188,6 +209,29 @@ class ReportService:
             attention=self._attention(team_id, course.id),
         )
         return report, answers_csv(course, rows), discussion_csv
+
+    def _reach(
+        self, team_id: str, course_id: str, audience: Audience
+    ) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+        """`lesson_reach` and `channel_lessons_sent`, counting the audience only."""
+        assert self._insights is not None, "scoped reports need the insights repository"
+        people: dict[str, set[str]] = {}
+        posts: dict[str, set[str]] = {}
+        for delivery in audience.deliveries:
+            at = delivery.sent_at or delivery.created_at
+            if delivery.status != "sent" or (audience.since is not None and at < audience.since):
+                continue
+            into = people if delivery.recipient_kind == "dm" else posts
+            into.setdefault(delivery.lesson, set()).add(delivery.recipient)
+        done: dict[str, int] = {}
+        for fact in self._insights.completions(team_id, courses=[course_id]):
+            if audience.counts(fact.user_id, fact.completed_at):
+                done[fact.lesson] = done.get(fact.lesson, 0) + 1
+        reach = {
+            lesson: (len(people.get(lesson, ())), done.get(lesson, 0))
+            for lesson in {*people, *done}
+        }
+        return reach, {lesson: len(channels) for lesson, channels in posts.items()}
 
     def _attention(self, team_id: str, course_id: str) -> tuple[DripAttention, ...]:
         if self._reminders is None:

@@ -175,7 +175,9 @@ def _options(options: Any, path: str, limit: int, errors: list[str]) -> None:
 
 
 def _image(image: Mapping[str, Any], path: str, errors: list[str]) -> None:
-    _length(image.get("image_url", ""), f"{path}.image_url", URL, errors, required=True)
+    # An uploaded file (`slack_file: {"id": …}`) stands in for a public URL.
+    if not isinstance(image.get("slack_file"), Mapping):
+        _length(image.get("image_url", ""), f"{path}.image_url", URL, errors, required=True)
     _length(image.get("alt_text", ""), f"{path}.alt_text", ALT_TEXT, errors, required=True)
 
 

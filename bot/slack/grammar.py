@@ -15,6 +15,7 @@ SCHEDULE_USAGE = (
     "[discuss in <#channel>]"
 )
 SEND_USAGE = "/learn send <lesson-or-course> to <targets>"
+REPORT_USAGE = "/learn report <course> [for <targets>] [since <YYYY-MM-DD>]"
 TARGETS_HELP = (
     "Targets: `#channel` (post there), `@person`, `@usergroup`, `members of #channel` (DM each "
     "member). Days: `day`, `weekdays` or a list like `mon,wed,fri`."
@@ -148,6 +149,51 @@ def parse_schedule(text: str, *, today: date) -> ScheduleRequest:
     return ScheduleRequest(course.lower(), targets, days, at, start, discuss)
 
 
+@dataclass(frozen=True)
+class ReportRequest:
+    course: str
+    targets: tuple[Target, ...] = ()
+    since: date | None = None
+
+
+def parse_report(text: str, *, today: date) -> ReportRequest:
+    """`<course> [for <targets>] [since <YYYY-MM-DD>]`, in either order after the course."""
+    tokens = _tokens(text)
+    if not tokens:
+        raise UsageError("Which course? `/learn courses` lists them.")
+    sections: dict[str, list[str]] = {}
+    current = ""
+    for token in tokens[1:]:
+        word = token.lower()
+        if word in ("for", "since"):
+            if word in sections:
+                raise UsageError(f"`{word}` appears twice.")
+            current = word
+            sections[current] = []
+        elif not current:
+            raise UsageError(f"Expected `for` or `since` after the course, not `{token}`.")
+        else:
+            sections[current].append(token)
+    targets: tuple[Target, ...] = ()
+    if "for" in sections:
+        targets = parse_targets(sections["for"])
+    since = None
+    if "since" in sections:
+        words = sections["since"]
+        text = " ".join(words)
+        try:
+            if not _ISO_DATE.fullmatch(text):
+                raise ValueError(text)
+            since = date.fromisoformat(text)
+        except ValueError:
+            raise UsageError(
+                f"`{text}` is not a date: use `YYYY-MM-DD`, like `2026-11-02`."
+            ) from None
+        if since > today:
+            raise UsageError(f"`{text}` is in the future: give the first day to count.")
+    return ReportRequest(tokens[0].lower(), targets, since)
+
+
 def parse_send(text: str) -> SendRequest:
     address, rest = _split_on_to(text)
     return SendRequest(address.lower(), parse_targets(rest))
@@ -199,3 +245,36 @@ def parse_days_count(text: str, *, default: int = 1, most: int = 90) -> int:
     if days is None:
         raise UsageError(f"Snooze for a number of days from 1 to {most}, like `/learn snooze 7`.")
     return days
+
+
+# -- leaderboards (issue 15 item 5) ----------------------------------------------------------------
+
+LEADERBOARD_USAGE = "/learn leaderboard [<course>] [week|month|all]"
+_PERIODS = ("week", "month", "all")
+_COURSE_ID = re.compile(r"[a-z0-9-]{1,100}")
+
+
+@dataclass(frozen=True)
+class LeaderboardRequest:
+    course: str | None = None
+    period: str = "week"
+
+
+def parse_leaderboard(text: str) -> LeaderboardRequest:
+    """`[<course>] [week|month|all]`, in either order; nothing: this week, all courses."""
+    course: str | None = None
+    period: str | None = None
+    for word in text.lower().split():
+        if word in _PERIODS:
+            if period is not None:
+                raise UsageError("Give one period: `week`, `month` or `all`.")
+            period = word
+        elif course is None and _COURSE_ID.fullmatch(word):
+            course = word
+        else:
+            shown = word.replace("`", "'")
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            raise UsageError(
+                f"`{shown}` is neither a course nor a period (`week`, `month`, `all`)."
+            )
+    return LeaderboardRequest(course, period or "week")

@@ -1,4 +1,5 @@
-"""The WSGI application: Bolt on `POST /slack/events`, and `GET /healthz`."""
+"""The WSGI application: Bolt on `POST /slack/events`, `GET /healthz` and `GET /metrics`, and
+with OAuth Bolt's install pages, `GET /slack/install` and `GET /slack/oauth_redirect`."""
 
 from __future__ import annotations
 
@@ -6,23 +7,28 @@ import binascii
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.oauth import OAuthFlow
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from bot.services.logcontext import fresh_ids
 from bot.services.replays import ReplayCheckUnavailable
 from bot.slack.envelope import well_formed
+from bot.slack.metering import RECEIVED
+from bot.slack.probes import HealthCheck, Probes, Scrape
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
 SIGNATURE_WINDOW = 300  # seconds, as Slack specifies (and SignatureVerifier enforces)
+MAX_QUERY = 4096  # an install link's query (code, state) is a few hundred characters
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller; refuse anything bigger unread.
 
 # What Slack sends, exactly: anything else is refused before it reaches int() or a comparison.
@@ -30,9 +36,6 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 _DIGITS = re.compile(r"[0-9]{1,12}")  # [0-9], not \d: int() would take other scripts' digits
 
 log = logging.getLogger(__name__)
-
-HealthCheck = Callable[[], dict[str, str]]
-"""Returns component → "ok" or a short reason it is not (logged, never sent)."""
 
 Refusal = tuple[str, str]
 """An HTTP status line and a short plain-text body."""
@@ -65,9 +68,15 @@ class SlackWsgiApp:
         health: HealthCheck,
         replays: Replays,
         clock: Callable[[], datetime] | None = None,
+        oauth: OAuthFlow | None = None,
+        metrics: Scrape | None = None,
     ) -> None:
         self._app = app
-        self._health = health
+        self._oauth = oauth
+        self._oauth_paths = (
+            {oauth.install_path, oauth.redirect_uri_path} if oauth is not None else set()
+        )
+        self._probes = Probes(health=health, metrics=metrics)
         self._replays = replays
         self._now = clock or _utc_now
         self._verifier = SignatureVerifier(signing_secret, clock=_SecondsClock(self._now))
@@ -84,6 +93,7 @@ class SlackWsgiApp:
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        received = time.perf_counter()
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
@@ -91,8 +101,10 @@ class SlackWsgiApp:
         refusal = self._refuse(method, path, environ.get("CONTENT_LENGTH"), timestamp, signature)
         if refusal is not None:
             return _plain(start_response, *refusal)
-        if path == HEALTH_PATH:
-            return self._healthz(start_response)
+        if self._probes.serves(path):
+            return self._probes(environ, start_response)
+        if path in self._oauth_paths:
+            return self._install(environ, start_response)
         assert timestamp is not None and signature is not None  # _refuse checked both
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
@@ -113,20 +125,27 @@ class SlackWsgiApp:
         if request is None:
             log.warning("rejected a signed request whose payload does not parse")
             return _plain(start_response, *_MALFORMED)
+        request.context[RECEIVED] = received  # an answer's acknowledgement is timed from here
         # The request parsed once here goes straight to Bolt (its WSGI adapter would parse again).
-        response = self._app.dispatch(request)
+        with fresh_ids():
+            response = self._app.dispatch(request)
         if response.status >= 500:
             self._release(signature)
-        payload = response.body.encode("utf-8")
-        headers = [
-            (name, value)
-            for name, values in response.headers.items()
-            if name.lower() != "content-length"
-            for value in values
-        ]
-        headers.append(("Content-Length", str(len(payload))))
-        start_response(_status_line(response.status), headers)
-        return [payload]
+        return _respond(start_response, response)
+
+    def _install(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Bolt's OAuth flow: the install page (state issued, cookie set), then Slack's redirect
+        back with a code, exchanged for the workspace's token and stored."""
+        assert self._oauth is not None
+        query = environ.get("QUERY_STRING", "")
+        if len(query) > MAX_QUERY:
+            return _plain(start_response, "414 URI Too Long", "URI Too Long")
+        request = BoltRequest(body="", query=query, headers=_headers(environ))
+        if environ.get("PATH_INFO") == self._oauth.install_path:
+            response = self._oauth.handle_installation(request)
+        else:
+            response = self._oauth.handle_callback(request)
+        return _respond(start_response, response)
 
     def _refuse(
         self,
@@ -136,7 +155,11 @@ class SlackWsgiApp:
         timestamp: str | None,
         signature: str | None,
     ) -> Refusal | None:
-        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+        if self._probes.serves(path) and method in ("GET", "HEAD"):
+            return None
+        if path in self._oauth_paths:
+            if method != "GET":
+                return "405 Method Not Allowed", "Use GET"
             return None
         if path != EVENTS_PATH:
             return "404 Not Found", "Not Found"
@@ -161,22 +184,6 @@ class SlackWsgiApp:
             self._replays.release(signature)
         except ReplayCheckUnavailable as error:
             log.warning("cannot forget a failed request's signature: %s", error)
-
-    def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
-        checks = self._health()
-        if all(value == "ok" for value in checks.values()):
-            status, report = "200 OK", {"status": "ok", **checks}
-        else:
-            # Why it is down (driver errors name hosts, ports, databases) is for the operator.
-            log.warning(
-                "health check failed: %s", "; ".join(f"{k}: {v}" for k, v in checks.items())
-            )
-            status, report = "503 Service Unavailable", {"status": "unavailable"}
-        body = json.dumps(report).encode()
-        start_response(
-            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        )
-        return [body]
 
 
 _UNSIGNED = ("401 Unauthorized", "Invalid signature")
@@ -206,11 +213,7 @@ def _parsed(text: str, environ: WSGIEnvironment) -> BoltRequest | None:
     pre-parsed bodies is "socket_mode"; the only other thing that changes is that Bolt does not
     check the signature, which `SlackWsgiApp` has just done over the raw bytes.
     """
-    headers: dict[str, str | Sequence[str]] = {
-        key[5:].replace("_", "-").lower(): str(value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    }
+    headers = _headers(environ)
     content_type = environ.get("CONTENT_TYPE", "")
     headers["content-type"] = content_type
     headers["content-length"] = environ.get("CONTENT_LENGTH", "")
@@ -225,6 +228,27 @@ def _parsed(text: str, environ: WSGIEnvironment) -> BoltRequest | None:
         return None
     body = request.body
     return request if isinstance(body, dict) and body and well_formed(body) else None
+
+
+def _headers(environ: WSGIEnvironment) -> dict[str, str | Sequence[str]]:
+    return {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+
+
+def _respond(start_response: StartResponse, response: BoltResponse) -> Iterable[bytes]:
+    payload = response.body.encode("utf-8")
+    headers = [
+        (name, value)
+        for name, values in response.headers.items()
+        if name.lower() != "content-length"
+        for value in values
+    ]
+    headers.append(("Content-Length", str(len(payload))))
+    start_response(_status_line(response.status), headers)
+    return [payload]
 
 
 def _interactive_payload(text: str, content_type: str) -> dict[str, object] | None:

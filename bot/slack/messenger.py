@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services.ports import ChannelInfo, Message, Posted, Profile, SlackError
 from bot.slack import blockkit
+from bot.slack.metering import without_retries
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +49,54 @@ def _error(error: SlackApiError) -> SlackError:
     return SlackError(code, permanent=permanent, retry_after=retry_after, uncertain=uncertain)
 
 
-class SlackMessenger:
-    """Messenger over the Web API. One client per workspace token (one workspace for now)."""
+TokenLookup = Callable[[str], str | None]
+"""A workspace's bot token (installed through OAuth), or None when it has none."""
 
-    def __init__(self, client: WebClient) -> None:
+
+class SlackMessenger:
+    """Messenger over the Web API, with the bot token of the workspace each call is for.
+
+    With `tokens` (OAuth: many workspaces), every call asks for its workspace's token, so a
+    workspace that uninstalled the app is never called with a token it revoked; without, every
+    call uses the client's own token (SLACK_BOT_TOKEN: one workspace).
+    """
+
+    def __init__(self, client: WebClient, *, tokens: TokenLookup | None = None) -> None:
         self._client = client
-        self._client.retry_handlers.clear()
+        without_retries(self._client)  # the meter (bot.slack.metering) stays
+        self._tokens = tokens
+        self._clients: dict[str, WebClient] = {}
         self._lock = threading.Lock()
         self._bot_user: dict[str, str] = {}
         self._directory: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
         self._member_lists: dict[tuple[str, str, str], tuple[float, list[str]]] = {}
 
-    def _call(self, method: str, **params: Any) -> dict[str, Any]:
+    def _client_for(self, team_id: str) -> WebClient:
+        if self._tokens is None:
+            return self._client
+        token = self._tokens(team_id)
+        if token is None:
+            raise SlackError("not_installed", permanent=True)
+        with self._lock:
+            client = self._clients.get(token)
+            if client is None:
+                client = WebClient(
+                    token=token,
+                    base_url=self._client.base_url,
+                    timeout=self._client.timeout,
+                    logger=self._client.logger,
+                    # the workspace's calls are counted like every other (bot.slack.metering)
+                    retry_handlers=list(self._client.retry_handlers),
+                )
+                if len(self._clients) > 1000:  # tokens of workspaces long gone
+                    self._clients.clear()
+                self._clients[token] = client
+        return client
+
+    def _call(self, team_id: str, method: str, **params: Any) -> dict[str, Any]:
+        client = self._client_for(team_id)
         try:
-            response = self._client.api_call(method, json=params)
+            response = client.api_call(method, json=params)
         except SlackApiError as error:
             raise _error(error) from error
         except OSError as error:  # connection refused, reset, timeout: Slack may have it
@@ -69,13 +104,14 @@ class SlackMessenger:
         data: dict[str, Any] = dict(response.data) if isinstance(response.data, dict) else {}
         return data
 
-    def _form(self, method: str, **params: Any) -> dict[str, Any]:
+    def _form(self, team_id: str, method: str, **params: Any) -> dict[str, Any]:
         """Methods Slack wants form-encoded (GET-style reads)."""
+        client = self._client_for(team_id)
         form = {
             k: ("true" if v else "false") if isinstance(v, bool) else v for k, v in params.items()
         }
         try:
-            response = self._client.api_call(method, data=form)
+            response = client.api_call(method, data=form)
         except SlackApiError as error:
             raise _error(error) from error
         except OSError as error:
@@ -86,7 +122,7 @@ class SlackMessenger:
         with self._lock:
             known = self._bot_user.get(team_id)
         if known is None:
-            known = str(self._call("auth.test").get("user_id", ""))
+            known = str(self._call(team_id, "auth.test").get("user_id", ""))
             with self._lock:
                 self._bot_user[team_id] = known
         return known
@@ -114,12 +150,13 @@ class SlackMessenger:
             params["thread_ts"] = thread_ts
         if metadata:
             params["metadata"] = metadata
-        data = self._call("chat.postMessage", **params)
+        data = self._call(team_id, "chat.postMessage", **params)
         return Posted(channel=str(data["channel"]), ts=str(data["ts"]))
 
     def update(self, team_id: str, channel: str, ts: str, message: Message) -> None:
         _validate(message)
         self._call(
+            team_id,
             "chat.update",
             channel=channel,
             ts=ts,
@@ -130,6 +167,7 @@ class SlackMessenger:
     def post_ephemeral(self, team_id: str, channel: str, user_id: str, message: Message) -> None:
         _validate(message)
         self._call(
+            team_id,
             "chat.postEphemeral",
             channel=channel,
             user=user_id,
@@ -148,10 +186,11 @@ class SlackMessenger:
     ) -> str | None:
         # Only used to recover from a crash mid-send: these reads are rate-limited hard.
         if channel.startswith(("U", "W")):
-            channel = str(self._call("conversations.open", users=channel)["channel"]["id"])
+            channel = str(self._call(team_id, "conversations.open", users=channel)["channel"]["id"])
         method = "conversations.replies" if thread_ts else "conversations.history"
         extra = {"ts": thread_ts} if thread_ts else {}
         data = self._form(
+            team_id,
             method,
             channel=channel,
             limit=HISTORY_LOOKBACK,
@@ -165,14 +204,16 @@ class SlackMessenger:
         return None
 
     def permalink(self, team_id: str, channel: str, ts: str) -> str:
-        return str(self._form("chat.getPermalink", channel=channel, message_ts=ts)["permalink"])
+        return str(
+            self._form(team_id, "chat.getPermalink", channel=channel, message_ts=ts)["permalink"]
+        )
 
     def upload(
         self, team_id: str, user_id: str, *, filename: str, content: bytes, title: str, comment: str
-    ) -> None:
-        channel = str(self._call("conversations.open", users=user_id)["channel"]["id"])
+    ) -> str | None:
+        channel = str(self._call(team_id, "conversations.open", users=user_id)["channel"]["id"])
         try:
-            self._client.files_upload_v2(
+            response = self._client_for(team_id).files_upload_v2(
                 channel=channel,
                 filename=filename,
                 content=content,
@@ -183,14 +224,16 @@ class SlackMessenger:
             raise _error(error) from error
         except OSError as error:
             raise SlackError("connection_error", permanent=False) from error
+        shared = response.get("file") or {}
+        return str(shared["id"]) if isinstance(shared, dict) and shared.get("id") else None
 
     # -- people and channels ------------------------------------------------------------------
 
     def profile(self, team_id: str, user_id: str) -> Profile:
-        return _profile(self._form("users.info", user=user_id)["user"])
+        return _profile(self._form(team_id, "users.info", user=user_id)["user"])
 
     def profiles(self, team_id: str) -> Iterator[Profile]:
-        for member in self._paginate("users.list", "members", limit=1000):
+        for member in self._paginate(team_id, "users.list", "members", limit=1000):
             yield _profile(member)
 
     def find_user(self, team_id: str, name: str) -> str | None:
@@ -198,7 +241,7 @@ class SlackMessenger:
         return self._lookup(team_id, "users", wanted, self._user_names)
 
     def channel(self, team_id: str, channel_id: str) -> ChannelInfo:
-        data = self._form("conversations.info", channel=channel_id)["channel"]
+        data = self._form(team_id, "conversations.info", channel=channel_id)["channel"]
         return ChannelInfo(
             id=str(data["id"]),
             name=str(data.get("name") or data["id"]),
@@ -219,7 +262,9 @@ class SlackMessenger:
             (team_id, "channel", channel_id),
             lambda: [
                 str(m)
-                for m in self._paginate("conversations.members", "members", channel=channel_id)
+                for m in self._paginate(
+                    team_id, "conversations.members", "members", channel=channel_id
+                )
             ],
         )
 
@@ -228,7 +273,9 @@ class SlackMessenger:
             (team_id, "usergroup", group_id),
             lambda: [
                 str(u)
-                for u in self._form("usergroups.users.list", usergroup=group_id).get("users", [])
+                for u in self._form(team_id, "usergroups.users.list", usergroup=group_id).get(
+                    "users", []
+                )
             ],
         )
 
@@ -253,15 +300,15 @@ class SlackMessenger:
         with self._lock:
             cached = self._directory.get(key)
         if cached is None or time.monotonic() - cached[0] > DIRECTORY_TTL or name not in cached[1]:
-            names: dict[str, str] = load()
+            names: dict[str, str] = load(team_id)
             with self._lock:
                 self._directory[key] = (time.monotonic(), names)
             cached = (0.0, names)
         return cached[1].get(name)
 
-    def _user_names(self) -> dict[str, str]:
+    def _user_names(self, team_id: str) -> dict[str, str]:
         names: dict[str, str] = {}
-        for member in self._paginate("users.list", "members", limit=1000):
+        for member in self._paginate(team_id, "users.list", "members", limit=1000):
             if member.get("deleted"):
                 continue
             profile = member.get("profile") or {}
@@ -274,27 +321,31 @@ class SlackMessenger:
                     names.setdefault(str(candidate).lower(), str(member["id"]))
         return names
 
-    def _channel_names(self) -> dict[str, str]:
+    def _channel_names(self, team_id: str) -> dict[str, str]:
         return {
             str(c["name"]).lower(): str(c["id"])
             for c in self._paginate(
-                "conversations.list", "channels", types="public_channel,private_channel", limit=1000
+                team_id,
+                "conversations.list",
+                "channels",
+                types="public_channel,private_channel",
+                limit=1000,
             )
         }
 
-    def _group_names(self) -> dict[str, str]:
-        groups = self._form("usergroups.list").get("usergroups", [])
+    def _group_names(self, team_id: str) -> dict[str, str]:
+        groups = self._form(team_id, "usergroups.list").get("usergroups", [])
         return {str(g["handle"]).lower(): str(g["id"]) for g in groups}
 
     def _paginate(
-        self, method: str, key: str, **params: Any
+        self, team_id: str, method: str, key: str, **params: Any
     ) -> Iterator[dict[str, Any]] | Iterator[Any]:
         cursor = ""
         while True:
             data = (
-                self._form(method, cursor=cursor, **params)
+                self._form(team_id, method, cursor=cursor, **params)
                 if cursor
-                else self._form(method, **params)
+                else self._form(team_id, method, **params)
             )
             yield from data.get(key, [])
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlmodel import col
 
+from bot.domain.points import Award
 from bot.storage.db import Database, Direct, insert_for_dialect
+from bot.storage.gamify import INSERT_POINTS, points_params, points_row, with_points
 from bot.storage.models import (
     Answer,
     Completion,
@@ -221,11 +224,13 @@ class AnswerRepository:
         channel_id: str | None,
         message_ts: str | None,
         now: datetime,
+        award: Award | None = None,
     ) -> tuple[AnswerRecord, bool]:
         """Store the first answer of a learner to a question in this attempt.
 
         Returns the stored answer and whether it is this one; a repeat click, a click on
         another option or Slack retrying the request leaves the first answer as it was.
+        `award`: the points it earns, written in the same transaction as the answer.
         """
         key = {
             "team_id": team_id,
@@ -233,21 +238,37 @@ class AnswerRepository:
             "question_id": ref.question_id,
             "attempt": ref.attempt,
         }
-        with self._db.direct(write=True) as connection:
+        values = {
+            **key,
+            "delivery_id": ref.delivery_id,
+            "choice": choice[:3000],
+            "correct": correct,
+            "channel_id": channel_id,
+            "message_ts": message_ts,
+            "answered_at": now,
+        }
+        # The points go with the answer: on PostgreSQL in the same statement (one round trip),
+        # on SQLite in the same transaction (statements cost no round trip there).
+        together = award is not None and not self._db.is_sqlite
+        with (
+            self._db.direct(write=True) as connection,
+            connection.atomic() if award is not None and not together else nullcontext(),
+        ):
             # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-            inserted = connection.first(
-                _INSERT_ANSWER,
-                {
-                    **key,
-                    "delivery_id": ref.delivery_id,
-                    "choice": choice[:3000],
-                    "correct": correct,
-                    "channel_id": channel_id,
-                    "message_ts": message_ts,
-                    "answered_at": now,
-                },
-            )
+            if together:
+                assert award is not None
+                inserted = connection.first(
+                    _INSERT_ANSWER_WITH_POINTS,
+                    {**values, **points_params(award, course=ref.course)},
+                )
+            else:
+                inserted = connection.first(_INSERT_ANSWER, values)
             if inserted is not None:
+                if award is not None and not together:
+                    connection.run(
+                        INSERT_POINTS,
+                        points_row(team_id, user_id, award, course=ref.course, now=now),
+                    )
                 stored = AnswerRecord(
                     inserted[0], user_id, ref.question_id, ref.attempt, choice[:3000], correct, now
                 )
@@ -288,20 +309,44 @@ class AnswerRepository:
         return {position for (position,) in rows}
 
     def complete(
-        self, *, team_id: str, user_id: str, lesson_id: int, delivery_id: int | None, now: datetime
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        lesson_id: int,
+        delivery_id: int | None,
+        now: datetime,
+        award: Award | None = None,
+        course: str = "",
     ) -> bool:
-        """Mark a lesson done for a learner; False if it was done before."""
-        with self._db.direct(write=True) as connection:
-            inserted = connection.first(
-                _INSERT_COMPLETION,
-                {
-                    "team_id": team_id,
-                    "user_id": user_id,
-                    "lesson_id": lesson_id,
-                    "delivery_id": delivery_id,
-                    "completed_at": now,
-                },
-            )
+        """Mark a lesson done for a learner; False if it was done before.
+
+        `award`: the points the first completion earns, in the same transaction.
+        """
+        values = {
+            "team_id": team_id,
+            "user_id": user_id,
+            "lesson_id": lesson_id,
+            "delivery_id": delivery_id,
+            "completed_at": now,
+        }
+        together = award is not None and not self._db.is_sqlite  # as in `record`
+        with (
+            self._db.direct(write=True) as connection,
+            connection.atomic() if award is not None and not together else nullcontext(),
+        ):
+            if together:
+                assert award is not None
+                inserted = connection.first(
+                    _INSERT_COMPLETION_WITH_POINTS,
+                    {**values, **points_params(award, course=course)},
+                )
+            else:
+                inserted = connection.first(_INSERT_COMPLETION, values)
+            if inserted is not None and award is not None and not together:
+                connection.run(
+                    INSERT_POINTS, points_row(team_id, user_id, award, course=course, now=now)
+                )
         return inserted is not None
 
     # -- review cards ---------------------------------------------------------------------------
@@ -643,4 +688,11 @@ def _upsert_card(dialect: str) -> Any:
 
 _INSERT_ANSWER = Direct(build=_insert_answer)
 _INSERT_COMPLETION = Direct(build=_insert_completion)
+# PostgreSQL only (see `with_points`).
+_INSERT_ANSWER_WITH_POINTS = Direct(
+    build=lambda dialect: with_points(_insert_answer(dialect), at="answered_at")
+)
+_INSERT_COMPLETION_WITH_POINTS = Direct(
+    build=lambda dialect: with_points(_insert_completion(dialect), at="completed_at")
+)
 _UPSERT_CARD = Direct(build=_upsert_card)

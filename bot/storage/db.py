@@ -267,6 +267,21 @@ class DirectConnection:
         self._execute("COMMIT")
         return row
 
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """The statements inside commit together or not at all (an answer and its points)."""
+        # sqlite3 takes no None for "no parameters"; psycopg takes it.
+        none: Any = () if self._dialect.name == "sqlite" else None
+        self._execute("BEGIN IMMEDIATE" if self._dialect.name == "sqlite" else "BEGIN", none)
+        try:
+            yield
+        except BaseException:
+            if self._pooled.dbapi_connection is not None:  # not invalidated (server gone)
+                with contextlib.suppress(DBAPIError):
+                    self._execute("ROLLBACK", none)
+            raise
+        self._execute("COMMIT", none)
+
     def _execute(self, sql: str, parameters: Any = None) -> list[Any]:
         cursor = self._cursor()
         try:

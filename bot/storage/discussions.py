@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlmodel import Session, col
 
+from bot.domain.points import Award
 from bot.storage.db import Database, insert_for
+from bot.storage.gamify import add_points
 from bot.storage.models import (
     Course,
     DiscussionThread,
@@ -200,11 +202,16 @@ class DiscussionRepository:
         user_id: str,
         text: str,
         now: datetime,
+        award: Award | None = None,
     ) -> bool:
-        """Store a reply once; False when (channel, ts) is stored already."""
+        """Store a reply once; False when (channel, ts) is stored already.
+
+        `award`: the points a first reply in the thread earns, in the same transaction (its
+        cause names the thread, so the person's later replies there add nothing).
+        """
         assert thread.thread_ts is not None
         with self._db.write() as session:
-            return (
+            stored = (
                 session.execute(
                     insert_for(session)(ThreadReply)
                     .values(
@@ -224,6 +231,9 @@ class DiscussionRepository:
                 ).first()
                 is not None
             )
+            if stored and award is not None:
+                add_points(session, thread.team_id, user_id, award, course=thread.course, now=now)
+            return stored
 
     def edit_reply(
         self, team_id: str, channel_id: str, ts: str, *, text: str, now: datetime

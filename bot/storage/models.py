@@ -417,4 +417,81 @@ class ReviewQuota(SQLModel, table=True):
 Index("ix_answer_delivery_id", Answer.__table__.c.delivery_id)  # type: ignore[attr-defined]
 Index("ix_completion_delivery_id", Completion.__table__.c.delivery_id)  # type: ignore[attr-defined]
 
+
+# --- Installations (OAuth: many workspaces) ---------------------------------------------------
+
+
+class Installation(SQLModel, table=True):
+    """A workspace that installed the app through OAuth, with its bot token.
+
+    Deleted when the workspace uninstalls the app or revokes its token; the workspace's other
+    rows stay (its drips are paused) until an admin forgets them.
+    """
+
+    __tablename__ = "installation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID, unique=True)
+    enterprise_id: str | None = Field(default=None, max_length=TEAM_ID)
+    team_name: str = Field(default="", max_length=255)
+    app_id: str = Field(default="", max_length=SLACK_ID)
+    bot_token: str = Field(max_length=255)
+    bot_id: str = Field(default="", max_length=SLACK_ID)
+    bot_user_id: str = Field(default="", max_length=SLACK_ID)
+    bot_scopes: str = Field(default="", max_length=2000)
+    installer_user_id: str | None = Field(default=None, max_length=SLACK_ID)
+    installed_at: datetime = _instant()
+
+
+# -- Points, badges and leaderboard/goal settings (issue 15 items 4-6: gamify) --------------------
+
+
+class PointEntry(SQLModel, table=True):
+    """The points ledger: append-only, one row per event, unique per cause (retries add nothing)."""
+
+    __tablename__ = "point_entry"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "cause"),
+        Index("ix_point_entry_team_id_awarded_at", "team_id", "awarded_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    cause: str = Field(max_length=200)  # bot.domain.points: answer:<q>:<attempt>, done:<d>, …
+    event: str = Field(max_length=32)
+    points: int
+    course: str = Field(default="", max_length=100)  # the course slug the event belongs to
+    awarded_at: datetime = _instant()
+
+
+class Badge(SQLModel, table=True):
+    """A milestone reached (streak, course finished, Sticky memory): stored so it never repeats."""
+
+    __tablename__ = "badge"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    key: str = Field(max_length=120)  # streak:7 | course:<course id> | sticky
+    kind: str = Field(max_length=16)
+    title: str = Field(max_length=200)
+    reached_at: datetime = _instant()
+
+
+class PlayerSetting(SQLModel, table=True):
+    """A person's own choices about the game: hidden from leaderboards, a skill goal."""
+
+    __tablename__ = "player_setting"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID)
+    user_id: str = Field(max_length=SLACK_ID)
+    leaderboard_hidden: bool = False
+    goal: str | None = Field(default=None, max_length=100)
+    updated_at: datetime = _instant()
+
+
 metadata = SQLModel.metadata

@@ -27,17 +27,21 @@ from bot.storage.drips import LIVE
 from bot.storage.models import (
     Answer,
     AutoPause,
+    Badge,
     Completion,
     Course,
     Delivery,
     Drip,
     DripTarget,
     Enrolment,
+    Installation,
     Lead,
     Learner,
     Lesson,
     LessonFollowup,
     PlanSlot,
+    PlayerSetting,
+    PointEntry,
     Question,
     ReviewCard,
     ReviewQuota,
@@ -104,6 +108,9 @@ OWN: tuple[Own, ...] = (
     Own(LessonFollowup, "user_id", "lesson reminders"),  # before the deliveries it follows up
     Own(AutoPause, "user_id", "auto-pauses"),  # before the enrolments that paused
     Own(ThreadReply, "user_id", "discussion replies"),
+    Own(PointEntry, "user_id", "points"),
+    Own(Badge, "user_id", "badges"),
+    Own(PlayerSetting, "user_id", "leaderboard and goal settings"),
     Own(Delivery, "recipient", "deliveries to their DM", only=(("recipient_kind", "dm"),)),
     Own(Enrolment, "recipient", "enrolments", only=(("recipient_kind", "dm"),)),
     Own(DripTarget, "ref", "drip targets naming them", only=(("kind", "user"),)),
@@ -114,6 +121,7 @@ MENTIONS: tuple[Mention, ...] = (
     Mention(Drip, "created_by", "drips they created"),
     Mention(Enrolment, "enrolled_by", "enrolments they made for others"),
     Mention(Lead, "granted_by", "lead roles they granted"),
+    Mention(Installation, "installer_user_id", "workspace installations they made"),
 )
 # Free text (or JSON) in others' rows that may mention the person: rewritten when forgotten.
 TEXTS: tuple[tuple[type[SQLModel], str], ...] = ((Delivery, "payload"), (ThreadReply, "text"))
@@ -130,6 +138,8 @@ IMPERSONAL: dict[str, str] = {
 NOT_A_PERSON: dict[tuple[str, str], str] = {
     ("enrolment", "recipient_kind"): "dm or channel",
     ("delivery", "recipient_kind"): "dm or channel",
+    ("installation", "bot_user_id"): "the app's own bot user in that workspace",
+    ("player_setting", "leaderboard_hidden"): "a yes/no choice, deleted with the person's row",
 }
 
 

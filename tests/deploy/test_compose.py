@@ -141,7 +141,10 @@ def test_the_socket_mode_variant_keeps_sqlite_on_a_volume(socket_variant: Path) 
     settings = settings_from(service["environment"])
     assert settings.database_url == "sqlite:////data/microlearn.db"
     assert "microlearn-data:/data" in service["volumes"]
-    assert service["healthcheck"] == {"disable": True}  # nothing listens on HTTP in Socket Mode
+    # The image's MICROLEARN_HTTP_PORT serves /healthz and /metrics in Socket Mode too: the
+    # image's own health check applies.
+    assert "healthcheck" not in service
+    assert service["ports"] == ["3000:3000"]
 
 
 def _defaults(value: str) -> str:

@@ -171,6 +171,7 @@ def test_export_then_forget_removes_everything_about_one_person_and_nothing_else
         "  drips they created: 1 cleared of their id",
         "  enrolments they made for others: 1 cleared of their id",
         "  lead roles they granted: 0 cleared of their id",
+        "  workspace installations they made: 0 cleared of their id",
         "  others' messages mentioning them: 2 cleared of their id",
     ]
     assert occurrences(bot.db, ana) == []  # not one text or JSON value anywhere names her

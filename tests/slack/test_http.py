@@ -59,7 +59,7 @@ def test_healthz_is_503_when_the_database_is_down_and_only_the_log_says_why(
         status, body = _call(wsgi, "GET", "/healthz")
     assert status == "503 Service Unavailable"
     assert json.loads(body) == {"status": "unavailable"}  # no host, port or database name
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.slack.http"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.slack.probes"]
     assert any("127.0.0.1" in line and "9" in line for line in logged), logged
 
 

@@ -25,6 +25,7 @@ from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
 from bot.services import Services
 from bot.services.delivery import TickReport
+from bot.services.metrics import NO_METRICS, Metrics
 from bot.storage.db import Database
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support import databases
@@ -111,6 +112,7 @@ def running_bot(
     lessons: Path = LESSONS,
     env: dict[str, str] | None = None,
     process_before_response: bool = True,
+    metrics: Metrics = NO_METRICS,
 ) -> Iterator[Bot]:
     """`process_before_response=False` runs listeners as `microlearn serve` does: after the ack,
     on Bolt's executor, so a driver call can come back before its work is done."""
@@ -130,7 +132,7 @@ def running_bot(
     clock = FakeClock()
     db = Database(settings.database_url)
     services = app.build_services(
-        settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep
+        settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep, metrics=metrics
     )
     services.catalog.sync(now=clock())
     bolt = app.build_bolt_app(

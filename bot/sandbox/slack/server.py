@@ -21,6 +21,13 @@ Choices where Slack's behaviour is unknown or irrelevant here (also listed in Sl
   error, counted in ``errors``); ``faulted`` counts ``fail()`` hits.
 - ``lose_answer()``: the call is carried out (a post is stored), then its answer is lost: the
   connection is closed without one, or the answer waits for the test (a client that gave up).
+- Several workspaces: ``add_workspace()`` serves another one behind the same URL; a Web API call
+  goes to the workspace whose bot token it carries, and ids are unique across workspaces.
+- OAuth: ``GET /oauth/v2/authorize`` plays the person who clicks "Allow" (in the workspace named
+  by ``team``, or the first one) and redirects to ``redirect_uri`` or ``oauth_redirect_url`` with
+  a one-time code; ``oauth.v2.access`` takes the app's client id and secret (HTTP Basic or form)
+  and that code, and answers the workspace's bot token. ``uninstall()`` revokes a workspace's
+  token: calls with it then answer ``token_revoked``.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from . import blockkit
@@ -279,6 +286,17 @@ class SlackStandIn:
         self._stats: dict[str, dict[str, int]] = {}
         self._http: _HTTPServer | None = None
         self._http_thread: threading.Thread | None = None
+        # Several workspaces behind one URL: the first serves HTTP for all of them.
+        self._host: SlackStandIn | None = None
+        self._workspaces: list[SlackStandIn] = [self]
+        self._id_base = 0
+        self.revoked = False
+        # The app's OAuth credentials, as "Basic Information" shows them, and where Slack sends
+        # the browser back after "Allow" (the app's configured redirect URL).
+        self.client_id = "1111111111.2222222222"
+        self.client_secret = "standin-client-secret"
+        self.oauth_redirect_url: str | None = None
+        self._codes: dict[str, JSON] = {}
         self._socket = SocketModeServer(app_id=app_id, on_change=self._touch)
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
             "auth.test": self._auth_test,
@@ -359,6 +377,8 @@ class SlackStandIn:
 
     @property
     def base_url(self) -> str:
+        if self._host is not None:
+            return self._host.base_url
         if self._http is None:
             raise RuntimeError("the stand-in is not started")
         return f"http://127.0.0.1:{self._http.server_address[1]}"
@@ -371,6 +391,58 @@ class SlackStandIn:
     @property
     def socket(self) -> SocketModeServer:
         return self._socket
+
+    # -- several workspaces and OAuth ------------------------------------------------------
+
+    def add_workspace(
+        self,
+        *,
+        team_id: str,
+        team_name: str,
+        team_domain: str,
+        bot_token: str,
+        bot_user_id: str = "UBOT",
+        bot_id: str = "B0001",
+    ) -> SlackStandIn:
+        """Another workspace with the same app installed, served behind this one's URL."""
+        with self._changed:
+            if any(w.team_id == team_id or w.bot_token == bot_token for w in self._workspaces):
+                raise ValueError(f"a workspace with team id {team_id} or that token exists")
+            other = SlackStandIn(
+                team_id=team_id,
+                team_name=team_name,
+                team_domain=team_domain,
+                bot_user_id=bot_user_id,
+                bot_id=bot_id,
+                bot_name=self.bot_name,
+                app_id=self.app_id,
+                bot_token=bot_token,
+                app_token=self.app_token,
+                clock=self._clock,
+                wall_clock=self._wall_clock,
+                start_ts=self._ts_micros // 1_000_000,
+                ts_clock=self._ts_clock,
+            )
+            other._host = self
+            other._id_base = len(self._workspaces) * 1_000_000
+            self._workspaces.append(other)
+            return other
+
+    def workspace(self, team_id: str) -> SlackStandIn:
+        for candidate in self._workspaces:
+            if candidate.team_id == team_id:
+                return candidate
+        raise KeyError(team_id)
+
+    def uninstall(self) -> None:
+        """The workspace removes the app: its bot token stops working (``token_revoked``)."""
+        with self._changed:
+            self.revoked = True
+            self._touch()
+
+    def authorize_url(self) -> str:
+        """Where Slack's "Add to Slack" page lives on this stand-in."""
+        return f"{self.base_url}/oauth/v2/authorize"
 
     # -- seeding ---------------------------------------------------------------------------
 
@@ -761,7 +833,7 @@ class SlackStandIn:
         with self._lock:
             number = self._counters.get(prefix, 0) + 1
             self._counters[prefix] = number
-            return f"{prefix}{number:07d}"
+            return f"{prefix}{self._id_base + number:07d}"
 
     def next_ts(self) -> str:
         """A new message timestamp, strictly greater than all before it."""
@@ -930,17 +1002,134 @@ class SlackStandIn:
     def _handle_http(self, raw_path: str, headers: dict[str, str], body: bytes) -> _Reply:
         parts = urlsplit(raw_path)
         try:
+            if parts.path == "/api/oauth.v2.access":
+                return self._oauth_access(parts.query, headers, body)
+            if parts.path == "/oauth/v2/authorize":
+                return self._oauth_authorize(parts.query)
             if parts.path.startswith("/api/"):
-                return self._api(parts.path[len("/api/") :], parts.query, headers, body)
+                workspace = self._workspace_for_token(parts.query, headers, body)
+                return workspace._api(parts.path[len("/api/") :], parts.query, headers, body)
             if parts.path.startswith("/upload/v1/"):
-                return self._upload(parts.path[len("/upload/v1/") :], headers, body)
+                file_id = parts.path[len("/upload/v1/") :]
+                workspace = self._workspace_holding(lambda w: file_id in w._files)
+                return workspace._upload(file_id, headers, body)
             if parts.path.startswith("/response/"):
-                return self._response_url(parts.path[len("/response/") :], headers, body)
+                rid = parts.path[len("/response/") :]
+                workspace = self._workspace_holding(lambda w: rid in w._response_urls)
+                return workspace._response_url(rid, headers, body)
         except Exception as error:  # noqa: BLE001 - report stand-in bugs to the client
             return _Reply.json(
                 500, {"ok": False, "error": "internal_error", "standin_exception": repr(error)}
             )
         return _Reply(404, {"Content-Type": "text/plain"}, b"not found\n")
+
+    def _workspace_for_token(
+        self, query: str, headers: dict[str, str], body: bytes
+    ) -> SlackStandIn:
+        """The workspace whose bot token the call carries (this one when none matches)."""
+        if len(self._workspaces) == 1:
+            return self
+        token = _bearer(headers)
+        if token is None:
+            try:
+                token = _text_of(
+                    _parse_params(headers.get("content-type", ""), query, body).get("token")
+                )
+            except _ApiError:
+                return self
+        for workspace in self._workspaces:
+            if token == workspace.bot_token:
+                return workspace
+        return self
+
+    def _workspace_holding(self, holds: Callable[[SlackStandIn], bool]) -> SlackStandIn:
+        for workspace in self._workspaces:
+            with workspace._lock:
+                if holds(workspace):
+                    return workspace
+        return self
+
+    def _oauth_authorize(self, query: str) -> _Reply:
+        """The person clicks "Allow" on Slack's install page: back to the app with a code."""
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        if params.get("client_id") != self.client_id:
+            return _Reply(400, {"Content-Type": "text/plain"}, b"invalid_client_id\n")
+        try:
+            workspace = self.workspace(params.get("team") or self.team_id)
+        except KeyError:
+            return _Reply(400, {"Content-Type": "text/plain"}, b"unknown team\n")
+        target = params.get("redirect_uri") or self.oauth_redirect_url
+        if not target:
+            return _Reply(400, {"Content-Type": "text/plain"}, b"no redirect URL configured\n")
+        with self._changed:
+            code = f"code-{self.new_id('oauth')}"
+            installer = next(
+                (u.id for u in workspace._users.values() if u.is_admin and not u.is_bot), None
+            )
+            self._codes[code] = {
+                "team_id": workspace.team_id,
+                "scope": params.get("scope", ""),
+                "redirect_uri": params.get("redirect_uri"),
+                "installer": installer,
+            }
+        query_back = urlencode({"code": code, "state": params.get("state", "")})
+        separator = "&" if "?" in target else "?"
+        return _Reply(302, {"Location": f"{target}{separator}{query_back}"}, b"")
+
+    def _oauth_access(self, query: str, headers: dict[str, str], body: bytes) -> _Reply:
+        """oauth.v2.access: the app trades a code for the workspace's bot token."""
+        try:
+            params = _parse_params(headers.get("content-type", ""), query, body)
+        except _ApiError as error:
+            params, status, payload = {}, error.status, {"ok": False, "error": error.error}
+        else:
+            client_id, client_secret = _basic(headers) or (
+                _text_of(params.get("client_id")),
+                _text_of(params.get("client_secret")),
+            )
+            with self._changed:
+                grant = self._codes.pop(_text_of(params.get("code")), None)
+            status = 200
+            if client_id != self.client_id:
+                payload = {"ok": False, "error": "invalid_client_id"}
+            elif client_secret != self.client_secret:
+                payload = {"ok": False, "error": "bad_client_secret"}
+            elif grant is None:
+                payload = {"ok": False, "error": "invalid_code"}
+            elif grant["redirect_uri"] != (_text_of(params.get("redirect_uri")) or None):
+                payload = {"ok": False, "error": "bad_redirect_uri"}
+            else:
+                workspace = self.workspace(grant["team_id"])
+                with workspace._changed:
+                    workspace.revoked = False  # installing again gives the token back
+                    workspace._touch()
+                payload = {
+                    "ok": True,
+                    "app_id": workspace.app_id,
+                    "authed_user": {"id": grant["installer"]},
+                    "scope": grant["scope"],
+                    "token_type": "bot",
+                    "access_token": workspace.bot_token,
+                    "bot_user_id": workspace.bot_user_id,
+                    "team": {"id": workspace.team_id, "name": workspace.team_name},
+                    "enterprise": None,
+                    "is_enterprise_install": False,
+                }
+        with self._changed:
+            safe = {k: v for k, v in params.items() if k != "client_secret"}
+            self._calls.append(
+                {
+                    "method": "oauth.v2.access",
+                    "params": safe,
+                    "headers": {k: v for k, v in headers.items() if k != "authorization"},
+                    "token": None,
+                    "token_type": None,
+                    "status": status,
+                    "response": copy.deepcopy(payload),
+                }
+            )
+            self._touch()
+        return _Reply.json(status, payload)
 
     def _api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> _Reply:
         with self._lock:
@@ -968,6 +1157,8 @@ class SlackStandIn:
             token_type = (
                 "bot" if token == self.bot_token else "app" if token == self.app_token else None
             )
+            if token_type == "bot" and self.revoked:
+                token_type = "revoked"
             with self._lock:
                 status, extra_headers, payload = self._call(method, params, token, token_type)
         with self._changed:
@@ -1010,6 +1201,9 @@ class SlackStandIn:
         if token_type is None:
             stats["errors"] += 1
             return 200, {}, {"ok": False, "error": "invalid_auth"}
+        if token_type == "revoked":
+            stats["errors"] += 1
+            return 200, {}, {"ok": False, "error": "token_revoked"}
         needs_app = method in _APP_TOKEN_METHODS
         if method not in _ANY_TOKEN_METHODS and needs_app != (token_type == "app"):
             stats["errors"] += 1
@@ -1972,6 +2166,18 @@ class SlackStandIn:
 
     def _apps_connections_open(self, params: JSON) -> JSON:
         return {"url": self._socket.issue_url()}
+
+
+def _basic(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    value = headers.get("authorization", "")
+    if not value.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(value[6:].strip()).decode("utf-8")
+    except ValueError:
+        return None
+    user, _, password = decoded.partition(":")
+    return user, password
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:

@@ -11,8 +11,10 @@ from bot.slack.listeners import (
     discussion,
     errors,
     events,
+    gamify,
     guard,
     home,
+    installs,
     messages,
     quiz,
     reminders,
@@ -39,5 +41,8 @@ def register_listeners(
     events.register(app, services)
     home.register(app, services)
     messages.register(app, services)
+    if services.installations is not None:  # before discussion's, which only logs these events
+        installs.register(app, services, services.installations)
     discussion.register(app, services)
+    gamify.register(app, services)
     reminders.register(app, services)

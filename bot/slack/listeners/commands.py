@@ -23,7 +23,12 @@ from bot.services.wording import channel, plural, user, when
 from bot.slack import grammar
 from bot.slack.grammar import UsageError
 from bot.slack.listeners import home
-from bot.slack.listeners.replies import describe_target, report_sections, schedule_summary
+from bot.slack.listeners.replies import (
+    describe_target,
+    report_message,
+    schedule_summary,
+)
+from bot.slack.search_results import search_blocks
 
 ANYONE = "anyone"
 LEAD = "lead"
@@ -217,7 +222,7 @@ def list_courses(invocation: Invocation) -> None:
 
 @COMMANDS.add("search", "/learn search <words>", slow=False)
 def search(invocation: Invocation) -> None:
-    """Find lessons by title, objective, skills or text."""
+    """Find lessons by title, objective, skills or text; **Open** sends one to you."""
     if not invocation.args:
         invocation.ack(text="Search for what? For example `/learn search passwords`.")
         return
@@ -229,8 +234,10 @@ def search(invocation: Invocation) -> None:
         )
         return
     lines = [f"• *{lesson.title}* (`{lesson.key}`): {lesson.objective}" for lesson in found]
+    heading = f"Lessons about “{invocation.args}”:"
     invocation.ack(
-        text=f"Lessons about “{invocation.args}”:\n" + "\n".join(lines),
+        text=heading + "\n" + "\n".join(lines),
+        blocks=search_blocks(heading[:3000], found),
         response_type="ephemeral",
     )
 
@@ -256,10 +263,24 @@ def join(invocation: Invocation) -> None:
 
 @COMMANDS.add("next", "/learn next")
 def next_lesson(invocation: Invocation) -> None:
-    """Get your next lesson now."""
-    result = invocation.services.drips.next_lesson(
-        team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
-    )
+    """Get your next lesson now (with no course running: the first recommended one)."""
+    try:
+        result = invocation.services.drips.next_lesson(
+            team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
+        )
+    except Refused:
+        picked = invocation.services.skills.send_recommended(
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            request=invocation.trigger_id or invocation.now.isoformat(),
+            now=invocation.now,
+        )
+        if picked is None:
+            raise
+        invocation.reply(
+            f":arrow_forward: *{picked.lesson.title}* is on its way to your DMs: {picked.reason}."
+        )
+        return
     invocation.reply(f":arrow_forward: *{result.lesson.title}* is on its way to your DMs.")
 
 
@@ -435,15 +456,23 @@ def _user_id(invocation: Invocation, target: Target) -> str:
 
 @COMMANDS.add("progress", "/learn progress")
 def progress(invocation: Invocation) -> None:
-    """Your lessons done, score, streak and what's next."""
+    """Your lessons done, score, points, streak, badges and what's next."""
     mine = invocation.services.reports.progress(
         team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
     )
+    earned = invocation.services.gamify.standing(
+        team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
+    )
+    badges = ", ".join(f"*{badge.title}*" for badge in earned.badges) or "none yet"
     lines = [
         "*Your progress*",
         f"• Lessons done: {mine.lessons_done}",
         f"• Questions: {mine.right}/{mine.answered} right",
-        f"• Streak: {plural(mine.streak, 'day')}" + (" :fire:" if mine.streak >= 3 else ""),
+        f"• Points: {earned.points}",
+        f"• Streak: {plural(earned.streak, 'day')}"
+        + (" :fire:" if earned.streak >= 3 else "")
+        + f" (best: {plural(earned.best_streak, 'day')})",
+        f"• Badges: {badges}",
         f"• Reviews due: {mine.reviews_due}"
         + (f" (next {when(mine.next_review_at)})" if mine.next_review_at else ""),
         f"• Discussion replies: {mine.replies}",
@@ -455,38 +484,30 @@ def progress(invocation: Invocation) -> None:
     invocation.reply("\n".join(lines))
 
 
-@COMMANDS.add("report", "/learn report <course>", LEAD)
+@COMMANDS.add("report", grammar.REPORT_USAGE, LEAD)
 def report(invocation: Invocation) -> None:
-    """Completion, accuracy and the hardest questions, with a CSV of every answer."""
-    if not invocation.args:
-        raise UsageError("Which course?")
+    """Completion, accuracy, hardest questions and a chart for your learners, with CSV files."""
     invocation.services.drips.require_lead(
         invocation.team_id, invocation.user_id, doing="see reports", now=invocation.now
     )
-    summary, answers_csv, discussion_csv = invocation.services.reports.full_report(
-        team_id=invocation.team_id, course_id=invocation.args.split()[0].lower()
+    request = grammar.parse_report(invocation.args, today=invocation.now.date())
+    leads = invocation.services.lead_reports
+    result = leads.report(
+        team_id=invocation.team_id,
+        lead_id=invocation.user_id,
+        course_id=request.course,
+        targets=request.targets,
+        since=request.since,
+        now=invocation.now,
     )
-    course = summary.course
-    files = (
-        (f"{course.id}-answers.csv", answers_csv, "answers", "Every answer, one row each."),
-        (
-            f"{course.id}-discussion.csv",
-            discussion_csv,
-            "discussion",
-            "Every current reply in the lesson threads, one row each.",
-        ),
+    chart_id = leads.upload(team_id=invocation.team_id, lead_id=invocation.user_id, report=result)
+    invocation.reply(*report_message(result, chart_id))
+
+
+@COMMANDS.add("digest", "/learn digest", LEAD)
+def digest(invocation: Invocation) -> None:
+    """Your weekly digest, now (only you see it)."""
+    text = invocation.services.digests.preview(
+        team_id=invocation.team_id, lead_id=invocation.user_id, now=invocation.now
     )
-    for filename, content, what, comment in files:
-        invocation.services.drips.upload_to(
-            team_id=invocation.team_id,
-            user_id=invocation.user_id,
-            filename=filename,
-            content=content,
-            title=f"{course.title}: {what}",
-            comment=f"*{course.title}*: {comment}",
-        )
-    sections = report_sections(summary)
-    sections.append(f"`{files[0][0]}` and `{files[1][0]}` are in your DMs.")
-    text = "\n\n".join(sections)
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": s[:3000]}} for s in sections]
-    invocation.reply(text[:3000], blocks=blocks[:50])
+    invocation.reply(text)

@@ -1,5 +1,6 @@
 """Runs before every listener, over HTTP and Socket Mode alike: a payload of the wrong shape is
-refused with a 400, and an acknowledgement, once given, stays given.
+refused with a 400, an acknowledgement, once given, stays given, and log lines carry the
+request's team and user ids.
 
 Bolt (1.30, `ThreadListenerRunner`) runs listeners on its executor while the request's thread
 polls for the ack every 10 ms for up to 3 s. When a listener fails after its ack, Bolt's error
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
+from bot.services.logcontext import bind_only
 from bot.slack import payloads
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ class Guard(Middleware):
             log.warning("refused %s", wrong)
             return BoltResponse(status=400, body="Malformed payload")
         req.context["ack"] = KeptAck()  # type: ignore[no-untyped-call]
+        # Whatever is logged for this request says whose it is (listeners' threads copy it).
+        # Bolt runs its middleware one after another, not nested: the ids stay bound until the
+        # next request in this thread (bot.slack.http clears them when a request is done).
+        bind_only(team_id=req.context.team_id, user_id=req.context.user_id)
         return next()
 
 

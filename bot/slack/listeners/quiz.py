@@ -8,9 +8,11 @@ the feedback is ephemeral and the shared message only shows how many have answer
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -25,7 +27,7 @@ from bot.domain.quiz import Choice
 from bot.services import Services
 from bot.services.drips import Refused
 from bot.services.quiz import Answered
-from bot.slack import render
+from bot.slack import metering, render
 from bot.slack.forms import OpenAnswer, open_answer_text
 from bot.slack.responses import Respond, ResponseUrls
 from bot.slack.reviews import answered_review_message
@@ -126,6 +128,7 @@ def register(
         *,
         ref: str,
         choice: Choice,
+        started: float,
     ) -> None:
         container = body.get("container") or {}
         channel = container.get("channel_id")
@@ -146,6 +149,10 @@ def register(
             respond(response_type="ephemeral", replace_original=False, text=str(refused))
             return
         ack()  # the answer is committed: a crash from here on loses nothing
+        arrived = context.get(metering.RECEIVED)
+        services.metrics.answer_acknowledged(
+            seconds=time.perf_counter() - (arrived if isinstance(arrived, float) else started)
+        )
         in_dm = str(channel or "").startswith("D")
         work = partial(
             settle,
@@ -175,6 +182,7 @@ def register(
         answer is stored and acknowledged without either; what follows goes to the settling
         threads as before. Every other request goes on to the listeners.
         """
+        started = time.perf_counter()
         actions = body.get("actions") if body.get("type") == "block_actions" else None
         action = actions[0] if isinstance(actions, list) and actions else None
         action_id = action.get("action_id") if isinstance(action, dict) else None
@@ -199,7 +207,7 @@ def register(
         else:
             next()
             return None
-        take(ack, body, respond, client, context, ref=ref, choice=choice)
+        take(ack, body, respond, client, context, ref=ref, choice=choice, started=started)
         return ack.response
 
     @app.action("answer_choices")
@@ -343,7 +351,8 @@ class _Settling:
             if self._pending >= self._limit:
                 return False
             self._pending += 1
-        self._pool.submit(self._run, work)
+        # In a copy of this request's context: the settling logs carry its ids.
+        self._pool.submit(contextvars.copy_context().run, self._run, work)
         return True
 
     def _run(self, work: Callable[[], None]) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.services.drips import ScheduleResult
+from bot.services.lead_reports import LeadReport
 from bot.services.reports import QuestionStats, Report
 from bot.services.wording import channel, plural, user, when
 
@@ -127,3 +130,32 @@ def _chunks(lines: list[str], limit: int = 2800) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+def report_message(result: LeadReport, chart_id: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """The lead's report: whose learners, the summary, the chart inline, where the files are."""
+    summary = result.report
+    sections = report_sections(summary)
+    sections.insert(1, f"_Covers {result.audience.label}._")
+    names = [f"`{name}`" for name in result.filenames()]
+    where = f"{', '.join(names[:-1])} and {names[-1]} are in your DMs."
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": s[:3000]}} for s in sections[:2]
+    ]
+    if chart_id is not None:
+        blocks.append(
+            {
+                "type": "image",
+                "slack_file": {"id": chart_id},
+                "alt_text": (
+                    f"Chart of {summary.course.title}: lessons delivered, done and answered; "
+                    "first-try accuracy per question; discussion replies per lesson"
+                )[:2000],
+            }
+        )
+    blocks += [
+        {"type": "section", "text": {"type": "mrkdwn", "text": s[:3000]}} for s in sections[2:]
+    ]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": where}]})
+    text = "\n\n".join([*sections, where])
+    return text[:3000], blocks[:50]

@@ -3,7 +3,7 @@
 `microlearn forget` deletes a person's deliveries, and the database checks for each one that no
 answer or completion still refers to it.
 
-Revision ID: 0007_people_data
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-30
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007_people_data"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

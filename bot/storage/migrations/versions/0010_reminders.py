@@ -1,7 +1,7 @@
 """reminders: follow-ups of unanswered DM lessons, auto-paused enrolments, daily review quotas
 
-Revision ID: 0008_reminders
-Revises: 0007_people_data
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_reminders"
-down_revision: str | None = "0007_people_data"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
