@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
+from bot.services.logcontext import fresh_ids
 from bot.storage import migrate
 from bot.storage.db import Database
 from bot.storage.models import metadata
@@ -94,6 +95,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line("databases exercised — " + ("; ".join(parts) or "none"))
     if _require_postgres() and _ran["postgresql"] == 0:
         terminalreporter.write_line("FAILED: PostgreSQL is required (CI) but no test ran on it")
+
+
+@pytest.fixture(autouse=True)
+def _no_log_ids_from_other_tests() -> Iterator[None]:
+    """Each test starts with no log ids bound: a bot run in the test's own thread binds the ids
+    of the requests it handles there, as a server thread does for each request it serves."""
+    with fresh_ids():
+        yield
 
 
 @pytest.fixture(autouse=True)
