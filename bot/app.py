@@ -33,6 +33,7 @@ from bot.server import (
 )
 from bot.services import Services
 from bot.services.catalog import CatalogService
+from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
 from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
@@ -64,6 +65,7 @@ from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
 from bot.storage.backlog import due_backlog
 from bot.storage.content import ContentRepository
+from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
@@ -381,6 +383,19 @@ def build_services(
             messenger=messenger,
         ),
         digests=digests,
+        dashboard=DashboardService(  # App Home's dashboard (issue 15 item 1)
+            repository=DashboardRepository(db),
+            drips=repository,
+            answers=answers,
+            game=game,
+            catalog=catalog_service,
+            people=people,
+            gamify=gamify,
+            leaderboards=leaderboards,
+            skills=skills,
+            reviews=reviews,
+            kick=kick,
+        ),
         metrics=metrics,
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.services.catalog import CatalogService
+from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
 from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
@@ -45,6 +46,8 @@ class Services:
     # Leads' scoped reports and weekly digests (issue 16).
     lead_reports: LeadReports
     digests: DigestService
+    # App Home's dashboard (issue 15 item 1).
+    dashboard: DashboardService
     clock: Callable[[], datetime]
     reminders: ReminderService
     installations: Installations | None = None  # OAuth: many workspaces, tokens stored

@@ -19,7 +19,7 @@ from bot.domain.review_load import (
     todays_reviews,
 )
 from bot.domain.schedule import DEFAULT_AT, Days, next_slot, parse_time, zone
-from bot.storage.answers import AnswerRepository
+from bot.storage.answers import AnswerRepository, CardRecord
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
 from bot.storage.review_load import ReviewLoadRepository
@@ -157,6 +157,37 @@ class ReviewService:
             now=now,
         )
         return len(chosen) if sent else 0
+
+    def send_due_now(self, team_id: str, user_id: str, *, until: datetime, now: datetime) -> int:
+        """Queue at once the learner's reviews scheduled by `until` (App Home's Review now).
+
+        Each card is claimed as the tick claims it (`review_sent` compares its round), so a
+        double click, or the tick at the same moment, queues every review once.
+        """
+        queued = 0
+        for card in self._answers.cards_of(team_id, user_id):
+            if card.status == "active" and card.due_at <= until:
+                queued += self._queue(card, now=now, pulled=True)
+        return queued
+
+    def _queue(self, card: CardRecord, *, now: datetime, pulled: bool = False) -> int:
+        round_ = card.reviews + 1
+        if not self._answers.review_sent(card.id, reviews=round_, hold_until=now + HOLD):
+            return 0  # another process queued it
+        self._outbox.enqueue(
+            team_id=card.team_id,
+            dedupe_key=f"review:{card.id}:{round_}",
+            kind="review",
+            recipient=card.user_id,
+            recipient_kind="dm",
+            due_at=now,
+            now=now,
+            lesson=(card.course, card.lesson),
+            question_position=card.position,
+            # asked for (Review now): it goes out even during a snooze
+            payload={"attempt": round_ + 1, **({"pulled_by": card.user_id} if pulled else {})},
+        )
+        return 1
 
     def hold_for_snooze(self, *, team_id: str, user_id: str, start: datetime, end: datetime) -> int:
         """Reviews falling due during a snooze move on by its length, to the learner's slot then.

@@ -259,6 +259,12 @@ def join(invocation: Invocation) -> None:
         f"{result.days.describe()} at {result.at:%H:%M} your time ({result.tz}). "
         f"First lesson {when(result.first_at)}. `/learn next` sends one right now."
     )
+    _refresh_home(invocation)
+
+
+def _refresh_home(invocation: Invocation) -> None:
+    """After join, snooze and resume: an App Home on screen shows the change."""
+    home.refresh(invocation.services, invocation.client, invocation.team_id, invocation.user_id)
 
 
 @COMMANDS.add("next", "/learn next")
@@ -295,6 +301,7 @@ def snooze(invocation: Invocation) -> None:
         f":zzz: Snoozed for {plural(days, 'day')}: lessons start again {when(until)}. "
         "`/learn resume` brings them back sooner."
     )
+    _refresh_home(invocation)
 
 
 @COMMANDS.add("resume", "/learn resume")
@@ -313,6 +320,7 @@ def resume(invocation: Invocation) -> None:
         invocation.reply("You have no lessons scheduled. `/learn courses` lists the courses.")
         return
     invocation.reply(f":arrow_forward: Resumed. Your next lesson comes {when(upcoming)}.")
+    _refresh_home(invocation)
 
 
 @COMMANDS.add("leave", "/learn leave <course>")

@@ -16,10 +16,11 @@ from bot.services import Services
 from bot.services.drips import Refused, ScheduleRequest
 from bot.services.people import PROFILE_MAX_AGE
 from bot.services.ports import SlackError
-from bot.services.wording import plural, when
+from bot.services.wording import plural
 from bot.slack import blockkit
+from bot.slack import home_view as home_view_blocks
 from bot.slack.forms import read_prefs_form, read_schedule_form
-from bot.slack.listeners.replies import describe_target, schedule_summary
+from bot.slack.listeners.replies import schedule_summary
 
 if TYPE_CHECKING:
     from bot.slack.listeners.commands import Invocation
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 SCHEDULE_FORM = "schedule_form"
 PREFS_FORM = "prefs_form"
-MAX_DRIPS_SHOWN = 20
 CHANNELS_ONLY = {"include": ["public", "private"], "exclude_bot_users": True}
 DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MAX_SNOOZE_DAYS = 90
@@ -98,6 +98,40 @@ def register(app: App, services: Services) -> None:
             note = "Your next lesson is on its way to your DMs."
         except Refused as refused:
             note = str(refused)
+        publish(services, client, team, user, note=note)
+
+    @app.action(home_view_blocks.REVIEW_NOW)
+    def review_now(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        team, user = context.team_id or "", body["user"]["id"]  # the clicker's own reviews only
+        queued = services.dashboard.review_now(team_id=team, user_id=user, now=services.clock())
+        note = (
+            f"{plural(queued, 'review')} on the way to your DMs."
+            if queued
+            else "No reviews were due: nothing was sent."
+        )
+        publish(services, client, team, user, note=note)
+
+    @app.action(home_view_blocks.LEADERBOARD_SHOW)
+    @app.action(home_view_blocks.LEADERBOARD_HIDE)
+    def leaderboard_toggle(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        team, user = context.team_id or "", body["user"]["id"]
+        visible = action.get("action_id") == home_view_blocks.LEADERBOARD_SHOW
+        services.leaderboards.set_visible(
+            team_id=team, user_id=user, visible=visible, now=services.clock()
+        )
+        note = (
+            "You're on leaderboards again."
+            if visible
+            else "You're hidden from leaderboards and digests."
+        )
         publish(services, client, team, user, note=note)
 
     @app.action("drip_pause")
@@ -198,56 +232,36 @@ def publish(
     client.views_publish(user_id=user_id, view=view)
 
 
+def refresh(services: Services, client: WebClient, team_id: str, user_id: str) -> None:
+    """Re-publish a person's Home after something changed it (an answer, Done, join, snooze).
+
+    Called after the acknowledgement; it never fails the request that changed things.
+    """
+    try:
+        services.dashboard.homes.refresh(
+            team_id, user_id, lambda: publish(services, client, team_id, user_id)
+        )
+    except Exception:  # noqa: BLE001 - a stale Home is better than a failed answer
+        log.warning("App Home of %s not refreshed", user_id, exc_info=True)
+
+
 def home_view(
     services: Services, team_id: str, user_id: str, *, note: str | None = None
 ) -> dict[str, Any]:
     now = services.clock()
-    learner = services.people.learner(team_id, user_id, now=now)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "microlearn"}},
     ]
     if note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
-    enrolments = services.drips.my_enrolments(team_id=team_id, user_id=user_id)
-    lines = []
-    for enrolment in enrolments:
-        course = services.catalog.course(enrolment.course)
-        total = len(course.lessons) if course else 0
-        title = course.title if course else enrolment.course
-        upcoming = (
-            f"next lesson {when(enrolment.next_due_at)}"
-            if enrolment.next_due_at
-            else "starting soon"
-        )
-        lines.append(
-            f"• *{title}*: lesson {min(enrolment.next_position, total)} of {total}, {upcoming}"
-        )
-    text = "*Your lessons*\n" + (
-        "\n".join(lines)
-        if lines
-        else "You're not taking a course yet. `/learn courses` lists them."
-    )
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
-    pref_days, pref_at = stored_days(learner.pref_days), stored_time(learner.pref_at)
-    days = pref_days.describe() if pref_days else "the drip's days"
-    at = f"{pref_at:%H:%M}" if pref_at else "the drip's time"
-    settings = f"Delivery: {days}, {at} ({learner.tz})."
-    if learner.snoozed_until and learner.snoozed_until > now:
-        settings += f" Snoozed until {when(learner.snoozed_until)}."
-        buttons = [_button("Resume now", "home_resume", "resume", primary=True)]
-    else:
-        buttons = [
-            _button("Next lesson now", "home_next", "next", primary=True),
-            _button("Snooze a day", "home_snooze_1", "1"),
-            _button("Snooze a week", "home_snooze_7", "7"),
-        ]
-    buttons.append(_button("Change delivery time", "home_prefs", "prefs"))
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": settings}]})
-    blocks.append({"type": "actions", "block_id": "learner", "elements": buttons})
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note[:3000]}]})
+    board = services.dashboard.learner(team_id=team_id, user_id=user_id, now=now)
+    blocks += home_view_blocks.learner_blocks(board)
     if _shows_lead_blocks(services, team_id, user_id, now=now):
-        blocks += _lead_blocks(services, team_id)
+        drips = services.dashboard.lead_drips(team_id=team_id, user_id=user_id)
+        blocks += home_view_blocks.lead_blocks(drips)
     view = {"type": "home", "blocks": blocks}
     blockkit.validate_view(view)
+    services.dashboard.homes.published(team_id, user_id)
     return view
 
 
@@ -258,68 +272,6 @@ def _shows_lead_blocks(services: Services, team_id: str, user_id: str, *, now: d
         return services.people.is_lead(team_id, user_id, now=now, max_age=PROFILE_MAX_AGE)
     except SlackError:
         return False
-
-
-def _lead_blocks(services: Services, team_id: str) -> list[dict[str, Any]]:
-    drips = [d for d in services.drips.team_drips(team_id) if d.status in ("active", "paused")]
-    blocks: list[dict[str, Any]] = [
-        {"type": "divider"},
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*Drips* ({len(drips)} running)"},
-            "accessory": _button("Schedule a course", "home_schedule", "new", primary=True),
-        },
-    ]
-    for drip in drips[:MAX_DRIPS_SHOWN]:
-        targets = ", ".join(describe_target(kind, ref) for kind, ref, _ in drip.targets)
-        upcoming = f"next {when(drip.next_due_at)}" if drip.next_due_at else "nothing scheduled"
-        text = (
-            f"*#{drip.id}* `{drip.course}` → {targets}\n{drip.status} · {upcoming} · "
-            f"{drip.finished}/{drip.enrolled} finished"
-        )
-        toggle = ("Resume", "drip_resume") if drip.status == "paused" else ("Pause", "drip_pause")
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
-        cancel = _button("Cancel", "drip_cancel", str(drip.id))
-        cancel["style"] = "danger"
-        cancel["confirm"] = {
-            "title": {"type": "plain_text", "text": "Cancel this drip?"},
-            "text": {"type": "plain_text", "text": f"Drip #{drip.id} stops for everyone in it."},
-            "confirm": {"type": "plain_text", "text": "Cancel it"},
-            "deny": {"type": "plain_text", "text": "Keep it"},
-        }
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"drip_{drip.id}",
-                "elements": [_button(toggle[0], toggle[1], str(drip.id)), cancel],
-            }
-        )
-    if len(drips) > MAX_DRIPS_SHOWN:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": f"{plural(len(drips) - MAX_DRIPS_SHOWN, 'more drip')}: "
-                        "`/learn schedules` lists all",
-                    }
-                ],
-            }
-        )
-    return blocks
-
-
-def _button(text: str, action_id: str, value: str, *, primary: bool = False) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text},
-        "value": value,
-    }
-    if primary:
-        button["style"] = "primary"
-    return button
 
 
 def _option(text: str, value: str) -> dict[str, Any]:

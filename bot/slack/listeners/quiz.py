@@ -29,6 +29,7 @@ from bot.services.drips import Refused
 from bot.services.quiz import Answered
 from bot.slack import metering, render
 from bot.slack.forms import OpenAnswer, open_answer_text
+from bot.slack.listeners import home
 from bot.slack.responses import Respond, ResponseUrls
 from bot.slack.reviews import answered_review_message
 from bot.slack.throttle import Throttle
@@ -106,9 +107,9 @@ def register(
                 client.chat_update(channel=channel, ts=ts, **updated)
 
             throttle.mark(channel, ts, update)
-        finish(answered, user_id=user_id, in_dm=in_dm)
+        finish(answered, client=client, user_id=user_id, in_dm=in_dm)
 
-    def finish(answered: Answered, *, user_id: str, in_dm: bool) -> None:
+    def finish(answered: Answered, *, client: WebClient, user_id: str, in_dm: bool) -> None:
         """Reviews and completion; a completed DM lesson opens its discussion to the learner."""
         completed = services.quiz.after_answer(answered, user_id=user_id, now=services.clock())
         if completed and in_dm and answered.ref.drip_id is not None:  # sent lessons have none
@@ -118,6 +119,8 @@ def register(
                 delivery_id=answered.ref.delivery_id,
                 now=services.clock(),
             )
+        if answered.recorded:
+            home.refresh(services, client, answered.ref.team_id, user_id)
 
     def take(
         ack: Ack,
@@ -293,7 +296,7 @@ def register(
             )
         elif channel:
             client.chat_postEphemeral(channel=channel, user=user_id, **feedback)
-        finish(answered, user_id=user_id, in_dm=str(channel or "").startswith("D"))
+        finish(answered, client=client, user_id=user_id, in_dm=str(channel or "").startswith("D"))
 
     @app.action("lesson_done")
     def lesson_done(
@@ -301,6 +304,7 @@ def register(
         body: dict[str, Any],
         action: dict[str, Any],
         respond: BoltRespond,
+        client: WebClient,
         context: BoltContext,
     ) -> None:
         ack()
@@ -322,6 +326,7 @@ def register(
         note = f"✓ Done: *{done.lesson.title}*. Nice work."
         if done.in_channel:
             reply(response_type="ephemeral", replace_original=False, text=note)
+            home.refresh(services, client, context.team_id or "", user_id)
             return
         reply(replace_original=True, **render.done_message(body.get("message") or {}, note=note))
         if not done.lesson.quiz:  # with a quiz, the discussion opens once it is answered
@@ -331,6 +336,7 @@ def register(
                 delivery_id=delivery_id,
                 now=services.clock(),
             )
+        home.refresh(services, client, context.team_id or "", user_id)
 
 
 SETTLE_BACKLOG = 8  # answers waiting per settling thread before requests settle their own
