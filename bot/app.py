@@ -48,6 +48,7 @@ from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
+from bot.services.reminders import ReminderService
 from bot.services.replays import ReplayGuard
 from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
@@ -73,7 +74,9 @@ from bot.storage.insights import InsightsRepository
 from bot.storage.installations import InstallationRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
+from bot.storage.reminders import FollowupRepository
 from bot.storage.requests import AcceptedRequests
+from bot.storage.review_load import ReviewLoadRepository
 from bot.storage.send_rate import SharedSendRate
 
 log = logging.getLogger(__name__)
@@ -247,9 +250,21 @@ def build_services(
     outbox = Outbox(db)
     people = People(repository, messenger, admins=settings.admins)
     answers = AnswerRepository(db)
-    reviews = ReviewService(answers=answers, drips=repository, outbox=outbox)
+    reviews = ReviewService(
+        answers=answers,
+        drips=repository,
+        outbox=outbox,
+        load=ReviewLoadRepository(db),
+        per_day=settings.reviews_per_day,
+    )
     kick = Kick()
     composer = SlackComposer()
+    reminders = ReminderService(
+        repository=FollowupRepository(db),
+        hours=settings.remind_hours,
+        limit=settings.reminders,
+        pause_after=settings.auto_pause_after,
+    )
     discussions = DiscussionService(
         repository=DiscussionRepository(db),
         answers=answers,
@@ -268,6 +283,7 @@ def build_services(
         messenger=messenger,
         bot_user_id=messenger.bot_user_id,
         kick=kick,
+        reviews=reviews,
     )
     privacy = PrivacyService(
         people=PersonRepository(db),
@@ -306,6 +322,7 @@ def build_services(
         grace=timedelta(hours=settings.catch_up_grace_hours),
         reviews=reviews,
         discussions=discussions,
+        reminders=reminders,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
         privacy=privacy,
         steps=(digests.plan,),
@@ -338,6 +355,7 @@ def build_services(
         reviews=reviews,
         discussions=discussions,
         insights=insights,
+        reminders=reminders,
     )
     return Services(
         catalog=catalog_service,
@@ -357,6 +375,7 @@ def build_services(
         inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
         privacy=privacy,
         clock=clock,
+        reminders=reminders,
         installations=installations,
         gamify=gamify,
         leaderboards=leaderboards,

@@ -44,6 +44,10 @@ class Settings:
     listener_threads: int = 16
     log_level: str = "INFO"
     sandbox_port: int = 3000
+    remind_hours: float = 24.0
+    reminders: int = 2
+    auto_pause_after: int = 3
+    reviews_per_day: int = 3
     retention_days: int | None = None  # delete answers and replies older than this; None: keep
     # OAuth install for several workspaces (HTTP mode): all three, or none.
     slack_client_id: str | None = None
@@ -149,6 +153,17 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         ),
         log_level=_log_level(get("MICROLEARN_LOG_LEVEL")),
         sandbox_port=_port(get("MICROLEARN_SANDBOX_PORT"), "MICROLEARN_SANDBOX_PORT", 3000),
+        # Reminders and review load (issue 15).
+        remind_hours=_number(
+            get("MICROLEARN_REMIND_HOURS"), "MICROLEARN_REMIND_HOURS", 24.0, 0.1, whole=False
+        ),
+        reminders=int(_number(get("MICROLEARN_REMINDERS"), "MICROLEARN_REMINDERS", 2, 0)),
+        auto_pause_after=int(
+            _number(get("MICROLEARN_AUTO_PAUSE_AFTER"), "MICROLEARN_AUTO_PAUSE_AFTER", 3, 0)
+        ),
+        reviews_per_day=int(
+            _number(get("MICROLEARN_REVIEWS_PER_DAY"), "MICROLEARN_REVIEWS_PER_DAY", 3, 1)
+        ),
         retention_days=_retention_days(get("MICROLEARN_RETENTION_DAYS")),
         digest=_digest(get("MICROLEARN_DIGEST")),
         log_format=_log_format(get("MICROLEARN_LOG_FORMAT")),

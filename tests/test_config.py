@@ -17,7 +17,22 @@ def test_defaults_match_the_documented_table() -> None:
     assert settings.admins == frozenset()
     assert settings.tick_seconds == 30
     assert settings.sandbox_port == 3000
+    assert (settings.remind_hours, settings.reminders) == (24.0, 2)
+    assert (settings.auto_pause_after, settings.reviews_per_day) == (3, 3)
     assert not settings.socket_mode
+
+
+def test_reminder_and_review_settings_come_from_their_variables() -> None:
+    settings = settings_from(
+        {
+            "MICROLEARN_REMIND_HOURS": "1.5",
+            "MICROLEARN_REMINDERS": "0",
+            "MICROLEARN_AUTO_PAUSE_AFTER": "0",
+            "MICROLEARN_REVIEWS_PER_DAY": "5",
+        }
+    )
+    assert (settings.remind_hours, settings.reminders) == (1.5, 0)
+    assert (settings.auto_pause_after, settings.reviews_per_day) == (0, 5)
 
 
 def test_the_sandbox_port_comes_from_its_variable() -> None:
@@ -103,6 +118,12 @@ def test_postgres_urls_get_the_psycopg_driver() -> None:
         ("MICROLEARN_LOG_LEVEL", "chatty"),
         ("MICROLEARN_SANDBOX_PORT", "70000"),
         ("MICROLEARN_SANDBOX_PORT", "web"),
+        ("MICROLEARN_REMIND_HOURS", "0"),
+        ("MICROLEARN_REMIND_HOURS", "a day"),
+        ("MICROLEARN_REMINDERS", "-1"),
+        ("MICROLEARN_REMINDERS", "1.5"),
+        ("MICROLEARN_AUTO_PAUSE_AFTER", "three"),
+        ("MICROLEARN_REVIEWS_PER_DAY", "0"),
         ("MICROLEARN_RETENTION_DAYS", "0"),
         ("MICROLEARN_RETENTION_DAYS", "a year"),
         ("MICROLEARN_RETENTION_DAYS", "+30"),

@@ -21,6 +21,7 @@ from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
+from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.skills import SkillService
 
@@ -48,5 +49,6 @@ class Services:
     # App Home's dashboard (issue 15 item 1).
     dashboard: DashboardService
     clock: Callable[[], datetime]
+    reminders: ReminderService
     installations: Installations | None = None  # OAuth: many workspaces, tokens stored
     metrics: Metrics = field(default=NO_METRICS)  # issue 18: what operators scrape

@@ -37,6 +37,7 @@ from bot.services.ports import (
     SlackError,
 )
 from bot.services.privacy import PrivacyService
+from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.services.wording import channel, user
 from bot.storage.drips import DripRepository
@@ -124,6 +125,7 @@ class DeliveryService:
         grace: timedelta,
         reviews: ReviewService | None = None,
         discussions: DiscussionService | None = None,
+        reminders: ReminderService | None = None,
         batch: int = 50,
         plan_chunk: int | None = None,
         privacy: PrivacyService | None = None,
@@ -142,6 +144,7 @@ class DeliveryService:
         self._plan_chunk = plan_chunk
         self._reviews = reviews
         self._discussions = discussions
+        self._reminders = reminders
         self._outbox = outbox
         self._repository = repository
         self._catalog = catalog
@@ -261,6 +264,8 @@ class DeliveryService:
             self._reviews.plan(now=now)
         if self._discussions is not None:
             self._discussions.nudge(now=now)
+        if self._reminders is not None:
+            self._reminders.follow_up(now=now)
         recorded = self._outbox.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
         return PlanOutcome(recorded, self._apply_planned(now=now))
 
@@ -459,7 +464,20 @@ class DeliveryService:
             )
         if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left
             self._outbox.mark_sent(delivery, now=self._clock())
+        self._follow_up(delivery)
         return "sent", posted
+
+    def _follow_up(self, delivery: Claimed) -> None:
+        """A DM drip lesson is followed up with reminders until it is answered."""
+        if (
+            self._reminders is not None
+            and delivery.kind == "lesson"
+            and delivery.recipient_kind == "dm"
+            and delivery.enrolment_id is not None
+        ):
+            # From when it was taken to send (its slot, for a drip's lesson), not when the
+            # pacing let it out: its reminders come at the learner's slot time.
+            self._reminders.track(delivery_id=delivery.id, delivered_at=delivery.claimed_at)
 
     def _send_with(self, sender: Callable[[Claimed], None], delivery: Claimed) -> tuple[str, int]:
         """A delivery that is one Slack call made by its kind's sender, paced like a post."""
@@ -567,7 +585,16 @@ class DeliveryService:
             text = payload.get("text")
             if not text:
                 raise LookupError("a notice without text")
-            return [(self._composer.notice(str(text)), bool(payload.get("thread_ts")))]
+            button = payload.get("button")
+            message = self._composer.notice(
+                str(text),
+                button={str(k): str(v) for k, v in button.items()}
+                if isinstance(button, dict)
+                else None,
+            )
+            return [(message, bool(payload.get("thread_ts")))]
+        if delivery.kind == "review" and (delivery.payload or {}).get("items"):
+            return [(message, False) for message in self._review(delivery)]
         lesson, course = self._lesson(delivery)
         first_name = delivery.first_name or "there"
         if delivery.kind == "review" and delivery.question_position is not None:
@@ -614,6 +641,22 @@ class DeliveryService:
             )
             parts.append((message, False))
         return parts
+
+    def _review(self, delivery: Claimed) -> list[Message]:
+        """A day's review questions in one message; the answer ref's number is the item's."""
+        items = []
+        for number, item in enumerate((delivery.payload or {}).get("items") or [], start=1):
+            course = self._catalog.course(str(item.get("course", "")))
+            lesson = course.lesson(str(item.get("lesson", ""))) if course else None
+            position = int(item.get("position", 0))
+            if lesson is None or not 0 < position <= len(lesson.quiz):
+                continue  # removed from the course since: the others still come
+            question = lesson.quiz[position - 1]
+            order = _order(delivery, lesson, question, position)  # as the learner saw it first
+            items.append((question, lesson, position, f"{delivery.id}.{number}", order))
+        if not items:
+            raise LookupError("the questions of this review are no longer in the lessons folder")
+        return self._composer.review(items)
 
     def _lesson(self, delivery: Claimed) -> tuple[Lesson, Course]:
         course = self._catalog.course(delivery.course or "")

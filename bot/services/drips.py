@@ -27,6 +27,7 @@ from bot.services.catalog import CatalogService
 from bot.services.notices import announce_finished
 from bot.services.people import People
 from bot.services.ports import ChannelInfo, Messenger, SlackError
+from bot.services.reviews import ReviewService
 from bot.services.wording import when
 from bot.storage.db import Transaction
 from bot.storage.drips import (
@@ -113,7 +114,9 @@ class DripService:
         messenger: Messenger,
         bot_user_id: Callable[[str], str],
         kick: Callable[[], None] = lambda: None,
+        reviews: ReviewService | None = None,
     ) -> None:
+        self._reviews = reviews
         self._repository = repository
         self._outbox = outbox
         self._catalog = catalog
@@ -661,6 +664,15 @@ class DripService:
         )
         until = local_midnight.astimezone(now.tzinfo)
         self._repository.set_snooze(team_id, user_id, until)
+        if self._reviews is not None:  # reviews wait too, keeping their spacing
+            # Counted from the start of today, the shift is the snooze's whole days: a review
+            # due Tuesday at the learner's slot comes `days` days later, at the slot again.
+            today = datetime.combine(
+                now.astimezone(zone(learner.tz)).date(), time(0, 0), tzinfo=zone(learner.tz)
+            )
+            self._reviews.hold_for_snooze(
+                team_id=team_id, user_id=user_id, start=today.astimezone(now.tzinfo), end=until
+            )
         for enrolment in self._repository.enrolments(
             team_id, recipient=user_id, statuses=("active",)
         ):

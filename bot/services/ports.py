@@ -150,4 +150,13 @@ class Composer(Protocol):
         """`order`: option indexes in the order the recipient sees them (default: file order)."""
         ...
 
-    def notice(self, text: str) -> Message: ...
+    def review(
+        self, items: list[tuple[Question, Lesson, int, str, tuple[int, ...]]]
+    ) -> list[Message]:
+        """A day's review questions (question, lesson, its position, answer ref, option order)
+        as one message (more only past what a message holds)."""
+        ...
+
+    def notice(self, text: str, *, button: dict[str, str] | None = None) -> Message:
+        """A short message; `button` (text, action_id, value) adds one button under it."""
+        ...

@@ -13,10 +13,12 @@ from bot.services.catalog import CatalogService
 from bot.services.csvfile import csv_bytes
 from bot.services.discussions import DiscussionService, LessonTalk
 from bot.services.drips import Refused
+from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.storage.answers import AnswerRepository, AnswerRow
 from bot.storage.drips import DripRepository
 from bot.storage.insights import InsightsRepository
+from bot.storage.reminders import DripAttention
 
 ANSWERS_COLUMNS = (
     "learner_id",
@@ -78,6 +80,8 @@ class Report:
     answers: int
     learners: int
     talk: tuple[LessonTalk, ...] = ()
+    # Per drip of the course: learners paused after unanswered lessons, or reminded and silent.
+    attention: tuple[DripAttention, ...] = ()
 
     @property
     def hardest(self) -> tuple[QuestionStats, ...]:
@@ -95,8 +99,10 @@ class ReportService:
         reviews: ReviewService,
         discussions: DiscussionService,
         insights: InsightsRepository | None = None,
+        reminders: ReminderService | None = None,
     ) -> None:
         self._insights = insights
+        self._reminders = reminders
         self._answers = answers
         self._drips = drips
         self._catalog = catalog
@@ -200,6 +206,7 @@ class ReportService:
             answers=len(rows),
             learners=len({row.user_id for row in rows}),
             talk=talk,
+            attention=self._attention(team_id, course.id),
         )
         return report, answers_csv(course, rows), discussion_csv
 
@@ -225,6 +232,13 @@ class ReportService:
             for lesson in {*people, *done}
         }
         return reach, {lesson: len(channels) for lesson, channels in posts.items()}
+
+    def _attention(self, team_id: str, course_id: str) -> tuple[DripAttention, ...]:
+        if self._reminders is None:
+            return ()
+        drips = [drip.id for drip in self._drips.drips(team_id) if drip.course == course_id]
+        found = self._reminders.attention(team_id, drips)
+        return tuple(a for a in found if a.auto_paused or a.waiting)
 
 
 def answers_csv(course: Course, rows: list[AnswerRow]) -> bytes:

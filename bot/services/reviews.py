@@ -12,10 +12,17 @@ from typing import Any, cast
 
 from fsrs import Card, Rating, Scheduler
 
+from bot.domain.review_load import (
+    DEFAULT_REVIEWS_PER_DAY,
+    DueCard,
+    shift_for_snooze,
+    todays_reviews,
+)
 from bot.domain.schedule import DEFAULT_AT, Days, next_slot, parse_time, zone
 from bot.storage.answers import AnswerRepository, CardRecord
 from bot.storage.drips import DripRepository
 from bot.storage.outbox import Outbox
+from bot.storage.review_load import ReviewLoadRepository
 
 MASTERED_AFTER = timedelta(days=21)  # once the next review would be this far out, it has stuck
 HOLD = timedelta(days=30)  # a sent review waits this long for its answer before it is sent again
@@ -25,10 +32,20 @@ _SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=Fa
 
 
 class ReviewService:
-    def __init__(self, *, answers: AnswerRepository, drips: DripRepository, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        *,
+        answers: AnswerRepository,
+        drips: DripRepository,
+        outbox: Outbox,
+        load: ReviewLoadRepository,
+        per_day: int = DEFAULT_REVIEWS_PER_DAY,
+    ) -> None:
         self._answers = answers
         self._drips = drips
         self._outbox = outbox
+        self._load = load
+        self._per_day = per_day
 
     def on_answer(
         self,
@@ -87,11 +104,59 @@ class ReviewService:
         return Days.decode(days), parse_time(at_time), zone(enrolment_tz or "UTC")
 
     def plan(self, *, now: datetime) -> int:
-        """Queue a Review message for every card that fell due."""
+        """Queue one Review message per learner with cards due: at most `per_day` questions a
+        (local) day, most overdue first. Returns how many questions were queued."""
         planned = 0
-        for card in self._answers.due_cards(now=now, limit=REVIEW_BATCH):
-            planned += self._queue(card, now=now)
+        for team_id, user_id in self._load.learners_due(now=now, limit=REVIEW_BATCH):
+            planned += self._plan_learner(team_id, user_id, now=now)
         return planned
+
+    def _plan_learner(self, team_id: str, user_id: str, *, now: datetime) -> int:
+        days, at, tz = self._schedule(team_id, user_id)
+        today = now.astimezone(tz).date()
+        sent_today = self._load.sent_on(team_id, user_id, today)
+        cards = {card.id: card for card in self._answers.cards_of(team_id, user_id)}
+        chosen = [
+            cards[due.id]
+            for due in todays_reviews(
+                (DueCard(card.id, card.due_at) for card in cards.values()),
+                now=now,
+                per_day=self._per_day,
+                sent_today=sent_today,
+            )
+        ]
+        # Once today's questions are out, look again at the learner's next slot (not midnight):
+        # what is left comes then, in their slot, most overdue first.
+        next_at = next_slot(days, at, tz, after=now)
+        if not chosen:
+            self._load.cap_until(team_id, user_id, day=today, until=next_at)
+            return 0
+        full = sent_today + len(chosen) >= self._per_day
+        first = chosen[0]
+        sent = self._load.send(
+            team_id=team_id,
+            user_id=user_id,
+            cards=[(card.id, card.reviews) for card in chosen],
+            hold_until=now + HOLD,
+            day=today,
+            resume_at=next_at if full else None,
+            dedupe_key=f"reviews:{first.id}:{first.reviews + 1}",
+            payload={
+                "items": [
+                    {
+                        "card": card.id,
+                        "question": card.question_id,
+                        "course": card.course,
+                        "lesson": card.lesson,
+                        "position": card.position,
+                        "attempt": card.reviews + 2,  # the lesson's answer was attempt 1
+                    }
+                    for card in chosen
+                ]
+            },
+            now=now,
+        )
+        return len(chosen) if sent else 0
 
     def send_due_now(self, team_id: str, user_id: str, *, until: datetime, now: datetime) -> int:
         """Queue at once the learner's reviews scheduled by `until` (App Home's Review now).
@@ -123,6 +188,22 @@ class ReviewService:
             payload={"attempt": round_ + 1, **({"pulled_by": card.user_id} if pulled else {})},
         )
         return 1
+
+    def hold_for_snooze(self, *, team_id: str, user_id: str, start: datetime, end: datetime) -> int:
+        """Reviews falling due during a snooze move on by its length, to the learner's slot then.
+
+        Returns how many moved. Cards already due keep their date and come first afterwards.
+        """
+        moved = 0
+        for card in self._answers.cards_of(team_id, user_id):
+            if card.status != "active":
+                continue
+            shifted = shift_for_snooze(card.due_at, snooze_start=start, snooze_end=end)
+            if shifted == card.due_at:
+                continue
+            due = self.slot_after(team_id, user_id, shifted, answered=start)
+            moved += self._load.move(card.id, due_at=card.due_at, to=due)
+        return moved
 
     def due_count(
         self, team_id: str, user_id: str, *, now: datetime

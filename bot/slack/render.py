@@ -259,12 +259,25 @@ def _split(sections: list[str], *, tail: int) -> list[list[str]]:
     return parts
 
 
-def notice_message(text: str) -> Message:
-    """A short message from the bot: one section, the text as fallback too."""
-    message = {
-        "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-    }
+def notice_message(text: str, *, button: dict[str, str] | None = None) -> Message:
+    """A short message from the bot: one section, the text as fallback too, maybe a button."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    if button is not None:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": button["text"]},
+                        "action_id": button["action_id"],
+                        "value": button["value"],
+                        "style": "primary",
+                    }
+                ],
+            }
+        )
+    message = {"text": text, "blocks": blocks}
     errors = blockkit.check_message(message)
     if errors:
         raise RenderProblem(None, "; ".join(errors))
@@ -305,8 +318,13 @@ class SlackComposer:
             question, lesson, number=number, ref=ref, review=review, order=order
         )
 
-    def notice(self, text: str) -> Message:
-        return notice_message(text)
+    def notice(self, text: str, *, button: dict[str, str] | None = None) -> Message:
+        return notice_message(text, button=button)
+
+    def review(self, items: list[tuple[Question, Lesson, int, str, Order]]) -> list[Message]:
+        from bot.slack.reviews import review_messages  # it builds on this module
+
+        return review_messages(items)
 
 
 def feedback_message(

@@ -43,6 +43,7 @@ class QuestionRef:
     position: int
     attempt: int
     drip_id: int | None = None
+    item: int | None = None  # the question's number in a day's Review message
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class AnswerRepository:
                 _QUESTION_REF, {"delivery_id": delivery_id, "position": position}
             )
         if row is None:
-            return None
+            return self._review_item(delivery_id, position)
         found, team, recipient, recipient_kind, kind, lesson_id, payload, drip, course, lesson = (
             row[:10]
         )
@@ -154,6 +155,41 @@ class AnswerRepository:
             position=position,
             attempt=int((payload or {}).get("attempt", 1)),
             drip_id=drip,
+        )
+
+    def _review_item(self, delivery_id: int, item: int) -> QuestionRef | None:
+        """Question `item` of a day's Review message (its delivery lists the questions)."""
+        with self._db.read() as session:
+            delivery = session.get(Delivery, delivery_id)
+            items = (delivery.payload or {}).get("items") if delivery is not None else None
+            if delivery is None or delivery.kind != "review" or not isinstance(items, list):
+                return None
+            if not 0 < item <= len(items) or not isinstance(items[item - 1], dict):
+                return None
+            chosen = items[item - 1]
+            row = session.execute(
+                select(col(Course.slug), col(Lesson.slug), col(Lesson.id), col(Question.position))
+                .join(Lesson, col(Lesson.id) == col(Question.lesson_id))
+                .join(Course, col(Course.id) == col(Lesson.course_id))
+                .where(col(Question.id) == int(chosen.get("question", 0)))
+            ).first()
+        if row is None:
+            return None
+        course, lesson, lesson_id, position = row
+        return QuestionRef(
+            delivery_id=delivery_id,
+            team_id=delivery.team_id,
+            recipient=delivery.recipient,
+            recipient_kind=delivery.recipient_kind,
+            kind=delivery.kind,
+            course=course,
+            lesson=lesson,
+            lesson_id=lesson_id,
+            question_id=int(chosen["question"]),
+            position=position,
+            attempt=int(chosen.get("attempt", 1)),
+            drip_id=delivery.drip_id,
+            item=item,
         )
 
     def lesson_of(self, delivery_id: int) -> DeliveredLesson | None:

@@ -26,6 +26,7 @@ from bot.storage.db import Database, insert_for
 from bot.storage.drips import LIVE
 from bot.storage.models import (
     Answer,
+    AutoPause,
     Badge,
     Completion,
     Course,
@@ -37,11 +38,13 @@ from bot.storage.models import (
     Lead,
     Learner,
     Lesson,
+    LessonFollowup,
     PlanSlot,
     PlayerSetting,
     PointEntry,
     Question,
     ReviewCard,
+    ReviewQuota,
     ThreadReply,
     metadata,
 )
@@ -101,6 +104,9 @@ OWN: tuple[Own, ...] = (
     Own(Answer, "user_id", "answers"),
     Own(Completion, "user_id", "completions"),
     Own(ReviewCard, "user_id", "review cards"),
+    Own(ReviewQuota, "user_id", "review quotas"),
+    Own(LessonFollowup, "user_id", "lesson reminders"),  # before the deliveries it follows up
+    Own(AutoPause, "user_id", "auto-pauses"),  # before the enrolments that paused
     Own(ThreadReply, "user_id", "discussion replies"),
     Own(PointEntry, "user_id", "points"),
     Own(Badge, "user_id", "badges"),

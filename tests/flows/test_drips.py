@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,10 +12,19 @@ import pytest
 from bot.services import delivery
 from bot.storage.drips import DripRepository
 from tests.standin import SlackStandIn
-from tests.support.harness import Bot
+from tests.support.harness import Bot, running_bot
 
 COURSE = "security-basics"
 LESSON_COUNT = 6
+
+
+@pytest.fixture
+def bot(standin: SlackStandIn, database_url: str) -> Iterator[Bot]:
+    """Nobody here answers a lesson: with auto-pause on, their courses would pause themselves
+    after three (tests/flows/test_reminders.py); these tests follow delivery to the end."""
+    env = {"MICROLEARN_AUTO_PAUSE_AFTER": "0"}
+    with running_bot(standin, database_url, env=env) as running:
+        yield running
 
 
 def lesson_titles(messages: list[dict[str, object]]) -> list[str]:

@@ -22,6 +22,7 @@ from bot.storage.db import Database
 from bot.storage.drips import DripRepository
 from bot.storage.gamify import GamifyRepository
 from bot.storage.outbox import Outbox
+from bot.storage.review_load import ReviewLoadRepository
 from tests.support.concurrency import side_by_side
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
@@ -60,7 +61,9 @@ def world(db: Database) -> World:
         skills=SkillService(
             repository=game, catalog=catalog_service, outbox=outbox, enrolled=lambda _t, _u: set()
         ),
-        reviews=ReviewService(answers=answers, drips=drips, outbox=outbox),
+        reviews=ReviewService(
+            answers=answers, drips=drips, outbox=outbox, load=ReviewLoadRepository(db)
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from bot.slack.listeners import (
     installs,
     messages,
     quiz,
+    reminders,
 )
 from bot.slack.throttle import Throttle
 
@@ -44,3 +45,4 @@ def register_listeners(
         installs.register(app, services, services.installations)
     discussion.register(app, services)
     gamify.register(app, services)
+    reminders.register(app, services)

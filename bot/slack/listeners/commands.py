@@ -306,10 +306,13 @@ def snooze(invocation: Invocation) -> None:
 
 @COMMANDS.add("resume", "/learn resume")
 def resume(invocation: Invocation) -> None:
-    """Resume your own lessons after a snooze."""
+    """Resume your own lessons after a snooze, or after they paused themselves."""
     if invocation.args:
         change_drip(invocation, "resume")
         return
+    invocation.services.reminders.resume_all(  # courses paused after unanswered lessons
+        team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
+    )
     upcoming = invocation.services.drips.resume_own(
         team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
     )

@@ -31,6 +31,7 @@ from bot.slack import metering, render
 from bot.slack.forms import OpenAnswer, open_answer_text
 from bot.slack.listeners import home
 from bot.slack.responses import Respond, ResponseUrls
+from bot.slack.reviews import answered_review_message
 from bot.slack.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -80,17 +81,19 @@ def register(
             order=answered.order,
         )
         if in_dm and answered.recorded:
-            respond(
-                replace_original=True,
-                **render.answered_question_message(
-                    answered.question,
-                    answered.lesson,
-                    number=answered.ref.position,
-                    review=answered.review,
-                    feedback=feedback,
-                    order=answered.order,
-                ),
+            message = render.answered_question_message(
+                answered.question,
+                answered.lesson,
+                number=answered.ref.position,
+                review=answered.review,
+                feedback=feedback,
+                order=answered.order,
             )
+            if answered.ref.item is not None:  # one question of a day's Review message
+                message = answered_review_message(
+                    body.get("message") or {}, item=answered.ref.item, answered=message
+                )
+            respond(replace_original=True, **message)
         else:
             respond(response_type="ephemeral", replace_original=False, **feedback)
         if not in_dm and answered.recorded:
@@ -194,7 +197,7 @@ def register(
             index = number_between(option, 0, MAX_OPTION)
             choice = Choice(options=(index,)) if index is not None else Choice()
         elif action_id == "answer_submit":
-            selected = _selected(body)
+            selected = _selected(body, str(action.get("block_id") or "answer"))
             if not selected:
                 ack()
                 respond(
@@ -378,9 +381,10 @@ def _settle_now(work: Callable[[], None]) -> None:
         log.exception("settling an answer failed")
 
 
-def _selected(body: dict[str, Any]) -> set[int]:
-    """The ticked options, or nothing when the state is not what the checkboxes send."""
-    values = ((body.get("state") or {}).get("values") or {}).get("answer")
+def _selected(body: dict[str, Any], block_id: str) -> set[int]:
+    """The ticked options of the Submit button's block, or nothing when the state is not what
+    the checkboxes send."""
+    values = ((body.get("state") or {}).get("values") or {}).get(block_id)
     element = values.get("answer_choices") if isinstance(values, dict) else None
     chosen = element.get("selected_options") if isinstance(element, dict) else None
     if not isinstance(chosen, list) or len(chosen) > MAX_OPTION:

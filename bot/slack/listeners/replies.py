@@ -77,6 +77,20 @@ def report_sections(report: Report) -> list[str]:
             for number, t in enumerate(report.talk, start=1)
         ]
         sections += _chunks(lines) if replied else ["*Discussion*: no replies yet."]
+    if report.attention:
+        lines = ["*Learners to check on*"]
+        for drip in report.attention:
+            if drip.auto_paused:
+                lines.append(
+                    f"• Drip #{drip.drip_id}, paused after unanswered lessons: "
+                    f"{_people(drip.auto_paused)}"
+                )
+            if drip.waiting:
+                lines.append(
+                    f"• Drip #{drip.drip_id}, reminded and not answering yet: "
+                    f"{_people(drip.waiting)}"
+                )
+        sections += _chunks(lines)
     hardest = report.hardest
     if hardest:
         sections.append(
@@ -84,6 +98,12 @@ def report_sections(report: Report) -> list[str]:
             + "\n".join(f"• {_short(q.question.text)}: {_accuracy(q)}" for q in hardest)
         )
     return sections
+
+
+def _people(user_ids: tuple[str, ...], shown: int = 20) -> str:
+    names = ", ".join(f"<@{user_id}>" for user_id in user_ids[:shown])
+    more = len(user_ids) - shown
+    return names + (f" and {more} more" if more > 0 else "")
 
 
 def _accuracy(stats: QuestionStats) -> str:
