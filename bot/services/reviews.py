@@ -87,12 +87,18 @@ class ReviewService:
     def slot_after(
         self, team_id: str, user_id: str, due: datetime, *, answered: datetime
     ) -> datetime:
-        """The learner's first delivery slot on or after `due`, and never on the day answered."""
+        """The learner's first delivery slot on or after the day `due` falls on, and never on the
+        day answered.
+
+        FSRS counts in days: a card due "in a day" is due on the next day, whatever the minute.
+        Comparing instants would push a question answered a few seconds after a 09:30 slot past
+        the next day's 09:30 slot, to the day after.
+        """
         days, at, tz = self._schedule(team_id, user_id)
-        local_day = answered.astimezone(tz).date() + timedelta(days=1)
-        not_before = datetime.combine(local_day, time(0, 0), tzinfo=tz)
-        after = max(due, not_before) - timedelta(seconds=1)
-        return next_slot(days, at, tz, after=after)
+        due_day = due.astimezone(tz).date()
+        first_day = max(due_day, answered.astimezone(tz).date() + timedelta(days=1))
+        not_before = datetime.combine(first_day, time(0, 0), tzinfo=tz)
+        return next_slot(days, at, tz, after=not_before - timedelta(seconds=1))
 
     def _schedule(self, team_id: str, user_id: str) -> tuple[Days, time, Any]:
         learner_tz, enrolments = self._drips.review_schedule(team_id, user_id)

@@ -110,3 +110,20 @@ def test_a_snoozed_learner_gets_no_reviews_and_their_dates_move_on_by_the_snooze
     bot.tick(MONDAY_0930_BERLIN + 4 * DAY)  # Friday: Tuesday's reviews, three days on
     (friday,) = reviews(standin, dm)
     assert len(items(friday)) == 2  # still at most the daily cap
+
+
+def test_a_question_missed_minutes_after_the_lesson_comes_back_the_next_day(
+    bot: Bot, standin: SlackStandIn
+) -> None:
+    """FSRS counts in days: "in a day" is the next day's slot, even when the answer came a few
+    minutes after this morning's slot (its due instant is then minutes past tomorrow's slot)."""
+    ann = standin.add_user("ann", tz="Europe/Berlin")
+    bot.command(ann, "join security-basics")
+    bot.tick(MONDAY_0930_BERLIN)
+    dm = standin.dm_channel(ann)
+    bot.clock.set(MONDAY_0930_BERLIN + timedelta(minutes=7))  # read the lesson, then answered
+    wrong_on_every_question(bot, standin, ann)
+    bot.tick(MONDAY_0930_BERLIN + DAY - timedelta(minutes=1))
+    assert reviews(standin, dm) == []  # not before Tuesday's slot
+    bot.tick(MONDAY_0930_BERLIN + DAY)
+    assert len(reviews(standin, dm)) == 1  # Tuesday 09:30, not Wednesday
