@@ -402,6 +402,7 @@ def build_services(
             skills=skills,
             reviews=reviews,
             kick=kick,
+            attention=reminders.attention,
         ),
         metrics=metrics,
     )

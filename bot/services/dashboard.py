@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -25,6 +25,7 @@ from bot.storage.answers import AnswerRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.drips import DripRecord, DripRepository
 from bot.storage.gamify import GamifyRepository
+from bot.storage.reminders import DripAttention
 
 _SHOWN_STATUSES = ("waiting", "active", "paused", "finished")
 
@@ -79,6 +80,12 @@ class DripSummary:
     accuracy: int | None  # percent of first tries right; None before any graded answer
     waiting: int
     paused: int
+    reminded: tuple[str, ...] = ()  # reminded about a lesson and not answering yet (user ids)
+    paused_themselves: tuple[str, ...] = ()  # missed lessons in a row and paused (user ids)
+
+
+# Per drip: who paused themselves and who was reminded without answering (ReminderService).
+Attention = Callable[[str, list[int]], Sequence[DripAttention]]
 
 
 class DashboardService:
@@ -96,7 +103,9 @@ class DashboardService:
         skills: SkillService,
         reviews: ReviewService,
         kick: Callable[[], None] = lambda: None,
+        attention: Attention | None = None,
     ) -> None:
+        self._attention = attention
         self._repository = repository
         self._drips = drips
         self._answers = answers
@@ -202,6 +211,14 @@ class DashboardService:
             and not (len(drip.targets) == 1 and drip.targets[0][:2] == ("user", user_id))
         ]
         progress = self._repository.drip_progress(team_id, [drip.id for drip in drips])
+        attention = {
+            item.drip_id: item
+            for item in (
+                self._attention(team_id, [drip.id for drip in drips])
+                if self._attention and drips
+                else ()
+            )
+        }
         summaries = []
         for drip in drips:
             course = self._catalog.course(drip.course)
@@ -225,6 +242,10 @@ class DashboardService:
                     ),
                     waiting=stats.waiting,
                     paused=stats.paused,
+                    reminded=attention[drip.id].waiting if drip.id in attention else (),
+                    paused_themselves=(
+                        attention[drip.id].auto_paused if drip.id in attention else ()
+                    ),
                 )
             )
         return tuple(summaries)

@@ -8,6 +8,7 @@ to see them all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.services.dashboard import CourseProgress, DripSummary, LearnerDashboard
@@ -197,6 +198,8 @@ def _drip_blocks(summary: DripSummary) -> list[Block]:
         f"{drip.status} · {upcoming}\n"
         f"{plural(summary.learners, 'learner')} · {completion} complete · "
         f"{accuracy} right first try · {summary.waiting} waiting · {summary.paused} paused"
+        + _people_line("Reminded, not answering yet", summary.reminded)
+        + _people_line("Paused themselves after missed lessons", summary.paused_themselves)
     )
     buttons = []
     if drip.status == "paused" or summary.paused:
@@ -232,3 +235,12 @@ def _button(text: str, action_id: str, value: str, *, primary: bool = False) -> 
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _people_line(label: str, people: Sequence[str], *, shown: int = 5) -> str:
+    """A line naming up to `shown` learners a lead may want to check on; empty when none."""
+    if not people:
+        return ""
+    names = ", ".join(f"<@{user_id}>" for user_id in people[:shown])
+    more = f" and {len(people) - shown} more" if len(people) > shown else ""
+    return f"\n{label}: {names}{more}"

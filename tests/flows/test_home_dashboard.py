@@ -299,3 +299,17 @@ def test_no_home_is_published_for_someone_who_never_opened_it(
     dm = standin.dm_channel(ann)
     bot.driver.click(ann, question(standin, dm, 1), channel_id=dm, action_id="answer_1")
     assert standin.home(ann) is None
+
+
+def test_a_lead_sees_on_home_who_was_reminded_and_has_not_answered(
+    bot: Bot, standin: SlackStandIn, ann: str
+) -> None:
+    bot.command(bot.lead, f"schedule security-basics to <@{ann}>")
+    bot.tick(MONDAY_0930_BERLIN)
+    bot.driver.open_home(bot.lead)
+    assert "Reminded" not in block_text(standin, bot.lead, "drip_text_1")
+    bot.tick(MONDAY_0930_BERLIN + timedelta(days=1))  # Tuesday: lesson 1 is reminded
+    bot.driver.open_home(bot.lead)
+    drip = block_text(standin, bot.lead, "drip_text_1")
+    assert f"Reminded, not answering yet: <@{ann}>" in drip
+    assert "Paused themselves" not in drip
