@@ -38,6 +38,7 @@ UNANSWERED_AFTER = timedelta(days=3)
 UNANSWERED_WITHIN = timedelta(days=14)  # older silences are the paused list's business
 NAMES_SHOWN = 15
 COMMENT_LIMIT = 3900
+WEEKLY_TITLE = "Your weekly digest"  # the shared file's title: how a lost upload is found again
 
 
 @dataclass(frozen=True)
@@ -204,12 +205,16 @@ class DigestService:
         if not self._people.is_lead(delivery.team_id, delivery.recipient, now=delivery.claimed_at):
             raise LookupError("no longer a lead: no digest")
         digest = self.build(team_id=delivery.team_id, lead_id=delivery.recipient, at=at, tz=tz)
+        if (delivery.resumed or delivery.tries > 0) and self._messenger.find_upload(
+            delivery.team_id, delivery.recipient, filename=digest.filename, title=WEEKLY_TITLE
+        ):
+            return  # an earlier try was shared though its answer was lost: it was sent once
         self._messenger.upload(
             delivery.team_id,
             delivery.recipient,
             filename=digest.filename,
             content=digest.chart(),
-            title="Your weekly digest",
+            title=WEEKLY_TITLE,
             comment=digest.text(),
         )
 

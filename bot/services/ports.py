@@ -115,6 +115,11 @@ class Messenger(Protocol):
         (in the thread `thread_ts`, when given)."""
         ...
 
+    def find_upload(self, team_id: str, user_id: str, *, filename: str, title: str) -> bool:
+        """Whether a file of this name and title was already shared in someone's DM with the
+        bot, among the latest messages (to recover from an upload whose outcome was unknown)."""
+        ...
+
     def permalink(self, team_id: str, channel: str, ts: str) -> str: ...
 
     def upload(

@@ -203,6 +203,18 @@ class SlackMessenger:
                 return str(message["ts"])
         return None
 
+    def find_upload(self, team_id: str, user_id: str, *, filename: str, title: str) -> bool:
+        # Only used to recover from an upload whose answer was lost: rare, and rate-limited hard.
+        channel = str(self._call(team_id, "conversations.open", users=user_id)["channel"]["id"])
+        data = self._form(team_id, "conversations.history", channel=channel, limit=HISTORY_LOOKBACK)
+        return any(
+            isinstance(shared, dict)
+            and shared.get("name") == filename
+            and shared.get("title") == title
+            for message in data.get("messages", [])
+            for shared in message.get("files") or []
+        )
+
     def permalink(self, team_id: str, channel: str, ts: str) -> str:
         return str(
             self._form(team_id, "chat.getPermalink", channel=channel, message_ts=ts)["permalink"]

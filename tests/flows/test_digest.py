@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,19 @@ def test_a_restarted_bot_does_not_send_the_week_s_digest_again(bot: Bot, team: T
         again.tick(MONDAY_AFTER_0900_BERLIN)
         names = [f["name"] for f in digests(team.standin, team.ann)]
         assert names == ["digest-2026-11-30.png", "digest-2026-12-07.png"]
+
+
+def test_a_digest_whose_upload_answer_was_lost_is_found_not_sent_again(
+    bot: Bot, team: Team
+) -> None:
+    a_week_of_learning(bot, team)
+    # Slack shares the file, then the connection drops before its answer arrives.
+    team.standin.lose_answer("files.completeUploadExternal", how="drop")
+    bot.tick(NEXT_MONDAY_0900_BERLIN)
+    assert len(digests(team.standin, team.ann)) == 1  # Slack has it; the bot cannot know
+    for minutes in (5, 30, 120):
+        bot.tick(NEXT_MONDAY_0900_BERLIN + timedelta(minutes=minutes))
+    assert len(digests(team.standin, team.ann)) == 1  # looked for it, found it, not again
 
 
 def test_a_digest_too_late_waits_for_next_week_and_off_sends_none(team: Team) -> None:
