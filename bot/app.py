@@ -37,7 +37,7 @@ from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
 from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
-from bot.services.drips import DripService, Refused
+from bot.services.drips import DripService
 from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
 from bot.services.installations import Installations
@@ -48,6 +48,7 @@ from bot.services.pacing import Pacer
 from bot.services.people import People
 from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
+from bot.services.refused import Refused
 from bot.services.reminders import ReminderService
 from bot.services.replays import ReplayGuard
 from bot.services.reports import ReportService

@@ -27,6 +27,7 @@ from bot.services.catalog import CatalogService
 from bot.services.notices import announce_finished
 from bot.services.people import People
 from bot.services.ports import ChannelInfo, Messenger, SlackError
+from bot.services.refused import Refused
 from bot.services.reviews import ReviewService
 from bot.services.wording import when
 from bot.storage.db import Transaction
@@ -43,10 +44,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SYNC_PROFILES = 20  # look up at most this many unknown time zones while the lead waits
-
-
-class Refused(Exception):
-    """The request cannot be done; the message tells the person what was wrong."""
 
 
 @dataclass(frozen=True)

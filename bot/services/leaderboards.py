@@ -14,9 +14,9 @@ from bot.domain.leaderboard import Board, Period, Score, leaderboard, period_win
 from bot.domain.lesson import Course
 from bot.domain.schedule import zone
 from bot.services.catalog import CatalogService
-from bot.services.drips import Refused
 from bot.services.people import People
 from bot.services.ports import SlackError
+from bot.services.refused import Refused
 from bot.storage.drips import DripRepository
 from bot.storage.gamify import GamifyRepository
 from bot.storage.outbox import Outbox

@@ -13,12 +13,12 @@ from bot.domain.numbers import whole_number
 from bot.domain.quiz import Choice, grade, valid
 from bot.domain.shuffle import option_order
 from bot.services.catalog import CatalogService
-from bot.services.drips import Refused
 from bot.services.gamify import GamifyService
 from bot.services.logcontext import bind
 from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.people import People
 from bot.services.ports import SlackError
+from bot.services.refused import Refused
 from bot.services.reviews import ReviewService
 from bot.storage.answers import AnswerRepository, DeliveredLesson, QuestionRef
 

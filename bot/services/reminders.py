@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot.domain.reminders import in_working_hours, next_reminder, should_pause
 from bot.domain.schedule import Days, next_slot, parse_time, zone
-from bot.services.drips import Refused
+from bot.services.refused import Refused
 from bot.services.wording import when
 from bot.storage.reminders import (
     DripAttention,

@@ -12,7 +12,7 @@ from bot.services.audience import Audience
 from bot.services.catalog import CatalogService
 from bot.services.csvfile import csv_bytes
 from bot.services.discussions import DiscussionService, LessonTalk
-from bot.services.drips import Refused
+from bot.services.refused import Refused
 from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.storage.answers import AnswerRepository, AnswerRow

@@ -18,7 +18,7 @@ from bot.domain.lesson import Lesson
 from bot.domain.mastery import Evidence, Mastery, mastery, skill_key
 from bot.domain.recommend import Recommendation, recommend
 from bot.services.catalog import CatalogService
-from bot.services.drips import Refused
+from bot.services.refused import Refused
 from bot.storage.gamify import LIVE, GamifyRepository
 from bot.storage.outbox import Outbox
 

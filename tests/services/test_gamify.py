@@ -12,8 +12,8 @@ import pytest
 from bot.content.loader import load_catalog
 from bot.domain import points
 from bot.services.catalog import CatalogService
-from bot.services.drips import Refused
 from bot.services.gamify import GamifyService
+from bot.services.refused import Refused
 from bot.services.reviews import ReviewService
 from bot.services.skills import SkillService
 from bot.storage.answers import AnswerRepository, QuestionRef

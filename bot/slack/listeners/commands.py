@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 
 from bot.domain.schedule import Target
 from bot.services import Services
-from bot.services.drips import Refused
+from bot.services.refused import Refused
 from bot.services.wording import channel, plural, user, when
 from bot.slack import grammar
 from bot.slack.grammar import UsageError

@@ -13,8 +13,8 @@ from slack_bolt.context.respond import Respond
 
 from bot.domain.leaderboard import Period
 from bot.services import Services
-from bot.services.drips import Refused
 from bot.services.leaderboards import LeaderboardView, board_text
+from bot.services.refused import Refused
 from bot.services.wording import channel, plural
 from bot.slack import grammar
 from bot.slack.grammar import UsageError

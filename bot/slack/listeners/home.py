@@ -13,9 +13,10 @@ from slack_sdk import WebClient
 from bot.domain.numbers import number_between, whole_number
 from bot.domain.schedule import DAY_NAMES, DEFAULT_AT, Days, TargetKind, stored_days, stored_time
 from bot.services import Services
-from bot.services.drips import Refused, ScheduleRequest
+from bot.services.drips import ScheduleRequest
 from bot.services.people import PROFILE_MAX_AGE
 from bot.services.ports import SlackError
+from bot.services.refused import Refused
 from bot.services.wording import plural
 from bot.slack import blockkit
 from bot.slack import home_view as home_view_blocks

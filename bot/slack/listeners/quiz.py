@@ -25,8 +25,8 @@ from slack_sdk import WebClient
 from bot.domain.numbers import number_between, whole_number
 from bot.domain.quiz import Choice
 from bot.services import Services
-from bot.services.drips import Refused
 from bot.services.quiz import Answered
+from bot.services.refused import Refused
 from bot.slack import metering, render
 from bot.slack.forms import OpenAnswer, open_answer_text
 from bot.slack.listeners import home

@@ -9,7 +9,7 @@ from slack_bolt.context.respond import Respond
 
 from bot.domain.numbers import whole_number
 from bot.services import Services
-from bot.services.drips import Refused
+from bot.services.refused import Refused
 from bot.services.reminders import RESUME_ACTION, ReminderService
 
 
