@@ -65,6 +65,7 @@ from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
 from bot.storage.backlog import due_backlog
+from bot.storage.cards import CardRepository
 from bot.storage.content import ContentRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database, StorageUnavailable
@@ -251,8 +252,9 @@ def build_services(
     outbox = Outbox(db)
     people = People(repository, messenger, admins=settings.admins)
     answers = AnswerRepository(db)
+    cards = CardRepository(db)
     reviews = ReviewService(
-        answers=answers,
+        cards=cards,
         drips=repository,
         outbox=outbox,
         load=ReviewLoadRepository(db),
@@ -394,7 +396,7 @@ def build_services(
         dashboard=DashboardService(  # App Home's dashboard (issue 15 item 1)
             repository=DashboardRepository(db),
             drips=repository,
-            answers=answers,
+            cards=cards,
             game=game,
             catalog=catalog_service,
             people=people,

@@ -216,7 +216,7 @@ class Outbox:
         which this same transaction moves on (`FOR UPDATE SKIP LOCKED` on PostgreSQL lets
         several processes apply side by side), and the delivery's unique key is the last guard.
         """
-        with self._db.read_connection() as reading:  # most ticks: nothing recorded, no write
+        with self._db.read() as reading:  # most ticks: nothing recorded, no write
             if reading.execute(select(_SLOTS.c.id).limit(1)).first() is None:
                 return PlanApplied()
         counts = {"planned": 0, _PLAN: 0, _PLAN_LAST: 0, _MOVE: 0, _FINISH: 0}
