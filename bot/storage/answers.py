@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,12 +19,10 @@ from bot.storage.fastlane import (
     INSERT_ANSWER_WITH_POINTS,
     INSERT_COMPLETION,
     INSERT_COMPLETION_WITH_POINTS,
-    INSERT_POINTS,
     QUESTION_REF,
     STORED_ANSWER,
-    points_params,
+    DirectConnection,
 )
-from bot.storage.gamify import points_row
 from bot.storage.models import (
     Answer,
     Completion,
@@ -220,28 +219,15 @@ class AnswerRepository:
             "message_ts": message_ts,
             "answered_at": now,
         }
-        # The points go with the answer: on PostgreSQL in the same statement (one round trip),
-        # on SQLite in the same transaction (statements cost no round trip there).
-        together = award is not None and not self._db.is_sqlite
-        with (
-            self._db.direct(write=True) as connection,
-            connection.atomic() if award is not None and not together else nullcontext(),
-        ):
-            # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-            if together:
-                assert award is not None
-                inserted = connection.first(
-                    INSERT_ANSWER_WITH_POINTS,
-                    {**values, **points_params(award, course=ref.course)},
-                )
-            else:
-                inserted = connection.first(INSERT_ANSWER, values)
+        with self._writing(award) as connection:
+            inserted = connection.insert_once(
+                (INSERT_ANSWER, INSERT_ANSWER_WITH_POINTS),
+                values,
+                award=award,
+                course=ref.course,
+                now=now,
+            )
             if inserted is not None:
-                if award is not None and not together:
-                    connection.run(
-                        INSERT_POINTS,
-                        points_row(team_id, user_id, award, course=ref.course, now=now),
-                    )
                 stored = AnswerRecord(
                     id=inserted["id"],
                     user_id=user_id,
@@ -309,24 +295,25 @@ class AnswerRepository:
             "delivery_id": delivery_id,
             "completed_at": now,
         }
-        together = award is not None and not self._db.is_sqlite  # as in `record`
+        with self._writing(award) as connection:
+            inserted = connection.insert_once(
+                (INSERT_COMPLETION, INSERT_COMPLETION_WITH_POINTS),
+                values,
+                award=award,
+                course=course,
+                now=now,
+            )
+        return inserted is not None
+
+    @contextmanager
+    def _writing(self, award: Award | None) -> Iterator[DirectConnection]:
+        """The fast lane for a write; on SQLite, with `award`, in one transaction (the answer or
+        completion and its points: see `DirectConnection.insert_once`)."""
         with (
             self._db.direct(write=True) as connection,
-            connection.atomic() if award is not None and not together else nullcontext(),
+            connection.atomic() if award is not None and self._db.is_sqlite else nullcontext(),
         ):
-            if together:
-                assert award is not None
-                inserted = connection.first(
-                    INSERT_COMPLETION_WITH_POINTS,
-                    {**values, **points_params(award, course=course)},
-                )
-            else:
-                inserted = connection.first(INSERT_COMPLETION, values)
-            if inserted is not None and award is not None and not together:
-                connection.run(
-                    INSERT_POINTS, points_row(team_id, user_id, award, course=course, now=now)
-                )
-        return inserted is not None
+            yield connection
 
     # -- progress and reports -------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, cast, delete, select
@@ -127,6 +128,33 @@ class DirectConnection:
     def run(self, statement: Direct, values: dict[str, Any]) -> None:
         self.all(statement, values)
 
+    def insert_once(
+        self,
+        statements: tuple[Direct, Direct],
+        values: dict[str, Any],
+        *,
+        award: Award | None,
+        course: str,
+        now: datetime,
+    ) -> Row | None:
+        """INSERT … ON CONFLICT DO NOTHING RETURNING id (`statements[0]`): the new row, or None.
+
+        With `award`, its points go with it: on PostgreSQL in the same statement (one round
+        trip; `statements[1]`), on SQLite in the same transaction (the caller's `atomic()`;
+        statements cost no round trip there). RETURNING, not rowcount: psycopg reports -1 for
+        ON CONFLICT DO NOTHING.
+        """
+        plain, with_points = statements
+        if award is None:
+            return self.first(plain, values)
+        if self._dialect.name != "sqlite":
+            return self.first(with_points, {**values, **points_params(award, course=course)})
+        inserted = self.first(plain, values)
+        if inserted is not None:
+            points = points_row(values["team_id"], values["user_id"], award, course=course, now=now)
+            self.run(INSERT_POINTS, points)
+        return inserted
+
     def first_not_durable(self, statement: Direct, values: dict[str, Any]) -> Row | None:
         """`first`, committed without waiting for the disk, as `write_connection(durable=False)`
         commits, on the driver's cursor (a fraction of SQLAlchemy's cost for the same four
@@ -193,6 +221,11 @@ def _bound(table: Any, names: list[str]) -> dict[str, Any]:
     return {name: bindparam(name, type_=table.c[name].type) for name in names}
 
 
+def _columns(table: Any, names: str) -> list[Any]:
+    """The table's columns of these (space-separated) names, in that order."""
+    return [col(getattr(table, name)) for name in names.split()]
+
+
 def _by(*columns: Any) -> Any:
     """WHERE each column equals the parameter of its own name."""
     return and_(*(column == bindparam(column.key) for column in columns))
@@ -204,13 +237,7 @@ def _by(*columns: Any) -> Any:
 QUESTION_REF = Direct(
     select(
         col(Delivery.id).label("delivery_id"),
-        col(Delivery.team_id),
-        col(Delivery.recipient),
-        col(Delivery.recipient_kind),
-        col(Delivery.kind),
-        col(Delivery.lesson_id),
-        col(Delivery.payload),
-        col(Delivery.drip_id),
+        *_columns(Delivery, "team_id recipient recipient_kind kind lesson_id payload drip_id"),
         col(Course.slug).label("course"),
         col(Lesson.slug).label("lesson"),
         col(Question.id).label("question_id"),
@@ -229,15 +256,7 @@ QUESTION_REF = Direct(
 
 # The answer that was stored first for (team, user, question, attempt): AnswerRecord's fields.
 STORED_ANSWER = Direct(
-    select(
-        col(Answer.id),
-        col(Answer.user_id),
-        col(Answer.question_id),
-        col(Answer.attempt),
-        col(Answer.choice),
-        col(Answer.correct),
-        col(Answer.answered_at),
-    ).where(
+    select(*_columns(Answer, "id user_id question_id attempt choice correct answered_at")).where(
         _by(col(Answer.team_id), col(Answer.user_id), col(Answer.question_id), col(Answer.attempt))
     )
 )
@@ -291,7 +310,21 @@ def _insert_points(dialect: str) -> Any:
     )
 
 
-# Parameters: `bot.storage.gamify.points_row(...)`.
+def points_row(
+    team_id: str, user_id: str, award: Award, *, course: str, now: datetime
+) -> dict[str, Any]:
+    """An award's ledger row (INSERT_POINTS's parameters; `gamify.add_points` writes it too)."""
+    return {
+        "team_id": team_id,
+        "user_id": user_id,
+        "cause": award.cause[:200],
+        "event": award.event.value,
+        "points": award.points,
+        "course": course[:100],
+        "awarded_at": now,
+    }
+
+
 INSERT_POINTS = Direct(build=_insert_points)
 
 _POINT_PARAMS = {"cause": "points_cause", "event": "points_event", "points": "points_points"}
@@ -368,31 +401,15 @@ UPSERT_CARD = Direct(build=_upsert_card)
 # LearnerRecord's fields; runs after every graded answer.
 LEARNER = Direct(
     select(
-        col(Learner.team_id),
-        col(Learner.user_id),
-        col(Learner.name),
-        col(Learner.first_name),
-        col(Learner.tz),
-        col(Learner.tz_checked_at),
-        col(Learner.is_admin),
-        col(Learner.deactivated),
-        col(Learner.snoozed_until),
-        col(Learner.dm_channel),
-        col(Learner.pref_days),
-        col(Learner.pref_at),
+        *_columns(Learner, "team_id user_id name first_name tz tz_checked_at is_admin"),
+        *_columns(Learner, "deactivated snoozed_until dm_channel pref_days pref_at"),
     ).where(_by(col(Learner.team_id), col(Learner.user_id)))
 )
 
 # The learner's zone and their DM enrolments' schedules, soonest due first (no enrolment: one row
 # of NULLs beside the zone; no learner: no row).
 REVIEW_SCHEDULE = Direct(
-    select(
-        col(Learner.tz).label("learner_tz"),
-        col(Enrolment.status),
-        col(Enrolment.days),
-        col(Enrolment.at_time),
-        col(Enrolment.tz),
-    )
+    select(col(Learner.tz).label("learner_tz"), *_columns(Enrolment, "status days at_time tz"))
     .select_from(Learner)
     .outerjoin(
         Enrolment,
@@ -429,16 +446,8 @@ FORGET_REQUEST = Direct(
 # InstallationRecord's fields.
 INSTALLATION = Direct(
     select(
-        col(Installation.team_id),
-        col(Installation.bot_token),
-        col(Installation.bot_id),
-        col(Installation.bot_user_id),
-        col(Installation.team_name),
-        col(Installation.enterprise_id),
-        col(Installation.app_id),
-        col(Installation.bot_scopes),
-        col(Installation.installer_user_id),
-        col(Installation.installed_at),
+        *_columns(Installation, "team_id bot_token bot_id bot_user_id team_name enterprise_id"),
+        *_columns(Installation, "app_id bot_scopes installer_user_id installed_at"),
     ).where(_by(col(Installation.team_id)))
 )
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from bot.domain.points import Award
 from bot.storage.db import Database, insert_for
+from bot.storage.fastlane import points_row
 from bot.storage.models import (
     Answer,
     Badge,
@@ -57,21 +58,6 @@ class AnsweredQuestion:
     question_id: int
     course: str
     first_try_right: bool
-
-
-def points_row(
-    team_id: str, user_id: str, award: Award, *, course: str, now: datetime
-) -> dict[str, Any]:
-    """An award's ledger row (also the parameters of `fastlane.INSERT_POINTS`)."""
-    return {
-        "team_id": team_id,
-        "user_id": user_id,
-        "cause": award.cause[:200],
-        "event": award.event.value,
-        "points": award.points,
-        "course": course[:100],
-        "awarded_at": now,
-    }
 
 
 def add_points(
