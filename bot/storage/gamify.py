@@ -318,7 +318,9 @@ class GamifyRepository:
                     col(PlayerSetting.team_id) == team_id, col(PlayerSetting.user_id) == user_id
                 )
             ).first()
-        return Setting() if row is None else Setting(bool(row[0]), row[1])
+        if row is None:
+            return Setting()
+        return Setting(hidden=bool(row.leaderboard_hidden), goal=row.goal)
 
     def hidden(self, team_id: str) -> set[str]:
         """People of the workspace who hide from leaderboards."""

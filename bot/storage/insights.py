@@ -92,11 +92,11 @@ class InsightsRepository:
     ) -> list[SentLesson]:
         """Lesson deliveries of a workspace (of one course; of drips `owner` created or sends
         they made, when given), oldest first."""
-        query = (
+        query: Any = (
             select(
                 col(Delivery.id),
-                col(Course.slug),
-                col(Lesson.slug),
+                col(Course.slug).label("course"),
+                col(Lesson.slug).label("lesson"),
                 col(Delivery.recipient),
                 col(Delivery.recipient_kind),
                 col(Delivery.drip_id),
@@ -121,24 +121,12 @@ class InsightsRepository:
             rows = session.execute(query).all()
         found = []
         for row in rows:
-            ident, course_slug, lesson, recipient, kind, drip, creator, payload = row[:8]
-            by = creator if drip is not None else (payload or {}).get("sent_by")
+            values = dict(row._mapping)
+            creator, payload = values.pop("created_by"), values.pop("payload")
+            by = creator if values["drip_id"] is not None else (payload or {}).get("sent_by")
             if owner is not None and by != owner:
                 continue
-            found.append(
-                SentLesson(
-                    id=ident,
-                    course=course_slug,
-                    lesson=lesson,
-                    recipient=recipient,
-                    recipient_kind=kind,
-                    drip_id=drip,
-                    owner=str(by) if by else None,
-                    status=row[8],
-                    sent_at=row[9],
-                    created_at=row[10],
-                )
-            )
+            found.append(record(SentLesson, values, owner=str(by) if by else None))
         return found
 
     def answers(
