@@ -621,3 +621,18 @@ def test_a_prebuilt_write_does_what_its_orm_twin_does(db: Database, name: str) -
         assert fast_rows == _alike(_written(db, table, TWIN), TWIN), table.__name__
     returned = {row["id"] for rows in fast for row in rows}  # RETURNING: the new rows' ids
     assert returned <= {row["id"] for row in _written(db, write.tables[0], FAST)}
+
+
+def test_a_record_is_built_by_label_and_a_missing_or_unexpected_label_fails() -> None:
+    row = {"status": "sent", "card": {"due": "2026-11-24"}, "reviews": 2}  # not in field order
+    assert record(CardState, row) == CardState(card={"due": "2026-11-24"}, reviews=2, status="sent")
+    with pytest.raises(TypeError, match=r"missing \['status'\]"):
+        record(CardState, {"card": {}, "reviews": 2})
+    with pytest.raises(TypeError, match=r"unexpected \['due_at'\]"):
+        record(CardState, {**row, "due_at": NOW})
+    with pytest.raises(TypeError, match=r"given twice \['status'\]"):
+        record(CardState, row, status="active")
+    # Fields with defaults too: a missing label is not quietly left at its default.
+    with pytest.raises(TypeError, match=r"missing \['installed_at'\]"):
+        names = [name for name in _INSTALLATION if name != "installed_at"]
+        record(InstallationRecord, dict.fromkeys(names, ""))
