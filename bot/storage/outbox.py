@@ -45,6 +45,7 @@ from bot.storage.models import (
     PlanSlot,
     Question,
 )
+from bot.storage.rows import record
 from bot.storage.types import UTCDateTime
 
 # Rows per multi-row INSERT when many deliveries are added at once (SQLite allows 32,766 values).
@@ -163,7 +164,7 @@ class Outbox:
                 )
             )
             groups = [
-                DueGroup(*row)
+                record(DueGroup, row._mapping)
                 for row in session.execute(
                     select(
                         col(Enrolment.team_id),
@@ -173,7 +174,7 @@ class Outbox:
                         col(Enrolment.at_time),
                         col(Enrolment.next_due_at),
                         col(Enrolment.next_position),
-                        func.count(),
+                        func.count().label("size"),
                     )
                     .where(col(Enrolment.status) == "active", col(Enrolment.next_due_at) <= now)
                     .group_by(

@@ -48,6 +48,7 @@ from bot.storage.models import (
     ThreadReply,
     metadata,
 )
+from bot.storage.rows import record
 
 # What a forgotten person's id becomes in the words of others (a welcome "<@U…> enrolled you").
 FORMER = "a former member"
@@ -342,13 +343,18 @@ class PersonRepository:
                 )
             )
             live = session.execute(
-                select(enrolment.c.id, enrolment.c.drip_id, course.c.slug, enrolment.c.enrolled_by)
+                select(
+                    enrolment.c.id,
+                    enrolment.c.drip_id,
+                    course.c.slug.label("course"),
+                    enrolment.c.enrolled_by,
+                )
                 .join(drip, drip.c.id == enrolment.c.drip_id)
                 .join(course, course.c.id == drip.c.course_id)
                 .where(*theirs, enrolment.c.status.in_(LIVE))
                 .order_by(enrolment.c.id)
             ).all()
-            stopped = tuple(StoppedEnrolment(*row) for row in live)
+            stopped = tuple(record(StoppedEnrolment, row._mapping) for row in live)
             if stopped:
                 session.execute(
                     update(enrolment)
