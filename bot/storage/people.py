@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 from bot.storage.db import Database, insert_for
-from bot.storage.drips import LIVE
+from bot.storage.enrolments import LIVE
 from bot.storage.models import (
     Answer,
     AutoPause,

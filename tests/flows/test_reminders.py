@@ -11,7 +11,7 @@ import pytest
 
 from bot.content.loader import load_catalog
 from bot.services.reminders import ReminderService
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.reminders import FollowupRepository
 from tests.content.test_checker import make_course
 from tests.flows.test_quiz import question, replay
@@ -39,7 +39,7 @@ def private_notes(standin: SlackStandIn) -> list[str]:
 
 
 def status(bot: Bot, user_id: str) -> str:
-    enrolments = DripRepository(bot.db).enrolments(bot.standin.team_id, recipient=user_id)
+    enrolments = EnrolmentRepository(bot.db).enrolments(bot.standin.team_id, recipient=user_id)
     return enrolments[0].status
 
 
@@ -275,7 +275,7 @@ def test_misses_before_a_leads_resume_no_longer_count(
         bot.tick(MONDAY_0930_BERLIN + day * DAY + timedelta(hours=1))
     assert reminders(standin, ann) == []
     assert status(bot, ann) == "paused" and len(paused_notes(standin, ann)) == 1
-    drip = DripRepository(bot.db).enrolments(standin.team_id, recipient=ann)[0].drip_id
+    drip = EnrolmentRepository(bot.db).enrolments(standin.team_id, recipient=ann)[0].drip_id
     assert "resumed" in bot.command(bot.lead, f"resume {drip}")
     bot.tick(MONDAY_0930_BERLIN + 2 * DAY)
     bot.tick(MONDAY_0930_BERLIN + 2 * DAY + timedelta(hours=1))
