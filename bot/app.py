@@ -64,6 +64,7 @@ from bot.slack.probes import HealthCheck, Probes, Scrape
 from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
+from bot.storage.auto_pauses import AutoPauseRepository
 from bot.storage.backlog import due_backlog
 from bot.storage.content import ContentRepository
 from bot.storage.dashboard import DashboardRepository
@@ -267,6 +268,7 @@ def build_services(
     composer = SlackComposer()
     reminders = ReminderService(
         repository=FollowupRepository(db),
+        pauses=AutoPauseRepository(db),
         hours=settings.remind_hours,
         limit=settings.reminders,
         pause_after=settings.auto_pause_after,

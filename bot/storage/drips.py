@@ -116,29 +116,9 @@ class DripRepository:
             if live_only:
                 query = query.where(col(Drip.status).in_(("active", "paused")))
             drips = session.exec(query).all()
-            ids = [drip.id for drip, _ in drips]
-            targets: dict[int, list[tuple[str, str, str]]] = {}
-            for target in session.exec(
-                select(DripTarget)
-                .where(col(DripTarget.drip_id).in_(ids))
-                .order_by(col(DripTarget.id))
-            ).all():
-                targets.setdefault(target.drip_id, []).append(
-                    (target.kind, target.ref, target.label)
-                )
-            stats = {
-                drip_id: (total, finished, next_due)
-                for drip_id, total, finished, next_due in session.exec(
-                    select(
-                        Enrolment.drip_id,
-                        func.count(),
-                        func.sum(case((col(Enrolment.status) == "finished", 1), else_=0)),
-                        func.min(Enrolment.next_due_at),
-                    )
-                    .where(col(Enrolment.drip_id).in_(ids))
-                    .group_by(col(Enrolment.drip_id))
-                ).all()
-            }
+            ids = [drip.id for drip, _ in drips if drip.id is not None]
+            targets = _targets(session, ids)
+            stats = _stats(session, ids)
         records = []
         for drip, course in drips:
             assert drip.id is not None
@@ -194,3 +174,30 @@ class DripRepository:
                     )
                     .values(status="cancelled", next_due_at=None)
                 )
+
+
+def _targets(session: Session, ids: list[int]) -> dict[int, list[tuple[str, str, str]]]:
+    """Each drip's targets as (kind, ref, label), in the order they were added."""
+    targets: dict[int, list[tuple[str, str, str]]] = {}
+    for target in session.exec(
+        select(DripTarget).where(col(DripTarget.drip_id).in_(ids)).order_by(col(DripTarget.id))
+    ).all():
+        targets.setdefault(target.drip_id, []).append((target.kind, target.ref, target.label))
+    return targets
+
+
+def _stats(session: Session, ids: list[int]) -> dict[int, tuple[int, int, datetime | None]]:
+    """Each drip's enrolments, finished enrolments and soonest due instant."""
+    return {
+        drip_id: (total, finished, next_due)
+        for drip_id, total, finished, next_due in session.exec(
+            select(
+                Enrolment.drip_id,
+                func.count(),
+                func.sum(case((col(Enrolment.status) == "finished", 1), else_=0)),
+                func.min(Enrolment.next_due_at),
+            )
+            .where(col(Enrolment.drip_id).in_(ids))
+            .group_by(col(Enrolment.drip_id))
+        ).all()
+    }

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Row, Table, and_, func, or_, select, update
 from sqlmodel import Session, col
 
 from bot.storage.db import Database, insert_for
 from bot.storage.models import Course, Delivery, Drip, Learner, Lesson, Question
+
+# A claimed delivery with its course, lesson, drip owner, recipient and discussion channel.
+_Detail = Row[Delivery, str | None, str | None, str | None, Learner | None, str | None]
 
 # Rows per multi-row INSERT when many deliveries are added at once (SQLite allows 32,766 values).
 _ENQUEUE_CHUNK = 1_000
@@ -202,61 +205,39 @@ class Outbox:
                     tries=col(Delivery.tries) + 1,
                 )
             )
-            details = session.execute(
-                select(
-                    Delivery,
-                    col(Course.slug),
-                    col(Lesson.slug),
-                    col(Drip.created_by),
-                    Learner,
-                    col(Drip.discuss_channel),
-                )
-                .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id), isouter=True)
-                .join(Course, col(Course.id) == col(Lesson.course_id), isouter=True)
-                .join(Drip, col(Drip.id) == col(Delivery.drip_id), isouter=True)
-                .join(
-                    Learner,
-                    and_(
-                        col(Learner.team_id) == col(Delivery.team_id),
-                        col(Learner.user_id) == col(Delivery.recipient),
-                    ),
-                    isouter=True,
-                )
-                .where(col(Delivery.id).in_(ids))
-                .order_by(col(Delivery.due_at), col(Delivery.id))
-            ).all()
+            details = self._details(session, ids)
             question_positions = self._question_positions(session, ids)
-        claimed = []
-        for delivery, course, lesson, owner, learner, discuss in details:
-            assert delivery.id is not None
-            claimed.append(
-                Claimed(
-                    id=delivery.id,
-                    team_id=delivery.team_id,
-                    kind=delivery.kind,
-                    token=token,
-                    recipient=delivery.recipient,
-                    recipient_kind=delivery.recipient_kind,
-                    course=course,
-                    lesson=lesson,
-                    question_position=question_positions.get(delivery.id),
-                    drip_id=delivery.drip_id,
-                    drip_owner=owner,
-                    enrolment_id=delivery.enrolment_id,
-                    parts_sent=delivery.parts_sent,
-                    channel_id=delivery.channel_id,
-                    message_ts=delivery.message_ts,
-                    payload=delivery.payload,
-                    tries=delivery.tries,
-                    resumed=delivery.id in resumed,
-                    claimed_at=now,
-                    first_name=(learner.first_name or learner.name) if learner else "",
-                    dm_channel=learner.dm_channel if learner else None,
-                    discuss_channel=discuss,
-                    snoozed_until=learner.snoozed_until if learner else None,
-                )
+        return [
+            _claimed(row, token=token, now=now, resumed=resumed, positions=question_positions)
+            for row in details
+        ]
+
+    @staticmethod
+    def _details(session: Session, ids: list[int]) -> Sequence[_Detail]:
+        """The claimed deliveries with what sending them needs: lesson, drip, recipient."""
+        return session.execute(
+            select(
+                Delivery,
+                col(Course.slug),
+                col(Lesson.slug),
+                col(Drip.created_by),
+                Learner,
+                col(Drip.discuss_channel),
             )
-        return claimed
+            .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id), isouter=True)
+            .join(Course, col(Course.id) == col(Lesson.course_id), isouter=True)
+            .join(Drip, col(Drip.id) == col(Delivery.drip_id), isouter=True)
+            .join(
+                Learner,
+                and_(
+                    col(Learner.team_id) == col(Delivery.team_id),
+                    col(Learner.user_id) == col(Delivery.recipient),
+                ),
+                isouter=True,
+            )
+            .where(col(Delivery.id).in_(ids))
+            .order_by(col(Delivery.due_at), col(Delivery.id))
+        ).all()
 
     @staticmethod
     def _question_positions(session: Session, ids: list[int]) -> dict[int, int]:
@@ -389,6 +370,39 @@ class Outbox:
 
 
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+
+
+def _claimed(
+    row: _Detail, *, token: str, now: datetime, resumed: set[int], positions: dict[int, int]
+) -> Claimed:
+    """A claimed delivery as the drain sees it, from a row of `Outbox._details`."""
+    delivery, course, lesson, owner, learner, discuss = row
+    assert delivery.id is not None
+    return Claimed(
+        id=delivery.id,
+        team_id=delivery.team_id,
+        kind=delivery.kind,
+        token=token,
+        recipient=delivery.recipient,
+        recipient_kind=delivery.recipient_kind,
+        course=course,
+        lesson=lesson,
+        question_position=positions.get(delivery.id),
+        drip_id=delivery.drip_id,
+        drip_owner=owner,
+        enrolment_id=delivery.enrolment_id,
+        parts_sent=delivery.parts_sent,
+        channel_id=delivery.channel_id,
+        message_ts=delivery.message_ts,
+        payload=delivery.payload,
+        tries=delivery.tries,
+        resumed=delivery.id in resumed,
+        claimed_at=now,
+        first_name=(learner.first_name or learner.name) if learner else "",
+        dm_channel=learner.dm_channel if learner else None,
+        discuss_channel=discuss,
+        snoozed_until=learner.snoozed_until if learner else None,
+    )
 
 
 def _lesson_id(session: Session, lesson: tuple[str, str]) -> int:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.content.loader import load_catalog
 from bot.services.reminders import ReminderService
+from bot.storage.auto_pauses import AutoPauseRepository
 from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.reminders import FollowupRepository
 from tests.content.test_checker import make_course
@@ -217,7 +218,13 @@ def test_each_reminder_is_sent_once_across_retries_restarts_and_a_failed_post(
     bot.tick(MONDAY_0930_BERLIN)
     tuesday = MONDAY_0930_BERLIN + DAY
     # Two processes (or a restarted one) decide the same due follow-up at the same instant.
-    other = ReminderService(repository=FollowupRepository(bot.db), hours=24, limit=2, pause_after=3)
+    other = ReminderService(
+        repository=FollowupRepository(bot.db),
+        pauses=AutoPauseRepository(bot.db),
+        hours=24,
+        limit=2,
+        pause_after=3,
+    )
     assert other.follow_up(now=tuesday).reminded == 1
     assert bot.services.reminders.follow_up(now=tuesday).reminded == 0
     standin.fail("chat.postMessage", "internal_error")  # Slack may or may not have it
