@@ -1,5 +1,8 @@
-"""How a person's rows are read out and rewritten: plain JSON values, what the ids in them refer
-to, and their id found in (and scrubbed from) others' text. Used by bot/storage/people.py."""
+"""How a person's rows are read out and rewritten, for bot/storage/people.py.
+
+Plain JSON values, what the ids in them refer to, and their id found in (and scrubbed from)
+others' text.
+"""
 
 from __future__ import annotations
 
