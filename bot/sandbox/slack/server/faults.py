@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 from .records import (
     JSON,
@@ -95,6 +96,40 @@ class FaultsAndLimits(StandInState):
         """How many calls of ``method`` are hanging on ``hold`` right now."""
         with self._lock:
             return self._held.get(method, 0)
+
+    def _wait_while_held(self, method: str) -> None:
+        """Hang while a test holds ``method`` (``hold``), counted in ``held``."""
+        with self._changed:
+            gate = self._holds.get(method)
+            if gate is not None:
+                self._held[method] = self._held.get(method, 0) + 1
+                self._changed.notify_all()
+        if gate is not None:
+            gate.wait(timeout=30)  # until the test releases it
+            with self._changed:
+                self._held[method] -= 1
+
+    def _answer_late(self, method: str) -> None:
+        """Wait out the latency ``delay`` set for ``method``."""
+        with self._lock:
+            latency, jitter = self._delays.get(method, (0.0, 0.0))
+            delay = latency + self._jitter.uniform(-jitter, jitter) if jitter else latency
+        if delay > 0:
+            # Injected latency, not test timing: the call is carried out (and counted against
+            # rate limits) when it arrives, as Slack does; its answer takes this long to come.
+            time.sleep(delay)
+
+    def _take_lost_answer(self, method: str) -> LostAnswer | None:
+        """The ``lose_answer`` this call's answer falls to, if any."""
+        with self._lock:
+            queue = self._lost.get(method)
+            if not queue:
+                return None
+            lost = queue[0]
+            lost.remaining -= 1
+            if lost.remaining <= 0:
+                queue.pop(0)
+            return lost
 
     def _take_fault(self, method: str) -> Fault | None:
         queue = self._faults.get(method)

@@ -75,16 +75,7 @@ class FilesApi(MessageStore):
         return {"upload_url": f"{self.base_url}/upload/v1/{fid}", "file_id": fid}
 
     def _files_complete_upload(self, params: JSON) -> JSON:
-        entries = params.get("files")
-        if not isinstance(entries, list) or not entries:
-            raise ApiError("invalid_arguments")
-        records: list[tuple[JSON, str]] = []
-        for entry in entries:
-            record = self._files.get(text_of(entry.get("id")) if isinstance(entry, dict) else "")
-            if record is None or record["bytes"] is None or record["completed"]:
-                raise ApiError("file_not_found")
-            title = entry.get("title") or record["name"]
-            records.append((record, str(title)))
+        records = self._uploaded(params.get("files"))
         channel_ids = [c for c in text_of(params.get("channels")).split(",") if c.strip()]
         if params.get("channel_id"):
             channel_ids.insert(0, text_of(params["channel_id"]))
@@ -103,19 +94,33 @@ class FilesApi(MessageStore):
                     "thread_ts": parents[0] if parents else None,
                 }
             )
-            shown_files.append(
-                {
-                    "id": record["id"],
-                    "name": record["name"],
-                    "title": title,
-                    "size": len(record["bytes"]),
-                    "permalink": f"https://{self.team_domain}.slack.com/files/"
-                    f"{self.bot_user_id}/{record['id']}/{record['name']}",
-                }
-            )
+            shown_files.append(self._shown_file(record, title))
         for conv, parent in zip(convs, parents, strict=True):
             message = self._bot_message({"text": comment or "", "blocks": []})
             message["files"] = copy.deepcopy(shown_files)
             message["upload"] = True
             self._append(conv, message, parent, broadcast=False)
         return {"files": shown_files}
+
+    def _uploaded(self, entries: object) -> list[tuple[JSON, str]]:
+        """The uploaded, not yet completed files ``files`` names, each with its title."""
+        if not isinstance(entries, list) or not entries:
+            raise ApiError("invalid_arguments")
+        records: list[tuple[JSON, str]] = []
+        for entry in entries:
+            record = self._files.get(text_of(entry.get("id")) if isinstance(entry, dict) else "")
+            if record is None or record["bytes"] is None or record["completed"]:
+                raise ApiError("file_not_found")
+            title = entry.get("title") or record["name"]
+            records.append((record, str(title)))
+        return records
+
+    def _shown_file(self, record: JSON, title: str) -> JSON:
+        return {
+            "id": record["id"],
+            "name": record["name"],
+            "title": title,
+            "size": len(record["bytes"]),
+            "permalink": f"https://{self.team_domain}.slack.com/files/"
+            f"{self.bot_user_id}/{record['id']}/{record['name']}",
+        }

@@ -253,21 +253,8 @@ class MessageStore(StandInState):
         """Validate text/blocks/attachments/metadata; returns the fields to store."""
         text = params.get("text", previous.get("text") if previous else None)
         text = "" if text is None else str(text)
-        blocks = params["blocks"] if "blocks" in params else (previous or {}).get("blocks")
-        if blocks in ("", None):
-            blocks = None
-        elif not isinstance(blocks, list):
-            raise ApiError("invalid_blocks_format")
-        if "attachments" in params:
-            attachments = params["attachments"]
-        else:
-            attachments = (previous or {}).get("attachments")
-        if attachments in ("", None):
-            attachments = None
-        elif not isinstance(attachments, list):
-            raise ApiError("invalid_attachments")
-        elif len(attachments) > blockkit.MESSAGE_MAX_ATTACHMENTS:
-            raise ApiError("too_many_attachments")
+        blocks = _blocks_param(params, previous)
+        attachments = _attachments_param(params, previous)
         errors = blockkit.validate_message({"blocks": blocks, "attachments": attachments})
         if errors:
             raise invalid_blocks(errors)
@@ -277,15 +264,9 @@ class MessageStore(StandInState):
         content["blocks"] = self._fill_ids(blocks) if blocks else []
         if attachments:
             content["attachments"] = copy.deepcopy(attachments)
-        metadata = params.get("metadata", (previous or {}).get("metadata"))
-        if metadata not in (None, ""):
-            if (
-                not isinstance(metadata, dict)
-                or not isinstance(metadata.get("event_type"), str)
-                or not isinstance(metadata.get("event_payload", {}), dict)
-            ):
-                raise ApiError("invalid_metadata_format")
-            content["metadata"] = copy.deepcopy(metadata)
+        metadata = _metadata_param(params, previous)
+        if metadata is not None:
+            content["metadata"] = metadata
         return content
 
     def _bot_message(self, content: JSON) -> JSON:
@@ -310,30 +291,11 @@ class MessageStore(StandInState):
     def _apply_message_response(self, context: ResponseContext, body: JSON, *, via: str) -> None:
         conv = self._lookup(context.channel)
         if flag(body.get("delete_original")):
-            if context.is_ephemeral:
-                self._ephemerals[:] = [
-                    e for e in self._ephemerals if e["message_ts"] != context.message_ts
-                ]
-            elif conv is not None and context.message_ts:
-                original = self._find(conv, context.message_ts)
-                if original is not None:
-                    self._remove(conv, original)
+            self._delete_original(context, conv)
             return
         replace = flag(body.get("replace_original")) and context.message_ts is not None
-        if replace and context.is_ephemeral:
-            content = self._message_content(body)
-            for ephemeral in self._ephemerals:
-                if ephemeral["message_ts"] == context.message_ts:
-                    ephemeral.update(content)
+        if replace and self._replace_original(context, conv, body):
             return
-        if replace and conv is not None:
-            original = self._find(conv, context.message_ts)
-            if original is not None:
-                content = self._message_content(body)
-                original.update(content)
-                if "attachments" not in content:
-                    original.pop("attachments", None)
-                return
         content = self._message_content(body)
         if conv is None:
             raise ApiError("channel_not_found")
@@ -353,3 +315,69 @@ class MessageStore(StandInState):
                 **content,
             }
         )
+
+    def _delete_original(self, context: ResponseContext, conv: Conversation | None) -> None:
+        if context.is_ephemeral:
+            self._ephemerals[:] = [
+                e for e in self._ephemerals if e["message_ts"] != context.message_ts
+            ]
+        elif conv is not None and context.message_ts:
+            original = self._find(conv, context.message_ts)
+            if original is not None:
+                self._remove(conv, original)
+
+    def _replace_original(
+        self, context: ResponseContext, conv: Conversation | None, body: JSON
+    ) -> bool:
+        """Replace the message the interaction came from; False when there is none to replace."""
+        if context.is_ephemeral:
+            content = self._message_content(body)
+            for ephemeral in self._ephemerals:
+                if ephemeral["message_ts"] == context.message_ts:
+                    ephemeral.update(content)
+            return True
+        original = self._find(conv, context.message_ts) if conv is not None else None
+        if original is None:
+            return False
+        content = self._message_content(body)
+        original.update(content)
+        if "attachments" not in content:
+            original.pop("attachments", None)
+        return True
+
+
+def _blocks_param(params: JSON, previous: JSON | None) -> list[Any] | None:
+    blocks = params["blocks"] if "blocks" in params else (previous or {}).get("blocks")
+    if blocks in ("", None):
+        return None
+    if not isinstance(blocks, list):
+        raise ApiError("invalid_blocks_format")
+    return blocks
+
+
+def _attachments_param(params: JSON, previous: JSON | None) -> list[Any] | None:
+    if "attachments" in params:
+        attachments = params["attachments"]
+    else:
+        attachments = (previous or {}).get("attachments")
+    if attachments in ("", None):
+        return None
+    if not isinstance(attachments, list):
+        raise ApiError("invalid_attachments")
+    if len(attachments) > blockkit.MESSAGE_MAX_ATTACHMENTS:
+        raise ApiError("too_many_attachments")
+    return attachments
+
+
+def _metadata_param(params: JSON, previous: JSON | None) -> JSON | None:
+    """The message's metadata (a copy) or None; checked after the text and blocks."""
+    metadata = params.get("metadata", (previous or {}).get("metadata"))
+    if metadata in (None, ""):
+        return None
+    if (
+        not isinstance(metadata, dict)
+        or not isinstance(metadata.get("event_type"), str)
+        or not isinstance(metadata.get("event_payload", {}), dict)
+    ):
+        raise ApiError("invalid_metadata_format")
+    return copy.deepcopy(metadata)

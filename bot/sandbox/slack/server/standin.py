@@ -261,15 +261,7 @@ class SlackStandIn(
         return self
 
     def _api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> Reply:
-        with self._changed:
-            gate = self._holds.get(method)
-            if gate is not None:
-                self._held[method] = self._held.get(method, 0) + 1
-                self._changed.notify_all()
-        if gate is not None:
-            gate.wait(timeout=30)  # until the test releases it
-            with self._changed:
-                self._held[method] -= 1
+        self._wait_while_held(method)
         extra_headers: dict[str, str] = {}
         try:
             params = parse_params(headers.get("content-type", ""), query, body)
@@ -300,20 +292,8 @@ class SlackStandIn(
             )
             self._touch()
         reply = Reply.json(status, payload, extra_headers)
-        with self._lock:
-            latency, jitter = self._delays.get(method, (0.0, 0.0))
-            delay = latency + self._jitter.uniform(-jitter, jitter) if jitter else latency
-        if delay > 0:
-            # Injected latency, not test timing: the call is carried out (and counted against
-            # rate limits) when it arrives, as Slack does; its answer takes this long to come.
-            time.sleep(delay)
-        with self._lock:
-            queue = self._lost.get(method)
-            if queue:
-                reply.lost = queue[0]
-                queue[0].remaining -= 1
-                if queue[0].remaining <= 0:
-                    queue.pop(0)
+        self._answer_late(method)
+        reply.lost = self._take_lost_answer(method)
         return reply
 
     def _call(

@@ -71,9 +71,7 @@ class ViewsApi(MessageStore):
             if action == "errors":
                 return
             if action == "clear":
-                for vid in stack:
-                    self._view_open[vid] = False
-                self._stacks[user] = []
+                self._close_from(user, stack, 0)
             elif action == "update" and isinstance(new_view, dict):
                 old = self._views[view_id]
                 self._views[view_id] = self._build_view(
@@ -83,25 +81,26 @@ class ViewsApi(MessageStore):
                     previous=old["previous_view_id"],
                 )
             elif action == "push" and isinstance(new_view, dict):
-                vid = self.new_id("V")
-                root = stack[0] if stack else vid
-                self._store_view(
-                    self._build_view(
-                        new_view,
-                        view_id=vid,
-                        root=root,
-                        previous=view_id,
-                    ),
-                    user,
-                )
-                self._stacks.setdefault(user, []).append(vid)
+                self._push_on_submit(user, stack, view_id, new_view)
             elif view_id in stack:
                 # No response_action: Slack closes the submitted view.
-                index = stack.index(view_id)
-                for vid in stack[index:]:
-                    self._view_open[vid] = False
-                self._stacks[user] = stack[:index]
+                self._close_from(user, stack, stack.index(view_id))
             self._touch()
+
+    def _close_from(self, user: str, stack: list[str], index: int) -> None:
+        """Close the views of ``user``'s stack from ``index`` up."""
+        for vid in stack[index:]:
+            self._view_open[vid] = False
+        self._stacks[user] = stack[:index]
+
+    def _push_on_submit(self, user: str, stack: list[str], view_id: str, new_view: JSON) -> None:
+        vid = self.new_id("V")
+        root = stack[0] if stack else vid
+        self._store_view(
+            self._build_view(new_view, view_id=vid, root=root, previous=view_id),
+            user,
+        )
+        self._stacks.setdefault(user, []).append(vid)
 
     def _view_param(self, params: JSON, *, kind: str) -> JSON:
         view = params.get("view")
