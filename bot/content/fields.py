@@ -8,12 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.content.yamlines import Located
-from bot.domain.lesson import (
-    LessonFormat,
-    MediaKind,
-    QuestionKind,
-    Source,
-)
+from bot.domain.lesson import LessonFormat, MediaKind, QuestionKind, Source
 
 E = TypeVar("E", LessonFormat, MediaKind, QuestionKind)
 

@@ -6,14 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.content.fields import Reporter, choice_field, text_field, unknown_keys
-from bot.domain.lesson import (
-    OPTIONS_RANGE,
-    Media,
-    MediaKind,
-    Option,
-    Question,
-    QuestionKind,
-)
+from bot.domain.lesson import OPTIONS_RANGE, Media, MediaKind, Option, Question, QuestionKind
 
 MEDIA_KEYS = {"kind", "url", "alt"}
 QUESTION_KEYS = {"question", "kind", "options", "explanation", "shuffle"}

@@ -5,12 +5,7 @@ from __future__ import annotations
 import copy
 
 from .messages import MessageStore
-from .records import (
-    JSON,
-    ApiError,
-    flag,
-    text_of,
-)
+from .records import JSON, ApiError, flag, text_of
 
 
 class ChatApi(MessageStore):

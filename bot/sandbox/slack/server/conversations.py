@@ -8,13 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .messages import MessageStore
-from .records import (
-    JSON,
-    ApiError,
-    Conversation,
-    flag,
-    text_of,
-)
+from .records import JSON, ApiError, Conversation, flag, text_of
 
 
 class ConversationsApi(MessageStore):

@@ -6,13 +6,7 @@ import math
 import threading
 import time
 
-from .records import (
-    JSON,
-    Fault,
-    LostAnswer,
-    RateLimit,
-    text_of,
-)
+from .records import JSON, Fault, LostAnswer, RateLimit, text_of
 from .state import StandInState
 
 

@@ -6,11 +6,7 @@ import copy
 
 from .messages import MessageStore
 from .plumbing import Reply, parse_multipart
-from .records import (
-    JSON,
-    ApiError,
-    text_of,
-)
+from .records import JSON, ApiError, text_of
 
 
 class FilesApi(MessageStore):

@@ -7,14 +7,7 @@ from typing import Any
 
 from bot.sandbox.slack import blockkit
 
-from .records import (
-    JSON,
-    ApiError,
-    Conversation,
-    ResponseContext,
-    flag,
-    invalid_blocks,
-)
+from .records import JSON, ApiError, Conversation, ResponseContext, flag, invalid_blocks
 from .state import StandInState
 
 

@@ -7,11 +7,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 from .plumbing import Reply, basic_credentials, parse_params
-from .records import (
-    JSON,
-    ApiError,
-    text_of,
-)
+from .records import JSON, ApiError, text_of
 from .state import StandInState
 
 if TYPE_CHECKING:

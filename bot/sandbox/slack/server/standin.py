@@ -19,11 +19,7 @@ from .faults import FaultsAndLimits
 from .files import FilesApi
 from .oauth import Installs
 from .plumbing import Reply, StandInHTTPServer, bearer_token, parse_params, parse_response_body
-from .records import (
-    JSON,
-    ApiError,
-    text_of,
-)
+from .records import JSON, ApiError, text_of
 from .users import UsersApi
 from .views import ViewsApi
 

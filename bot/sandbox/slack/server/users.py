@@ -7,13 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .records import (
-    JSON,
-    ApiError,
-    UserRecord,
-    flag,
-    text_of,
-)
+from .records import JSON, ApiError, UserRecord, flag, text_of
 from .state import StandInState
 
 

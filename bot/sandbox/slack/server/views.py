@@ -8,12 +8,7 @@ import hashlib
 from bot.sandbox.slack import blockkit
 
 from .messages import MessageStore
-from .records import (
-    JSON,
-    ApiError,
-    flag,
-    text_of,
-)
+from .records import JSON, ApiError, flag, text_of
 
 TRIGGER_LIFETIME_SECONDS = 3.0
 MAX_VIEW_STACK = 3
