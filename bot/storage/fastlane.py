@@ -396,7 +396,7 @@ def _upsert_card(dialect: str) -> Any:
 UPSERT_CARD = Direct(build=_upsert_card)
 
 
-# -- learners (bot.storage.drips) ------------------------------------------------------------------
+# -- learners (bot.storage.learners) ---------------------------------------------------------------
 
 # LearnerRecord's fields; runs after every graded answer.
 LEARNER = Direct(

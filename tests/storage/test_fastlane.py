@@ -18,9 +18,9 @@ from bot.storage import fastlane
 from bot.storage.answers import AnswerRecord
 from bot.storage.cards import CardState
 from bot.storage.db import Database
-from bot.storage.drips import LearnerRecord
 from bot.storage.fastlane import Direct, Row
 from bot.storage.installations import InstallationRecord
+from bot.storage.learners import LearnerRecord
 from bot.storage.models import (
     AcceptedRequest,
     Answer,
