@@ -32,6 +32,7 @@ from bot.server import (
     serve_probes,
 )
 from bot.services import Services
+from bot.services.after_answer import AfterAnswer
 from bot.services.catalog import CatalogService
 from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
@@ -55,6 +56,7 @@ from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
 from bot.services.skills import SkillService, enrolled_courses
 from bot.slack import render
+from bot.slack.app_home import AppHome
 from bot.slack.http import SlackWsgiApp
 from bot.slack.installations import INSTALL_PATH, OAuthApp, oauth_settings
 from bot.slack.listeners import register_listeners
@@ -62,6 +64,7 @@ from bot.slack.messenger import SlackMessenger
 from bot.slack.metering import meter
 from bot.slack.probes import HealthCheck, Probes, Scrape
 from bot.slack.render import SlackComposer
+from bot.slack.settling import SETTLE_THREADS, Settling
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
 from bot.storage.backlog import due_backlog
@@ -201,13 +204,6 @@ def check_content(folder: Path) -> ContentCheck:
     return ContentCheck(loaded.catalog, problems, warnings)
 
 
-# What follows an acknowledged answer (bot/slack/listeners/quiz.py). Mostly waiting on Slack:
-# feedback goes to response_url, which answers in 100-300 ms from afar, so at 100 answers/s per
-# process some 30 posts are in flight at once. With 8 threads and Slack at 150 ms, acks waited
-# for feedback (p50 154 ms in bench/answers.py --feedback-latency 150); with 32, 1.7 ms.
-SETTLE_THREADS = 32
-
-
 def open_database(settings: Settings) -> Database:
     # A connection for every thread that may use one at the same moment (requests, listeners,
     # the scheduler's few; the settling threads spend most of their time waiting on Slack, and
@@ -242,10 +238,7 @@ def build_services(
         if settings.oauth
         else None
     )
-    messenger = SlackMessenger(
-        meter(client or slack_client(settings, retries=False), metrics.slack_call),
-        tokens=installations.token if installations is not None else None,
-    )
+    messenger = slack_messenger(settings, installations, client=client, metrics=metrics)
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
     outbox = Outbox(db)
@@ -358,18 +351,38 @@ def build_services(
         insights=insights,
         reminders=reminders,
     )
+    quiz = QuizService(
+        answers=answers,
+        catalog=catalog_service,
+        reviews=reviews,
+        people=people,
+        gamify=gamify,
+        metrics=metrics,
+    )
+    dashboard = DashboardService(  # App Home's dashboard (issue 15 item 1)
+        repository=DashboardRepository(db),
+        drips=repository,
+        answers=answers,
+        game=game,
+        catalog=catalog_service,
+        people=people,
+        gamify=gamify,
+        leaderboards=leaderboards,
+        skills=skills,
+        reviews=reviews,
+        kick=kick,
+        attention=reminders.attention,
+    )
     return Services(
         catalog=catalog_service,
         people=people,
         drips=drips,
         delivery=delivery,
-        quiz=QuizService(
-            answers=answers,
-            catalog=catalog_service,
-            reviews=reviews,
-            people=people,
-            gamify=gamify,
-            metrics=metrics,
+        quiz=quiz,
+        after_answer=AfterAnswer(
+            quiz=quiz,
+            discussions=discussions,
+            homes=AppHome(dashboard=dashboard, people=people, messenger=messenger, clock=clock),
         ),
         reports=reports,
         discussions=discussions,
@@ -391,21 +404,22 @@ def build_services(
             messenger=messenger,
         ),
         digests=digests,
-        dashboard=DashboardService(  # App Home's dashboard (issue 15 item 1)
-            repository=DashboardRepository(db),
-            drips=repository,
-            answers=answers,
-            game=game,
-            catalog=catalog_service,
-            people=people,
-            gamify=gamify,
-            leaderboards=leaderboards,
-            skills=skills,
-            reviews=reviews,
-            kick=kick,
-            attention=reminders.attention,
-        ),
+        dashboard=dashboard,
         metrics=metrics,
+    )
+
+
+def slack_messenger(
+    settings: Settings,
+    installations: Installations | None,
+    *,
+    client: WebClient | None = None,
+    metrics: Metrics = NO_METRICS,
+) -> SlackMessenger:
+    """The one outbound path: SLACK_BOT_TOKEN, or with OAuth each workspace's installed token."""
+    return SlackMessenger(
+        meter(client or slack_client(settings, retries=False), metrics.slack_call),
+        tokens=installations.token if installations is not None else None,
     )
 
 
@@ -460,9 +474,10 @@ def build_bolt_app(
     register_listeners(
         app,
         services,
-        counter_interval=counter_interval,
+        messenger=slack_messenger(settings, services.installations, metrics=services.metrics),
         # Run before the response (tests): everything settles before the request returns.
-        settle_threads=0 if process_before_response else SETTLE_THREADS,
+        settling=Settling(0 if process_before_response else SETTLE_THREADS),
+        counter_interval=counter_interval,
     )
     return app
 

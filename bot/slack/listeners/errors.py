@@ -1,4 +1,6 @@
-"""One error handler for every listener: log it, tell the person privately, answer Slack 200.
+"""One error handler for every listener and middleware: a refusal becomes the person's private
+reply (bot/slack/refusals.py); anything else is logged, the person told privately, Slack
+answered 200.
 
 A 500 would only make Slack show its own vague error (or retry an event) on top of ours.
 """
@@ -13,6 +15,9 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
+from bot.services.refused import Refused
+from bot.slack.refusals import Refusals
+
 log = logging.getLogger(__name__)
 
 SORRY = (
@@ -23,7 +28,7 @@ _FORM_SORRY = "Something went wrong on our side. Please try again in a minute."
 _INTERACTIVE = ("block_actions", "view_submission")  # a person clicked: tell them
 
 
-def register(app: App) -> None:
+def register(app: App, refusals: Refusals) -> None:
     @app.error
     def report(
         error: Exception,
@@ -33,6 +38,17 @@ def register(app: App) -> None:
         client: WebClient,
         context: BoltContext,
     ) -> BoltResponse | None:
+        if isinstance(error, Refused):
+            reply = refusals.reply(
+                error,
+                body=body,
+                respond=respond,
+                acknowledged=context.ack.response is not None,
+                context=context,
+            )
+            if response is None:  # acknowledged, and Bolt keeps that acknowledgement
+                return None
+            return reply or BoltResponse(status=200, body="")
         log.error("listener failed: %s", body.get("type") or body.get("command"), exc_info=error)
         if response is not None and body.get("type") == "view_submission":
             return _form_error(body)  # not acknowledged yet: the form shows the apology

@@ -1,0 +1,89 @@
+"""The one place a `Refused` (a use case saying no, bot/services/refused.py) becomes the person's
+private reply, whichever listener or middleware it came from (bot/slack/listeners/errors.py).
+
+Where the reply goes depends on what the person did: a form shows it under its first field, a
+slash command answers with it, an App Home button shows it on top of the Home, any other button
+answers privately through its response URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slack_bolt import BoltContext, BoltResponse
+from slack_bolt.context.respond import Respond
+
+from bot.services.refused import Refused
+from bot.slack.app_home import AppHome
+from bot.slack.messenger import SlackMessenger
+
+NO_ENTRY = ":no_entry_sign: "
+
+
+class Refusals:
+    """Turns a refusal into a private reply; a response when Slack is not acknowledged yet."""
+
+    def __init__(self, *, home: AppHome, messenger: SlackMessenger) -> None:
+        self._home = home
+        self._messenger = messenger
+
+    def reply(
+        self,
+        refused: Refused,
+        *,
+        body: dict[str, Any],
+        respond: Respond | None,
+        acknowledged: bool,
+        context: BoltContext,
+    ) -> BoltResponse | None:
+        """`acknowledged`: the listener acknowledged before it was refused; when not, the
+        returned response acknowledges (and, for a form or command, carries the reply)."""
+        text = str(refused)
+        team, user = context.team_id or "", context.user_id or ""
+        kind = body.get("type")
+        if kind == "view_submission":
+            if not acknowledged:
+                return _form_errors(body, text)
+            # The form is gone (only scheduling works after its ack): say it in the DM.
+            self._messenger.post(team, user, {"text": NO_ENTRY + text})
+            self._home.publish(team, user)
+            return None
+        if "command" in body:
+            if not acknowledged:
+                return _json({"response_type": "ephemeral", "text": NO_ENTRY + text})
+            if respond is not None:
+                respond(text=NO_ENTRY + text, response_type="ephemeral", replace_original=False)
+            return None
+        if _from_home(body):
+            self._home.publish(team, user, note=text)
+        elif respond is not None and body.get("response_url"):
+            respond(response_type="ephemeral", replace_original=False, text=text)
+        return None if acknowledged else BoltResponse(status=200, body="")
+
+
+def _from_home(body: dict[str, Any]) -> bool:
+    """A button on App Home (no response URL there: the Home itself shows the refusal)."""
+    return (body.get("view") or {}).get("type") == "home"
+
+
+def _form_errors(body: dict[str, Any], text: str) -> BoltResponse:
+    """The refusal under the form's first field, the form still open."""
+    blocks = (body.get("view") or {}).get("blocks") or []
+    inputs = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"]
+    if not inputs or not isinstance(inputs[0], str):
+        return BoltResponse(status=200, body="")
+    return _json({"response_action": "errors", "errors": {inputs[0]: plain(text)}})
+
+
+def plain(text: str) -> str:
+    """Form errors are plain text: drop Slack's mention markup."""
+    text = re.sub(r"<#(\w+)(?:\|([^>]*))?>", lambda m: "#" + (m.group(2) or "that channel"), text)
+    return text.replace("`", "")[:150]
+
+
+def _json(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200, body=json.dumps(payload), headers={"content-type": "application/json"}
+    )
