@@ -245,17 +245,17 @@ def _serve_app(
     health_port: int | None,
     metrics_dir: Path | None,
 ) -> int:
-    from bot import app
+    from bot import preflight, serving
 
     if settings.oauth and not args.http:
-        print(f"microlearn: {app.OAUTH_NEEDS_HTTP}", file=sys.stderr)
+        print(f"microlearn: {preflight.OAUTH_NEEDS_HTTP}", file=sys.stderr)
         return EXIT_USAGE
-    missing = app.missing_credentials(settings, http=args.http)
+    missing = preflight.missing_credentials(settings, http=args.http)
     if missing:
-        print(app.credentials_guide(missing, http=args.http), file=sys.stderr)
+        print(preflight.credentials_guide(missing, http=args.http), file=sys.stderr)
         return EXIT_FAILED
     try:
-        app.serve(
+        serving.serve(
             settings,
             http=args.http,
             host=args.host,
@@ -265,7 +265,7 @@ def _serve_app(
             metrics_dir=metrics_dir,
             health_port=health_port,
         )
-    except app.StartupError as error:
+    except preflight.StartupError as error:
         for problem in getattr(error, "problems", ()):
             print(problem, file=sys.stderr)
         print(f"microlearn: {error}", file=sys.stderr)
@@ -300,9 +300,9 @@ def _sandbox(settings: Settings, *, port: int | None, lessons: Path | None, out:
 
 
 def _lessons_check(folder: Path, out: TextIO, *, strict: bool) -> int:
-    from bot import app
+    from bot import preflight
 
-    result = app.check_content(folder)
+    result = preflight.check_content(folder)
     for line in (*result.problems, *result.warnings):
         print(line, file=out)
     if result.problems:
@@ -321,10 +321,10 @@ def _lessons_check(folder: Path, out: TextIO, *, strict: bool) -> int:
 def _lessons_preview(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
     import json
 
-    from bot import app
+    from bot import preflight
     from bot.slack import render
 
-    result = app.check_content(folder)
+    result = preflight.check_content(folder)
     found = result.catalog.find_lessons(args.lesson)
     if len(found) != 1:
         if result.problems:
@@ -369,14 +369,14 @@ def _lessons_import(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _deliver_due(settings: Settings, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
 
     if not (settings.slack_bot_token or settings.oauth):  # with OAuth: the installs' tokens
         print("microlearn: deliver-due needs SLACK_BOT_TOKEN (see .env.example)", file=sys.stderr)
         return EXIT_FAILED
     try:
-        app.deliver_due(settings, out=out)
-    except app.StartupError as error:
+        operations.deliver_due(settings, out=out)
+    except preflight.StartupError as error:
         for problem in getattr(error, "problems", ()):
             print(problem, file=sys.stderr)
         print(f"microlearn: {error}", file=sys.stderr)
@@ -385,11 +385,11 @@ def _deliver_due(settings: Settings, out: TextIO) -> int:
 
 
 def _report(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
 
     try:
-        rows, course = app.export_answers(settings, course_id=args.course, team_id=args.team)
-    except app.StartupError as error:
+        rows, course = operations.export_answers(settings, course_id=args.course, team_id=args.team)
+    except preflight.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     try:
@@ -402,11 +402,11 @@ def _report(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _lessons_stats(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
 
     try:
-        lines = app.question_stats(settings, course_id=args.course, team_id=args.team)
-    except app.StartupError as error:
+        lines = operations.question_stats(settings, course_id=args.course, team_id=args.team)
+    except preflight.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(lines), file=out)
@@ -414,11 +414,11 @@ def _lessons_stats(settings: Settings, args: argparse.Namespace, out: TextIO) ->
 
 
 def _digest(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
 
     try:
-        app.send_digests(settings, lead_id=args.lead, team_id=args.team, out=out)
-    except app.StartupError as error:
+        operations.send_digests(settings, lead_id=args.lead, team_id=args.team, out=out)
+    except preflight.StartupError as error:
         for problem in getattr(error, "problems", ()):
             print(problem, file=sys.stderr)
         print(f"microlearn: {error}", file=sys.stderr)
@@ -427,12 +427,12 @@ def _digest(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _db_upgrade(settings: Settings, out: TextIO) -> int:
-    from bot import app
+    from bot import app, preflight
 
     db = app.open_database(settings)
     try:
         before, after = app.upgrade_database(db)
-    except app.StartupError as error:
+    except preflight.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     finally:
@@ -459,7 +459,7 @@ def _db_backup(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
 
 
 def _people_data(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
     from bot.scheduler import utc_now
 
     wrong = _person_arguments(args)
@@ -467,7 +467,7 @@ def _people_data(settings: Settings, args: argparse.Namespace, out: TextIO) -> i
         print(f"microlearn {args.command}: {wrong}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        with app.people_data(settings) as privacy:
+        with operations.people_data(settings) as privacy:
             teams = privacy.teams_of(args.user_id)
             where = f" in {args.team}" if args.team else ""
             if not teams or (args.team and args.team not in teams):
@@ -489,7 +489,7 @@ def _people_data(settings: Settings, args: argparse.Namespace, out: TextIO) -> i
                 document = privacy.export(team_id=team, user_id=args.user_id, now=utc_now())
                 return _write_export(document, args.out, out)
             forgotten = privacy.forget(team_id=team, user_id=args.user_id)
-    except app.StartupError as error:
+    except preflight.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(f"forgot {args.user_id} in {team}, in one transaction:", file=out)

@@ -22,37 +22,52 @@ from bot.slack.messenger import SlackMessenger
 def register(
     app: App, services: Services, *, messenger: SlackMessenger, clicks: AnswerClicks
 ) -> None:
-    @app.action("answer_choices")
-    def tick_a_box(ack: Ack) -> None:
+    buttons = QuizButtons(services, messenger=messenger, clicks=clicks)
+    app.action("answer_choices")(buttons.tick_a_box)
+    app.action("answer_open")(buttons.open_form)
+    app.view("open_answer")(buttons.open_submitted)
+    app.action("lesson_done")(buttons.lesson_done)
+
+
+class QuizButtons:
+    """Each parses the click, calls one service, replies."""
+
+    def __init__(
+        self, services: Services, *, messenger: SlackMessenger, clicks: AnswerClicks
+    ) -> None:
+        self._services = services
+        self._messenger = messenger
+        self._clicks = clicks
+
+    def tick_a_box(self, ack: Ack) -> None:
         ack()  # ticking a checkbox is not an answer yet; Submit is
 
-    @app.action("answer_open")
     def open_form(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
     ) -> None:
         ack()
         ref, team = str(action.get("value", "")), context.team_id or ""
-        _lesson, question, _position = services.quiz.question_for(
+        _lesson, question, _position = self._services.quiz.question_for(
             ref, team_id=team, user_id=body["user"]["id"]
         )
         container = body.get("container") or {}
         metadata = OpenAnswer(
             ref=ref, channel=container.get("channel_id"), ts=container.get("message_ts")
         ).encode()
-        messenger.open_view(
+        self._messenger.open_view(
             team,
             body.get("trigger_id", ""),
             render_answers.open_answer_view(question, metadata=metadata),
         )
 
-    @app.view("open_answer")
     def open_submitted(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
     ) -> None:
         text = open_answer_text(view)
         if not text:
             ack(response_action="errors", errors={"answer": "Write an answer first."})
             return
+        services = self._services
         meta = OpenAnswer.decode(view.get("private_metadata"))
         team, user_id = context.team_id or "", body["user"]["id"]
         channel, ts = meta.channel, meta.ts
@@ -69,13 +84,14 @@ def register(
         feedback = render_answers.open_feedback_for(answered)
         in_dm = str(channel or "").startswith("D")
         if channel is not None and in_dm and answered.recorded and ts:
-            messenger.update(team, channel, ts, render_answers.answered_message(answered, feedback))
+            message = render_answers.answered_message(answered, feedback)
+            self._messenger.update(team, channel, ts, message)
         elif channel:
-            messenger.post_ephemeral(team, channel, user_id, feedback)
+            self._messenger.post_ephemeral(team, channel, user_id, feedback)
         services.after_answer.settle(answered, user_id=user_id, in_dm=in_dm, now=services.clock())
 
-    @app.action("lesson_done")
     def lesson_done(
+        self,
         ack: Ack,
         body: dict[str, Any],
         action: dict[str, Any],
@@ -86,7 +102,8 @@ def register(
         delivery_id = whole_number(str(action.get("value", "")))
         if delivery_id is None:
             return  # a preview's button
-        reply = clicks.responder(body, respond)
+        services = self._services
+        reply = self._clicks.responder(body, respond)
         team, user_id = context.team_id or "", body["user"]["id"]
         done = services.quiz.done(
             team_id=team, user_id=user_id, delivery_id=delivery_id, now=services.clock()
