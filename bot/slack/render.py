@@ -350,12 +350,7 @@ def feedback_message(
             _graded_feedback(question, choice, correct, already, review, shown)
         )
         return message
-    if question.kind.value == "poll":
-        verdict = "poll"
-    elif question.kind.value == "open":
-        verdict = "open"
-    else:
-        verdict = "right" if correct else "wrong"
+    verdict = _verdict(question, correct)
     picked = set(choice)
     chosen = [question.options[i] for i in shown if i in picked]
     answer = text if verdict == "open" else "; ".join(option.text for option in chosen)
@@ -364,17 +359,7 @@ def feedback_message(
         if verdict == "wrong"
         else []
     )
-    poll = []
-    if distribution is not None:
-        total = sum(distribution.values()) or 1
-        poll = [
-            {
-                "text": question.options[index].text,
-                "count": distribution.get(index, 0),
-                "percent": round(100 * distribution.get(index, 0) / total),
-            }
-            for index in shown
-        ]
+    poll = _poll(question, distribution, shown) if distribution is not None else []
     return _render(
         "feedback.json.j2",
         verdict=verdict,
@@ -386,6 +371,25 @@ def feedback_message(
         poll=poll,
         review=review,
     )
+
+
+def _verdict(question: Question, correct: bool | None) -> str:
+    if question.kind.value in ("poll", "open"):
+        return str(question.kind.value)
+    return "right" if correct else "wrong"
+
+
+def _poll(question: Question, distribution: dict[int, int], shown: Order) -> list[dict[str, Any]]:
+    """Votes per option so far, in the order the learner was shown them."""
+    total = sum(distribution.values()) or 1
+    return [
+        {
+            "text": question.options[index].text,
+            "count": distribution.get(index, 0),
+            "percent": round(100 * distribution.get(index, 0) / total),
+        }
+        for index in shown
+    ]
 
 
 @lru_cache(maxsize=4096)
