@@ -13,9 +13,9 @@ from pathlib import Path
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.bolt_app import build_bolt_app, slack_messenger
 from bot.config import Settings
 from bot.domain.lesson import Catalog
-from bot.logs import ContextThreadPool
 from bot.metrics import PrometheusMetrics
 from bot.preflight import StartupError
 from bot.scheduler import Ticker, utc_now
@@ -43,14 +43,8 @@ from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
 from bot.services.skills import SkillService, enrolled_courses
 from bot.slack.app_home import AppHome
-from bot.slack.http import SlackWsgiApp
-from bot.slack.installations import OAuthApp, oauth_settings
-from bot.slack.listeners import register_listeners
 from bot.slack.messenger import SlackMessenger
-from bot.slack.metering import meter
-from bot.slack.probes import HealthCheck, Scrape
 from bot.slack.render import SlackComposer
-from bot.slack.settling import SETTLE_THREADS, Settling
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
 from bot.storage.backlog import due_backlog
@@ -172,261 +166,264 @@ def build_services(
         else None
     )
     messenger = slack_messenger(settings, installations, client=client, metrics=metrics)
+    core = _core(settings, db, catalog, messenger, clock=clock, metrics=metrics)
+    drips = _drip_service(core)
+    privacy = PrivacyService(
+        people=PersonRepository(db),
+        drips=core.drips,
+        outbox=core.outbox,
+        retention_days=settings.retention_days,
+        kick=core.kick,
+    )
+    digests = _digests(core, drips)
+    delivery = _delivery(core, privacy=privacy, digests=digests, sleep=sleep)
+    learning = _learning(core)
+    reports = _reports(core)
+    return Services(
+        catalog=core.catalog,
+        people=core.people,
+        drips=drips,
+        delivery=delivery,
+        quiz=learning.quiz,
+        after_answer=AfterAnswer(
+            quiz=learning.quiz,
+            discussions=core.discussions,
+            homes=AppHome(
+                dashboard=learning.dashboard, people=core.people, messenger=messenger, clock=clock
+            ),
+        ),
+        reports=reports,
+        discussions=core.discussions,
+        inbox=Inbox(outbox=core.outbox, repository=core.drips, kick=core.kick),
+        privacy=privacy,
+        clock=clock,
+        reminders=core.reminders,
+        installations=installations,
+        gamify=learning.gamify,
+        leaderboards=learning.leaderboards,
+        skills=learning.skills,
+        lead_reports=LeadReports(
+            reports=reports,
+            insights=core.insights,
+            answers=core.answers,
+            drips=drips,
+            repository=core.drips,
+            people=core.people,
+            messenger=messenger,
+        ),
+        digests=digests,
+        dashboard=learning.dashboard,
+        metrics=metrics,
+    )
+
+
+@dataclass(frozen=True)
+class _Core:
+    """What most use cases are built on: the repositories, people, reviews, reminders and
+    discussions, the messenger and the tick's kick."""
+
+    settings: Settings
+    db: Database
+    messenger: SlackMessenger
+    composer: SlackComposer
+    kick: Kick
+    catalog: CatalogService
+    drips: DripRepository
+    outbox: Outbox
+    answers: AnswerRepository
+    insights: InsightsRepository
+    people: People
+    reviews: ReviewService
+    reminders: ReminderService
+    discussions: DiscussionService
+    clock: Callable[[], datetime]
+    metrics: Metrics
+
+
+def _core(
+    settings: Settings,
+    db: Database,
+    catalog: Catalog,
+    messenger: SlackMessenger,
+    *,
+    clock: Callable[[], datetime],
+    metrics: Metrics,
+) -> _Core:
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
     outbox = Outbox(db)
-    people = People(repository, messenger, admins=settings.admins)
     answers = AnswerRepository(db)
-    reviews = ReviewService(
-        answers=answers,
-        drips=repository,
-        outbox=outbox,
-        load=ReviewLoadRepository(db),
-        per_day=settings.reviews_per_day,
-    )
     kick = Kick()
     composer = SlackComposer()
-    reminders = ReminderService(
-        repository=FollowupRepository(db),
-        hours=settings.remind_hours,
-        limit=settings.reminders,
-        pause_after=settings.auto_pause_after,
-    )
-    discussions = DiscussionService(
-        repository=DiscussionRepository(db),
-        answers=answers,
-        outbox=outbox,
+    return _Core(
+        settings=settings,
+        db=db,
         messenger=messenger,
         composer=composer,
-        catalog=catalog_service,
-        nudge_after=timedelta(hours=settings.nudge_after_hours),
         kick=kick,
-    )
-    drips = DripService(
-        repository=repository,
-        outbox=outbox,
         catalog=catalog_service,
-        people=people,
-        messenger=messenger,
-        bot_user_id=messenger.bot_user_id,
-        kick=kick,
-        reviews=reviews,
-    )
-    privacy = PrivacyService(
-        people=PersonRepository(db),
         drips=repository,
         outbox=outbox,
-        retention_days=settings.retention_days,
-        kick=kick,
+        answers=answers,
+        insights=InsightsRepository(db),
+        people=People(repository, messenger, admins=settings.admins),
+        reviews=ReviewService(
+            answers=answers,
+            drips=repository,
+            outbox=outbox,
+            load=ReviewLoadRepository(db),
+            per_day=settings.reviews_per_day,
+        ),
+        reminders=ReminderService(
+            repository=FollowupRepository(db),
+            hours=settings.remind_hours,
+            limit=settings.reminders,
+            pause_after=settings.auto_pause_after,
+        ),
+        discussions=DiscussionService(
+            repository=DiscussionRepository(db),
+            answers=answers,
+            outbox=outbox,
+            messenger=messenger,
+            composer=composer,
+            catalog=catalog_service,
+            nudge_after=timedelta(hours=settings.nudge_after_hours),
+            kick=kick,
+        ),
+        clock=clock,
+        metrics=metrics,
     )
-    insights = InsightsRepository(db)
-    digests = DigestService(
-        insights=insights,
-        repository=repository,
-        catalog=catalog_service,
-        people=people,
+
+
+def _drip_service(core: _Core) -> DripService:
+    return DripService(
+        repository=core.drips,
+        outbox=core.outbox,
+        catalog=core.catalog,
+        people=core.people,
+        messenger=core.messenger,
+        bot_user_id=core.messenger.bot_user_id,
+        kick=core.kick,
+        reviews=core.reviews,
+    )
+
+
+def _digests(core: _Core, drips: DripService) -> DigestService:
+    return DigestService(
+        insights=core.insights,
+        repository=core.drips,
+        catalog=core.catalog,
+        people=core.people,
         drips=drips,
-        outbox=outbox,
-        messenger=messenger,
-        setting=settings.digest,
-        kick=kick,
+        outbox=core.outbox,
+        messenger=core.messenger,
+        setting=core.settings.digest,
+        kick=core.kick,
     )
-    delivery = DeliveryService(
-        outbox=outbox,
-        repository=repository,
-        catalog=catalog_service,
-        people=people,
-        messenger=messenger,
-        composer=composer,
+
+
+def _reports(core: _Core) -> ReportService:
+    return ReportService(
+        answers=core.answers,
+        drips=core.drips,
+        catalog=core.catalog,
+        reviews=core.reviews,
+        discussions=core.discussions,
+        insights=core.insights,
+        reminders=core.reminders,
+    )
+
+
+def _delivery(
+    core: _Core,
+    *,
+    privacy: PrivacyService,
+    digests: DigestService,
+    sleep: Callable[[float], None],
+) -> DeliveryService:
+    settings = core.settings
+    return DeliveryService(
+        outbox=core.outbox,
+        repository=core.drips,
+        catalog=core.catalog,
+        people=core.people,
+        messenger=core.messenger,
+        composer=core.composer,
         # One rate per workspace for every process and replica on this database.
         pacer=Pacer(
             rate=settings.send_rate_per_second,
             burst=settings.send_burst,
-            shared=SharedSendRate(db),
+            shared=SharedSendRate(core.db),
         ),
-        clock=clock,
+        clock=core.clock,
         sleep=sleep,
         grace=timedelta(hours=settings.catch_up_grace_hours),
-        reviews=reviews,
-        discussions=discussions,
-        reminders=reminders,
+        reviews=core.reviews,
+        discussions=core.discussions,
+        reminders=core.reminders,
         batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
         privacy=privacy,
         steps=(digests.plan,),
         senders={"digest": digests.send},
-        metrics=metrics,
+        metrics=core.metrics,
         threads=settings.posts_in_flight,
     )
-    # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
-    game = GamifyRepository(db)
-    gamify = GamifyService(repository=game, drips=repository, catalog=catalog_service, kick=kick)
+
+
+@dataclass(frozen=True)
+class _Learning:
+    """Answers, points, badges, leaderboards, mastery, recommendations and App Home's
+    dashboard (issue 15)."""
+
+    quiz: QuizService
+    gamify: GamifyService
+    leaderboards: LeaderboardService
+    skills: SkillService
+    dashboard: DashboardService
+
+
+def _learning(core: _Core) -> _Learning:
+    game = GamifyRepository(core.db)
+    repository = core.drips
+    gamify = GamifyService(repository=game, drips=repository, catalog=core.catalog, kick=core.kick)
     leaderboards = LeaderboardService(
         repository=game,
         drips=repository,
-        catalog=catalog_service,
-        people=people,
-        outbox=outbox,
-        kick=kick,
+        catalog=core.catalog,
+        people=core.people,
+        outbox=core.outbox,
+        kick=core.kick,
     )
     skills = SkillService(
         repository=game,
-        catalog=catalog_service,
-        outbox=outbox,
+        catalog=core.catalog,
+        outbox=core.outbox,
         enrolled=lambda team, user: enrolled_courses(repository.enrolments(team, recipient=user)),
-        kick=kick,
-    )
-    reports = ReportService(
-        answers=answers,
-        drips=repository,
-        catalog=catalog_service,
-        reviews=reviews,
-        discussions=discussions,
-        insights=insights,
-        reminders=reminders,
+        kick=core.kick,
     )
     quiz = QuizService(
-        answers=answers,
-        catalog=catalog_service,
-        reviews=reviews,
-        people=people,
+        answers=core.answers,
+        catalog=core.catalog,
+        reviews=core.reviews,
+        people=core.people,
         gamify=gamify,
-        metrics=metrics,
+        metrics=core.metrics,
     )
     dashboard = DashboardService(  # App Home's dashboard (issue 15 item 1)
-        repository=DashboardRepository(db),
+        repository=DashboardRepository(core.db),
         drips=repository,
-        answers=answers,
+        answers=core.answers,
         game=game,
-        catalog=catalog_service,
-        people=people,
+        catalog=core.catalog,
+        people=core.people,
         gamify=gamify,
         leaderboards=leaderboards,
         skills=skills,
-        reviews=reviews,
-        kick=kick,
-        attention=reminders.attention,
+        reviews=core.reviews,
+        kick=core.kick,
+        attention=core.reminders.attention,
     )
-    return Services(
-        catalog=catalog_service,
-        people=people,
-        drips=drips,
-        delivery=delivery,
-        quiz=quiz,
-        after_answer=AfterAnswer(
-            quiz=quiz,
-            discussions=discussions,
-            homes=AppHome(dashboard=dashboard, people=people, messenger=messenger, clock=clock),
-        ),
-        reports=reports,
-        discussions=discussions,
-        inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
-        privacy=privacy,
-        clock=clock,
-        reminders=reminders,
-        installations=installations,
-        gamify=gamify,
-        leaderboards=leaderboards,
-        skills=skills,
-        lead_reports=LeadReports(
-            reports=reports,
-            insights=insights,
-            answers=answers,
-            drips=drips,
-            repository=repository,
-            people=people,
-            messenger=messenger,
-        ),
-        digests=digests,
-        dashboard=dashboard,
-        metrics=metrics,
-    )
-
-
-def slack_messenger(
-    settings: Settings,
-    installations: Installations | None,
-    *,
-    client: WebClient | None = None,
-    metrics: Metrics = NO_METRICS,
-) -> SlackMessenger:
-    """The one outbound path: SLACK_BOT_TOKEN, or with OAuth each workspace's installed token."""
-    return SlackMessenger(
-        meter(client or slack_client(settings, retries=False), metrics.slack_call),
-        tokens=installations.token if installations is not None else None,
-    )
-
-
-def slack_client(settings: Settings, *, retries: bool = True) -> WebClient:
-    # With OAuth, each call gets its workspace's token (Bolt's per request, the messenger's).
-    token = None if settings.oauth else settings.slack_bot_token
-    client = WebClient(token=token, base_url=settings.slack_api_url)
-    if not retries:
-        client.retry_handlers.clear()
-    return client
-
-
-def build_bolt_app(
-    settings: Settings,
-    services: Services,
-    *,
-    process_before_response: bool = False,
-    token_verification_enabled: bool = True,
-    counter_interval: float = 5.0,
-) -> App:
-    oauth = None
-    if settings.oauth:
-        assert services.installations is not None
-        assert settings.slack_client_id and settings.slack_client_secret
-        assert settings.slack_state_secret
-        oauth = oauth_settings(
-            OAuthApp(
-                client_id=settings.slack_client_id,
-                client_secret=settings.slack_client_secret,
-                state_secret=settings.slack_state_secret,
-                api_url=settings.slack_api_url,
-            ),
-            services.installations,
-            guard=services.installations,
-            clock=services.clock,
-        )
-    app = App(
-        logger=_bolt_logger(),
-        client=meter(slack_client(settings), services.metrics.slack_call),
-        oauth_settings=oauth,
-        signing_secret=settings.slack_signing_secret or "",
-        # Every HTTP request reaches Bolt through SlackWsgiApp, which has verified its signature,
-        # freshness and novelty (see http_app); Socket Mode requests carry no signature.
-        request_verification_enabled=False,
-        token_verification_enabled=token_verification_enabled,
-        process_before_response=process_before_response,
-        listener_executor=ContextThreadPool(
-            max_workers=settings.listener_threads, thread_name_prefix="listener"
-        ),
-        name="microlearn",
-    )
-    register_listeners(
-        app,
-        services,
-        messenger=slack_messenger(settings, services.installations, metrics=services.metrics),
-        # Run before the response (tests): everything settles before the request returns.
-        settling=Settling(0 if process_before_response else SETTLE_THREADS),
-        counter_interval=counter_interval,
-    )
-    return app
-
-
-class _DropNoise(logging.Filter):
-    """Bolt warns that SLACK_BOT_TOKEN from the environment is unused when a client is given."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
-
-
-def _bolt_logger() -> logging.Logger:
-    logger = logging.getLogger("slack_bolt.App")
-    if not any(isinstance(f, _DropNoise) for f in logger.filters):
-        logger.addFilter(_DropNoise())
-    return logger
+    return _Learning(quiz, gamify, leaderboards, skills, dashboard)
 
 
 def build(
@@ -451,40 +448,3 @@ def build(
     services = build_services(settings, db, catalog, clock=clock, metrics=counted or NO_METRICS)
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
     return Container(settings=settings, db=db, services=services, bolt=bolt, metrics=counted)
-
-
-def metrics_page(metrics: PrometheusMetrics | None) -> Scrape | None:
-    return metrics.page if metrics is not None else None
-
-
-def http_app(
-    settings: Settings,
-    db: Database,
-    bolt: App,
-    *,
-    clock: Callable[[], datetime] | None = None,
-    metrics: PrometheusMetrics | None = None,
-) -> SlackWsgiApp:
-    """What `serve --http` runs: each request signed, fresh and new before Bolt sees it."""
-    if not settings.slack_signing_secret:
-        raise StartupError("HTTP mode needs SLACK_SIGNING_SECRET")
-    return SlackWsgiApp(
-        bolt,
-        signing_secret=settings.slack_signing_secret,
-        health=health_check(db),
-        replays=ReplayGuard(AcceptedRequests(db)),
-        clock=clock,
-        oauth=bolt.oauth_flow,
-        metrics=metrics_page(metrics),
-    )
-
-
-def health_check(db: Database) -> HealthCheck:
-    def check() -> dict[str, str]:
-        try:
-            db.ping()
-        except StorageUnavailable as error:
-            return {"database": f"unreachable: {error}"[:300]}
-        return {"database": "ok"}
-
-    return check

@@ -8,15 +8,8 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import (
-    build,
-    build_services,
-    health_check,
-    http_app,
-    metrics_page,
-    open_database,
-    upgrade_database,
-)
+from bot.app import build, build_services, open_database, upgrade_database
+from bot.bolt_app import health_check, http_app, metrics_page
 from bot.config import Settings
 from bot.domain.lesson import Catalog
 from bot.metrics import mark_process_dead
