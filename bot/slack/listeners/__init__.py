@@ -44,7 +44,7 @@ def register_listeners(
         messenger=messenger,
         clock=services.clock,
     )
-    errors.register(app, Refusals(home=home_tab, messenger=messenger))
+    errors.register(app, Refusals(home=home_tab, messenger=messenger), messenger)
     guard.register(app)  # before any other middleware or listener reads the payload
     # Quiz answers, the busiest requests, are taken by middleware before any listener is tried.
     clicks = answers.AnswerClicks(

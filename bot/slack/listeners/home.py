@@ -21,7 +21,7 @@ from bot.slack import render_home
 from bot.slack.app_home import AppHome
 from bot.slack.forms import read_prefs_form, read_schedule_form
 from bot.slack.messenger import SlackMessenger
-from bot.slack.refusals import plain
+from bot.slack.refusals import ON_HOME, plain
 from bot.slack.render_forms import PREFS_FORM, SCHEDULE_FORM, prefs_form, schedule_form
 from bot.slack.render_replies import schedule_summary
 
@@ -32,17 +32,18 @@ OUT_OF_DATE = "That button is out of date: nothing was changed."
 def register(app: App, services: Services, *, home: AppHome, messenger: SlackMessenger) -> None:
     """The Home tab and every button and form on it."""
     buttons = HomeButtons(services, home=home, messenger=messenger)
+    # A refusal from a button is shown on top of the Home (bot/slack/refusals.py).
     app.event("app_home_opened")(buttons.home_opened)
-    app.action("home_schedule")(buttons.open_schedule)
-    app.action("home_prefs")(buttons.open_prefs)
-    app.action(re.compile(r"^home_snooze_\d+$"))(buttons.snooze)
-    app.action("home_resume")(buttons.resume)
-    app.action("home_next")(buttons.next_lesson)
-    app.action(render_home.REVIEW_NOW)(buttons.review_now)
+    app.action("home_schedule", middleware=ON_HOME)(buttons.open_schedule)
+    app.action("home_prefs", middleware=ON_HOME)(buttons.open_prefs)
+    app.action(re.compile(r"^home_snooze_\d+$"), middleware=ON_HOME)(buttons.snooze)
+    app.action("home_resume", middleware=ON_HOME)(buttons.resume)
+    app.action("home_next", middleware=ON_HOME)(buttons.next_lesson)
+    app.action(render_home.REVIEW_NOW, middleware=ON_HOME)(buttons.review_now)
     for toggle in (render_home.LEADERBOARD_SHOW, render_home.LEADERBOARD_HIDE):
-        app.action(toggle)(buttons.leaderboard_toggle)
+        app.action(toggle, middleware=ON_HOME)(buttons.leaderboard_toggle)
     for verb in ("pause", "resume", "cancel"):
-        app.action(f"drip_{verb}")(buttons.drip_button)
+        app.action(f"drip_{verb}", middleware=ON_HOME)(buttons.drip_button)
     app.view(SCHEDULE_FORM)(buttons.schedule_submitted)
     app.view(PREFS_FORM)(buttons.prefs_submitted)
 
