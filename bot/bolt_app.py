@@ -1,5 +1,7 @@
-"""The Bolt app over the services (every listener registered, listeners' Slack calls through
-the messenger), and the WSGI app that verifies each request before Bolt sees it."""
+"""The Bolt app over the services, and the WSGI app that verifies each request before Bolt.
+
+Every listener is registered here; listeners reach Slack through the messenger.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The one-shot commands operators run beside the server: `deliver-due`, `report --csv`,
-`lessons stats`, `digest`, and the people's-data commands (`forget`, `export-person`)."""
+"""The operators' one-shot commands: deliver-due, report CSV, lessons stats, digest, privacy."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""What is checked before the bot serves or runs a command: the lessons folder, the Slack
-credentials and token; StartupError says in one line what is wrong and what to do."""
+"""What is checked before serving or running a command: lessons, Slack credentials, the token.
+
+StartupError says in one line what is wrong and what to do.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""`microlearn serve`: check the lessons, migrate, verify the token, then serve HTTP (gunicorn
-workers) or Socket Mode until SIGTERM/SIGINT, each process built by the composition root."""
+"""`microlearn serve`: check, migrate, verify the token, then serve HTTP or Socket Mode.
+
+Each process (a gunicorn worker, or the one Socket Mode process) is built by bot.app.
+"""
 
 from __future__ import annotations
 

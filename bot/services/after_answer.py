@@ -1,5 +1,7 @@
-"""What follows an acknowledged answer or Done: reviews, completion, points and milestones, the
-discussion invite and the learner's App Home, in one call from the Slack adapter."""
+"""What follows an acknowledged answer or Done, as one service call (AfterAnswer).
+
+Reviews, completion, points and milestones, the discussion invite and the learner's App Home.
+"""
 
 from __future__ import annotations
 

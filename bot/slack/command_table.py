@@ -1,5 +1,7 @@
-"""The `/learn` table: what someone typed (Invocation) and the subcommands by name, in the order
-help lists them. Each subcommand's handler docstring is its one-line help."""
+"""The `/learn` table: Invocation (what someone typed) and the subcommands, in help order.
+
+Each subcommand's handler docstring is its one-line help.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The one place a `Refused` (a use case saying no, bot/services/refused.py) becomes the person's
-private reply, whichever listener or middleware it came from (bot/slack/listeners/errors.py).
+"""The one place a `Refused` (a use case saying no) becomes the person's private reply.
+
+Whichever listener or middleware raised it, bot/slack/listeners/errors.py hands it here.
 
 Where the reply goes depends on what the person did: a form shows it under its first field, a
 slash command answers with it, an App Home button (registered with `middleware=[ON_HOME]`) shows

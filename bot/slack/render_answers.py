@@ -1,5 +1,8 @@
-"""What a learner sees around an answer, as Block Kit: the feedback, the question rewritten
-once answered, a channel's answer count, a lesson marked done, and the open-answer form."""
+"""What a learner sees around an answer, as Block Kit.
+
+The feedback, the question rewritten once answered, a channel's answer count, a lesson
+marked done, and the open-answer form.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The modals App Home and `/learn schedule` open, as Block Kit: scheduling a course and a
-learner's delivery time (bot/slack/forms.py reads what comes back)."""
+"""The modals App Home and `/learn schedule` open, as Block Kit.
+
+Scheduling a course and a learner's delivery time; bot/slack/forms.py reads what comes back.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""`/learn help` as Block Kit: every subcommand, grouped by who may use it; and the reply to one
-nobody knows."""
+"""`/learn help` as Block Kit, and the reply to a subcommand nobody knows."""
 
 from __future__ import annotations
 

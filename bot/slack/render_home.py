@@ -1,5 +1,7 @@
-"""App Home as Block Kit: a learner's courses, standing, reviews, mastery,
-recommendations and settings; a lead's drips with their buttons.
+"""App Home as Block Kit: the learner's dashboard, a lead's drips, and the whole Home tab.
+
+A learner's courses, standing, reviews, mastery, recommendations and settings; a lead's drips
+with their buttons.
 
 However many courses, skills, badges or drips there are, the view stays within Slack's limits
 (100 blocks, 3000 characters a section): beyond a few of each it says how many more and where

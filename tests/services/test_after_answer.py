@@ -1,5 +1,7 @@
-"""What follows an acknowledged answer or Done, as one service call: the discussion invite only
-for a DM lesson just completed, and the learner's App Home refreshed when something changed."""
+"""AfterAnswer: the discussion invite and the App Home refresh follow an answer or Done.
+
+The invite only for a DM lesson just completed; Home refreshed when something changed.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Answer clicks (answer buttons and Submit): the ack half, as middleware, and what it hands to
-the settling threads (bot/slack/settling.py).
+"""Answer clicks (answer buttons and Submit): the ack half, as middleware, then the settling.
+
+What follows the ack runs on the settling threads (bot/slack/settling.py).
 
 The answer is one small insert committed before `ack()`, so a process killed right after the
 acknowledgement has lost nothing; feedback and message updates come after it. In a DM the
