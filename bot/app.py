@@ -47,17 +47,21 @@ from bot.slack.messenger import SlackMessenger
 from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
+from bot.storage.auto_pauses import AutoPauseRepository
 from bot.storage.backlog import due_backlog
 from bot.storage.content import ContentRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.gamify import GamifyRepository
 from bot.storage.insights import InsightsRepository
 from bot.storage.installations import InstallationRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
+from bot.storage.plan import PlanRepository
 from bot.storage.reminders import FollowupRepository
 from bot.storage.requests import AcceptedRequests
 from bot.storage.review_load import ReviewLoadRepository
@@ -170,7 +174,8 @@ def build_services(
     drips = _drip_service(core)
     privacy = PrivacyService(
         people=PersonRepository(db),
-        drips=core.drips,
+        learners=core.learners,
+        enrolments=core.enrolments,
         outbox=core.outbox,
         retention_days=settings.retention_days,
         kick=core.kick,
@@ -194,7 +199,7 @@ def build_services(
         ),
         reports=reports,
         discussions=core.discussions,
-        inbox=Inbox(outbox=core.outbox, repository=core.drips, kick=core.kick),
+        inbox=Inbox(outbox=core.outbox, learners=core.learners, kick=core.kick),
         privacy=privacy,
         clock=clock,
         reminders=core.reminders,
@@ -207,7 +212,7 @@ def build_services(
             insights=core.insights,
             answers=core.answers,
             drips=drips,
-            repository=core.drips,
+            learners=core.learners,
             people=core.people,
             messenger=messenger,
         ),
@@ -229,6 +234,8 @@ class _Core:
     kick: Kick
     catalog: CatalogService
     drips: DripRepository
+    learners: LearnerRepository
+    enrolments: EnrolmentRepository
     outbox: Outbox
     answers: AnswerRepository
     insights: InsightsRepository
@@ -251,6 +258,7 @@ def _core(
 ) -> _Core:
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
+    learners = LearnerRepository(db)
     outbox = Outbox(db)
     answers = AnswerRepository(db)
     kick = Kick()
@@ -263,19 +271,22 @@ def _core(
         kick=kick,
         catalog=catalog_service,
         drips=repository,
+        learners=learners,
+        enrolments=EnrolmentRepository(db),
         outbox=outbox,
         answers=answers,
         insights=InsightsRepository(db),
-        people=People(repository, messenger, admins=settings.admins),
+        people=People(learners, messenger, admins=settings.admins),
         reviews=ReviewService(
             answers=answers,
-            drips=repository,
+            learners=learners,
             outbox=outbox,
             load=ReviewLoadRepository(db),
             per_day=settings.reviews_per_day,
         ),
         reminders=ReminderService(
             repository=FollowupRepository(db),
+            pauses=AutoPauseRepository(db),
             hours=settings.remind_hours,
             limit=settings.reminders,
             pause_after=settings.auto_pause_after,
@@ -298,6 +309,8 @@ def _core(
 def _drip_service(core: _Core) -> DripService:
     return DripService(
         repository=core.drips,
+        learners=core.learners,
+        enrolments=core.enrolments,
         outbox=core.outbox,
         catalog=core.catalog,
         people=core.people,
@@ -311,7 +324,7 @@ def _drip_service(core: _Core) -> DripService:
 def _digests(core: _Core, drips: DripService) -> DigestService:
     return DigestService(
         insights=core.insights,
-        repository=core.drips,
+        learners=core.learners,
         catalog=core.catalog,
         people=core.people,
         drips=drips,
@@ -326,6 +339,8 @@ def _reports(core: _Core) -> ReportService:
     return ReportService(
         answers=core.answers,
         drips=core.drips,
+        learners=core.learners,
+        enrolments=core.enrolments,
         catalog=core.catalog,
         reviews=core.reviews,
         discussions=core.discussions,
@@ -345,6 +360,9 @@ def _delivery(
     return DeliveryService(
         outbox=core.outbox,
         repository=core.drips,
+        learners=core.learners,
+        enrolments=core.enrolments,
+        plans=PlanRepository(core.db),
         catalog=core.catalog,
         people=core.people,
         messenger=core.messenger,
@@ -384,11 +402,18 @@ class _Learning:
 
 def _learning(core: _Core) -> _Learning:
     game = GamifyRepository(core.db)
-    repository = core.drips
-    gamify = GamifyService(repository=game, drips=repository, catalog=core.catalog, kick=core.kick)
+    repository, enrolments = core.drips, core.enrolments
+    gamify = GamifyService(
+        repository=game,
+        learners=core.learners,
+        enrolments=core.enrolments,
+        catalog=core.catalog,
+        kick=core.kick,
+    )
     leaderboards = LeaderboardService(
         repository=game,
         drips=repository,
+        learners=core.learners,
         catalog=core.catalog,
         people=core.people,
         outbox=core.outbox,
@@ -398,7 +423,7 @@ def _learning(core: _Core) -> _Learning:
         repository=game,
         catalog=core.catalog,
         outbox=core.outbox,
-        enrolled=lambda team, user: enrolled_courses(repository.enrolments(team, recipient=user)),
+        enrolled=lambda team, user: enrolled_courses(enrolments.enrolments(team, recipient=user)),
         kick=core.kick,
     )
     quiz = QuizService(
@@ -412,6 +437,8 @@ def _learning(core: _Core) -> _Learning:
     dashboard = DashboardService(  # App Home's dashboard (issue 15 item 1)
         repository=DashboardRepository(core.db),
         drips=repository,
+        learners=core.learners,
+        enrolments=core.enrolments,
         answers=core.answers,
         game=game,
         catalog=core.catalog,

@@ -14,7 +14,8 @@ from bot.services import Services
 from bot.services.privacy import PrivacyService
 from bot.services.refused import Refused
 from bot.storage.db import Database
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
 
@@ -76,7 +77,10 @@ def people_data(settings: Settings) -> Iterator[PrivacyService]:
     try:
         upgrade_database(db)
         yield PrivacyService(
-            people=PersonRepository(db), drips=DripRepository(db), outbox=Outbox(db)
+            people=PersonRepository(db),
+            learners=LearnerRepository(db),
+            enrolments=EnrolmentRepository(db),
+            outbox=Outbox(db),
         )
     finally:
         db.dispose()
