@@ -78,11 +78,16 @@ class SharedSendRate:
 
     def pause(self, team_id: str, *, until: float, now: float, rate: float, burst: float) -> None:
         """Slack answered 429: nobody sends to this workspace before `until`."""
+        # The balance as of `until`, and no more than empty: slots handed out that fall inside
+        # the pause are void (their posts take new ones), so their debt goes with them, while
+        # slots beyond it stand. Posts resume at `until`, at the rate, not after the void slots.
         statement = (
             update(_BUCKETS)
             .where(_BUCKETS.c.team_id == team_id)
             .values(
-                tokens=self._least(literal(0.0), self._refilled(now=now, rate=rate, burst=burst)),
+                tokens=self._least(
+                    literal(0.0), self._refilled(now=max(now, until), rate=rate, burst=burst)
+                ),
                 updated=self._greatest(_BUCKETS.c.updated, literal(now), literal(until)),
                 paused_until=self._greatest(_BUCKETS.c.paused_until, literal(until)),
             )
