@@ -41,6 +41,10 @@ class SharedBucket(Protocol):
         """Nobody sends to this workspace before `until` (Slack said 429)."""
         ...
 
+    def paused_until(self, team_id: str) -> float:
+        """The end of the latest 429 pause any process stored (0: none)."""
+        ...
+
 
 @dataclass
 class TokenBucket:
@@ -141,8 +145,11 @@ class Pacer:
     def _shared_slot(self, team_id: str, now: float) -> float:
         assert self._shared is not None
         stock = self._stock.setdefault(team_id, deque())
-        while stock and stock[0] < now - STALE_TOKEN:
-            stock.popleft()  # taken long ago and never spent: spending it now would be a burst
+        paused = self._paused.get(team_id, 0.0)
+        while stock and (stock[0] < now - STALE_TOKEN or stock[0] < paused):
+            # Taken long ago and never spent: spending it now would be a burst. Or inside a
+            # 429's pause: void, as the shared bucket forgave it.
+            stock.popleft()
         if not stock:
             times, paused_until = self._shared.take(
                 team_id, want=self._batch, now=now, rate=self._rate, burst=self._burst
@@ -173,6 +180,12 @@ class Pacer:
             bucket.updated = max(bucket.updated, until)
 
     def paused_until(self, team_id: str) -> float:
-        """The end of the latest 429 pause this process knows of (0: none)."""
+        """The end of the latest 429 pause (0: none); asked right before each post.
+
+        With a shared bucket, as stored by any process: a 429 another replica saw a moment ago
+        keeps this one's posts back too, although their slots were handed out before it.
+        """
+        stored = self._shared.paused_until(team_id) if self._shared is not None else 0.0
         with self._lock:
-            return self._paused.get(team_id, 0.0)
+            known = self._paused[team_id] = max(self._paused.get(team_id, 0.0), stored)
+            return known

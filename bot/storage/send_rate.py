@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, literal, update
+from sqlalchemy import Table, func, literal, select, update
 
 from bot.storage.db import Database, insert_for_dialect
 from bot.storage.models import SendBucket
@@ -96,6 +96,14 @@ class SharedSendRate:
             if not connection.execute(statement).rowcount:
                 self._create(connection, team_id, now=now, burst=burst)
                 connection.execute(statement)
+
+    def paused_until(self, team_id: str) -> float:
+        """The end of the workspace's latest 429 pause (0: none yet), from any process."""
+        with self._db.read_connection() as connection:
+            until = connection.execute(
+                select(_BUCKETS.c.paused_until).where(_BUCKETS.c.team_id == team_id)
+            ).scalar()
+        return float(until or 0.0)
 
     def _refilled(self, *, now: float, rate: float, burst: float) -> Any:
         """The balance at max(updated, now): what it was, plus what the time since earned."""

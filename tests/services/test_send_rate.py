@@ -107,6 +107,9 @@ class _CountingBucket:
     def pause(self, team_id: str, *, until: float, now: float, rate: float, burst: float) -> None:
         raise AssertionError("no 429 here")
 
+    def paused_until(self, team_id: str) -> float:
+        return 0.0
+
 
 def test_tokens_are_taken_a_tenth_of_a_second_at_a_time_in_small_batches() -> None:
     for rate, burst, batch in ((100.0, 8, 8), (100.0, 50, 10), (1e6, 10**6, MAX_BATCH)):
