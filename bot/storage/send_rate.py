@@ -1,7 +1,7 @@
 """One chat.postMessage rate per workspace for the whole deployment: a token bucket in a row.
 
 Every process that sends (gunicorn workers, replicas, `microlearn deliver-due` from cron) takes
-its tokens from the workspace's `send_bucket` row, a few at a time, in one atomic statement:
+its tokens from the workspace's `send_bucket` row, one per post, in one atomic statement:
 `UPDATE … RETURNING`, which PostgreSQL runs under the row's lock and SQLite under its single
 write lock (taken up front, `BEGIN IMMEDIATE`, behind the writers' file lock of `Database`). So
 however many processes share the database, together they send at most `rate` messages a second
