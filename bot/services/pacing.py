@@ -97,7 +97,8 @@ class Pacer:
         self._burst = burst
         self._shared = shared
         self._lock = threading.Lock()
-        self._taking = threading.Lock()  # a shared slot's round trip
+        self._asks: dict[str, list[_Ask]] = {}  # posts waiting for a shared slot
+        self._taking: set[str] = set()  # workspaces with a round trip for slots under way
         self._reading: dict[str, _Reading] = {}  # a read of the shared pause under way
         self._teams: dict[str, TokenBucket] = {}
         self._channels: dict[tuple[str, str], TokenBucket] = {}
@@ -120,8 +121,6 @@ class Pacer:
 
     def reserve(self, team_id: str, channel: str, now: float) -> float:
         """Take a slot for one post; return how many seconds to wait before making it."""
-        # The shared slot's round trip is made outside the lock: the other threads of this
-        # process take theirs meanwhile (the database serves them in turn).
         slot = self._shared_slot(team_id, now) if self._shared is not None else None
         with self._lock:
             per_channel = self._channel(team_id, channel, now)
@@ -144,17 +143,55 @@ class Pacer:
             return max(0.0, self._channel(team_id, channel, now).ready_at(now) - now)
 
     def _shared_slot(self, team_id: str, now: float) -> float:
-        """One slot of the workspace's shared bucket: the next instant nobody else holds."""
-        assert self._shared is not None
-        # One round trip at a time from this process: its threads queue here rather than each
-        # holding a database connection while waiting for the row's lock.
-        with self._taking:
-            (slot,), paused_until = self._shared.take(
-                team_id, want=1, now=now, rate=self._rate, burst=self._burst
-            )
+        """One slot of the workspace's shared bucket: the next instant nobody else holds.
+
+        One round trip at a time per workspace from this process, for every post that asked
+        meanwhile: a slot each, handed over at once (none kept for later), in one statement,
+        instead of each thread holding a database connection while it waits for the row.
+        """
+        ask = _Ask(now)
         with self._lock:
-            paused = self._paused[team_id] = max(self._paused.get(team_id, 0.0), paused_until)
-        return max(now, slot, paused)
+            self._asks.setdefault(team_id, []).append(ask)
+            leads = team_id not in self._taking
+            self._taking.add(team_id)
+        if not leads:
+            ask.done.wait()  # answered, or handed the next round trip
+        if not ask.answered:
+            self._take_for(team_id)
+        if ask.error is not None:
+            raise ask.error
+        return ask.slot
+
+    def _take_for(self, team_id: str) -> None:
+        """One round trip for every post waiting for a slot; the next waiter takes over."""
+        assert self._shared is not None
+        with self._lock:
+            asks = self._asks.pop(team_id)
+        error: BaseException | None = None
+        times: tuple[float, ...] = ()
+        try:
+            # From the latest of their instants, so no slot falls before any of them.
+            times, paused_until = self._shared.take(
+                team_id,
+                want=len(asks),
+                now=max(ask.now for ask in asks),
+                rate=self._rate,
+                burst=self._burst,
+            )
+        except BaseException as failed:  # each waiting post fails as its own round trip would
+            error = failed
+        with self._lock:
+            paused = self._paused.get(team_id, 0.0)
+            if error is None:
+                paused = self._paused[team_id] = max(paused, paused_until)
+            waiting = self._asks.get(team_id)
+            if not waiting:
+                self._taking.discard(team_id)
+        for ask, slot in zip(asks, times or (0.0,) * len(asks), strict=True):
+            ask.slot, ask.error, ask.answered = max(ask.now, slot, paused), error, True
+            ask.done.set()
+        if waiting:
+            waiting[0].done.set()  # not answered: it makes the next round trip
 
     def pause(self, team_id: str, *, until: float, now: float | None = None) -> None:
         """Slack said 429: nothing more for this workspace until `until` (from any process)."""
@@ -205,6 +242,17 @@ class Pacer:
                 del self._reading[team_id]
             reading.done.set()  # on a failure, the others go on with what this process knows
         return reading.until
+
+
+@dataclass
+class _Ask:
+    """A post waiting for its shared slot."""
+
+    now: float
+    slot: float = 0.0
+    answered: bool = False
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
