@@ -38,6 +38,7 @@ speed goals are printed, not failed.
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import multiprocessing
 import os
@@ -872,25 +873,27 @@ def _window_rates(instants: Sequence[float], *, seconds: float) -> list[float]:
 
 
 def _silences(accepted: Sequence[float], refused: Sequence[float]) -> str:
-    """What the 429s cost: how many incidents (429s less than a second apart are one), and how
-    long nothing was accepted from each incident's first 429 on; and every silence (no post
-    accepted for over a quarter of a second), whatever its cause."""
+    """What the 429s cost: how many incidents (429s less than a second apart are one), and the
+    longest silence (no post accepted) starting from just before each incident's first 429 to
+    half a second after its last (the posts already in flight land first); and every silence
+    over a quarter of a second, whatever its cause."""
     incidents: list[tuple[float, float]] = []
     for at in refused:
         if incidents and at - incidents[-1][1] < 1.0:
             incidents[-1] = (incidents[-1][0], at)
         else:
             incidents.append((at, at))
+    gaps = list(zip(accepted, accepted[1:], strict=False))
     cost = []
     for first, last in incidents:
-        after = next((t for t in accepted if t > last), last)
-        before = max((t for t in accepted if t <= first), default=first)
-        cost.append(after - before)
-    gaps = [b - a for a, b in zip(accepted, accepted[1:], strict=False) if b - a > 0.25]
+        start = max(0, bisect.bisect_left(accepted, first - 0.2) - 1)
+        stop = bisect.bisect_right(accepted, last + 0.5)
+        cost.append(max((b - a for a, b in gaps[start:stop]), default=0.0))
+    long = [b - a for a, b in gaps if b - a > 0.25]
     return (
-        f"429 incidents: {len(incidents)}, nothing accepted around them for "
-        f"{sum(cost):.1f} s in all (longest {max(cost, default=0.0):.2f} s); silences over "
-        f"0.25 s: {len(gaps)}, {sum(gaps):.1f} s in all (longest {max(gaps, default=0.0):.2f} s)"
+        f"429 incidents: {len(incidents)}, the silence after each {sum(cost):.1f} s in all "
+        f"(longest {max(cost, default=0.0):.2f} s); silences over 0.25 s: {len(long)}, "
+        f"{sum(long):.1f} s in all (longest {max(long, default=0.0):.2f} s)"
     )
 
 
