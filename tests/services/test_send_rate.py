@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -120,6 +123,65 @@ def test_each_post_takes_its_own_slot_when_it_is_ready_to_go() -> None:
     for n in range(12):
         assert pacer.reserve("T0001", f"D{n}", 5.0) == 0.0
     assert shared.wants == [1] * 12
+
+
+class _SlowBucket:
+    """A shared bucket whose first round trip hangs until released, handing out 1/R slots."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.wants: list[int] = []
+        self.gate = threading.Event()
+        self.taken = 0
+
+    def take(
+        self, team_id: str, *, want: int, now: float, rate: float, burst: float
+    ) -> tuple[tuple[float, ...], float]:
+        self.wants.append(want)
+        if len(self.wants) == 1:
+            assert self.gate.wait(timeout=30)
+        first, self.taken = self.taken, self.taken + want
+        return tuple(now + n / self.rate for n in range(first, first + want)), 0.0
+
+    def pause(self, team_id: str, *, until: float, now: float, rate: float, burst: float) -> None:
+        raise AssertionError("no 429 here")
+
+    def paused_until(self, team_id: str) -> float:
+        return 0.0
+
+
+def test_posts_asking_while_a_round_trip_is_under_way_share_the_next_one() -> None:
+    """A process's threads do not each hold a connection waiting for the row: those that ask
+    meanwhile get their slots, one each and all different, from a single round trip."""
+    shared = _SlowBucket(rate=10.0)
+    pacer = Pacer(rate=10.0, burst=1, shared=shared)
+    waits: dict[int, float] = {}
+
+    def post(n: int) -> None:
+        waits[n] = pacer.reserve("T0001", f"D{n}", 100.0)
+
+    first = threading.Thread(target=post, args=(0,))
+    first.start()
+    assert _until(lambda: shared.wants == [1])  # its round trip hangs
+    others = [threading.Thread(target=post, args=(n,)) for n in range(1, 6)]
+    for thread in others:
+        thread.start()
+    assert _until(lambda: len(pacer._asks.get("T0001", [])) == 5)  # all five wait for it
+    shared.gate.set()
+    for thread in [first, *others]:
+        thread.join(timeout=30)
+    assert shared.wants == [1, 5]
+    assert sorted(waits.values()) == pytest.approx([n / 10 for n in range(6)])
+
+
+def _until(condition: Callable[[], bool]) -> bool:
+    """Whether `condition` holds within ten seconds (other threads are getting there)."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        threading.Event().wait(0.001)
+    return True
 
 
 def test_two_processes_asking_in_turn_get_evenly_spaced_slots(database_url: str) -> None:
