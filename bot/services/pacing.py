@@ -181,14 +181,16 @@ class Pacer:
         except BaseException as failed:  # each waiting post fails as its own round trip would
             error = failed
         with self._lock:
-            paused = self._paused.get(team_id, 0.0)
             if error is None:
-                paused = self._paused[team_id] = max(paused, paused_until)
+                self._paused[team_id] = max(self._paused.get(team_id, 0.0), paused_until)
             waiting = self._asks.get(team_id)
             if not waiting:
                 self._taking.discard(team_id)
+        # A slot that a 429 seen meanwhile made void is handed over as it is, not moved to the
+        # pause's end (where it would bunch with the bucket's own slots): its post finds the
+        # pause when it wakes, and takes a new slot.
         for ask, slot in zip(asks, times or (0.0,) * len(asks), strict=True):
-            ask.slot, ask.error, ask.answered = max(ask.now, slot, paused), error, True
+            ask.slot, ask.error, ask.answered = max(ask.now, slot), error, True
             ask.done.set()
         if waiting:
             waiting[0].done.set()  # not answered: it makes the next round trip
