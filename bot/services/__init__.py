@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.services.after_answer import AfterAnswer
 from bot.services.catalog import CatalogService
 from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
@@ -35,6 +36,7 @@ class Services:
     drips: DripService
     delivery: DeliveryService
     quiz: QuizService
+    after_answer: AfterAnswer  # what follows an acknowledged answer or Done
     reports: ReportService
     discussions: DiscussionService
     inbox: Inbox

@@ -1,6 +1,6 @@
 """App Home's dashboard: what a learner (and a lead) sees, gathered as plain data.
 
-Rendering is bot/slack/home_view.py's; this module only reads (and, for Review now, queues the
+Rendering is bot/slack/render_home.py's; this module only reads (and, for Review now, queues the
 learner's due reviews through the outbox, each claimed once however often the button is clicked).
 """
 
