@@ -4,7 +4,9 @@
 on clicks of its own (answers the HTTP phases never sent):
 
 1. `microlearn serve` runs in Socket Mode against the stand-in (`SLACK_APP_TOKEN` set, no
-   `--http`), with the shipped settings; it is ready when its WebSocket is connected.
+   `--http`), with the shipped settings (`--socket-processes N` sets MICROLEARN_SOCKET_PROCESSES;
+   the stand-in spreads envelopes over its processes' connections in turn, as Slack spreads
+   them); it is ready when it says that every process is connected.
 2. The clicks go out open loop at `--rate` answers/s as Socket Mode envelopes through the
    stand-in's WebSocket server (`SlackStandIn.socket_send`), each from a thread of a pool of
    `--concurrency` senders; latency is from handing the envelope to the WebSocket to reading the
@@ -12,6 +14,9 @@ on clicks of its own (answers the HTTP phases never sent):
 3. The same, against a bare Bolt app in Socket Mode that only acks (`bare_socket_app` below,
    run as `python bench/socket_answers.py --bare URL`), with slack_sdk's built-in Socket Mode
    client and the same listener concurrency: Bolt's defaults, the goal's baseline.
+
+Every answer sent must be stored once (as in the HTTP phases) and get its feedback once, through
+its own response URL, whichever process took it; the bench fails otherwise.
 
 Unlike the HTTP phases, the sender shares this process (and its GIL) with the stand-in, because
 Socket Mode's server side is the stand-in's own WebSocket server. Both apps are measured the
