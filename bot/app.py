@@ -65,17 +65,21 @@ from bot.slack.probes import HealthCheck, Probes, Scrape
 from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
+from bot.storage.auto_pauses import AutoPauseRepository
 from bot.storage.backlog import due_backlog
 from bot.storage.content import ContentRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.gamify import GamifyRepository
 from bot.storage.insights import InsightsRepository
 from bot.storage.installations import InstallationRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
+from bot.storage.plan import PlanRepository
 from bot.storage.reminders import FollowupRepository
 from bot.storage.requests import AcceptedRequests
 from bot.storage.review_load import ReviewLoadRepository
@@ -249,12 +253,14 @@ def build_services(
     )
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
+    learners = LearnerRepository(db)
+    enrolments = EnrolmentRepository(db)
     outbox = Outbox(db)
-    people = People(repository, messenger, admins=settings.admins)
+    people = People(learners, messenger, admins=settings.admins)
     answers = AnswerRepository(db)
     reviews = ReviewService(
         answers=answers,
-        drips=repository,
+        learners=learners,
         outbox=outbox,
         load=ReviewLoadRepository(db),
         per_day=settings.reviews_per_day,
@@ -263,6 +269,7 @@ def build_services(
     composer = SlackComposer()
     reminders = ReminderService(
         repository=FollowupRepository(db),
+        pauses=AutoPauseRepository(db),
         hours=settings.remind_hours,
         limit=settings.reminders,
         pause_after=settings.auto_pause_after,
@@ -279,6 +286,8 @@ def build_services(
     )
     drips = DripService(
         repository=repository,
+        learners=learners,
+        enrolments=enrolments,
         outbox=outbox,
         catalog=catalog_service,
         people=people,
@@ -289,7 +298,8 @@ def build_services(
     )
     privacy = PrivacyService(
         people=PersonRepository(db),
-        drips=repository,
+        learners=learners,
+        enrolments=enrolments,
         outbox=outbox,
         retention_days=settings.retention_days,
         kick=kick,
@@ -297,7 +307,7 @@ def build_services(
     insights = InsightsRepository(db)
     digests = DigestService(
         insights=insights,
-        repository=repository,
+        learners=learners,
         catalog=catalog_service,
         people=people,
         drips=drips,
@@ -309,6 +319,9 @@ def build_services(
     delivery = DeliveryService(
         outbox=outbox,
         repository=repository,
+        learners=learners,
+        enrolments=enrolments,
+        plans=PlanRepository(db),
         catalog=catalog_service,
         people=people,
         messenger=messenger,
@@ -334,10 +347,17 @@ def build_services(
     )
     # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
     game = GamifyRepository(db)
-    gamify = GamifyService(repository=game, drips=repository, catalog=catalog_service, kick=kick)
+    gamify = GamifyService(
+        repository=game,
+        learners=learners,
+        enrolments=enrolments,
+        catalog=catalog_service,
+        kick=kick,
+    )
     leaderboards = LeaderboardService(
         repository=game,
         drips=repository,
+        learners=learners,
         catalog=catalog_service,
         people=people,
         outbox=outbox,
@@ -347,12 +367,14 @@ def build_services(
         repository=game,
         catalog=catalog_service,
         outbox=outbox,
-        enrolled=lambda team, user: enrolled_courses(repository.enrolments(team, recipient=user)),
+        enrolled=lambda team, user: enrolled_courses(enrolments.enrolments(team, recipient=user)),
         kick=kick,
     )
     reports = ReportService(
         answers=answers,
         drips=repository,
+        learners=learners,
+        enrolments=enrolments,
         catalog=catalog_service,
         reviews=reviews,
         discussions=discussions,
@@ -374,7 +396,7 @@ def build_services(
         ),
         reports=reports,
         discussions=discussions,
-        inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
+        inbox=Inbox(outbox=outbox, learners=learners, kick=kick),
         privacy=privacy,
         clock=clock,
         reminders=reminders,
@@ -387,7 +409,7 @@ def build_services(
             insights=insights,
             answers=answers,
             drips=drips,
-            repository=repository,
+            learners=learners,
             people=people,
             messenger=messenger,
         ),
@@ -395,6 +417,8 @@ def build_services(
         dashboard=DashboardService(  # App Home's dashboard (issue 15 item 1)
             repository=DashboardRepository(db),
             drips=repository,
+            learners=learners,
+            enrolments=enrolments,
             answers=answers,
             game=game,
             catalog=catalog_service,
@@ -567,7 +591,10 @@ def people_data(settings: Settings) -> Iterator[PrivacyService]:
     try:
         upgrade_database(db)
         yield PrivacyService(
-            people=PersonRepository(db), drips=DripRepository(db), outbox=Outbox(db)
+            people=PersonRepository(db),
+            learners=LearnerRepository(db),
+            enrolments=EnrolmentRepository(db),
+            outbox=Outbox(db),
         )
     finally:
         db.dispose()
