@@ -33,27 +33,38 @@ from bot.server import (
 )
 from bot.services import Services
 from bot.services.catalog import CatalogService
+from bot.services.compose import DeliveryComposer
 from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
 from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
-from bot.services.drips import DripService
+from bot.services.drain import Drain
+from bot.services.drips import Drips
+from bot.services.failures import FailurePolicy
 from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
 from bot.services.installations import Installations
 from bot.services.lead_reports import LeadReports
 from bot.services.leaderboards import LeaderboardService
 from bot.services.metrics import NO_METRICS, Metrics
+from bot.services.notices import Notices
 from bot.services.pacing import Pacer
 from bot.services.people import People
+from bot.services.planner import Planner
+from bot.services.posting import Poster
 from bot.services.privacy import PrivacyService
+from bot.services.profiles import ProfileRefresh
 from bot.services.quiz import QuizService
 from bot.services.refused import Refused
 from bot.services.reminders import ReminderService
 from bot.services.replays import ReplayGuard
 from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
+from bot.services.roles import Roles
+from bot.services.scheduling import Scheduling
+from bot.services.self_service import SelfService
 from bot.services.skills import SkillService, enrolled_courses
+from bot.services.targets import Targets
 from bot.slack import render
 from bot.slack.http import SlackWsgiApp
 from bot.slack.installations import INSTALL_PATH, OAuthApp, oauth_settings
@@ -249,7 +260,10 @@ def build_services(
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
     outbox = Outbox(db)
+    notices = Notices(outbox)
     people = People(repository, messenger, admins=settings.admins)
+    roles = Roles(people)
+    targets = Targets(messenger=messenger, bot_user_id=messenger.bot_user_id)
     answers = AnswerRepository(db)
     reviews = ReviewService(
         answers=answers,
@@ -270,26 +284,37 @@ def build_services(
         repository=DiscussionRepository(db),
         answers=answers,
         outbox=outbox,
+        notices=notices,
         messenger=messenger,
         composer=composer,
         catalog=catalog_service,
         nudge_after=timedelta(hours=settings.nudge_after_hours),
         kick=kick,
     )
-    drips = DripService(
+    scheduling = Scheduling(
         repository=repository,
         outbox=outbox,
+        notices=notices,
         catalog=catalog_service,
         people=people,
-        messenger=messenger,
+        roles=roles,
+        targets=targets,
         bot_user_id=messenger.bot_user_id,
+        kick=kick,
+    )
+    self_service = SelfService(
+        repository=repository,
+        outbox=outbox,
+        notices=notices,
+        catalog=catalog_service,
+        people=people,
         kick=kick,
         reviews=reviews,
     )
     privacy = PrivacyService(
         people=PersonRepository(db),
         drips=repository,
-        outbox=outbox,
+        notices=notices,
         retention_days=settings.retention_days,
         kick=kick,
     )
@@ -299,19 +324,41 @@ def build_services(
         repository=repository,
         catalog=catalog_service,
         people=people,
-        drips=drips,
+        roles=roles,
         outbox=outbox,
         messenger=messenger,
         setting=settings.digest,
         kick=kick,
     )
-    delivery = DeliveryService(
+    senders = {"digest": digests.send}  # outbox kinds that are not messages: a digest uploads
+    failures = FailurePolicy(
+        outbox=outbox,
+        repository=repository,
+        notices=notices,
+        catalog=catalog_service,
+        clock=clock,
+        unreported=senders.keys(),
+        metrics=metrics,
+    )
+    planner = Planner(
+        outbox=outbox,
+        repository=repository,
+        notices=notices,
+        catalog=catalog_service,
+        grace=timedelta(hours=settings.catch_up_grace_hours),
+        reviews=reviews,
+        discussions=discussions,
+        reminders=reminders,
+    )
+    poster = Poster(
         outbox=outbox,
         repository=repository,
         catalog=catalog_service,
-        people=people,
         messenger=messenger,
-        composer=composer,
+        compose=DeliveryComposer(
+            catalog=catalog_service, composer=composer, discussions=discussions
+        ),
+        failures=failures,
         # One rate per workspace for every process and replica on this database.
         pacer=Pacer(
             rate=settings.send_rate_per_second,
@@ -320,16 +367,32 @@ def build_services(
         ),
         clock=clock,
         sleep=sleep,
-        grace=timedelta(hours=settings.catch_up_grace_hours),
-        reviews=reviews,
         discussions=discussions,
         reminders=reminders,
-        batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
+        senders=senders,
+        metrics=metrics,
+    )
+    delivery = DeliveryService(
+        profiles=ProfileRefresh(
+            repository=repository,
+            outbox=outbox,
+            notices=notices,
+            people=people,
+            messenger=messenger,
+        ),
+        planner=planner,
+        drain=Drain(
+            outbox=outbox,
+            planner=planner,
+            poster=poster,
+            clock=clock,
+            batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
+            threads=settings.posts_in_flight,
+            metrics=metrics,
+        ),
+        discussions=discussions,
         privacy=privacy,
         steps=(digests.plan,),
-        senders={"digest": digests.send},
-        metrics=metrics,
-        threads=settings.posts_in_flight,
     )
     # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
     game = GamifyRepository(db)
@@ -361,7 +424,11 @@ def build_services(
     return Services(
         catalog=catalog_service,
         people=people,
-        drips=drips,
+        roles=roles,
+        targets=targets,
+        scheduling=scheduling,
+        drips=Drips(repository=repository, outbox=outbox, roles=roles, kick=kick),
+        self_service=self_service,
         delivery=delivery,
         quiz=QuizService(
             answers=answers,
@@ -373,7 +440,7 @@ def build_services(
         ),
         reports=reports,
         discussions=discussions,
-        inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
+        inbox=Inbox(notices=notices, repository=repository, kick=kick),
         privacy=privacy,
         clock=clock,
         reminders=reminders,
@@ -385,7 +452,8 @@ def build_services(
             reports=reports,
             insights=insights,
             answers=answers,
-            drips=drips,
+            roles=roles,
+            targets=targets,
             repository=repository,
             people=people,
             messenger=messenger,
@@ -566,7 +634,7 @@ def people_data(settings: Settings) -> Iterator[PrivacyService]:
     try:
         upgrade_database(db)
         yield PrivacyService(
-            people=PersonRepository(db), drips=DripRepository(db), outbox=Outbox(db)
+            people=PersonRepository(db), drips=DripRepository(db), notices=Notices(Outbox(db))
         )
     finally:
         db.dispose()

@@ -22,9 +22,9 @@ from bot.domain.schedule import zone
 from bot.services.audience import audience
 from bot.services.catalog import CatalogService
 from bot.services.charts import DigestChart, WeekPoint, digest_filename, digest_png
-from bot.services.drips import DripService
 from bot.services.people import People
 from bot.services.ports import Messenger, SlackError
+from bot.services.roles import Roles
 from bot.services.wording import plural
 from bot.storage.drips import DripRepository
 from bot.storage.insights import AnswerFact, CompletionFact, InsightsRepository, SentLesson
@@ -115,7 +115,7 @@ class DigestService:
         repository: DripRepository,
         catalog: CatalogService,
         people: People,
-        drips: DripService,
+        roles: Roles,
         outbox: Outbox,
         messenger: Messenger,
         setting: DigestTime | None,
@@ -125,7 +125,7 @@ class DigestService:
         self._repository = repository
         self._catalog = catalog
         self._people = people
-        self._drips = drips
+        self._roles = roles
         self._outbox = outbox
         self._messenger = messenger
         self._setting = setting
@@ -222,7 +222,7 @@ class DigestService:
 
     def preview(self, *, team_id: str, lead_id: str, now: datetime) -> str:
         """The lead's digest as of now, and its chart in their DM (`/learn digest`)."""
-        self._drips.require_lead(team_id, lead_id, doing="get a digest", now=now)
+        self._roles.require_lead(team_id, lead_id, doing="get a digest", now=now)
         digest = self.build(team_id=team_id, lead_id=lead_id, at=now)
         try:
             self._messenger.upload(

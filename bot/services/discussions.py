@@ -17,6 +17,7 @@ from bot.domain import points
 from bot.domain.lesson import Course, Lesson
 from bot.services.catalog import CatalogService
 from bot.services.csvfile import csv_bytes
+from bot.services.notices import Notices
 from bot.services.ports import Composer, Messenger, SlackError
 from bot.storage.answers import AnswerRepository
 from bot.storage.discussions import DiscussionRepository, ThreadRecord
@@ -63,6 +64,7 @@ class DiscussionService:
         repository: DiscussionRepository,
         answers: AnswerRepository,
         outbox: Outbox,
+        notices: Notices,
         messenger: Messenger,
         composer: Composer,
         catalog: CatalogService,
@@ -72,6 +74,7 @@ class DiscussionService:
         self._repository = repository
         self._answers = answers
         self._outbox = outbox
+        self._notices = notices
         self._messenger = messenger
         self._composer = composer
         self._catalog = catalog
@@ -184,19 +187,14 @@ class DiscussionService:
         except SlackError as error:
             log.warning("no permalink for the discussion of %s: %s", lesson.key, error.code)
             return False
-        queued = self._outbox.enqueue(
+        queued = self._notices.dm(
             team_id=team_id,
-            dedupe_key=f"join:{thread.id}:{user_id}",
-            kind="notice",
-            recipient=user_id,
-            recipient_kind="dm",
-            due_at=now,
+            user_id=user_id,
+            key=f"join:{thread.id}:{user_id}",
+            text=f":speech_balloon: *Join the discussion* on _{lesson.title}_: "
+            f"<{link}|see what others said> and add yours.\n>{lesson.discussion}",
             now=now,
             drip_id=drip_id,
-            payload={
-                "text": f":speech_balloon: *Join the discussion* on _{lesson.title}_: "
-                f"<{link}|see what others said> and add yours.\n>{lesson.discussion}"
-            },
         )
         if queued:
             self.kick()

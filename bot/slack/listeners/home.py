@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from bot.domain.numbers import number_between, whole_number
 from bot.domain.schedule import DAY_NAMES, DEFAULT_AT, Days, TargetKind, stored_days, stored_time
 from bot.services import Services
-from bot.services.drips import ScheduleRequest
 from bot.services.people import PROFILE_MAX_AGE
 from bot.services.ports import SlackError
 from bot.services.refused import Refused
+from bot.services.scheduling import ScheduleRequest
 from bot.services.wording import plural
 from bot.slack import blockkit
 from bot.slack import home_view as home_view_blocks
@@ -49,7 +49,7 @@ def register(app: App, services: Services) -> None:
         ack()
         team, user = context.team_id or "", body["user"]["id"]
         try:
-            services.drips.require_lead(team, user, doing="schedule courses", now=services.clock())
+            services.roles.require_lead(team, user, doing="schedule courses", now=services.clock())
         except Refused as refused:
             publish(services, client, team, user, note=str(refused))
             return
@@ -78,7 +78,7 @@ def register(app: App, services: Services) -> None:
         if days is None:
             publish(services, client, team, user, note=OUT_OF_DATE)
             return
-        services.drips.snooze(team_id=team, user_id=user, days=days, now=services.clock())
+        services.self_service.snooze(team_id=team, user_id=user, days=days, now=services.clock())
         publish(services, client, team, user)
 
     @app.action("home_resume")
@@ -87,7 +87,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         team, user = context.team_id or "", body["user"]["id"]
-        services.drips.resume_own(team_id=team, user_id=user, now=services.clock())
+        services.self_service.resume_own(team_id=team, user_id=user, now=services.clock())
         publish(services, client, team, user)
 
     @app.action("home_next")
@@ -95,7 +95,7 @@ def register(app: App, services: Services) -> None:
         ack()
         team, user = context.team_id or "", body["user"]["id"]
         try:
-            services.drips.next_lesson(team_id=team, user_id=user, now=services.clock())
+            services.self_service.next_lesson(team_id=team, user_id=user, now=services.clock())
             note = "Your next lesson is on its way to your DMs."
         except Refused as refused:
             note = str(refused)
@@ -170,7 +170,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         team, user = context.team_id or "", body["user"]["id"]
         try:  # before anything is looked up for the form
-            services.drips.require_lead(team, user, doing="schedule courses", now=services.clock())
+            services.roles.require_lead(team, user, doing="schedule courses", now=services.clock())
         except Refused as refused:
             ack(response_action="errors", errors={"course": _plain(str(refused))})
             return
@@ -186,7 +186,7 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         try:
-            result = services.drips.schedule(
+            result = services.scheduling.schedule(
                 team_id=team, lead_id=user, request=request, now=services.clock()
             )
             text = schedule_summary(result)
@@ -209,7 +209,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        services.drips.set_preferences(
+        services.self_service.set_preferences(
             team_id=team, user_id=user, days=prefs.days, at=prefs.at, now=services.clock()
         )
         note = f"Lessons now come at {prefs.at:%H:%M} on the days you chose."
@@ -218,7 +218,7 @@ def register(app: App, services: Services) -> None:
 
 def open_schedule_form(invocation: Invocation) -> None:
     """`/learn schedule` with no arguments: the same form as App Home's button (leads only)."""
-    invocation.services.drips.require_lead(
+    invocation.services.roles.require_lead(
         invocation.team_id, invocation.user_id, doing="schedule courses", now=invocation.now
     )
     invocation.client.views_open(
@@ -401,7 +401,7 @@ def check_form_channels(
         if block is None or block in errors:
             continue
         try:
-            services.drips.resolve(team_id, [target])
+            services.targets.resolve(team_id, [target])
         except Refused as refused:
             errors[block] = _plain(str(refused))
     return errors
