@@ -130,33 +130,47 @@ class Poster:
         """Post the parts not yet out; None when all are, else why it stopped."""
         fixed_thread = str((delivery.payload or {}).get("thread_ts") or "") or None
         while progress.index < len(parts):
-            message, threaded = parts[progress.index]
-            target = progress.channel_id or delivery.dm_channel or delivery.recipient
-            thread_ts = (fixed_thread or progress.first_ts) if threaded else None
-            try:
-                if progress.unsure:
-                    found = self._already_posted(delivery, target, progress.index, thread_ts)
-                    progress.unsure = False
-                    if found is not None:
-                        if not self._record(delivery, len(parts), progress, found, found=True):
-                            return "lost"
-                        continue
-                result = self._post(delivery, target, message, progress.index, thread_ts)
-            except SlackError as error:
-                progress.unsure = progress.unsure or error.uncertain
-                if error.code == "ratelimited" and progress.rate_limited < RATE_LIMIT_RETRIES:
-                    progress.rate_limited += 1
-                    now = self._clock().timestamp()
-                    self._pacer.pause(
-                        delivery.team_id, until=now + (error.retry_after or 1.0), now=now
-                    )
-                    continue
-                return self._failures.failed(delivery, error, unsure=progress.unsure)
-            progress.posted += 1
-            if not self._record(delivery, len(parts), progress, result, found=False):
-                log.warning("delivery %d was taken over by another process", delivery.id)
-                return "lost"
+            stopped = self._post_part(delivery, parts, progress, fixed_thread)
+            if stopped is not None:
+                return stopped
         return None
+
+    def _post_part(
+        self, delivery: Claimed, parts: Parts, progress: _Progress, fixed_thread: str | None
+    ) -> str | None:
+        """Post (or find in Slack) the next part, or try again after a 429; None to go on."""
+        message, threaded = parts[progress.index]
+        target = progress.channel_id or delivery.dm_channel or delivery.recipient
+        thread_ts = (fixed_thread or progress.first_ts) if threaded else None
+        try:
+            if progress.unsure:
+                found = self._already_posted(delivery, target, progress.index, thread_ts)
+                progress.unsure = False
+                if found is not None:
+                    recorded = self._record(delivery, len(parts), progress, found, found=True)
+                    return None if recorded else "lost"
+            result = self._post(delivery, target, message, progress.index, thread_ts)
+        except SlackError as error:
+            progress.unsure = progress.unsure or error.uncertain
+            if self._wait_out_rate_limit(delivery, error, progress):
+                return None
+            return self._failures.failed(delivery, error, unsure=progress.unsure)
+        progress.posted += 1
+        if not self._record(delivery, len(parts), progress, result, found=False):
+            log.warning("delivery %d was taken over by another process", delivery.id)
+            return "lost"
+        return None
+
+    def _wait_out_rate_limit(
+        self, delivery: Claimed, error: SlackError, progress: _Progress
+    ) -> bool:
+        """A 429: pause the workspace's sending for its Retry-After, and say to try again."""
+        if error.code != "ratelimited" or progress.rate_limited >= RATE_LIMIT_RETRIES:
+            return False
+        progress.rate_limited += 1
+        now = self._clock().timestamp()
+        self._pacer.pause(delivery.team_id, until=now + (error.retry_after or 1.0), now=now)
+        return True
 
     def _post(
         self, delivery: Claimed, target: str, message: Message, part: int, thread_ts: str | None
