@@ -55,7 +55,9 @@ def test_a_finished_drip_tells_its_lead_and_congratulates_who_joined_alone(
         request=ScheduleRequest(COURSE, (Target(TargetKind.USER, ANN, "ann"),)),
         now=NOW,
     ).drip_id
-    own_drip = world.self_service.join(team_id=TEAM, user_id=ANN, course_id="leading-people", now=NOW)
+    own_drip = world.self_service.join(
+        team_id=TEAM, user_id=ANN, course_id="leading-people", now=NOW
+    )
     for drip_id in (lead_drip, own_drip.drip_id, lead_drip):
         announce_finished(
             world.notices, world.repository, world.catalog, team_id=TEAM, drip_id=drip_id, now=NOW

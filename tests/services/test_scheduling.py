@@ -67,9 +67,7 @@ def test_someone_joining_the_channel_is_enrolled_and_welcomed_once(world: DripWo
         world.scheduling.member_joined(team_id=TEAM, user_id=BOB, channel_id=general, now=NOW)
         for _ in range(2)  # Slack retries the event
     ]
-    elsewhere = world.scheduling.member_joined(
-        team_id=TEAM, user_id=BOB, channel_id="C2", now=NOW
-    )
+    elsewhere = world.scheduling.member_joined(team_id=TEAM, user_id=BOB, channel_id="C2", now=NOW)
     assert (joined, elsewhere) == ([1, 0], 0)
     assert welcomes(world) == [ANN, BOB]
 
