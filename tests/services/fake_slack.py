@@ -21,6 +21,7 @@ class FakeMessenger:
     groups: dict[str, str] = field(default_factory=dict)  # handle -> group id
     posts: list[tuple[str, Message]] = field(default_factory=list)
     unreachable: bool = False  # every call fails as when Slack does not answer
+    refusing: dict[str, SlackError] = field(default_factory=dict)  # posts to these fail
 
     def add_person(self, user_id: str, name: str, *, tz: str, is_admin: bool = False) -> str:
         self.profiles_by_id[user_id] = Profile(user_id, name, name.title(), tz, is_admin=is_admin)
@@ -48,6 +49,8 @@ class FakeMessenger:
         metadata: dict[str, Any] | None = None,
     ) -> Posted:
         self._check()
+        if channel in self.refusing:
+            raise self.refusing[channel]
         self.posts.append((channel, message))
         return Posted(channel, f"{len(self.posts)}.000100")
 
