@@ -41,7 +41,8 @@ from bot.services.notices import Notices
 from bot.services.privacy import PrivacyService
 from bot.storage import migrate
 from bot.storage.db import Database
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.models import (
     Answer,
     Course,
@@ -271,7 +272,8 @@ def _run(db: Database, kind: str, *, people: int, per_person: int) -> int:
 
     service = PrivacyService(
         people=repository,
-        drips=DripRepository(db),
+        learners=LearnerRepository(db),
+        enrolments=EnrolmentRepository(db),
         notices=Notices(Outbox(db)),
         retention_days=365,
     )

@@ -75,17 +75,21 @@ from bot.slack.probes import HealthCheck, Probes, Scrape
 from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
+from bot.storage.auto_pauses import AutoPauseRepository
 from bot.storage.backlog import due_backlog
 from bot.storage.content import ContentRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.gamify import GamifyRepository
 from bot.storage.insights import InsightsRepository
 from bot.storage.installations import InstallationRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
+from bot.storage.plan import PlanRepository
 from bot.storage.reminders import FollowupRepository
 from bot.storage.requests import AcceptedRequests
 from bot.storage.review_load import ReviewLoadRepository
@@ -259,15 +263,17 @@ def build_services(
     )
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
+    learners = LearnerRepository(db)
+    enrolments = EnrolmentRepository(db)
     outbox = Outbox(db)
     notices = Notices(outbox)
-    people = People(repository, messenger, admins=settings.admins)
+    people = People(learners, messenger, admins=settings.admins)
     roles = Roles(people)
     targets = Targets(messenger=messenger, bot_user_id=messenger.bot_user_id)
     answers = AnswerRepository(db)
     reviews = ReviewService(
         answers=answers,
-        drips=repository,
+        learners=learners,
         outbox=outbox,
         load=ReviewLoadRepository(db),
         per_day=settings.reviews_per_day,
@@ -276,6 +282,7 @@ def build_services(
     composer = SlackComposer()
     reminders = ReminderService(
         repository=FollowupRepository(db),
+        pauses=AutoPauseRepository(db),
         hours=settings.remind_hours,
         limit=settings.reminders,
         pause_after=settings.auto_pause_after,
@@ -293,6 +300,8 @@ def build_services(
     )
     scheduling = Scheduling(
         repository=repository,
+        learners=learners,
+        enrolments=enrolments,
         outbox=outbox,
         notices=notices,
         catalog=catalog_service,
@@ -304,6 +313,8 @@ def build_services(
     )
     self_service = SelfService(
         repository=repository,
+        learners=learners,
+        enrolments=enrolments,
         outbox=outbox,
         notices=notices,
         catalog=catalog_service,
@@ -313,7 +324,8 @@ def build_services(
     )
     privacy = PrivacyService(
         people=PersonRepository(db),
-        drips=repository,
+        learners=learners,
+        enrolments=enrolments,
         notices=notices,
         retention_days=settings.retention_days,
         kick=kick,
@@ -321,7 +333,7 @@ def build_services(
     insights = InsightsRepository(db)
     digests = DigestService(
         insights=insights,
-        repository=repository,
+        learners=learners,
         catalog=catalog_service,
         people=people,
         roles=roles,
@@ -333,7 +345,7 @@ def build_services(
     senders = {"digest": digests.send}  # outbox kinds that are not messages: a digest uploads
     failures = FailurePolicy(
         outbox=outbox,
-        repository=repository,
+        enrolments=enrolments,
         notices=notices,
         catalog=catalog_service,
         clock=clock,
@@ -341,7 +353,7 @@ def build_services(
         metrics=metrics,
     )
     planner = Planner(
-        outbox=outbox,
+        plans=PlanRepository(db),
         repository=repository,
         notices=notices,
         catalog=catalog_service,
@@ -352,7 +364,7 @@ def build_services(
     )
     poster = Poster(
         outbox=outbox,
-        repository=repository,
+        learners=learners,
         catalog=catalog_service,
         messenger=messenger,
         compose=DeliveryComposer(
@@ -374,8 +386,8 @@ def build_services(
     )
     delivery = DeliveryService(
         profiles=ProfileRefresh(
-            repository=repository,
-            outbox=outbox,
+            learners=learners,
+            enrolments=enrolments,
             notices=notices,
             people=people,
             messenger=messenger,
@@ -396,10 +408,17 @@ def build_services(
     )
     # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
     game = GamifyRepository(db)
-    gamify = GamifyService(repository=game, drips=repository, catalog=catalog_service, kick=kick)
+    gamify = GamifyService(
+        repository=game,
+        learners=learners,
+        enrolments=enrolments,
+        catalog=catalog_service,
+        kick=kick,
+    )
     leaderboards = LeaderboardService(
         repository=game,
         drips=repository,
+        learners=learners,
         catalog=catalog_service,
         people=people,
         outbox=outbox,
@@ -409,12 +428,14 @@ def build_services(
         repository=game,
         catalog=catalog_service,
         outbox=outbox,
-        enrolled=lambda team, user: enrolled_courses(repository.enrolments(team, recipient=user)),
+        enrolled=lambda team, user: enrolled_courses(enrolments.enrolments(team, recipient=user)),
         kick=kick,
     )
     reports = ReportService(
         answers=answers,
         drips=repository,
+        learners=learners,
+        enrolments=enrolments,
         catalog=catalog_service,
         reviews=reviews,
         discussions=discussions,
@@ -427,7 +448,7 @@ def build_services(
         roles=roles,
         targets=targets,
         scheduling=scheduling,
-        drips=Drips(repository=repository, outbox=outbox, roles=roles, kick=kick),
+        drips=Drips(repository=repository, enrolments=enrolments, roles=roles, kick=kick),
         self_service=self_service,
         delivery=delivery,
         quiz=QuizService(
@@ -440,7 +461,7 @@ def build_services(
         ),
         reports=reports,
         discussions=discussions,
-        inbox=Inbox(notices=notices, repository=repository, kick=kick),
+        inbox=Inbox(notices=notices, learners=learners, kick=kick),
         privacy=privacy,
         clock=clock,
         reminders=reminders,
@@ -454,7 +475,7 @@ def build_services(
             answers=answers,
             roles=roles,
             targets=targets,
-            repository=repository,
+            learners=learners,
             people=people,
             messenger=messenger,
         ),
@@ -462,6 +483,8 @@ def build_services(
         dashboard=DashboardService(  # App Home's dashboard (issue 15 item 1)
             repository=DashboardRepository(db),
             drips=repository,
+            learners=learners,
+            enrolments=enrolments,
             answers=answers,
             game=game,
             catalog=catalog_service,
@@ -634,7 +657,10 @@ def people_data(settings: Settings) -> Iterator[PrivacyService]:
     try:
         upgrade_database(db)
         yield PrivacyService(
-            people=PersonRepository(db), drips=DripRepository(db), notices=Notices(Outbox(db))
+            people=PersonRepository(db),
+            learners=LearnerRepository(db),
+            enrolments=EnrolmentRepository(db),
+            notices=Notices(Outbox(db)),
         )
     finally:
         db.dispose()

@@ -8,8 +8,8 @@ from datetime import datetime
 from bot.services.refused import Refused
 from bot.services.roles import Roles
 from bot.services.slots import next_due
-from bot.storage.drips import DripRecord, DripRepository, EnrolmentRecord
-from bot.storage.outbox import Outbox
+from bot.storage.drips import DripRecord, DripRepository
+from bot.storage.enrolments import EnrolmentRecord, EnrolmentRepository
 
 ALLOWED = {"pause": ("active",), "resume": ("paused",), "cancel": ("active", "paused")}
 STATUS = {"pause": "paused", "resume": "active", "cancel": "cancelled"}
@@ -21,12 +21,12 @@ class Drips:
         self,
         *,
         repository: DripRepository,
-        outbox: Outbox,
+        enrolments: EnrolmentRepository,
         roles: Roles,
         kick: Callable[[], None] = lambda: None,
     ) -> None:
         self._repository = repository
-        self._outbox = outbox
+        self._enrolments = enrolments
         self._roles = roles
         self.kick = kick
 
@@ -49,16 +49,16 @@ class Drips:
             action == "resume"
             and drip.status in ("active", "finished")
             and any(
-                e.status == "paused" for e in self._repository.enrolments(team_id, drip_id=drip_id)
+                e.status == "paused" for e in self._enrolments.enrolments(team_id, drip_id=drip_id)
             )
         )
         if drip.status not in ALLOWED[action] and not stalled:
             raise Refused(f"Drip #{drip_id} is {drip.status}, so it can't be {PAST[action]}.")
         self._repository.set_drip_status(team_id, drip_id, STATUS[action], now=now)
         if action == "cancel":
-            self._outbox.cancel_pending(team_id, drip_id)
+            self._enrolments.cancel_pending(team_id, drip_id)
         if action == "resume":
-            for enrolment in self._repository.enrolments(
+            for enrolment in self._enrolments.enrolments(
                 team_id, drip_id=drip_id, statuses=("active",)
             ):
                 self._catch_up(enrolment, now=now)
@@ -70,4 +70,4 @@ class Drips:
     def _catch_up(self, enrolment: EnrolmentRecord, *, now: datetime) -> None:
         """After a pause, a lesson whose slot has passed moves to the next slot."""
         if enrolment.next_due_at is not None and enrolment.next_due_at <= now:
-            self._repository.reschedule(enrolment.id, next_due_at=next_due(enrolment, after=now))
+            self._enrolments.reschedule(enrolment.id, next_due_at=next_due(enrolment, after=now))

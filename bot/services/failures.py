@@ -12,7 +12,7 @@ from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.notices import Notices
 from bot.services.ports import SlackError
 from bot.services.wording import channel, user
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.outbox import Claimed, Outbox
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class FailurePolicy:
         self,
         *,
         outbox: Outbox,
-        repository: DripRepository,
+        enrolments: EnrolmentRepository,
         notices: Notices,
         catalog: CatalogService,
         clock: Callable[[], datetime],
@@ -39,7 +39,7 @@ class FailurePolicy:
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self._outbox = outbox
-        self._repository = repository
+        self._enrolments = enrolments
         self._notices = notices
         self._catalog = catalog
         self._clock = clock
@@ -80,11 +80,11 @@ class FailurePolicy:
             return
         if fixable:
             # Pause it at this lesson, so resuming the drip delivers the lesson that failed.
-            self._outbox.pause_enrolment(delivery.enrolment_id, position=self._position(delivery))
+            self._enrolments.pause(delivery.enrolment_id, position=self._position(delivery))
         elif code in USER_GONE | CHANNEL_GONE:
-            self._outbox.stop_enrolment(delivery.enrolment_id)
+            self._enrolments.stop(delivery.enrolment_id)
             if delivery.drip_id is not None:
-                self._repository.finish_drip(delivery.team_id, delivery.drip_id, now=now)
+                self._enrolments.finish_drip(delivery.team_id, delivery.drip_id, now=now)
 
     def _tell_lead(self, delivery: Claimed, code: str, *, now: datetime) -> None:
         owner = delivery.drip_owner or str((delivery.payload or {}).get("sent_by") or "") or None

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from bot.domain.schedule import zone
 from bot.services.notices import Notices
-from bot.storage.drips import DripRepository
+from bot.storage.learners import LearnerRepository
 
 REPLY = (
     ":wave: Hi! I can't read messages here. Type `/learn help` to see what I can do, or open "
@@ -17,16 +17,16 @@ REPLY = (
 
 class Inbox:
     def __init__(
-        self, *, notices: Notices, repository: DripRepository, kick: Callable[[], None]
+        self, *, notices: Notices, learners: LearnerRepository, kick: Callable[[], None]
     ) -> None:
         self._notices = notices
-        self._repository = repository
+        self._learners = learners
         self.kick = kick
 
     def written_to(self, *, team_id: str, user_id: str, now: datetime) -> bool:
         """Someone wrote to the bot: point them to `/learn help` and App Home, at most once a
         day (their own day, when their time zone is known). False when already answered."""
-        learner = self._repository.learner(team_id, user_id)
+        learner = self._learners.learner(team_id, user_id)
         known = learner is not None and learner.tz_checked_at is not None
         day = now.astimezone(zone(learner.tz) if learner and known else UTC).date()
         # The notice's key is the memory: a retried event finds the key taken.

@@ -23,8 +23,8 @@ from bot.services.reports import Report, ReportService
 from bot.services.roles import Roles
 from bot.services.targets import Targets
 from bot.storage.answers import AnswerRepository, AnswerRow
-from bot.storage.drips import DripRepository
 from bot.storage.insights import InsightsRepository
+from bot.storage.learners import LearnerRepository
 
 
 @dataclass
@@ -81,7 +81,7 @@ class LeadReports:
         answers: AnswerRepository,
         roles: Roles,
         targets: Targets,
-        repository: DripRepository,
+        learners: LearnerRepository,
         people: People,
         messenger: Messenger,
     ) -> None:
@@ -90,7 +90,7 @@ class LeadReports:
         self._answers = answers
         self._roles = roles
         self._targets = targets
-        self._repository = repository
+        self._learners = learners
         self._people = people
         self._messenger = messenger
 
@@ -119,7 +119,7 @@ class LeadReports:
             )
         start = None
         if since is not None:
-            learner = self._repository.learner(team_id, lead_id)
+            learner = self._learners.learner(team_id, lead_id)
             start = local_instant(since, time(0, 0), zone(learner.tz if learner else "UTC"))
         who = audience(
             deliveries=self._insights.sent_lessons(team_id, course=course.id),

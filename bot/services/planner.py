@@ -14,7 +14,7 @@ from bot.services.notices import Notices, announce_finished
 from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.storage.drips import DripRepository
-from bot.storage.outbox import DueGroup, Outbox, PlanApplied, PlanReport
+from bot.storage.plan import DueGroup, PlanApplied, PlanReport, PlanRepository
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Planner:
     def __init__(
         self,
         *,
-        outbox: Outbox,
+        plans: PlanRepository,
         repository: DripRepository,
         notices: Notices,
         catalog: CatalogService,
@@ -53,7 +53,7 @@ class Planner:
         reminders: ReminderService | None = None,
         chunk: int | None = None,
     ) -> None:
-        self._outbox = outbox
+        self._plans = plans
         self._repository = repository
         self._notices = notices
         self._catalog = catalog
@@ -74,12 +74,12 @@ class Planner:
             self._discussions.nudge(now=now)
         if self._reminders is not None:
             self._reminders.follow_up(now=now)
-        recorded = self._outbox.plan(now=now, grace=self._grace, next_slot=group_next_slot)
+        recorded = self._plans.plan(now=now, grace=self._grace, next_slot=group_next_slot)
         return PlanOutcome(recorded, self.apply(now=now))
 
     def apply(self, *, now: datetime) -> PlanApplied:
         """Apply one chunk of what was recorded: deliveries queued, next slots set."""
-        applied = self._outbox.apply_planned(now=now, limit=self._chunk or PLAN_CHUNK)
+        applied = self._plans.apply_planned(now=now, limit=self._chunk or PLAN_CHUNK)
         for team_id, drip_id in applied.finished_drips:
             announce_finished(
                 self._notices,

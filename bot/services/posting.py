@@ -21,7 +21,7 @@ from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.pacing import Pacer
 from bot.services.ports import ContentProblem, Message, Messenger, Posted, SlackError
 from bot.services.reminders import ReminderService
-from bot.storage.drips import DripRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Claimed, Outbox
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Poster:
         self,
         *,
         outbox: Outbox,
-        repository: DripRepository,
+        learners: LearnerRepository,
         catalog: CatalogService,
         messenger: Messenger,
         compose: DeliveryComposer,
@@ -63,7 +63,7 @@ class Poster:
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self._outbox = outbox
-        self._repository = repository
+        self._learners = learners
         self._catalog = catalog
         self._messenger = messenger
         self._compose = compose
@@ -105,7 +105,7 @@ class Poster:
             return stopped, progress.posted
         channel_id = progress.channel_id
         if delivery.recipient_kind == "dm" and channel_id and channel_id != delivery.dm_channel:
-            self._repository.set_dm_channel(
+            self._learners.set_dm_channel(
                 delivery.team_id, delivery.recipient, channel_id, now=self._clock()
             )
         if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left

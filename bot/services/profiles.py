@@ -11,8 +11,8 @@ from bot.services.notices import Notices
 from bot.services.people import People
 from bot.services.ports import Messenger, Profile, SlackError
 from bot.services.wording import user
-from bot.storage.drips import DripRepository
-from bot.storage.outbox import Outbox
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 
 log = logging.getLogger(__name__)
 
@@ -25,21 +25,21 @@ class ProfileRefresh:
     def __init__(
         self,
         *,
-        repository: DripRepository,
-        outbox: Outbox,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
         notices: Notices,
         people: People,
         messenger: Messenger,
     ) -> None:
-        self._repository = repository
-        self._outbox = outbox
+        self._learners = learners
+        self._enrolments = enrolments
         self._notices = notices
         self._people = people
         self._messenger = messenger
 
     def refresh(self, *, now: datetime) -> int:
         """Learn the time zone of people waiting for one, and re-check stale ones."""
-        wanted = self._repository.learners_to_refresh(
+        wanted = self._learners.learners_to_refresh(
             stale_before=now - PROFILE_STALE, limit=PROFILE_BATCH
         )
         by_team: dict[str, list[str]] = {}
@@ -64,7 +64,7 @@ class ProfileRefresh:
                     wanted.discard(profile.user_id)
                     refreshed += 1
             for missing in wanted:  # not in the directory: gone
-                self._repository.mark_gone(team_id, missing, now=now)
+                self._learners.mark_gone(team_id, missing, now=now)
                 self._stop_person(team_id, missing, "user_not_found", now=now)
         except SlackError as error:
             log.warning("time zone lookup paused for %s: %s", team_id, error.code)
@@ -79,7 +79,7 @@ class ProfileRefresh:
                 refreshed += 1
         except SlackError as error:
             if error.code in USER_GONE:
-                self._repository.mark_gone(team_id, users[refreshed], now=now)
+                self._learners.mark_gone(team_id, users[refreshed], now=now)
                 self._stop_person(team_id, users[refreshed], error.code, now=now)
             log.warning("time zone lookup paused for %s: %s", team_id, error.code)
         return refreshed
@@ -89,7 +89,7 @@ class ProfileRefresh:
         if learner.deactivated:
             self._stop_person(team_id, user_id, "account_inactive", now=now)
             return
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("waiting", "active")
         ):
             if enrolment.recipient_kind != "dm":
@@ -106,7 +106,7 @@ class ProfileRefresh:
                 after=after,
                 start_on=enrolment.start_on,
             )
-            self._repository.reschedule(
+            self._enrolments.reschedule(
                 enrolment.id,
                 next_due_at=due,
                 status="active",
@@ -115,10 +115,10 @@ class ProfileRefresh:
             )
 
     def _stop_person(self, team_id: str, user_id: str, code: str, *, now: datetime) -> None:
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("waiting", "active", "paused")
         ):
-            self._outbox.stop_enrolment(enrolment.id)
+            self._enrolments.stop(enrolment.id)
             self._notices.dm(
                 team_id=team_id,
                 user_id=enrolment.enrolled_by,
@@ -128,4 +128,4 @@ class ProfileRefresh:
                 now=now,
                 drip_id=enrolment.drip_id,
             )
-            self._repository.finish_drip(team_id, enrolment.drip_id, now=now)
+            self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now)

@@ -27,7 +27,9 @@ from bot.services.roles import Roles
 from bot.services.slots import dm_plan
 from bot.services.targets import Recipients, Targets
 from bot.storage.db import Transaction
-from bot.storage.drips import DripRecord, DripRepository, LearnerRecord, NewEnrolment
+from bot.storage.drips import DripRecord, DripRepository
+from bot.storage.enrolments import EnrolmentRepository, NewEnrolment
+from bot.storage.learners import LearnerRecord, LearnerRepository
 from bot.storage.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class Scheduling:
         self,
         *,
         repository: DripRepository,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
         outbox: Outbox,
         notices: Notices,
         catalog: CatalogService,
@@ -81,6 +85,8 @@ class Scheduling:
         kick: Callable[[], None] = lambda: None,
     ) -> None:
         self._repository = repository
+        self._learners = learners
+        self._enrolments = enrolments
         self._outbox = outbox
         self._notices = notices
         self._catalog = catalog
@@ -125,7 +131,7 @@ class Scheduling:
                 tx=tx,
             )
             created = set(
-                self._repository.enrol(
+                self._enrolments.enrol(
                     team_id=team_id,
                     drip_id=drip_id,
                     enrolled_by=lead_id,
@@ -167,7 +173,7 @@ class Scheduling:
         plans: list[NewEnrolment] = []
         lookups = 0
         for user_id in users:
-            learner = self._repository.learner(team_id, user_id)
+            learner = self._learners.learner(team_id, user_id)
             if (learner is None or learner.tz_checked_at is None) and lookups < SYNC_PROFILES:
                 lookups += 1
                 learner = self._looked_up(team_id, user_id, learner, now=now)
@@ -266,7 +272,7 @@ class Scheduling:
         return joined
 
     def _enrol_member(self, team_id: str, user_id: str, drip: DripRecord, *, now: datetime) -> bool:
-        learner = self._repository.learner(team_id, user_id)
+        learner = self._learners.learner(team_id, user_id)
         plan = dm_plan(
             learner,
             user_id,
@@ -279,7 +285,7 @@ class Scheduling:
             plan = replace(plan, status="paused")
         course = self._catalog.course(drip.course)
         with self._repository.transaction() as tx:  # the enrolment and its welcome, together
-            created = self._repository.enrol(
+            created = self._enrolments.enrol(
                 team_id=team_id,
                 drip_id=drip.id,
                 enrolled_by=drip.created_by,

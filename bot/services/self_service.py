@@ -16,7 +16,9 @@ from bot.services.refused import Refused
 from bot.services.reviews import ReviewService
 from bot.services.slots import dm_plan, next_due
 from bot.services.wording import when
-from bot.storage.drips import DripRepository, EnrolmentRecord
+from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRecord, EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 
 LIVE = ("waiting", "active", "paused")
@@ -43,6 +45,8 @@ class SelfService:
         self,
         *,
         repository: DripRepository,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
         outbox: Outbox,
         notices: Notices,
         catalog: CatalogService,
@@ -51,6 +55,8 @@ class SelfService:
         reviews: ReviewService | None = None,
     ) -> None:
         self._repository = repository
+        self._learners = learners
+        self._enrolments = enrolments
         self._outbox = outbox
         self._notices = notices
         self._catalog = catalog
@@ -83,7 +89,7 @@ class SelfService:
                 now=now,
                 tx=tx,
             )
-            self._repository.enrol(
+            self._enrolments.enrol(
                 team_id=team_id,
                 drip_id=drip_id,
                 enrolled_by=user_id,
@@ -107,21 +113,21 @@ class SelfService:
         if not left:
             raise Refused(f"You're not taking *{course.title}*, so there is nothing to leave.")
         for enrolment in left:
-            self._repository.reschedule(enrolment.id, next_due_at=None, status="left")
-            self._repository.finish_drip(team_id, enrolment.drip_id, now=now)
+            self._enrolments.reschedule(enrolment.id, next_due_at=None, status="left")
+            self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now)
         return course
 
     def _taking(self, team_id: str, user_id: str, course_id: str) -> list[EnrolmentRecord]:
         """The learner's live enrolments in a course."""
         return [
             enrolment
-            for enrolment in self._repository.enrolments(team_id, recipient=user_id, statuses=LIVE)
+            for enrolment in self._enrolments.enrolments(team_id, recipient=user_id, statuses=LIVE)
             if enrolment.course == course_id
         ]
 
     def next_lesson(self, *, team_id: str, user_id: str, now: datetime) -> NextResult:
         """Send the learner's next lesson now; the drip then continues from the one after."""
-        live = self._repository.enrolments(
+        live = self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("active", "waiting")
         )
         for enrolment in live:
@@ -129,7 +135,7 @@ class SelfService:
             if pulled is not None:
                 self.kick()
                 return pulled
-        if self._repository.enrolments(team_id, recipient=user_id, statuses=("finished",)):
+        if self._enrolments.enrolments(team_id, recipient=user_id, statuses=("finished",)):
             raise Refused(
                 "You've finished every course you joined. :tada: `/learn courses` lists more."
             )
@@ -146,7 +152,7 @@ class SelfService:
         if course is None or enrolment.next_position > len(course.lessons):
             return None
         lesson = course.lessons[enrolment.next_position - 1]
-        if not self._repository.advance(
+        if not self._enrolments.advance(
             enrolment.id, position=enrolment.next_position, lesson_count=len(course.lessons)
         ):
             return None  # a scheduled delivery took this lesson a moment ago
@@ -164,7 +170,7 @@ class SelfService:
             payload={"pulled_by": user_id},  # asked for: it goes out even during a snooze
         )
         with self._repository.transaction() as tx:  # finished and announced, together
-            if self._repository.finish_drip(team_id, enrolment.drip_id, now=now, tx=tx):
+            if self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now, tx=tx):
                 announce_finished(
                     self._notices,
                     self._repository,
@@ -186,28 +192,28 @@ class SelfService:
             today.date() + timedelta(days=days), time(0, 0), tzinfo=zone(learner.tz)
         )
         until = local_midnight.astimezone(now.tzinfo)
-        self._repository.set_snooze(team_id, user_id, until)
+        self._learners.set_snooze(team_id, user_id, until)
         if self._reviews is not None:  # reviews wait too, keeping their spacing
             # Counted from the start of today, the shift is the snooze's whole days: a review
             # due Tuesday at the learner's slot comes `days` days later, at the slot again.
             self._reviews.hold_for_snooze(
                 team_id=team_id, user_id=user_id, start=today.astimezone(now.tzinfo), end=until
             )
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("active",)
         ):
-            self._repository.reschedule(enrolment.id, next_due_at=next_due(enrolment, after=until))
+            self._enrolments.reschedule(enrolment.id, next_due_at=next_due(enrolment, after=until))
         return until
 
     def resume_own(self, *, team_id: str, user_id: str, now: datetime) -> datetime | None:
         """End a snooze; return when the next lesson comes."""
-        self._repository.set_snooze(team_id, user_id, None)
+        self._learners.set_snooze(team_id, user_id, None)
         upcoming: list[datetime] = []
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("active",)
         ):
             due = next_due(enrolment, after=now)
-            self._repository.reschedule(enrolment.id, next_due_at=due)
+            self._enrolments.reschedule(enrolment.id, next_due_at=due)
             upcoming.append(due)
         return min(upcoming) if upcoming else None
 
@@ -217,15 +223,15 @@ class SelfService:
         """The learner's own days and time for every DM lesson, from now on."""
         self._people.learner(team_id, user_id, now=now)
         at_time = at.strftime("%H:%M")
-        self._repository.set_learner_prefs(team_id, user_id, days=days.encode(), at_time=at_time)
-        learner = self._repository.learner(team_id, user_id)
+        self._learners.set_learner_prefs(team_id, user_id, days=days.encode(), at_time=at_time)
+        learner = self._learners.learner(team_id, user_id)
         after = max(now, learner.snoozed_until) if learner and learner.snoozed_until else now
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("active", "paused")
         ):
             if enrolment.recipient_kind != "dm":
                 continue
             due = next_slot(days, at, zone(enrolment.tz), after=after)
-            self._repository.reschedule(
+            self._enrolments.reschedule(
                 enrolment.id, next_due_at=due, days=days.encode(), at_time=at_time
             )

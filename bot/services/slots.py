@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from bot.domain.schedule import Days, next_slot, parse_time, stored_days, stored_time, zone
-from bot.storage.drips import EnrolmentRecord, LearnerRecord, NewEnrolment
+from bot.storage.enrolments import EnrolmentRecord, NewEnrolment
+from bot.storage.learners import LearnerRecord
 
 
 def dm_plan(

@@ -20,6 +20,8 @@ from bot.services.targets import Targets
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Claimed, Outbox
 from tests.services.fake_slack import FakeMessenger
 
@@ -33,8 +35,11 @@ COURSE = "security-basics"
 
 @dataclass
 class DripWorld:
+    db: Database
     slack: FakeMessenger
     repository: DripRepository
+    learners: LearnerRepository
+    enrolments: EnrolmentRepository
     outbox: Outbox
     notices: Notices
     catalog: CatalogService
@@ -62,8 +67,9 @@ def drip_world(db: Database) -> DripWorld:
     catalog = CatalogService(lessons(), ContentRepository(db))
     catalog.sync(now=NOW)
     repository, outbox = DripRepository(db), Outbox(db)
+    learners, enrolments = LearnerRepository(db), EnrolmentRepository(db)
     notices = Notices(outbox)
-    people = People(repository, slack, admins=frozenset({LEAD}))
+    people = People(learners, slack, admins=frozenset({LEAD}))
     roles = Roles(people)
     kicks: list[int] = []
 
@@ -71,13 +77,18 @@ def drip_world(db: Database) -> DripWorld:
         kicks.append(1)
 
     return DripWorld(
+        db=db,
         slack=slack,
         repository=repository,
+        learners=learners,
+        enrolments=enrolments,
         outbox=outbox,
         notices=notices,
         catalog=catalog,
         scheduling=Scheduling(
             repository=repository,
+            learners=learners,
+            enrolments=enrolments,
             outbox=outbox,
             notices=notices,
             catalog=catalog,
@@ -89,12 +100,14 @@ def drip_world(db: Database) -> DripWorld:
         ),
         self_service=SelfService(
             repository=repository,
+            learners=learners,
+            enrolments=enrolments,
             outbox=outbox,
             notices=notices,
             catalog=catalog,
             people=people,
             kick=kick,
         ),
-        drips=Drips(repository=repository, outbox=outbox, roles=roles, kick=kick),
+        drips=Drips(repository=repository, enrolments=enrolments, roles=roles, kick=kick),
         kicks=kicks,
     )

@@ -18,6 +18,7 @@ from bot.services.posting import Poster
 from bot.services.scheduling import ScheduleRequest
 from bot.slack.render import SlackComposer
 from bot.storage.db import Database
+from bot.storage.plan import PlanRepository
 from tests.services.drip_world import ANN, COURSE, LEAD, NOW, TEAM, DripWorld, drip_world
 
 
@@ -40,13 +41,13 @@ def world(db: Database) -> DripWorld:
 def drain_for(world: DripWorld, clock: Clock) -> Drain:
     failures = FailurePolicy(
         outbox=world.outbox,
-        repository=world.repository,
+        enrolments=world.enrolments,
         notices=world.notices,
         catalog=world.catalog,
         clock=clock,
     )
     planner = Planner(
-        outbox=world.outbox,
+        plans=PlanRepository(world.db),
         repository=world.repository,
         notices=world.notices,
         catalog=world.catalog,
@@ -54,7 +55,7 @@ def drain_for(world: DripWorld, clock: Clock) -> Drain:
     )
     poster = Poster(
         outbox=world.outbox,
-        repository=world.repository,
+        learners=world.learners,
         catalog=world.catalog,
         messenger=world.slack,
         compose=DeliveryComposer(catalog=world.catalog, composer=SlackComposer()),
@@ -106,7 +107,7 @@ def test_a_learner_gone_from_slack_stops_their_lessons_and_the_lead_is_told_once
     clock.now = drip.first_at
     world.slack.refusing[ANN] = SlackError("account_inactive", permanent=True)
     Planner(
-        outbox=world.outbox,
+        plans=PlanRepository(world.db),
         repository=world.repository,
         notices=world.notices,
         catalog=world.catalog,
@@ -115,7 +116,7 @@ def test_a_learner_gone_from_slack_stops_their_lessons_and_the_lead_is_told_once
     report = drain.drain(now=clock.now)
     # The welcome and the lesson fail; only the lesson's failure is the lead's to hear about.
     assert (report.sent, report.failed) == (1, 2)
-    [enrolment] = world.repository.enrolments(TEAM, drip_id=drip.drip_id)
+    [enrolment] = world.enrolments.enrolments(TEAM, drip_id=drip.drip_id)
     assert enrolment.status == "stopped"
     told = [str(message.get("text")) for channel, message in world.slack.posts if channel == LEAD]
     assert len(told) == 1

@@ -35,7 +35,7 @@ def test_pause_resume_and_cancel_a_drip(world: DripWorld) -> None:
     later = NOW + timedelta(days=3)  # Ann's slots to Thursday 09:30 passed meanwhile
     resumed = change(team_id=TEAM, lead_id=LEAD, drip_id=drip_id, action="resume", now=later)
     assert resumed.status == "active"
-    [enrolment] = world.repository.enrolments(TEAM, drip_id=drip_id)
+    [enrolment] = world.enrolments.enrolments(TEAM, drip_id=drip_id)
     assert enrolment.next_due_at == datetime(2026, 11, 27, 8, 30, tzinfo=UTC)  # Friday's
     with pytest.raises(Refused, match="Only leads can cancel drips"):
         change(team_id=TEAM, lead_id=ANN, drip_id=drip_id, action="cancel", now=later)

@@ -36,23 +36,23 @@ def test_a_person_gone_from_slack_is_stopped_and_nobody_else(world: DripWorld) -
         )
     del world.slack.profiles_by_id[CAROL]  # her account was deleted
     refresh = ProfileRefresh(
-        repository=world.repository,
-        outbox=world.outbox,
+        learners=world.learners,
+        enrolments=world.enrolments,
         notices=world.notices,
-        people=People(world.repository, world.slack, admins=frozenset()),
+        people=People(world.learners, world.slack, admins=frozenset()),
         messenger=world.slack,
     )
     refresh.refresh(now=NOW + timedelta(days=2))  # every profile is a day old or more
     gone = {
         (team, user)
         for team, user in ((TEAM, ANN), (OTHER_TEAM, BOB), (OTHER_TEAM, CAROL))
-        if (learner := world.repository.learner(team, user)) is not None and learner.deactivated
+        if (learner := world.learners.learner(team, user)) is not None and learner.deactivated
     }
     assert gone == {(OTHER_TEAM, CAROL)}
     statuses = {
         (e.team_id, e.recipient): e.status
         for team in (TEAM, OTHER_TEAM)
-        for e in world.repository.enrolments(team)
+        for e in world.enrolments.enrolments(team)
     }
     assert statuses == {
         (TEAM, ANN): "active",

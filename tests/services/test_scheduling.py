@@ -42,7 +42,7 @@ def test_a_drip_to_a_channels_members_enrols_each_at_their_local_time_and_welcom
     assert (result.users, result.already, result.waiting, result.channels) == (3, 0, 0, ())
     due = {
         e.recipient: e.next_due_at
-        for e in world.repository.enrolments(TEAM, drip_id=result.drip_id)
+        for e in world.enrolments.enrolments(TEAM, drip_id=result.drip_id)
     }
     # Monday 09:00 UTC: 09:30 has passed in Berlin, not yet in New York (04:00 there).
     assert due == {

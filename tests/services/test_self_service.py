@@ -19,7 +19,7 @@ def world(db: Database) -> DripWorld:
 
 
 def next_due(world: DripWorld) -> datetime | None:
-    [enrolment] = world.repository.enrolments(TEAM, recipient=ANN, statuses=("active",))
+    [enrolment] = world.enrolments.enrolments(TEAM, recipient=ANN, statuses=("active",))
     return enrolment.next_due_at
 
 
@@ -87,7 +87,7 @@ def test_own_days_and_time_move_the_next_lesson(world: DripWorld) -> None:
 def test_leaving_stops_the_course_and_leaving_again_is_refused(world: DripWorld) -> None:
     joined = world.self_service.join(team_id=TEAM, user_id=ANN, course_id=COURSE, now=NOW)
     world.self_service.leave(team_id=TEAM, user_id=ANN, course_id=COURSE, now=NOW)
-    [enrolment] = world.repository.enrolments(TEAM, drip_id=joined.drip_id)
+    [enrolment] = world.enrolments.enrolments(TEAM, drip_id=joined.drip_id)
     assert (enrolment.status, enrolment.next_due_at) == ("left", None)
     with pytest.raises(Refused, match="nothing to leave"):
         world.self_service.leave(team_id=TEAM, user_id=ANN, course_id=COURSE, now=NOW)
