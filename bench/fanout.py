@@ -70,7 +70,7 @@ from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
 from bot.domain.schedule import Days, Target, TargetKind, next_slot, parse_time, zone
 from bot.services import Services
-from bot.services.delivery import PLAN_CHUNK, _group_next_slot
+from bot.services.planner import PLAN_CHUNK, group_next_slot
 from bot.storage import migrate
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database
@@ -555,7 +555,7 @@ def _fanout(
             )
             services.catalog.sync(now=datetime.now(UTC))
             started = time.perf_counter()
-            result = services.drips.send_now(
+            result = services.scheduling.send_now(
                 team_id=TEAM,
                 lead_id=ready.lead,
                 address=FANOUT_COURSE,
@@ -615,7 +615,7 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             for n in range(args.replicas):
                 replicas.append(_start_replica(env, logs / f"replica-{n + 1}.log"))
             started = time.perf_counter()
-            result = services.drips.send_now(
+            result = services.scheduling.send_now(
                 team_id=TEAM,
                 lead_id=ready.lead,
                 address=FANOUT_COURSE,
@@ -951,7 +951,7 @@ def _plan(
             now = datetime.now(UTC)
             plans = PlanRepository(db)
             started = time.perf_counter()
-            recorded = plans.plan(now=now, grace=timedelta(hours=12), next_slot=_group_next_slot)
+            recorded = plans.plan(now=now, grace=timedelta(hours=12), next_slot=group_next_slot)
             decided = time.perf_counter() - started
             first = plans.apply_planned(now=now, limit=PLAN_CHUNK)
             seconds = time.perf_counter() - started

@@ -101,6 +101,13 @@ def upgrade_database(db: Database) -> tuple[str | None, str]:
         raise StartupError(f"cannot migrate the database at DATABASE_URL: {error}") from error
 
 
+def prometheus_metrics(db: Database, metrics_dir: Path | None) -> PrometheusMetrics:
+    """The metrics of one process; with `metrics_dir`, added up with the other processes'."""
+    return PrometheusMetrics(
+        multiprocess_dir=metrics_dir, backlog=lambda: due_backlog(db, now=utc_now())
+    )
+
+
 def build(
     settings: Settings,
     *,
@@ -113,13 +120,7 @@ def build(
     """`metrics`: count for `/metrics` (in files under `metrics_dir` when several processes
     serve, see bot.metricsdir)."""
     db = open_database(settings)
-    counted = (
-        PrometheusMetrics(
-            multiprocess_dir=metrics_dir, backlog=lambda: due_backlog(db, now=utc_now())
-        )
-        if metrics
-        else None
-    )
+    counted = prometheus_metrics(db, metrics_dir) if metrics else None
     services = build_services(settings, db, catalog, clock=clock, metrics=counted or NO_METRICS)
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
     return Container(settings=settings, db=db, services=services, bolt=bolt, metrics=counted)

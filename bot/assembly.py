@@ -16,26 +16,37 @@ from bot.scheduler import utc_now
 from bot.services import Services
 from bot.services.after_answer import AfterAnswer
 from bot.services.catalog import CatalogService
+from bot.services.compose import DeliveryComposer
 from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
 from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
-from bot.services.drips import DripService
+from bot.services.drain import Drain
+from bot.services.drips import Drips
+from bot.services.failures import FailurePolicy
 from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
 from bot.services.installations import Installations
 from bot.services.lead_reports import LeadReports
 from bot.services.leaderboards import LeaderboardService
 from bot.services.metrics import NO_METRICS, Metrics
+from bot.services.notices import Notices
 from bot.services.pacing import Pacer
 from bot.services.people import People
+from bot.services.planner import Planner
+from bot.services.posting import Poster
 from bot.services.privacy import PrivacyService
+from bot.services.profiles import ProfileRefresh
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.replays import ReplayGuard
 from bot.services.reports import ReportService
 from bot.services.reviews import ReviewService
+from bot.services.roles import Roles
+from bot.services.scheduling import Scheduling
+from bot.services.self_service import SelfService
 from bot.services.skills import SkillService, enrolled_courses
+from bot.services.targets import Targets
 from bot.slack.app_home import AppHome
 from bot.slack.messenger import SlackMessenger
 from bot.slack.render import SlackComposer
@@ -91,23 +102,28 @@ def build_services(
     )
     messenger = slack_messenger(settings, installations, client=client, metrics=metrics)
     core = _core(settings, db, catalog, messenger, clock=clock, metrics=metrics)
-    drips = _drip_service(core)
     privacy = PrivacyService(
         people=PersonRepository(db),
         learners=core.learners,
         enrolments=core.enrolments,
-        outbox=core.outbox,
+        notices=core.notices,
         retention_days=settings.retention_days,
         kick=core.kick,
     )
-    digests = _digests(core, drips)
+    digests = _digests(core)
     delivery = _delivery(core, privacy=privacy, digests=digests, sleep=sleep)
     learning = _learning(core)
     reports = _reports(core)
     return Services(
         catalog=core.catalog,
         people=core.people,
-        drips=drips,
+        roles=core.roles,
+        targets=core.targets,
+        scheduling=_scheduling(core),
+        drips=Drips(
+            repository=core.drips, enrolments=core.enrolments, roles=core.roles, kick=core.kick
+        ),
+        self_service=_self_service(core),
         delivery=delivery,
         quiz=learning.quiz,
         after_answer=AfterAnswer(
@@ -119,7 +135,7 @@ def build_services(
         ),
         reports=reports,
         discussions=core.discussions,
-        inbox=Inbox(outbox=core.outbox, learners=core.learners, kick=core.kick),
+        inbox=Inbox(notices=core.notices, learners=core.learners, kick=core.kick),
         privacy=privacy,
         clock=clock,
         reminders=core.reminders,
@@ -131,7 +147,8 @@ def build_services(
             reports=reports,
             insights=core.insights,
             answers=core.answers,
-            drips=drips,
+            roles=core.roles,
+            targets=core.targets,
             learners=core.learners,
             people=core.people,
             messenger=messenger,
@@ -157,10 +174,13 @@ class _Core:
     learners: LearnerRepository
     enrolments: EnrolmentRepository
     outbox: Outbox
+    notices: Notices
     answers: AnswerRepository
     cards: CardRepository
     insights: InsightsRepository
     people: People
+    roles: Roles
+    targets: Targets
     reviews: ReviewService
     reminders: ReminderService
     discussions: DiscussionService
@@ -181,10 +201,12 @@ def _core(
     repository = DripRepository(db)
     learners = LearnerRepository(db)
     outbox = Outbox(db)
+    notices = Notices(outbox)
     answers = AnswerRepository(db)
     cards = CardRepository(db)
     kick = Kick()
     composer = SlackComposer()
+    people = People(learners, messenger, admins=settings.admins)
     return _Core(
         settings=settings,
         db=db,
@@ -196,10 +218,13 @@ def _core(
         learners=learners,
         enrolments=EnrolmentRepository(db),
         outbox=outbox,
+        notices=notices,
         answers=answers,
         cards=cards,
         insights=InsightsRepository(db),
-        people=People(learners, messenger, admins=settings.admins),
+        people=people,
+        roles=Roles(people),
+        targets=Targets(messenger=messenger, bot_user_id=messenger.bot_user_id),
         reviews=ReviewService(
             cards=cards,
             learners=learners,
@@ -218,6 +243,7 @@ def _core(
             repository=DiscussionRepository(db),
             answers=answers,
             outbox=outbox,
+            notices=notices,
             messenger=messenger,
             composer=composer,
             catalog=catalog_service,
@@ -229,28 +255,43 @@ def _core(
     )
 
 
-def _drip_service(core: _Core) -> DripService:
-    return DripService(
+def _scheduling(core: _Core) -> Scheduling:
+    return Scheduling(
         repository=core.drips,
         learners=core.learners,
         enrolments=core.enrolments,
         outbox=core.outbox,
+        notices=core.notices,
         catalog=core.catalog,
         people=core.people,
-        messenger=core.messenger,
+        roles=core.roles,
+        targets=core.targets,
         bot_user_id=core.messenger.bot_user_id,
+        kick=core.kick,
+    )
+
+
+def _self_service(core: _Core) -> SelfService:
+    return SelfService(
+        repository=core.drips,
+        learners=core.learners,
+        enrolments=core.enrolments,
+        outbox=core.outbox,
+        notices=core.notices,
+        catalog=core.catalog,
+        people=core.people,
         kick=core.kick,
         reviews=core.reviews,
     )
 
 
-def _digests(core: _Core, drips: DripService) -> DigestService:
+def _digests(core: _Core) -> DigestService:
     return DigestService(
         insights=core.insights,
         learners=core.learners,
         catalog=core.catalog,
         people=core.people,
-        drips=drips,
+        roles=core.roles,
         outbox=core.outbox,
         messenger=core.messenger,
         setting=core.settings.digest,
@@ -280,16 +321,35 @@ def _delivery(
     sleep: Callable[[float], None],
 ) -> DeliveryService:
     settings = core.settings
-    return DeliveryService(
+    senders = {"digest": digests.send}  # outbox kinds that are not messages: a digest uploads
+    failures = FailurePolicy(
         outbox=core.outbox,
-        repository=core.drips,
-        learners=core.learners,
         enrolments=core.enrolments,
-        plans=PlanRepository(core.db),
+        notices=core.notices,
         catalog=core.catalog,
-        people=core.people,
+        clock=core.clock,
+        unreported=senders.keys(),
+        metrics=core.metrics,
+    )
+    planner = Planner(
+        plans=PlanRepository(core.db),
+        repository=core.drips,
+        notices=core.notices,
+        catalog=core.catalog,
+        grace=timedelta(hours=settings.catch_up_grace_hours),
+        reviews=core.reviews,
+        discussions=core.discussions,
+        reminders=core.reminders,
+    )
+    poster = Poster(
+        outbox=core.outbox,
+        learners=core.learners,
+        catalog=core.catalog,
         messenger=core.messenger,
-        composer=core.composer,
+        compose=DeliveryComposer(
+            catalog=core.catalog, composer=core.composer, discussions=core.discussions
+        ),
+        failures=failures,
         # One rate per workspace for every process and replica on this database.
         pacer=Pacer(
             rate=settings.send_rate_per_second,
@@ -298,16 +358,32 @@ def _delivery(
         ),
         clock=core.clock,
         sleep=sleep,
-        grace=timedelta(hours=settings.catch_up_grace_hours),
-        reviews=core.reviews,
         discussions=core.discussions,
         reminders=core.reminders,
-        batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
+        senders=senders,
+        metrics=core.metrics,
+    )
+    return DeliveryService(
+        profiles=ProfileRefresh(
+            learners=core.learners,
+            enrolments=core.enrolments,
+            notices=core.notices,
+            people=core.people,
+            messenger=core.messenger,
+        ),
+        planner=planner,
+        drain=Drain(
+            outbox=core.outbox,
+            planner=planner,
+            poster=poster,
+            clock=core.clock,
+            batch=max(10, min(200, int(settings.send_rate_per_second * 15))),
+            threads=settings.posts_in_flight,
+            metrics=core.metrics,
+        ),
+        discussions=core.discussions,
         privacy=privacy,
         steps=(digests.plan,),
-        senders={"digest": digests.send},
-        metrics=core.metrics,
-        threads=settings.posts_in_flight,
     )
 
 

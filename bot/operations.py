@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.preflight import ContentProblems, StartupError, check_content, check_slack
 from bot.scheduler import utc_now
 from bot.services import Services
+from bot.services.notices import Notices
 from bot.services.privacy import PrivacyService
 from bot.services.refused import Refused
 from bot.storage.db import Database
@@ -80,7 +81,7 @@ def people_data(settings: Settings) -> Iterator[PrivacyService]:
             people=PersonRepository(db),
             learners=LearnerRepository(db),
             enrolments=EnrolmentRepository(db),
-            outbox=Outbox(db),
+            notices=Notices(Outbox(db)),
         )
     finally:
         db.dispose()

@@ -10,7 +10,13 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import build, build_services, open_database, upgrade_database
+from bot.app import (
+    build,
+    build_services,
+    open_database,
+    prometheus_metrics,
+    upgrade_database,
+)
 from bot.bolt_app import health_check, http_app, metrics_page
 from bot.config import Settings
 from bot.domain.lesson import Catalog
@@ -31,6 +37,7 @@ from bot.server import (
     Worker,
     run_http,
     run_socket_mode,
+    run_socket_mode_processes,
     serve_probes,
 )
 from bot.slack.installations import INSTALL_PATH
@@ -157,6 +164,16 @@ def _serve_socket_mode(
     metrics_dir: Path | None,
 ) -> None:
     assert settings.slack_app_token is not None
+    if settings.socket_processes > 1:
+        _serve_socket_processes(
+            settings,
+            catalog,
+            identity=identity,
+            out=out,
+            probes=probes,
+            metrics_dir=metrics_dir,
+        )
+        return
     container = build(
         settings, catalog=catalog, metrics=probes is not None, metrics_dir=metrics_dir
     )
@@ -192,17 +209,110 @@ def _serve_socket_mode(
             on_ready=ready,
         )
     except SocketModeFailed as error:
-        if error.refused:
-            raise StartupError(
-                f"Slack refused SLACK_APP_TOKEN ({error.reason}); generate an app-level token "
-                'with the connections:write scope under "Basic Information" → "App-Level '
-                'Tokens" and copy it again'
-            ) from None
-        raise StartupError(
-            f"cannot open the Socket Mode connection for SLACK_APP_TOKEN ({error.reason}); "
-            "check the network, or use `microlearn serve --http`"
-        ) from None
+        raise _socket_mode_failed(error) from None
     finally:
         if stop_probes is not None:
             stop_probes()
     print("microlearn: stopped", file=out, flush=True)
+
+
+def _socket_mode_failed(error: SocketModeFailed) -> StartupError:
+    if error.refused:
+        return StartupError(
+            f"Slack refused SLACK_APP_TOKEN ({error.reason}); generate an app-level token "
+            'with the connections:write scope under "Basic Information" → "App-Level '
+            'Tokens" and copy it again'
+        )
+    return StartupError(
+        f"cannot open the Socket Mode connection for SLACK_APP_TOKEN ({error.reason}); "
+        "check the network, or use `microlearn serve --http`"
+    )
+
+
+def _serve_socket_processes(
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    identity: str,
+    out: TextIO,
+    probes: tuple[str, int] | None,
+    metrics_dir: Path | None,
+) -> None:
+    """Socket Mode from MICROLEARN_SOCKET_PROCESSES processes, each with its own connection to
+    Slack, app, database pool and scheduler, as HTTP mode has its workers: acknowledgements and
+    the work after them (feedback, points, reviews, App Home) no longer share one interpreter
+    lock. This process only watches them, and answers probes and scrapes."""
+    token = settings.slack_app_token
+    assert token is not None
+    counted = probes is not None and metrics_dir is not None
+
+    def serve_one(ready: Callable[[], bool]) -> None:
+        container = build(settings, catalog=catalog, metrics=counted, metrics_dir=metrics_dir)
+
+        def connected() -> None:
+            if ready():  # every process is connected: now the scheduler may send
+                container.start_ticking()
+
+        run_socket_mode(
+            container.bolt,
+            app_token=token,
+            concurrency=settings.listener_threads,
+            stop=container.close,
+            on_ready=connected,
+        )
+
+    # Probes first, as with one process: they answer while the processes connect. The
+    # processes are forked with this server's thread running; they never touch its objects.
+    closing: list[Callable[[], None]] = []
+    if probes is not None:
+        closing.extend(_watcher_probes(settings, probes, counted=counted, metrics_dir=metrics_dir))
+        host, port = probes
+        print(
+            f"microlearn: health and metrics on http://{host}:{port}/healthz and /metrics",
+            file=out,
+            flush=True,
+        )
+
+    def ready() -> None:
+        print(
+            f"microlearn: connected to Slack in Socket Mode as {identity} "
+            f"({settings.socket_processes} processes, one connection each)",
+            file=out,
+            flush=True,
+        )
+
+    try:
+        run_socket_mode_processes(
+            serve_one,
+            processes=settings.socket_processes,
+            on_ready=ready,
+            on_exit=(
+                partial(mark_process_dead, directory=metrics_dir)
+                if metrics_dir is not None
+                else None
+            ),
+        )
+    except SocketModeFailed as error:
+        raise _socket_mode_failed(error) from None
+    finally:
+        for close in reversed(closing):
+            close()
+    print("microlearn: stopped", file=out, flush=True)
+
+
+def _watcher_probes(
+    settings: Settings, probes: tuple[str, int], *, counted: bool, metrics_dir: Path | None
+) -> list[Callable[[], None]]:
+    """`/healthz` and `/metrics` (added up over the Socket Mode processes) from the watcher."""
+    host, port = probes
+    db = open_database(settings)
+    scrape = prometheus_metrics(db, metrics_dir).page if counted else None
+    try:
+        stop = serve_probes(Probes(health=health_check(db), metrics=scrape), host=host, port=port)
+    except ProbesUnavailable as error:
+        db.dispose()
+        raise StartupError(
+            f"cannot serve /healthz and /metrics on {host}:{port} ({error}); choose another "
+            "port with MICROLEARN_HTTP_PORT or --health-port"
+        ) from None
+    return [db.dispose, stop]

@@ -63,7 +63,7 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if args.http or os.environ.get(metricsdir.VARIABLE):
+    if args.http or settings.socket_processes > 1 or os.environ.get(metricsdir.VARIABLE):
         # Before bot.app imports prometheus_client: it picks file-backed samples at import.
         try:
             with metricsdir.multiprocess_dir(os.environ) as directory:

@@ -16,7 +16,7 @@ from datetime import date, time
 from typing import Any
 
 from bot.domain.schedule import DAY_NAMES, MAX_START_AHEAD, Days, Target, TargetKind
-from bot.services.drips import ScheduleRequest
+from bot.services.scheduling import ScheduleRequest
 from bot.slack.payloads import SLACK_ID
 
 DEFAULT_TIME = time(9, 30)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services.drips import ScheduleResult
 from bot.services.lead_reports import LeadReport
 from bot.services.reports import QuestionStats, Report
+from bot.services.scheduling import ScheduleResult
 from bot.services.wording import channel, plural, user, when
 
 

@@ -219,7 +219,7 @@ class AnswerRepository:
             "message_ts": message_ts,
             "answered_at": now,
         }
-        with self._writing(award) as connection:
+        with self._writing(award, urgent=True) as connection:  # before the ack
             inserted = connection.insert_once(
                 (INSERT_ANSWER, INSERT_ANSWER_WITH_POINTS),
                 values,
@@ -306,11 +306,11 @@ class AnswerRepository:
         return inserted is not None
 
     @contextmanager
-    def _writing(self, award: Award | None) -> Iterator[DirectConnection]:
+    def _writing(self, award: Award | None, *, urgent: bool = False) -> Iterator[DirectConnection]:
         """The fast lane for a write; on SQLite, with `award`, in one transaction (the answer or
         completion and its points: see `DirectConnection.insert_once`)."""
         with (
-            self._db.direct(write=True) as connection,
+            self._db.direct(write=True, urgent=urgent) as connection,
             connection.atomic() if award is not None and self._db.is_sqlite else nullcontext(),
         ):
             yield connection

@@ -119,7 +119,7 @@ def join(invocation: Invocation) -> None:
     """Take a course in your DMs, at your own time."""
     if not invocation.args:
         raise UsageError("Which course? `/learn courses` lists them.")
-    result = invocation.services.drips.join(
+    result = invocation.services.self_service.join(
         team_id=invocation.team_id,
         user_id=invocation.user_id,
         course_id=invocation.args.split()[0].lower(),
@@ -138,7 +138,7 @@ def join(invocation: Invocation) -> None:
 def next_lesson(invocation: Invocation) -> None:
     """Get your next lesson now (with no course running: the first recommended one)."""
     try:
-        result = invocation.services.drips.next_lesson(
+        result = invocation.services.self_service.next_lesson(
             team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
         )
     except Refused:
@@ -161,7 +161,7 @@ def next_lesson(invocation: Invocation) -> None:
 def snooze(invocation: Invocation) -> None:
     """Pause your own lessons for a few days (default 1)."""
     days = grammar.parse_days_count(invocation.args)
-    until = invocation.services.drips.snooze(
+    until = invocation.services.self_service.snooze(
         team_id=invocation.team_id, user_id=invocation.user_id, days=days, now=invocation.now
     )
     invocation.reply(
@@ -180,7 +180,7 @@ def resume(invocation: Invocation) -> None:
     invocation.services.reminders.resume_all(  # courses paused after unanswered lessons
         team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
     )
-    upcoming = invocation.services.drips.resume_own(
+    upcoming = invocation.services.self_service.resume_own(
         team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
     )
     if upcoming is None:
@@ -195,7 +195,7 @@ def leave(invocation: Invocation) -> None:
     """Stop a course you are taking."""
     if not invocation.args:
         raise UsageError("Which course?")
-    course = invocation.services.drips.leave(
+    course = invocation.services.self_service.leave(
         team_id=invocation.team_id,
         user_id=invocation.user_id,
         course_id=invocation.args.split()[0].lower(),
@@ -211,14 +211,14 @@ def leave(invocation: Invocation) -> None:
 def schedule(invocation: Invocation) -> None:
     """Drip a course to channels and people (no arguments: open the form)."""
     if not invocation.args:  # the same form as App Home's button (leads only)
-        invocation.services.drips.require_lead(
+        invocation.services.roles.require_lead(
             invocation.team_id, invocation.user_id, doing="schedule courses", now=invocation.now
         )
         view = schedule_form(invocation.services.catalog.catalog.courses)
         invocation.messenger.open_view(invocation.team_id, invocation.trigger_id, view)
         return
     request = grammar.parse_schedule(invocation.args, today=invocation.now.date())
-    result = invocation.services.drips.schedule(
+    result = invocation.services.scheduling.schedule(
         team_id=invocation.team_id, lead_id=invocation.user_id, request=request, now=invocation.now
     )
     invocation.reply(schedule_summary(result))
@@ -228,7 +228,7 @@ def schedule(invocation: Invocation) -> None:
 def send(invocation: Invocation) -> None:
     """Send one lesson now (a course sends its first lesson)."""
     request = grammar.parse_send(invocation.args)
-    result = invocation.services.drips.send_now(
+    result = invocation.services.scheduling.send_now(
         team_id=invocation.team_id,
         lead_id=invocation.user_id,
         address=request.address,
@@ -300,8 +300,7 @@ def leads(invocation: Invocation) -> None:
     action, _, rest = invocation.args.partition(" ")
     if action not in ("add", "remove") or not rest.strip():
         raise UsageError("Write `/learn leads add @user` or `/learn leads remove @user`.")
-    drips = invocation.services.drips
-    drips.require_admin(
+    invocation.services.roles.require_admin(
         invocation.team_id,
         invocation.user_id,
         doing="grant or take the lead role",
@@ -329,7 +328,7 @@ def leads(invocation: Invocation) -> None:
 def _user_id(invocation: Invocation, target: Target) -> str:
     if target.id:
         return target.id
-    recipients = invocation.services.drips.resolve(invocation.team_id, [target])
+    recipients = invocation.services.targets.resolve(invocation.team_id, [target])
     return recipients.users[0]
 
 
@@ -366,7 +365,7 @@ def progress(invocation: Invocation) -> None:
 @COMMANDS.add("report", grammar.REPORT_USAGE, LEAD)
 def report(invocation: Invocation) -> None:
     """Completion, accuracy, hardest questions and a chart for your learners, with CSV files."""
-    invocation.services.drips.require_lead(
+    invocation.services.roles.require_lead(
         invocation.team_id, invocation.user_id, doing="see reports", now=invocation.now
     )
     request = grammar.parse_report(invocation.args, today=invocation.now.date())

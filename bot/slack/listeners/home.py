@@ -14,8 +14,8 @@ from slack_bolt import Ack, App, BoltContext
 from bot.domain.numbers import number_between, whole_number
 from bot.domain.schedule import TargetKind, stored_days, stored_time
 from bot.services import Services
-from bot.services.drips import ScheduleRequest
 from bot.services.refused import Refused
+from bot.services.scheduling import ScheduleRequest
 from bot.services.wording import plural
 from bot.slack import render_home
 from bot.slack.app_home import AppHome
@@ -64,7 +64,7 @@ class HomeButtons:
         ack()
         team, user = context.team_id or "", body["user"]["id"]
         services = self._services
-        services.drips.require_lead(team, user, doing="schedule courses", now=services.clock())
+        services.roles.require_lead(team, user, doing="schedule courses", now=services.clock())
         view = schedule_form(services.catalog.catalog.courses)
         self._messenger.open_view(team, body.get("trigger_id", ""), view)
 
@@ -83,7 +83,7 @@ class HomeButtons:
         days = number_between(str(action.get("value", "")), 1, MAX_SNOOZE_DAYS)
         if days is None:
             raise Refused(OUT_OF_DATE)
-        self._services.drips.snooze(
+        self._services.self_service.snooze(
             team_id=team, user_id=user, days=days, now=self._services.clock()
         )
         self._home.publish(team, user)
@@ -91,13 +91,17 @@ class HomeButtons:
     def resume(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         team, user = context.team_id or "", body["user"]["id"]
-        self._services.drips.resume_own(team_id=team, user_id=user, now=self._services.clock())
+        self._services.self_service.resume_own(
+            team_id=team, user_id=user, now=self._services.clock()
+        )
         self._home.publish(team, user)
 
     def next_lesson(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         team, user = context.team_id or "", body["user"]["id"]
-        self._services.drips.next_lesson(team_id=team, user_id=user, now=self._services.clock())
+        self._services.self_service.next_lesson(
+            team_id=team, user_id=user, now=self._services.clock()
+        )
         self._home.publish(team, user, note="Your next lesson is on its way to your DMs.")
 
     def review_now(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -149,7 +153,7 @@ class HomeButtons:
         team, user = context.team_id or "", body["user"]["id"]
         services = self._services
         # Before anything is looked up for the form; refused: the form says why.
-        services.drips.require_lead(team, user, doing="schedule courses", now=services.clock())
+        services.roles.require_lead(team, user, doing="schedule courses", now=services.clock())
         request, errors = read_schedule_form(
             (view.get("state") or {}).get("values"),
             today=services.clock().date(),
@@ -161,7 +165,7 @@ class HomeButtons:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        result = services.drips.schedule(
+        result = services.scheduling.schedule(
             team_id=team, lead_id=user, request=request, now=services.clock()
         )
         self._messenger.post(team, user, {"text": schedule_summary(result)})
@@ -176,7 +180,7 @@ class HomeButtons:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        self._services.drips.set_preferences(
+        self._services.self_service.set_preferences(
             team_id=team, user_id=user, days=prefs.days, at=prefs.at, now=self._services.clock()
         )
         note = f"Lessons now come at {prefs.at:%H:%M} on the days you chose."
@@ -197,7 +201,7 @@ def check_form_channels(
         if block is None or block in errors:
             continue
         try:
-            services.drips.resolve(team_id, [target])
+            services.targets.resolve(team_id, [target])
         except Refused as refused:
             errors[block] = plain(str(refused))
     return errors
