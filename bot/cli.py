@@ -14,7 +14,6 @@ from typing import Any, TextIO
 
 from bot import metricsdir
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import configure_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -172,6 +171,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except ConfigError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_USAGE
+    # Here, not at the top: bot.logs brings in the services and storage, and `--version`,
+    # `--help` and a malformed setting answer without them.
+    from bot.logs import configure_logging
+
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
     if args.command == "serve":
         if args.sandbox_without_credentials and not args.http and _no_credentials(settings):
