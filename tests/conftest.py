@@ -78,6 +78,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep `xdist_group` working: a worker tells the controller a test's group by appending
+    `@group` to its node id (--dist loadgroup). pytest 9.2 keeps node ids in a structured `_id`,
+    so pytest-xdist 3.8's change to `_nodeid` is lost and every group is split across workers
+    (pytest-xdist issue 1386): each worker then builds the group's module fixtures (a sandbox,
+    a browser, a wheel) itself. Where the suffix is missing, set it the way pytest now keeps it."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        if not groups or "@" in item.nodeid.rpartition("]")[2]:
+            continue
+        grouped = f"{item.nodeid}@{'_'.join(groups)}"
+        if hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId
+
+            item._id = NodeId.parse(grouped)
+        else:
+            item._nodeid = grouped  # type: ignore[attr-defined]  # pytest before 9.2
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     """pytest-xdist: add up what each worker exercised."""
