@@ -19,7 +19,15 @@ def standin() -> Iterator[SlackStandIn]:
         yield server
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# Each database's e2e tests run on one xdist worker, so that a module's running server (the
+# module fixtures below) starts once per database rather than once per worker that gets a test.
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.xdist_group("e2e-sqlite")),
+        pytest.param("postgresql", marks=pytest.mark.xdist_group("e2e-postgresql")),
+    ],
+)
 def e2e_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
