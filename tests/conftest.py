@@ -78,15 +78,37 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# Modules whose tests take seconds each (they start `microlearn` processes, a browser, or two
+# processes racing): under xdist they go out first, so that the run does not end with one
+# worker still busy on one of them while the other has nothing left. Only the order changes.
+SLOW_FIRST = (
+    "tests/e2e/",
+    "tests/sandbox/test_cli.py",
+    "tests/sandbox/test_browser",
+    "tests/services/test_send_rate.py",
+    "tests/storage/test_backup.py",
+    "tests/storage/test_plan.py",
+    "tests/services/test_charts.py",
+    "tests/test_cli.py",
+)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep `xdist_group` working: a worker tells the controller a test's group by appending
-    `@group` to its node id (--dist loadgroup). pytest 9.2 keeps node ids in a structured `_id`,
-    so pytest-xdist 3.8's change to `_nodeid` is lost and every group is split across workers
-    (pytest-xdist issue 1386): each worker then builds the group's module fixtures (a sandbox,
-    a browser, a wheel) itself. Where the suffix is missing, set it the way pytest now keeps it."""
+    """Under `--dist loadgroup`: the slow modules first (SLOW_FIRST; xdist hands out whole
+    groups first, largest first, then single tests in this order), and `xdist_group` kept
+    working.
+
+    A worker tells the controller a test's group by appending `@group` to its node id. pytest
+    9.2 keeps node ids in a structured `_id`, so pytest-xdist 3.8's change to `_nodeid` is lost
+    and every group is split across workers (pytest-xdist issue 1386): each worker then builds
+    the group's module fixtures (a sandbox, a browser, a wheel) itself. Where the suffix is
+    missing, it is set the way pytest now keeps it."""
     if not getattr(config.option, "loadgroup", False):
         return
+    items.sort(
+        key=lambda item: not item.nodeid.startswith(SLOW_FIRST)
+    )  # stable: modules stay whole
     for item in items:
         groups = sorted(
             {
