@@ -83,6 +83,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # worker still busy on one of them while the other has nothing left. Only the order changes.
 SLOW_FIRST = (
     "tests/e2e/",
+    "tests/deploy/test_healthcheck.py",
     "tests/sandbox/test_cli.py",
     "tests/sandbox/test_browser",
     "tests/services/test_send_rate.py",
