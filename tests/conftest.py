@@ -55,6 +55,12 @@ def count_database_run(url: str) -> None:
     _ran["postgresql" if url.startswith("postgresql") else "sqlite"] += 1
 
 
+def postgres_unreachable() -> str | None:
+    """Why PostgreSQL did not answer when the session started, or None: probed once per process,
+    so a module's fixtures do not probe again (and, on a loaded machine, time out)."""
+    return _postgres.get("reason")
+
+
 def _require_postgres() -> bool:
     return os.environ.get("MICROLEARN_REQUIRE_POSTGRES") == "1"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import count_database_run
+from tests.conftest import count_database_run, postgres_unreachable
 from tests.standin import SlackDriver, SlackStandIn
 from tests.support import databases
 from tests.support.process import SIGNING_SECRET, BotProcess, bot_environment, start_http_bot
@@ -35,7 +35,7 @@ def e2e_database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'microlearn.db'}"
         return
-    reason = databases.postgres_unreachable_reason(databases.postgres_test_url())
+    reason = postgres_unreachable()
     if reason:
         pytest.skip(f"PostgreSQL does not answer: {reason}")
     url = databases.create_postgres_database(databases.postgres_test_url(), prefix="microlearn_e2e")
