@@ -24,10 +24,11 @@ minutes on two cores; `--db both` runs everything on PostgreSQL too.
    same fan-out is then sent by N `microlearn serve --http` processes of two workers each, sharing
    the database and its one rate per workspace.
 2. Plan: 100,000 enrolments in 400 IANA zones, all due, bulk-inserted. The plan step a tick runs
-   before it starts sending is timed: `Outbox.plan` (one slot row per due group) and the first
-   chunk of `Outbox.apply_planned` (PLAN_CHUNK learners' deliveries and next slots). Then the
-   rest of the backlog is applied chunk by chunk, as the drain would between sends, and its total
-   and slowest chunk are printed too, so no per-learner write is left out of the figures. Twice:
+   before it starts sending is timed: `PlanRepository.plan` (one slot row per due group) and the
+   first chunk of `PlanRepository.apply_planned` (PLAN_CHUNK learners' deliveries and next slots).
+   Then the rest of the backlog is applied chunk by chunk, as the drain would between sends, and
+   its total and slowest chunk are printed too, so no per-learner write is left out of the figures.
+   Twice:
    the second run after resetting the rows, to show warm-up; the result is checked each time.
 
 Exits 1 when a fan-out posts a duplicate or loses a delivery, or the plan result is wrong; missed
@@ -72,7 +73,7 @@ from bot.storage import migrate
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from bot.storage.models import Course, Delivery, Drip, Enrolment, Lesson
-from bot.storage.outbox import Outbox
+from bot.storage.plan import PlanRepository
 from tests.standin import SlackStandIn
 from tests.support.databases import (
     create_postgres_database,
@@ -913,18 +914,18 @@ def _plan(
                     f"  reset for run 2 (no deliveries, every enrolment due again): {reset:.1f} s"
                 )
             now = datetime.now(UTC)
-            outbox = Outbox(db)
+            plans = PlanRepository(db)
             started = time.perf_counter()
-            recorded = outbox.plan(now=now, grace=timedelta(hours=12), next_slot=_group_next_slot)
+            recorded = plans.plan(now=now, grace=timedelta(hours=12), next_slot=_group_next_slot)
             decided = time.perf_counter() - started
-            first = outbox.apply_planned(now=now, limit=PLAN_CHUNK)
+            first = plans.apply_planned(now=now, limit=PLAN_CHUNK)
             seconds = time.perf_counter() - started
             chunks = [first]
             slowest = seconds - decided
             rest_started = time.perf_counter()
             while chunks[-1].enrolments:
                 chunk_started = time.perf_counter()
-                chunks.append(outbox.apply_planned(now=now, limit=PLAN_CHUNK))
+                chunks.append(plans.apply_planned(now=now, limit=PLAN_CHUNK))
                 slowest = max(slowest, time.perf_counter() - chunk_started)
             rest = time.perf_counter() - rest_started
             problems = _check_plan(db, enrolments=enrolments, now=now)

@@ -40,7 +40,8 @@ from sqlmodel import col
 from bot.services.privacy import PrivacyService
 from bot.storage import migrate
 from bot.storage.db import Database
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.models import (
     Answer,
     Course,
@@ -269,7 +270,11 @@ def _run(db: Database, kind: str, *, people: int, per_person: int) -> int:
             failures += 1
 
     service = PrivacyService(
-        people=repository, drips=DripRepository(db), outbox=Outbox(db), retention_days=365
+        people=repository,
+        learners=LearnerRepository(db),
+        enrolments=EnrolmentRepository(db),
+        outbox=Outbox(db),
+        retention_days=365,
     )
     cutoff = NOW - timedelta(days=365)
     old_answers, old_replies = _older(db, Answer, cutoff), _older(db, ThreadReply, cutoff)

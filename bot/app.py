@@ -64,17 +64,21 @@ from bot.slack.probes import HealthCheck, Probes, Scrape
 from bot.slack.render import SlackComposer
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
+from bot.storage.auto_pauses import AutoPauseRepository
 from bot.storage.backlog import due_backlog
 from bot.storage.content import ContentRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.discussions import DiscussionRepository
 from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.gamify import GamifyRepository
 from bot.storage.insights import InsightsRepository
 from bot.storage.installations import InstallationRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
+from bot.storage.plan import PlanRepository
 from bot.storage.reminders import FollowupRepository
 from bot.storage.requests import AcceptedRequests
 from bot.storage.review_load import ReviewLoadRepository
@@ -248,12 +252,14 @@ def build_services(
     )
     catalog_service = CatalogService(catalog, ContentRepository(db))
     repository = DripRepository(db)
+    learners = LearnerRepository(db)
+    enrolments = EnrolmentRepository(db)
     outbox = Outbox(db)
-    people = People(repository, messenger, admins=settings.admins)
+    people = People(learners, messenger, admins=settings.admins)
     answers = AnswerRepository(db)
     reviews = ReviewService(
         answers=answers,
-        drips=repository,
+        learners=learners,
         outbox=outbox,
         load=ReviewLoadRepository(db),
         per_day=settings.reviews_per_day,
@@ -262,6 +268,7 @@ def build_services(
     composer = SlackComposer()
     reminders = ReminderService(
         repository=FollowupRepository(db),
+        pauses=AutoPauseRepository(db),
         hours=settings.remind_hours,
         limit=settings.reminders,
         pause_after=settings.auto_pause_after,
@@ -278,6 +285,8 @@ def build_services(
     )
     drips = DripService(
         repository=repository,
+        learners=learners,
+        enrolments=enrolments,
         outbox=outbox,
         catalog=catalog_service,
         people=people,
@@ -288,7 +297,8 @@ def build_services(
     )
     privacy = PrivacyService(
         people=PersonRepository(db),
-        drips=repository,
+        learners=learners,
+        enrolments=enrolments,
         outbox=outbox,
         retention_days=settings.retention_days,
         kick=kick,
@@ -296,7 +306,7 @@ def build_services(
     insights = InsightsRepository(db)
     digests = DigestService(
         insights=insights,
-        repository=repository,
+        learners=learners,
         catalog=catalog_service,
         people=people,
         drips=drips,
@@ -308,6 +318,9 @@ def build_services(
     delivery = DeliveryService(
         outbox=outbox,
         repository=repository,
+        learners=learners,
+        enrolments=enrolments,
+        plans=PlanRepository(db),
         catalog=catalog_service,
         people=people,
         messenger=messenger,
@@ -333,10 +346,17 @@ def build_services(
     )
     # Points, badges, leaderboards, mastery and recommendations (issue 15 items 4-6).
     game = GamifyRepository(db)
-    gamify = GamifyService(repository=game, drips=repository, catalog=catalog_service, kick=kick)
+    gamify = GamifyService(
+        repository=game,
+        learners=learners,
+        enrolments=enrolments,
+        catalog=catalog_service,
+        kick=kick,
+    )
     leaderboards = LeaderboardService(
         repository=game,
         drips=repository,
+        learners=learners,
         catalog=catalog_service,
         people=people,
         outbox=outbox,
@@ -346,12 +366,14 @@ def build_services(
         repository=game,
         catalog=catalog_service,
         outbox=outbox,
-        enrolled=lambda team, user: enrolled_courses(repository.enrolments(team, recipient=user)),
+        enrolled=lambda team, user: enrolled_courses(enrolments.enrolments(team, recipient=user)),
         kick=kick,
     )
     reports = ReportService(
         answers=answers,
         drips=repository,
+        learners=learners,
+        enrolments=enrolments,
         catalog=catalog_service,
         reviews=reviews,
         discussions=discussions,
@@ -373,7 +395,7 @@ def build_services(
         ),
         reports=reports,
         discussions=discussions,
-        inbox=Inbox(outbox=outbox, repository=repository, kick=kick),
+        inbox=Inbox(outbox=outbox, learners=learners, kick=kick),
         privacy=privacy,
         clock=clock,
         reminders=reminders,
@@ -386,7 +408,7 @@ def build_services(
             insights=insights,
             answers=answers,
             drips=drips,
-            repository=repository,
+            learners=learners,
             people=people,
             messenger=messenger,
         ),
@@ -394,6 +416,8 @@ def build_services(
         dashboard=DashboardService(  # App Home's dashboard (issue 15 item 1)
             repository=DashboardRepository(db),
             drips=repository,
+            learners=learners,
+            enrolments=enrolments,
             answers=answers,
             game=game,
             catalog=catalog_service,
@@ -566,7 +590,10 @@ def people_data(settings: Settings) -> Iterator[PrivacyService]:
     try:
         upgrade_database(db)
         yield PrivacyService(
-            people=PersonRepository(db), drips=DripRepository(db), outbox=Outbox(db)
+            people=PersonRepository(db),
+            learners=LearnerRepository(db),
+            enrolments=EnrolmentRepository(db),
+            outbox=Outbox(db),
         )
     finally:
         db.dispose()

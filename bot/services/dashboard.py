@@ -24,7 +24,9 @@ from bot.services.skills import SkillService
 from bot.storage.answers import AnswerRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.drips import DripRecord, DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.gamify import GamifyRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.reminders import DripAttention
 
 _SHOWN_STATUSES = ("waiting", "active", "paused", "finished")
@@ -94,6 +96,8 @@ class DashboardService:
         *,
         repository: DashboardRepository,
         drips: DripRepository,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
         answers: AnswerRepository,
         game: GamifyRepository,
         catalog: CatalogService,
@@ -108,6 +112,8 @@ class DashboardService:
         self._attention = attention
         self._repository = repository
         self._drips = drips
+        self._learners = learners
+        self._enrolments = enrolments
         self._answers = answers
         self._game = game
         self._catalog = catalog
@@ -149,7 +155,9 @@ class DashboardService:
             done.setdefault(course_id, set()).add(lesson_id)
         enrolments = [
             e
-            for e in self._drips.enrolments(team_id, recipient=user_id, statuses=_SHOWN_STATUSES)
+            for e in self._enrolments.enrolments(
+                team_id, recipient=user_id, statuses=_SHOWN_STATUSES
+            )
             if e.recipient_kind == "dm"
         ]
         enrolments.sort(key=lambda e: (e.status == "finished", e.id))
@@ -195,7 +203,7 @@ class DashboardService:
         return queued
 
     def _end_of_day(self, team_id: str, user_id: str, *, now: datetime) -> datetime:
-        learner = self._drips.learner(team_id, user_id)
+        learner = self._learners.learner(team_id, user_id)
         tz = zone(learner.tz if learner else "UTC")
         tomorrow = now.astimezone(tz).date() + timedelta(days=1)
         return datetime.combine(tomorrow, time(0, 0), tzinfo=tz) - timedelta(microseconds=1)

@@ -41,7 +41,10 @@ from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.services.wording import channel, user
 from bot.storage.drips import DripRepository
-from bot.storage.outbox import Claimed, DueGroup, Outbox, PlanApplied, PlanReport
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
+from bot.storage.outbox import Claimed, Outbox
+from bot.storage.plan import DueGroup, PlanApplied, PlanReport, PlanRepository
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,9 @@ class DeliveryService:
         *,
         outbox: Outbox,
         repository: DripRepository,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
+        plans: PlanRepository,
         catalog: CatalogService,
         people: People,
         messenger: Messenger,
@@ -147,6 +153,9 @@ class DeliveryService:
         self._reminders = reminders
         self._outbox = outbox
         self._repository = repository
+        self._learners = learners
+        self._enrolments = enrolments
+        self._plans = plans
         self._catalog = catalog
         self._people = people
         self._messenger = messenger
@@ -174,7 +183,7 @@ class DeliveryService:
 
     def refresh_profiles(self, *, now: datetime) -> int:
         """Learn the time zone of people waiting for one, and re-check stale ones."""
-        wanted = self._repository.learners_to_refresh(
+        wanted = self._learners.learners_to_refresh(
             stale_before=now - PROFILE_STALE, limit=PROFILE_BATCH
         )
         refreshed = 0
@@ -191,7 +200,7 @@ class DeliveryService:
                             wanted_set.discard(profile.user_id)
                             refreshed += 1
                     for missing in wanted_set:  # not in the directory: gone
-                        self._repository.mark_gone(team_id, missing, now=now)
+                        self._learners.mark_gone(team_id, missing, now=now)
                         self._stop_person(team_id, missing, "user_not_found", now=now)
                 else:
                     for user_id in users:
@@ -200,7 +209,7 @@ class DeliveryService:
                         refreshed += 1
             except SlackError as error:
                 if error.code in USER_GONE and len(users) <= BULK_PROFILES:
-                    self._repository.mark_gone(team_id, users[refreshed], now=now)
+                    self._learners.mark_gone(team_id, users[refreshed], now=now)
                     self._stop_person(team_id, users[refreshed], error.code, now=now)
                 log.warning("time zone lookup paused for %s: %s", team_id, error.code)
         return refreshed
@@ -212,7 +221,7 @@ class DeliveryService:
         if learner.deactivated:
             self._stop_person(team_id, user_id, "account_inactive", now=now)
             return
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("waiting", "active")
         ):
             if enrolment.recipient_kind != "dm":
@@ -229,7 +238,7 @@ class DeliveryService:
                 after=after,
                 start_on=enrolment.start_on,
             )
-            self._repository.reschedule(
+            self._enrolments.reschedule(
                 enrolment.id,
                 next_due_at=due,
                 status="active",
@@ -238,10 +247,10 @@ class DeliveryService:
             )
 
     def _stop_person(self, team_id: str, user_id: str, code: str, *, now: datetime) -> None:
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("waiting", "active", "paused")
         ):
-            self._outbox.stop_enrolment(enrolment.id)
+            self._enrolments.stop(enrolment.id)
             self._report(
                 team_id,
                 owner=enrolment.enrolled_by,
@@ -251,7 +260,7 @@ class DeliveryService:
                 drip_id=enrolment.drip_id,
                 now=now,
             )
-            self._repository.finish_drip(team_id, enrolment.drip_id, now=now)
+            self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now)
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -266,11 +275,11 @@ class DeliveryService:
             self._discussions.nudge(now=now)
         if self._reminders is not None:
             self._reminders.follow_up(now=now)
-        recorded = self._outbox.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
+        recorded = self._plans.plan(now=now, grace=self._grace, next_slot=_group_next_slot)
         return PlanOutcome(recorded, self._apply_planned(now=now))
 
     def _apply_planned(self, *, now: datetime) -> PlanApplied:
-        applied = self._outbox.apply_planned(now=now, limit=self._plan_chunk or PLAN_CHUNK)
+        applied = self._plans.apply_planned(now=now, limit=self._plan_chunk or PLAN_CHUNK)
         for team_id, drip_id in applied.finished_drips:
             self._drip_finished(team_id, drip_id, now=now)
         if applied.planned or applied.moved:
@@ -459,7 +468,7 @@ class DeliveryService:
                 return "lost", posted
             index += 1
         if delivery.recipient_kind == "dm" and channel_id and channel_id != delivery.dm_channel:
-            self._repository.set_dm_channel(
+            self._learners.set_dm_channel(
                 delivery.team_id, delivery.recipient, channel_id, now=self._clock()
             )
         if delivery.parts_sent >= len(parts):  # every part went out before: only the mark is left
@@ -701,11 +710,11 @@ class DeliveryService:
         if fixable and delivery.enrolment_id is not None:
             # Pause it at this lesson, so resuming the drip delivers the lesson that failed.
             position = self._position(delivery)
-            self._outbox.pause_enrolment(delivery.enrolment_id, position=position)
+            self._enrolments.pause(delivery.enrolment_id, position=position)
         elif delivery.enrolment_id is not None and (error.code in USER_GONE | CHANNEL_GONE):
-            self._outbox.stop_enrolment(delivery.enrolment_id)
+            self._enrolments.stop(delivery.enrolment_id)
             if delivery.drip_id is not None:
-                self._repository.finish_drip(delivery.team_id, delivery.drip_id, now=now)
+                self._enrolments.finish_drip(delivery.team_id, delivery.drip_id, now=now)
         owner = delivery.drip_owner or str((delivery.payload or {}).get("sent_by") or "") or None
         where = (
             channel(delivery.recipient)

@@ -26,8 +26,8 @@ from bot.services.drips import DripService
 from bot.services.people import People
 from bot.services.ports import Messenger, SlackError
 from bot.services.wording import plural
-from bot.storage.drips import DripRepository
 from bot.storage.insights import AnswerFact, CompletionFact, InsightsRepository, SentLesson
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Claimed, Outbox
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class DigestService:
         self,
         *,
         insights: InsightsRepository,
-        repository: DripRepository,
+        learners: LearnerRepository,
         catalog: CatalogService,
         people: People,
         drips: DripService,
@@ -122,7 +122,7 @@ class DigestService:
         kick: Callable[[], None] = lambda: None,
     ) -> None:
         self._insights = insights
-        self._repository = repository
+        self._learners = learners
         self._catalog = catalog
         self._people = people
         self._drips = drips
@@ -357,7 +357,7 @@ class DigestService:
         return course.title if course else course_id
 
     def _zone(self, team_id: str, lead_id: str) -> ZoneInfo:
-        learner = self._repository.learner(team_id, lead_id)
+        learner = self._learners.learner(team_id, lead_id)
         return zone(learner.tz if learner else "UTC")
 
 

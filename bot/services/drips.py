@@ -31,13 +31,9 @@ from bot.services.refused import Refused
 from bot.services.reviews import ReviewService
 from bot.services.wording import when
 from bot.storage.db import Transaction
-from bot.storage.drips import (
-    DripRecord,
-    DripRepository,
-    EnrolmentRecord,
-    LearnerRecord,
-    NewEnrolment,
-)
+from bot.storage.drips import DripRecord, DripRepository
+from bot.storage.enrolments import EnrolmentRecord, EnrolmentRepository, NewEnrolment
+from bot.storage.learners import LearnerRecord, LearnerRepository
 from bot.storage.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -105,6 +101,8 @@ class DripService:
         self,
         *,
         repository: DripRepository,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
         outbox: Outbox,
         catalog: CatalogService,
         people: People,
@@ -115,6 +113,8 @@ class DripService:
     ) -> None:
         self._reviews = reviews
         self._repository = repository
+        self._learners = learners
+        self._enrolments = enrolments
         self._outbox = outbox
         self._catalog = catalog
         self._people = people
@@ -221,7 +221,7 @@ class DripService:
                 tx=tx,
             )
             created = set(
-                self._repository.enrol(
+                self._enrolments.enrol(
                     team_id=team_id,
                     drip_id=drip_id,
                     enrolled_by=lead_id,
@@ -263,7 +263,7 @@ class DripService:
         plans: list[NewEnrolment] = []
         lookups = 0
         for user_id in users:
-            learner = self._repository.learner(team_id, user_id)
+            learner = self._learners.learner(team_id, user_id)
             if (learner is None or learner.tz_checked_at is None) and lookups < SYNC_PROFILES:
                 lookups += 1
                 try:
@@ -500,7 +500,7 @@ class DripService:
             action == "resume"
             and drip.status in ("active", "finished")
             and any(
-                e.status == "paused" for e in self._repository.enrolments(team_id, drip_id=drip_id)
+                e.status == "paused" for e in self._enrolments.enrolments(team_id, drip_id=drip_id)
             )
         )
         if drip.status not in allowed[action] and not stalled:
@@ -508,9 +508,9 @@ class DripService:
         status = {"pause": "paused", "resume": "active", "cancel": "cancelled"}[action]
         self._repository.set_drip_status(team_id, drip_id, status, now=now)
         if action == "cancel":
-            self._outbox.cancel_pending(team_id, drip_id)
+            self._enrolments.cancel_pending(team_id, drip_id)
         if action == "resume":
-            for enrolment in self._repository.enrolments(
+            for enrolment in self._enrolments.enrolments(
                 team_id, drip_id=drip_id, statuses=("active",)
             ):
                 self._catch_up(enrolment, now=now)
@@ -522,7 +522,7 @@ class DripService:
     def _catch_up(self, enrolment: EnrolmentRecord, *, now: datetime) -> None:
         """After a pause, a lesson whose slot has passed moves to the next slot."""
         if enrolment.next_due_at is not None and enrolment.next_due_at <= now:
-            self._repository.reschedule(enrolment.id, next_due_at=self._next(enrolment, after=now))
+            self._enrolments.reschedule(enrolment.id, next_due_at=self._next(enrolment, after=now))
 
     @staticmethod
     def _next(enrolment: EnrolmentRecord, *, after: datetime) -> datetime:
@@ -539,7 +539,7 @@ class DripService:
     def join(self, *, team_id: str, user_id: str, course_id: str, now: datetime) -> JoinResult:
         """Self-enrol: a personal DM drip at the learner's own settings."""
         course = self.course(course_id)
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("waiting", "active", "paused")
         ):
             if enrolment.course == course.id:
@@ -568,7 +568,7 @@ class DripService:
                 now=now,
                 tx=tx,
             )
-            self._repository.enrol(
+            self._enrolments.enrol(
                 team_id=team_id,
                 drip_id=drip_id,
                 enrolled_by=user_id,
@@ -590,7 +590,7 @@ class DripService:
         course = self.course(course_id)
         left = [
             enrolment
-            for enrolment in self._repository.enrolments(
+            for enrolment in self._enrolments.enrolments(
                 team_id, recipient=user_id, statuses=("waiting", "active", "paused")
             )
             if enrolment.course == course.id
@@ -598,13 +598,13 @@ class DripService:
         if not left:
             raise Refused(f"You're not taking *{course.title}*, so there is nothing to leave.")
         for enrolment in left:
-            self._repository.reschedule(enrolment.id, next_due_at=None, status="left")
-            self._repository.finish_drip(team_id, enrolment.drip_id, now=now)
+            self._enrolments.reschedule(enrolment.id, next_due_at=None, status="left")
+            self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now)
         return course
 
     def next_lesson(self, *, team_id: str, user_id: str, now: datetime) -> NextResult:
         """Send the learner's next lesson now; the drip then continues from the one after."""
-        live = self._repository.enrolments(
+        live = self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("active", "waiting")
         )
         for enrolment in live:
@@ -612,7 +612,7 @@ class DripService:
             if course is None or enrolment.next_position > len(course.lessons):
                 continue
             lesson = course.lessons[enrolment.next_position - 1]
-            if not self._repository.advance(
+            if not self._enrolments.advance(
                 enrolment.id, position=enrolment.next_position, lesson_count=len(course.lessons)
             ):
                 continue  # a scheduled delivery took this lesson a moment ago
@@ -630,7 +630,7 @@ class DripService:
                 payload={"pulled_by": user_id},  # asked for: it goes out even during a snooze
             )
             with self._repository.transaction() as tx:  # finished and announced, together
-                if self._repository.finish_drip(team_id, enrolment.drip_id, now=now, tx=tx):
+                if self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now, tx=tx):
                     announce_finished(
                         self._outbox,
                         self._repository,
@@ -642,7 +642,7 @@ class DripService:
                     )
             self.kick()
             return NextResult(lesson, course)
-        if self._repository.enrolments(team_id, recipient=user_id, statuses=("finished",)):
+        if self._enrolments.enrolments(team_id, recipient=user_id, statuses=("finished",)):
             raise Refused(
                 "You've finished every course you joined. :tada: `/learn courses` lists more."
             )
@@ -660,7 +660,7 @@ class DripService:
             tzinfo=zone(learner.tz),
         )
         until = local_midnight.astimezone(now.tzinfo)
-        self._repository.set_snooze(team_id, user_id, until)
+        self._learners.set_snooze(team_id, user_id, until)
         if self._reviews is not None:  # reviews wait too, keeping their spacing
             # Counted from the start of today, the shift is the snooze's whole days: a review
             # due Tuesday at the learner's slot comes `days` days later, at the slot again.
@@ -670,23 +670,23 @@ class DripService:
             self._reviews.hold_for_snooze(
                 team_id=team_id, user_id=user_id, start=today.astimezone(now.tzinfo), end=until
             )
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("active",)
         ):
-            self._repository.reschedule(
+            self._enrolments.reschedule(
                 enrolment.id, next_due_at=self._next(enrolment, after=until)
             )
         return until
 
     def resume_own(self, *, team_id: str, user_id: str, now: datetime) -> datetime | None:
         """End a snooze; return when the next lesson comes."""
-        self._repository.set_snooze(team_id, user_id, None)
+        self._learners.set_snooze(team_id, user_id, None)
         upcoming: list[datetime] = []
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("active",)
         ):
             due = self._next(enrolment, after=now)
-            self._repository.reschedule(enrolment.id, next_due_at=due)
+            self._enrolments.reschedule(enrolment.id, next_due_at=due)
             upcoming.append(due)
         return min(upcoming) if upcoming else None
 
@@ -699,7 +699,7 @@ class DripService:
         )
 
     def my_enrolments(self, *, team_id: str, user_id: str) -> list[EnrolmentRecord]:
-        return self._repository.enrolments(
+        return self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("waiting", "active", "paused")
         )
 
@@ -712,16 +712,16 @@ class DripService:
         """The learner's own days and time for every DM lesson, from now on."""
         self._people.learner(team_id, user_id, now=now)
         at_time = at.strftime("%H:%M")
-        self._repository.set_learner_prefs(team_id, user_id, days=days.encode(), at_time=at_time)
-        learner = self._repository.learner(team_id, user_id)
+        self._learners.set_learner_prefs(team_id, user_id, days=days.encode(), at_time=at_time)
+        learner = self._learners.learner(team_id, user_id)
         after = max(now, learner.snoozed_until) if learner and learner.snoozed_until else now
-        for enrolment in self._repository.enrolments(
+        for enrolment in self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("active", "paused")
         ):
             if enrolment.recipient_kind != "dm":
                 continue
             due = next_slot(days, at, zone(enrolment.tz), after=after)
-            self._repository.reschedule(
+            self._enrolments.reschedule(
                 enrolment.id, next_due_at=due, days=days.encode(), at_time=at_time
             )
 
@@ -733,7 +733,7 @@ class DripService:
         for drip in self._repository.drips(team_id, live_only=True):
             if ("members", channel_id) not in {(kind, ref) for kind, ref, _ in drip.targets}:
                 continue
-            learner = self._repository.learner(team_id, user_id)
+            learner = self._learners.learner(team_id, user_id)
             plan = self.dm_plan(
                 learner,
                 user_id,
@@ -746,7 +746,7 @@ class DripService:
                 plan = replace(plan, status="paused")
             course = self._catalog.course(drip.course)
             with self._repository.transaction() as tx:  # the enrolment and its welcome, together
-                created = self._repository.enrol(
+                created = self._enrolments.enrol(
                     team_id=team_id,
                     drip_id=drip.id,
                     enrolled_by=drip.created_by,

@@ -18,8 +18,9 @@ from bot.domain.milestones import FinishedCourse, LearnerState, Milestone
 from bot.domain.schedule import Days, zone
 from bot.domain.streaks import Streak, local_dates, streak
 from bot.services.catalog import CatalogService
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.gamify import BadgeRecord, GamifyRepository
+from bot.storage.learners import LearnerRepository
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,14 @@ class GamifyService:
         self,
         *,
         repository: GamifyRepository,
-        drips: DripRepository,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
         catalog: CatalogService,
         kick: Callable[[], None] = lambda: None,
     ) -> None:
         self._repository = repository
-        self._drips = drips
+        self._learners = learners
+        self._enrolments = enrolments
         self._catalog = catalog
         self._kick = kick
 
@@ -119,11 +122,11 @@ class GamifyService:
         )
 
     def _streak(self, team_id: str, user_id: str, done: list[datetime], *, now: datetime) -> Streak:
-        learner = self._drips.learner(team_id, user_id)
+        learner = self._learners.learner(team_id, user_id)
         tz = zone(learner.tz if learner else "UTC")
         schedules = [
             Days.decode(e.days)
-            for e in self._drips.enrolments(team_id, recipient=user_id, statuses=_SCHEDULED)
+            for e in self._enrolments.enrolments(team_id, recipient=user_id, statuses=_SCHEDULED)
             if e.recipient_kind == "dm"
         ]
         return streak(local_dates(done, tz), schedules, today=now.astimezone(tz).date())

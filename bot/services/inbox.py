@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.domain.schedule import zone
-from bot.storage.drips import DripRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 
 REPLY = (
@@ -17,16 +17,16 @@ REPLY = (
 
 class Inbox:
     def __init__(
-        self, *, outbox: Outbox, repository: DripRepository, kick: Callable[[], None]
+        self, *, outbox: Outbox, learners: LearnerRepository, kick: Callable[[], None]
     ) -> None:
         self._outbox = outbox
-        self._repository = repository
+        self._learners = learners
         self.kick = kick
 
     def written_to(self, *, team_id: str, user_id: str, now: datetime) -> bool:
         """Someone wrote to the bot: point them to `/learn help` and App Home, at most once a
         day (their own day, when their time zone is known). False when already answered."""
-        learner = self._repository.learner(team_id, user_id)
+        learner = self._learners.learner(team_id, user_id)
         known = learner is not None and learner.tz_checked_at is not None
         day = now.astimezone(zone(learner.tz) if learner and known else UTC).date()
         # The outbox's unique key is the memory: it holds across processes and restarts, and

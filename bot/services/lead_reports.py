@@ -22,8 +22,8 @@ from bot.services.questions import (
 )
 from bot.services.reports import Report, ReportService
 from bot.storage.answers import AnswerRepository, AnswerRow
-from bot.storage.drips import DripRepository
 from bot.storage.insights import InsightsRepository
+from bot.storage.learners import LearnerRepository
 
 
 @dataclass
@@ -79,7 +79,7 @@ class LeadReports:
         insights: InsightsRepository,
         answers: AnswerRepository,
         drips: DripService,
-        repository: DripRepository,
+        learners: LearnerRepository,
         people: People,
         messenger: Messenger,
     ) -> None:
@@ -87,7 +87,7 @@ class LeadReports:
         self._insights = insights
         self._answers = answers
         self._drips = drips
-        self._repository = repository
+        self._learners = learners
         self._people = people
         self._messenger = messenger
 
@@ -116,7 +116,7 @@ class LeadReports:
             )
         start = None
         if since is not None:
-            learner = self._repository.learner(team_id, lead_id)
+            learner = self._learners.learner(team_id, lead_id)
             start = local_instant(since, time(0, 0), zone(learner.tz if learner else "UTC"))
         who = audience(
             deliveries=self._insights.sent_lessons(team_id, course=course.id),

@@ -19,6 +19,7 @@ from bot.services.ports import SlackError
 from bot.services.refused import Refused
 from bot.storage.drips import DripRepository
 from bot.storage.gamify import GamifyRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 
 
@@ -37,6 +38,7 @@ class LeaderboardService:
         *,
         repository: GamifyRepository,
         drips: DripRepository,
+        learners: LearnerRepository,
         catalog: CatalogService,
         people: People,
         outbox: Outbox,
@@ -44,6 +46,7 @@ class LeaderboardService:
     ) -> None:
         self._repository = repository
         self._drips = drips
+        self._learners = learners
         self._catalog = catalog
         self._people = people
         self._outbox = outbox
@@ -62,7 +65,7 @@ class LeaderboardService:
         course = self._course(course_id)
         everyone = self._is_admin(team_id, user_id, now=now)
         users = None if everyone else self._repository.peers(team_id, user_id)
-        learner = self._drips.learner(team_id, user_id)
+        learner = self._learners.learner(team_id, user_id)
         window = period_window(period, now=now, tz=zone(learner.tz if learner else "UTC"))
         board = self._rank(team_id, users, window.start, window.end, course, viewer=user_id)
         hidden = self._repository.setting(team_id, user_id).hidden
@@ -108,7 +111,7 @@ class LeaderboardService:
         title = course.title if course else drip.course
         names = {}  # names, not mentions: a post in a channel must not ping ten people
         for place in board.top:
-            learner = self._drips.learner(team_id, place.user_id)
+            learner = self._learners.learner(team_id, place.user_id)
             names[place.user_id] = (learner.name if learner else "") or "someone"
         self._outbox.enqueue(
             team_id=team_id,

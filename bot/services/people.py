@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.services.ports import Messenger, Profile
-from bot.storage.drips import DripRepository, LearnerRecord
+from bot.storage.learners import LearnerRecord, LearnerRepository
 
 PROFILE_MAX_AGE = timedelta(hours=12)
 # Whether someone is a Slack admin is asked again after this long: a demoted admin keeps
@@ -16,7 +16,7 @@ ROLE_MAX_AGE = timedelta(minutes=2)
 
 class People:
     def __init__(
-        self, repository: DripRepository, messenger: Messenger, *, admins: frozenset[str]
+        self, repository: LearnerRepository, messenger: Messenger, *, admins: frozenset[str]
     ) -> None:
         self._repository = repository
         self._messenger = messenger

@@ -10,7 +10,8 @@ from typing import Any
 
 from bot.services.ports import Profile
 from bot.services.wording import user
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.people import Deactivated, Forgotten, PersonRepository
 
@@ -27,13 +28,15 @@ class PrivacyService:
         self,
         *,
         people: PersonRepository,
-        drips: DripRepository,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
         outbox: Outbox,
         retention_days: int | None = None,
         kick: Callable[[], None] = lambda: None,
     ) -> None:
         self._people = people
-        self._drips = drips
+        self._learners = learners
+        self._enrolments = enrolments
         self._outbox = outbox
         self._retention = timedelta(days=retention_days) if retention_days else None
         self._kick = kick
@@ -68,7 +71,7 @@ class PrivacyService:
         enrolled again (what was stopped stays stopped: their lead enrols them again)."""
         if not profile.deleted:
             if self._people.is_deactivated(team_id, profile.user_id):
-                self._drips.save_profile(
+                self._learners.save_profile(
                     team_id,
                     profile.user_id,
                     name=profile.name,
@@ -98,7 +101,7 @@ class PrivacyService:
                         f"*{enrolment.course}* (drip #{enrolment.drip_id})."
                     },
                 )
-            self._drips.finish_drip(team_id, enrolment.drip_id, now=now)
+            self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now)
         if stopped.stopped:
             self._kick()
         return stopped

@@ -18,6 +18,7 @@ from bot.domain.reminders import in_working_hours, next_reminder, should_pause
 from bot.domain.schedule import Days, next_slot, parse_time, zone
 from bot.services.refused import Refused
 from bot.services.wording import when
+from bot.storage.auto_pauses import AutoPauseRepository
 from bot.storage.reminders import (
     DripAttention,
     DueFollowup,
@@ -50,11 +51,13 @@ class ReminderService:
         self,
         *,
         repository: FollowupRepository,
+        pauses: AutoPauseRepository,
         hours: float,
         limit: int,
         pause_after: int,
     ) -> None:
         self._repository = repository
+        self._pauses = pauses
         self._hours = hours
         self._limit = limit
         self._pause_after = pause_after
@@ -176,7 +179,7 @@ class ReminderService:
             },
             drip_id=followup.drip_id,
         )
-        done = self._repository.pause(
+        done = self._pauses.pause(
             team_id=followup.team_id,
             enrolment_id=followup.enrolment_id,
             drip_id=followup.drip_id,
@@ -190,7 +193,7 @@ class ReminderService:
 
     def resume(self, *, team_id: str, user_id: str, enrolment_id: int, now: datetime) -> Resumed:
         """The learner pressed Resume on the auto-pause DM: their lessons carry on."""
-        paused = self._repository.paused(team_id, enrolment_id)
+        paused = self._pauses.paused(team_id, enrolment_id)
         if paused is None:
             raise Refused("There is nothing paused to resume here: your lessons are running.")
         if paused.user_id != user_id:
@@ -212,7 +215,7 @@ class ReminderService:
             after=after,
             start_on=paused.start_on,
         )
-        if not self._repository.resume(
+        if not self._pauses.resume(
             team_id=team_id, enrolment_id=enrolment_id, next_due_at=due, now=now
         ):
             raise Refused(f"Your *{paused.course}* lessons are running already.")
@@ -221,7 +224,7 @@ class ReminderService:
     def resume_all(self, *, team_id: str, user_id: str, now: datetime) -> list[Resumed]:
         """`/learn resume`: every course of the learner that paused itself carries on too."""
         resumed = []
-        for enrolment_id in self._repository.paused_of(team_id, user_id):
+        for enrolment_id in self._pauses.paused_of(team_id, user_id):
             try:
                 resumed.append(
                     self.resume(

@@ -17,7 +17,9 @@ from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
 from bot.storage.answers import AnswerRepository, AnswerRow
 from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.insights import InsightsRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.reminders import DripAttention
 
 ANSWERS_COLUMNS = (
@@ -95,6 +97,8 @@ class ReportService:
         *,
         answers: AnswerRepository,
         drips: DripRepository,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
         catalog: CatalogService,
         reviews: ReviewService,
         discussions: DiscussionService,
@@ -105,15 +109,17 @@ class ReportService:
         self._reminders = reminders
         self._answers = answers
         self._drips = drips
+        self._learners = learners
+        self._enrolments = enrolments
         self._catalog = catalog
         self._reviews = reviews
         self._discussions = discussions
 
     def progress(self, *, team_id: str, user_id: str, now: datetime) -> Progress:
         done, answered, right, activity = self._answers.progress(team_id, user_id)
-        learner = self._drips.learner(team_id, user_id)
+        learner = self._learners.learner(team_id, user_id)
         tz = zone(learner.tz if learner else "UTC")
-        enrolments = self._drips.enrolments(
+        enrolments = self._enrolments.enrolments(
             team_id, recipient=user_id, statuses=("waiting", "active", "paused")
         )
         days = Days.decode(enrolments[0].days) if enrolments else Days()

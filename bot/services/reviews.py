@@ -20,7 +20,7 @@ from bot.domain.review_load import (
 )
 from bot.domain.schedule import DEFAULT_AT, Days, next_slot, parse_time, zone
 from bot.storage.answers import AnswerRepository, CardRecord
-from bot.storage.drips import DripRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.review_load import ReviewLoadRepository
 
@@ -36,13 +36,13 @@ class ReviewService:
         self,
         *,
         answers: AnswerRepository,
-        drips: DripRepository,
+        learners: LearnerRepository,
         outbox: Outbox,
         load: ReviewLoadRepository,
         per_day: int = DEFAULT_REVIEWS_PER_DAY,
     ) -> None:
         self._answers = answers
-        self._drips = drips
+        self._learners = learners
         self._outbox = outbox
         self._load = load
         self._per_day = per_day
@@ -101,7 +101,7 @@ class ReviewService:
         return next_slot(days, at, tz, after=not_before - timedelta(seconds=1))
 
     def _schedule(self, team_id: str, user_id: str) -> tuple[Days, time, Any]:
-        learner_tz, enrolments = self._drips.review_schedule(team_id, user_id)
+        learner_tz, enrolments = self._learners.review_schedule(team_id, user_id)
         tz = zone(learner_tz or "UTC")
         live = [e for e in enrolments if e[0] in ("active", "waiting", "paused")]
         if not (live or enrolments):

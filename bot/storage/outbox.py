@@ -1,92 +1,28 @@
-"""The outbox: planning due lessons into deliveries, and claiming deliveries to send.
+"""The outbox: deliveries to send, enqueued once by dedupe key and claimed with a lease.
 
-Planning works on groups of enrolments that share a schedule and a due instant: the outcome (the
-lesson to send, the next slot) is computed once per (drip, zone, due instant) in Python and
-recorded as one `plan_slot` row per group, however many learners and zones there are. Applying the
-slots writes the per-learner deliveries and next slots in short, bounded transactions, as the
-drain needs them. Claiming uses a lease and a
-claim token; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes drain side by side.
+Claiming uses a lease and a claim token; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several
+processes drain side by side. The plan step (bot/storage/plan.py) writes lessons' deliveries here.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Row,
-    String,
-    Table,
-    and_,
-    delete,
-    func,
-    literal,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Row, Table, and_, func, or_, select, update
 from sqlmodel import Session, col
 
-from bot.domain.planning import Action, decide
-from bot.storage.db import Database, insert_for, insert_for_dialect
-from bot.storage.drips import finish_if_done
-from bot.storage.models import (
-    Course,
-    Delivery,
-    Drip,
-    Enrolment,
-    Learner,
-    Lesson,
-    PlanSlot,
-    Question,
-)
-from bot.storage.types import UTCDateTime
+from bot.storage.db import Database, insert_for
+from bot.storage.models import Course, Delivery, Drip, Learner, Lesson, Question
+
+# A claimed delivery with its course, lesson, drip owner, recipient and discussion channel.
+_Detail = Row[Delivery, str | None, str | None, str | None, Learner | None, str | None]
 
 # Rows per multi-row INSERT when many deliveries are added at once (SQLite allows 32,766 values).
 _ENQUEUE_CHUNK = 1_000
-
-# PostgreSQL: one planner at a time per database (transaction-scoped, so safe behind PgBouncer).
-_PLAN_LOCK = 7_014_221_339
-
-
-@dataclass(frozen=True)
-class DueGroup:
-    """Enrolments that share a drip, a schedule and a due instant."""
-
-    team_id: str
-    drip_id: int
-    tz: str
-    days: str
-    at_time: str
-    next_due_at: datetime
-    next_position: int
-    size: int
-
-
-@dataclass(frozen=True)
-class PlanReport:
-    """What one plan step found due and recorded."""
-
-    groups: int = 0  # groups of due enrolments (drip, zone, schedule, due instant, lesson)
-    due: int = 0  # enrolments in them, applied or not yet
-    recorded: int = 0  # slots new in this step
-    skipped: bool = False  # another process was planning
-
-
-@dataclass(frozen=True)
-class PlanApplied:
-    """What applying recorded slots wrote: deliveries, moved enrolments, finished ones."""
-
-    enrolments: int = 0
-    planned: int = 0
-    moved: int = 0
-    finished_enrolments: int = 0
-    finished_drips: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,225 +67,9 @@ class DeliveryState:
     lesson_id: int | None
 
 
-NextSlot = Callable[[DueGroup, datetime], datetime]
-"""Given a group and an instant, the group's next slot strictly after it."""
-
-
 class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    # -- planning -----------------------------------------------------------------------------
-
-    def plan(self, *, now: datetime, grace: timedelta, next_slot: NextSlot) -> PlanReport:
-        """Decide, once per group of due enrolments, what happens to it, and record it.
-
-        The work is a fixed handful of statements whatever the number of learners: one grouped
-        read, one row written per group. `apply_planned` then writes the per-learner deliveries.
-        A slot whose lesson fell due longer ago than `grace` and was never applied (the bot was
-        down) is decided again, so its enrolments move to their next slot instead.
-        """
-        with self._db.write() as session:
-            if not self._db.is_sqlite:
-                locked = session.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PLAN_LOCK}
-                ).scalar()
-                if not locked:
-                    return PlanReport(skipped=True)
-            session.execute(
-                delete(PlanSlot).where(
-                    col(PlanSlot.action).in_((_PLAN, _PLAN_LAST)),
-                    col(PlanSlot.next_due_at) < now - grace,
-                )
-            )
-            groups = [
-                DueGroup(*row)
-                for row in session.execute(
-                    select(
-                        col(Enrolment.team_id),
-                        col(Enrolment.drip_id),
-                        col(Enrolment.tz),
-                        col(Enrolment.days),
-                        col(Enrolment.at_time),
-                        col(Enrolment.next_due_at),
-                        col(Enrolment.next_position),
-                        func.count(),
-                    )
-                    .where(col(Enrolment.status) == "active", col(Enrolment.next_due_at) <= now)
-                    .group_by(
-                        col(Enrolment.team_id),
-                        col(Enrolment.drip_id),
-                        col(Enrolment.tz),
-                        col(Enrolment.days),
-                        col(Enrolment.at_time),
-                        col(Enrolment.next_due_at),
-                        col(Enrolment.next_position),
-                    )
-                    .order_by(col(Enrolment.drip_id), col(Enrolment.tz), col(Enrolment.next_due_at))
-                ).all()
-            ]
-            lessons = self._lessons_of(session, {group.drip_id for group in groups})
-            slots = [
-                _slot(group, lessons.get(group.drip_id, []), now, grace, next_slot)
-                | {"planned_at": now}
-                for group in groups
-            ]
-            recorded = 0
-            if slots:  # one statement, many rows: no giant VALUES list to compile and parse
-                result = session.connection().execute(
-                    insert_for(session)(_SLOTS)
-                    .on_conflict_do_nothing(index_elements=_SLOT_KEY)
-                    .execution_options(preserve_rowcount=True),
-                    slots,
-                )
-                recorded = int(result.rowcount)
-        return PlanReport(
-            groups=len(groups), due=sum(group.size for group in groups), recorded=recorded
-        )
-
-    def apply_planned(self, *, now: datetime, limit: int) -> PlanApplied:
-        """Write the deliveries and next slots of up to `limit` enrolments of recorded slots.
-
-        One short transaction per call, whatever the backlog, so planning a lesson for a
-        hundred thousand learners never holds their rows (or SQLite's write lock) for long.
-        Each enrolment is taken once: it is chosen by its current due instant and position,
-        which this same transaction moves on (`FOR UPDATE SKIP LOCKED` on PostgreSQL lets
-        several processes apply side by side), and the delivery's unique key is the last guard.
-        """
-        with self._db.read_connection() as reading:  # most ticks: nothing recorded, no write
-            if reading.execute(select(_SLOTS.c.id).limit(1)).first() is None:
-                return PlanApplied()
-        counts = {"planned": 0, _PLAN: 0, _PLAN_LAST: 0, _MOVE: 0, _FINISH: 0}
-        touched: set[tuple[str, int]] = set()
-        remaining = limit
-        with self._db.write() as session:
-            connection = session.connection()
-            slots = connection.execute(
-                select(_SLOTS).order_by(_SLOTS.c.next_due_at, _SLOTS.c.id).limit(limit)
-            ).all()
-            for slot in slots:
-                if remaining <= 0:
-                    break
-                query = (
-                    select(_ENROLMENTS.c.id)
-                    .where(
-                        _ENROLMENTS.c.drip_id == slot.drip_id,
-                        _ENROLMENTS.c.tz == slot.tz,
-                        _ENROLMENTS.c.next_due_at == slot.next_due_at,
-                        _ENROLMENTS.c.next_position == slot.next_position,
-                        _ENROLMENTS.c.days == slot.days,
-                        _ENROLMENTS.c.at_time == slot.at_time,
-                        _ENROLMENTS.c.status == "active",
-                    )
-                    .order_by(_ENROLMENTS.c.id)
-                    .limit(remaining)
-                )
-                if not self._db.is_sqlite:
-                    query = query.with_for_update(skip_locked=True)
-                ids = list(connection.execute(query).scalars())
-                if len(ids) < remaining:  # nothing of this slot is left after this chunk
-                    connection.execute(delete(_SLOTS).where(_SLOTS.c.id == slot.id))
-                if not ids:
-                    continue
-                remaining -= len(ids)
-                if slot.lesson_id is not None:
-                    counts["planned"] += self._insert_lessons(connection, slot, ids, now)
-                counts[slot.action] += self._move_on(connection, slot, ids, now)
-                if slot.finish:
-                    touched.add((slot.team_id, slot.drip_id))
-            finished_drips = self._finish_drips(session, touched, now)
-        return PlanApplied(
-            enrolments=limit - remaining,
-            planned=counts["planned"],
-            moved=counts[_MOVE],
-            finished_enrolments=counts[_FINISH] + counts[_PLAN_LAST],
-            finished_drips=finished_drips,
-        )
-
-    @staticmethod
-    def _lessons_of(session: Session, drip_ids: set[int]) -> dict[int, list[int]]:
-        lessons: dict[int, list[int]] = {}
-        if not drip_ids:
-            return lessons
-        rows = session.execute(
-            select(col(Drip.id), col(Lesson.id))
-            .join(Lesson, col(Lesson.course_id) == col(Drip.course_id))
-            .where(col(Drip.id).in_(drip_ids), col(Lesson.retired).is_(False))
-            .order_by(col(Drip.id), col(Lesson.position))
-        ).all()
-        for drip_id, lesson_id in rows:
-            lessons.setdefault(drip_id, []).append(lesson_id)
-        return lessons
-
-    @staticmethod
-    def _insert_lessons(
-        connection: Connection, slot: Row[Any], ids: list[int], now: datetime
-    ) -> int:
-        """One lesson delivery per chosen enrolment, keyed so that it exists only once."""
-        source = select(
-            col(Enrolment.team_id),
-            literal("lesson:")
-            + func.cast(col(Enrolment.id), String())
-            + literal(f":{slot.next_position}"),
-            literal("lesson"),
-            col(Enrolment.id),
-            col(Enrolment.recipient),
-            col(Enrolment.recipient_kind),
-            literal(slot.lesson_id),
-            literal("pending"),
-            literal(now, UTCDateTime()),
-            literal(0),
-            literal(now, UTCDateTime()),
-            col(Enrolment.drip_id),
-            literal(0),
-        ).where(col(Enrolment.id).in_(ids))
-        columns = [
-            "team_id",
-            "dedupe_key",
-            "kind",
-            "enrolment_id",
-            "recipient",
-            "recipient_kind",
-            "lesson_id",
-            "status",
-            "due_at",
-            "tries",
-            "created_at",
-            "drip_id",
-            "parts_sent",
-        ]
-        statement = (
-            insert_for_dialect(connection.dialect.name)(Delivery)
-            .from_select(columns, source)
-            .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
-        )
-        # Both drivers count only the rows inserted, not the conflicts, when asked to keep it.
-        result = connection.execute(statement.execution_options(preserve_rowcount=True))
-        return int(result.rowcount)
-
-    @staticmethod
-    def _move_on(connection: Connection, slot: Row[Any], ids: list[int], now: datetime) -> int:
-        """Move the chosen enrolments to their next lesson and slot, or finish them."""
-        values: dict[str, Any] = {
-            "next_position": slot.new_position,
-            "next_due_at": slot.new_due_at,
-        }
-        if slot.finish:
-            values |= {"status": "finished", "finished_at": now}
-        result = connection.execute(
-            update(_ENROLMENTS).where(_ENROLMENTS.c.id.in_(ids)).values(**values)
-        )
-        return int(result.rowcount)
-
-    @staticmethod
-    def _finish_drips(
-        session: Session, touched: set[tuple[str, int]], now: datetime
-    ) -> tuple[tuple[str, int], ...]:
-        return tuple(
-            (team_id, drip_id)
-            for team_id, drip_id in sorted(touched, key=lambda item: item[1])
-            if finish_if_done(session, team_id, drip_id, now=now)
-        )
 
     # -- enqueueing ---------------------------------------------------------------------------
 
@@ -485,61 +205,39 @@ class Outbox:
                     tries=col(Delivery.tries) + 1,
                 )
             )
-            details = session.execute(
-                select(
-                    Delivery,
-                    col(Course.slug),
-                    col(Lesson.slug),
-                    col(Drip.created_by),
-                    Learner,
-                    col(Drip.discuss_channel),
-                )
-                .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id), isouter=True)
-                .join(Course, col(Course.id) == col(Lesson.course_id), isouter=True)
-                .join(Drip, col(Drip.id) == col(Delivery.drip_id), isouter=True)
-                .join(
-                    Learner,
-                    and_(
-                        col(Learner.team_id) == col(Delivery.team_id),
-                        col(Learner.user_id) == col(Delivery.recipient),
-                    ),
-                    isouter=True,
-                )
-                .where(col(Delivery.id).in_(ids))
-                .order_by(col(Delivery.due_at), col(Delivery.id))
-            ).all()
+            details = self._details(session, ids)
             question_positions = self._question_positions(session, ids)
-        claimed = []
-        for delivery, course, lesson, owner, learner, discuss in details:
-            assert delivery.id is not None
-            claimed.append(
-                Claimed(
-                    id=delivery.id,
-                    team_id=delivery.team_id,
-                    kind=delivery.kind,
-                    token=token,
-                    recipient=delivery.recipient,
-                    recipient_kind=delivery.recipient_kind,
-                    course=course,
-                    lesson=lesson,
-                    question_position=question_positions.get(delivery.id),
-                    drip_id=delivery.drip_id,
-                    drip_owner=owner,
-                    enrolment_id=delivery.enrolment_id,
-                    parts_sent=delivery.parts_sent,
-                    channel_id=delivery.channel_id,
-                    message_ts=delivery.message_ts,
-                    payload=delivery.payload,
-                    tries=delivery.tries,
-                    resumed=delivery.id in resumed,
-                    claimed_at=now,
-                    first_name=(learner.first_name or learner.name) if learner else "",
-                    dm_channel=learner.dm_channel if learner else None,
-                    discuss_channel=discuss,
-                    snoozed_until=learner.snoozed_until if learner else None,
-                )
+        return [
+            _claimed(row, token=token, now=now, resumed=resumed, positions=question_positions)
+            for row in details
+        ]
+
+    @staticmethod
+    def _details(session: Session, ids: list[int]) -> Sequence[_Detail]:
+        """The claimed deliveries with what sending them needs: lesson, drip, recipient."""
+        return session.execute(
+            select(
+                Delivery,
+                col(Course.slug),
+                col(Lesson.slug),
+                col(Drip.created_by),
+                Learner,
+                col(Drip.discuss_channel),
             )
-        return claimed
+            .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id), isouter=True)
+            .join(Course, col(Course.id) == col(Lesson.course_id), isouter=True)
+            .join(Drip, col(Drip.id) == col(Delivery.drip_id), isouter=True)
+            .join(
+                Learner,
+                and_(
+                    col(Learner.team_id) == col(Delivery.team_id),
+                    col(Learner.user_id) == col(Delivery.recipient),
+                ),
+                isouter=True,
+            )
+            .where(col(Delivery.id).in_(ids))
+            .order_by(col(Delivery.due_at), col(Delivery.id))
+        ).all()
 
     @staticmethod
     def _question_positions(session: Session, ids: list[int]) -> dict[int, int]:
@@ -632,45 +330,6 @@ class Outbox:
             )
             return bool(result.rowcount)
 
-    def stop_enrolment(self, enrolment_id: int) -> None:
-        with self._db.write() as session:
-            session.execute(
-                update(Enrolment)
-                .where(col(Enrolment.id) == enrolment_id)
-                .values(status="stopped", next_due_at=None)
-            )
-
-    def pause_enrolment(self, enrolment_id: int, *, position: int | None) -> None:
-        """Pause an enrolment (at `position`, so the failed lesson is the next one)."""
-        values: dict[str, Any] = {"status": "paused"}
-        if position is not None:
-            values["next_position"] = position
-        with self._db.write() as session:
-            enrolment = session.get(Enrolment, enrolment_id)
-            if enrolment is None:
-                return
-            if enrolment.status == "finished":
-                values["finished_at"] = None
-            if enrolment.next_due_at is None:
-                values["next_due_at"] = enrolment.created_at  # resume moves it to the next slot
-            session.execute(
-                update(Enrolment).where(col(Enrolment.id) == enrolment_id).values(**values)
-            )
-
-    def cancel_pending(self, team_id: str, drip_id: int) -> int:
-        with self._db.write() as session:
-            result = session.execute(
-                update(Delivery)
-                .where(
-                    col(Delivery.team_id) == team_id,
-                    col(Delivery.drip_id) == drip_id,
-                    col(Delivery.status) == "pending",
-                    col(Delivery.kind) == "lesson",
-                )
-                .values(status="cancelled")
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
-
     def deliveries(self, *, team_id: str | None = None) -> list[DeliveryState]:
         """All deliveries (for tests, reports and operators)."""
         with self._db.read() as session:
@@ -710,50 +369,40 @@ class Outbox:
             )
 
 
-# What planning decided for one group of due enrolments.
-_FINISH = str(Action.FINISH)
-_MOVE = str(Action.MOVE)
-_PLAN = str(Action.PLAN)
-_PLAN_LAST = str(Action.PLAN_LAST)
-
-# One row per due group, joined to the enrolments by the columns that define the group.
-_SLOTS: Table = PlanSlot.__table__  # type: ignore[attr-defined]
-_ENROLMENTS: Table = Enrolment.__table__  # type: ignore[attr-defined]
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
-_SLOT_KEY = ["team_id", "drip_id", "tz", "days", "at_time", "next_due_at", "next_position"]
 
 
-def _slot(
-    group: DueGroup,
-    lessons: list[int],
-    now: datetime,
-    grace: timedelta,
-    next_slot: NextSlot,
-) -> dict[str, Any]:
-    """The plan slot row recording the domain's decision for `group`."""
-    decision = decide(
-        position=group.next_position,
-        lessons=len(lessons),
-        due_at=group.next_due_at,
-        now=now,
-        grace=grace,
+def _claimed(
+    row: _Detail, *, token: str, now: datetime, resumed: set[int], positions: dict[int, int]
+) -> Claimed:
+    """A claimed delivery as the drain sees it, from a row of `Outbox._details`."""
+    delivery, course, lesson, owner, learner, discuss = row
+    assert delivery.id is not None
+    return Claimed(
+        id=delivery.id,
+        team_id=delivery.team_id,
+        kind=delivery.kind,
+        token=token,
+        recipient=delivery.recipient,
+        recipient_kind=delivery.recipient_kind,
+        course=course,
+        lesson=lesson,
+        question_position=positions.get(delivery.id),
+        drip_id=delivery.drip_id,
+        drip_owner=owner,
+        enrolment_id=delivery.enrolment_id,
+        parts_sent=delivery.parts_sent,
+        channel_id=delivery.channel_id,
+        message_ts=delivery.message_ts,
+        payload=delivery.payload,
+        tries=delivery.tries,
+        resumed=delivery.id in resumed,
+        claimed_at=now,
+        first_name=(learner.first_name or learner.name) if learner else "",
+        dm_channel=learner.dm_channel if learner else None,
+        discuss_channel=discuss,
+        snoozed_until=learner.snoozed_until if learner else None,
     )
-    return {
-        "team_id": group.team_id,
-        "drip_id": group.drip_id,
-        "tz": group.tz,
-        "days": group.days,
-        "at_time": group.at_time,
-        "next_due_at": group.next_due_at,
-        "next_position": group.next_position,
-        "action": str(decision.action),
-        "lesson_id": None if decision.lesson_index is None else lessons[decision.lesson_index],
-        "new_position": decision.new_position,
-        "new_due_at": None
-        if decision.next_after is None
-        else next_slot(group, decision.next_after),
-        "finish": decision.finish,
-    }
 
 
 def _lesson_id(session: Session, lesson: tuple[str, str]) -> int:

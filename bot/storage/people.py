@@ -12,18 +12,17 @@ person, is in none of these lists: a new table cannot be missed by `microlearn f
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Table, bindparam, cast, delete, exists, select, update
+from sqlalchemy import Table, bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 from bot.storage.db import Database, insert_for
-from bot.storage.drips import LIVE
+from bot.storage.enrolments import LIVE
 from bot.storage.models import (
     Answer,
     AutoPause,
@@ -37,20 +36,17 @@ from bot.storage.models import (
     Installation,
     Lead,
     Learner,
-    Lesson,
     LessonFollowup,
     PlanSlot,
     PlayerSetting,
     PointEntry,
-    Question,
     ReviewCard,
     ReviewQuota,
     ThreadReply,
     metadata,
 )
+from bot.storage.people_rows import mentioning, plain_row, referred, scrub
 
-# What a forgotten person's id becomes in the words of others (a welcome "<@U…> enrolled you").
-FORMER = "a former member"
 _CHUNK = 500  # ids per IN list: far below either database's limit on parameters
 
 
@@ -202,7 +198,7 @@ class PersonRepository:
                 rows = session.execute(
                     select(entry.table).where(*entry.where(team_id, user_id)).order_by("id")
                 ).all()
-                own[entry.table.name] = [_plain(dict(row._mapping)) for row in rows]
+                own[entry.table.name] = [plain_row(dict(row._mapping)) for row in rows]
             for mention in MENTIONS:
                 columns = mention.table.c
                 found = session.execute(
@@ -216,7 +212,7 @@ class PersonRepository:
                 for model, column in TEXTS
                 if (ids := self._mentioned_in(session, model, column, team_id, user_id))
             }
-            context = _context(session, own)
+            context = referred(session, own)
         return {
             "rows": own,
             "named_as_actor": mentions,
@@ -286,7 +282,7 @@ class PersonRepository:
         session: Session, model: type[SQLModel], column: str, team_id: str, user_id: str
     ) -> list[int]:
         table = _table(model)
-        query = select(table.c.id).where(*_mentioning(table, column, team_id, user_id))
+        query = select(table.c.id).where(*mentioning(table, column, team_id, user_id))
         return list(session.execute(query.order_by(table.c.id)).scalars())
 
     @staticmethod
@@ -295,14 +291,14 @@ class PersonRepository:
     ) -> int:
         table = _table(model)
         rows = session.execute(
-            select(table.c.id, table.c[column]).where(*_mentioning(table, column, team_id, user_id))
+            select(table.c.id, table.c[column]).where(*mentioning(table, column, team_id, user_id))
         ).all()
         if rows:  # one statement, many rows
             session.execute(
                 update(table)
                 .where(table.c.id == bindparam("row_id"))
                 .values({column: bindparam("rewritten", type_=table.c[column].type)}),
-                [{"row_id": row_id, "rewritten": _scrub(value, user_id)} for row_id, value in rows],
+                [{"row_id": row_id, "rewritten": scrub(value, user_id)} for row_id, value in rows],
             )
         return len(rows)
 
@@ -438,92 +434,5 @@ def _release(session: Session, table: Table, ids: list[int]) -> None:
                 )
 
 
-def _mentioning(table: Table, column: str, team_id: str, user_id: str) -> list[Any]:
-    """Rows of the workspace whose text (or JSON, as text) holds the id anywhere."""
-    found = cast(table.c[column], String).contains(user_id, autoescape=True)
-    return [table.c.team_id == team_id, found]
-
-
 def _rowcount(result: Any) -> int:
     return int(result.rowcount)
-
-
-def _mention(user_id: str) -> re.Pattern[str]:
-    return re.compile(rf"<@{re.escape(user_id)}(?:\|[^>]*)?>")
-
-
-def _scrub(value: Any, user_id: str) -> Any:
-    """`value` with the person's id gone: a field that is their id dropped, mentions reworded."""
-    if isinstance(value, dict):
-        return {k: _scrub(v, user_id) for k, v in value.items() if v != user_id}
-    if isinstance(value, list):
-        return [_scrub(v, user_id) for v in value if v != user_id]
-    if isinstance(value, str):
-        return _mention(user_id).sub(FORMER, value).replace(user_id, FORMER)
-    return value
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: _json_value(value) for key, value in row.items()}
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def _context(session: Session, own: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """What the ids in the person's rows refer to: questions, lessons and drips by id."""
-    question, lesson, course, drip = (_table(m) for m in (Question, Lesson, Course, Drip))
-    questions = {
-        str(qid): {"course": c, "lesson": ls, "position": position, "text": text}
-        for qid, position, text, ls, c in _rows(
-            session,
-            select(
-                question.c.id, question.c.position, question.c.text, lesson.c.slug, course.c.slug
-            )
-            .join(lesson, lesson.c.id == question.c.lesson_id)
-            .join(course, course.c.id == lesson.c.course_id),
-            question.c.id,
-            _ids(own, ("answer", "review_card"), "question_id"),
-        )
-    }
-    lessons = {
-        str(lid): {"course": c, "lesson": slug, "title": title}
-        for lid, slug, title, c in _rows(
-            session,
-            select(lesson.c.id, lesson.c.slug, lesson.c.title, course.c.slug).join(
-                course, course.c.id == lesson.c.course_id
-            ),
-            lesson.c.id,
-            _ids(own, ("delivery", "completion"), "lesson_id"),
-        )
-    }
-    drips = {
-        str(did): {"course": c}
-        for did, c in _rows(
-            session,
-            select(drip.c.id, course.c.slug).join(course, course.c.id == drip.c.course_id),
-            drip.c.id,
-            _ids(own, ("enrolment", "delivery", "drip_target"), "drip_id"),
-        )
-    }
-    return {"questions": questions, "lessons": lessons, "drips": drips}
-
-
-def _rows(session: Session, query: Any, key: Any, ids: set[int]) -> list[Any]:
-    if not ids:
-        return []
-    return list(session.execute(query.where(key.in_(sorted(ids))).order_by(key)).all())
-
-
-def _ids(own: dict[str, list[dict[str, Any]]], tables: tuple[str, ...], column: str) -> set[int]:
-    return {
-        int(row[column])
-        for table in tables
-        for row in own.get(table, [])
-        if row.get(column) is not None
-    }

@@ -1,4 +1,4 @@
-"""Follow-ups of DM drip lessons: reminders while unanswered, and enrolments that paused themselves.
+"""Follow-ups of DM drip lessons: reminders while unanswered (auto-pauses: auto_pauses.py).
 
 Every change of a follow-up is a conditional update on the state it was read in (outcome, count,
 due instant), made in the same transaction as the notice it queues: two processes reading the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -22,7 +22,6 @@ from bot.storage.models import (
     Completion,
     Course,
     Delivery,
-    Drip,
     Enrolment,
     Learner,
     Lesson,
@@ -77,25 +76,6 @@ class Notice:
     recipient: str
     payload: dict[str, Any]
     drip_id: int | None
-
-
-@dataclass(frozen=True)
-class PausedEnrolment:
-    """An enrolment that paused itself and has not been resumed."""
-
-    enrolment_id: int
-    team_id: str
-    drip_id: int
-    user_id: str
-    course: str  # its title
-    status: str
-    drip_status: str
-    tz: str
-    days: str
-    at_time: str
-    start_on: date | None
-    paused_at: datetime
-    snoozed_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -167,15 +147,7 @@ class FollowupRepository:
 
     def due(self, *, now: datetime, limit: int) -> list[DueFollowup]:
         """Open follow-ups whose next step is due, oldest first."""
-        answered = exists().where(
-            col(Answer.team_id) == col(LessonFollowup.team_id),
-            col(Answer.user_id) == col(LessonFollowup.user_id),
-            col(Answer.delivery_id) == col(LessonFollowup.delivery_id),
-        ) | exists().where(
-            col(Completion.team_id) == col(LessonFollowup.team_id),
-            col(Completion.user_id) == col(LessonFollowup.user_id),
-            col(Completion.lesson_id) == col(LessonFollowup.lesson_id),
-        )
+        answered = _answered()
         has_quiz = exists().where(
             col(Question.lesson_id) == col(LessonFollowup.lesson_id),
             col(Question.retired).is_(False),
@@ -210,32 +182,7 @@ class FollowupRepository:
                 .order_by(col(LessonFollowup.next_at), col(LessonFollowup.id))
                 .limit(limit)
             ).all()
-        found = []
-        for row, is_answered, status, drip_id, tz, days, at, snoozed, lesson, course, quiz in rows:
-            assert row.id is not None and row.next_at is not None
-            found.append(
-                DueFollowup(
-                    id=row.id,
-                    team_id=row.team_id,
-                    delivery_id=row.delivery_id,
-                    enrolment_id=row.enrolment_id,
-                    drip_id=drip_id,
-                    user_id=row.user_id,
-                    delivered_at=row.delivered_at,
-                    reminders_sent=row.reminders_sent,
-                    next_at=row.next_at,
-                    answered=bool(is_answered),
-                    enrolment_status=status,
-                    tz=tz,
-                    days=days,
-                    at_time=at,
-                    snoozed_until=snoozed,
-                    lesson_title=lesson,
-                    course_title=course,
-                    has_quiz=bool(quiz),
-                )
-            )
-        return found
+        return [_due_followup(row) for row in rows]
 
     def remind(
         self, followup: DueFollowup, *, next_at: datetime, notice: Notice, now: datetime
@@ -248,7 +195,7 @@ class FollowupRepository:
                 {"reminders_sent": followup.reminders_sent + 1, "next_at": next_at},
             ):
                 return False
-            _queue(session, followup.team_id, notice, now=now)
+            queue_notice(session, followup.team_id, notice, now=now)
         return True
 
     def postpone(self, followup: DueFollowup, *, next_at: datetime) -> bool:
@@ -289,15 +236,7 @@ class FollowupRepository:
             .where(col(AutoPause.enrolment_id) == enrolment_id)
             .scalar_subquery()
         )
-        late = exists().where(
-            col(Answer.team_id) == col(LessonFollowup.team_id),
-            col(Answer.user_id) == col(LessonFollowup.user_id),
-            col(Answer.delivery_id) == col(LessonFollowup.delivery_id),
-        ) | exists().where(
-            col(Completion.team_id) == col(LessonFollowup.team_id),
-            col(Completion.user_id) == col(LessonFollowup.user_id),
-            col(Completion.lesson_id) == col(LessonFollowup.lesson_id),
-        )
+        late = _answered()
         with self._db.read() as session:
             rows = session.execute(
                 select(col(LessonFollowup.outcome), late)
@@ -310,139 +249,6 @@ class FollowupRepository:
                 .limit(last)
             ).all()
         return [outcome == "answered" or bool(answered) for outcome, answered in reversed(rows)]
-
-    def pause(
-        self,
-        *,
-        team_id: str,
-        enrolment_id: int,
-        drip_id: int,
-        user_id: str,
-        notice: Notice,
-        now: datetime,
-    ) -> bool:
-        """Pause an active enrolment on its own, drop its open follow-ups and queue the one DM."""
-        with self._db.write() as session:
-            paused = session.execute(
-                update(Enrolment)
-                .where(col(Enrolment.id) == enrolment_id, col(Enrolment.status) == "active")
-                .values(status="paused")
-            )
-            if not paused.rowcount:  # type: ignore[attr-defined]
-                return False
-            session.execute(
-                insert_for(session)(AutoPause)
-                .values(
-                    team_id=team_id,
-                    enrolment_id=enrolment_id,
-                    drip_id=drip_id,
-                    user_id=user_id,
-                    paused_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["team_id", "enrolment_id", "paused_at"])
-            )
-            session.execute(
-                update(LessonFollowup)
-                .where(
-                    col(LessonFollowup.enrolment_id) == enrolment_id,
-                    col(LessonFollowup.outcome) == OPEN,
-                )
-                .values(outcome="dropped", next_at=None, settled_at=now)
-            )
-            _queue(session, team_id, notice, now=now)
-        return True
-
-    def paused_of(self, team_id: str, user_id: str) -> list[int]:
-        """The learner's enrolments that paused themselves and are still paused."""
-        with self._db.read() as session:
-            return list(
-                session.execute(
-                    select(col(AutoPause.enrolment_id))
-                    .join(Enrolment, col(Enrolment.id) == col(AutoPause.enrolment_id))
-                    .where(
-                        col(AutoPause.team_id) == team_id,
-                        col(AutoPause.user_id) == user_id,
-                        col(AutoPause.resumed_at).is_(None),
-                        col(Enrolment.status) == "paused",
-                    )
-                    .distinct()
-                )
-                .scalars()
-                .all()
-            )
-
-    def paused(self, team_id: str, enrolment_id: int) -> PausedEnrolment | None:
-        """The enrolment's latest auto-pause that was not resumed, with what resuming needs."""
-        with self._db.read() as session:
-            row = session.execute(
-                select(AutoPause, Enrolment, col(Course.title), col(Drip.status), Learner)
-                .join(Enrolment, col(Enrolment.id) == col(AutoPause.enrolment_id))
-                .join(Drip, col(Drip.id) == col(Enrolment.drip_id))
-                .join(Course, col(Course.id) == col(Drip.course_id))
-                .join(
-                    Learner,
-                    and_(
-                        col(Learner.team_id) == col(AutoPause.team_id),
-                        col(Learner.user_id) == col(AutoPause.user_id),
-                    ),
-                    isouter=True,
-                )
-                .where(
-                    col(AutoPause.team_id) == team_id,
-                    col(AutoPause.enrolment_id) == enrolment_id,
-                    col(AutoPause.resumed_at).is_(None),
-                )
-                .order_by(col(AutoPause.paused_at).desc())
-                .limit(1)
-            ).first()
-        if row is None:
-            return None
-        pause, enrolment, course, drip_status, learner = row
-        assert enrolment.id is not None
-        return PausedEnrolment(
-            enrolment_id=enrolment.id,
-            team_id=pause.team_id,
-            drip_id=enrolment.drip_id,
-            user_id=pause.user_id,
-            course=course,
-            status=enrolment.status,
-            drip_status=drip_status,
-            tz=enrolment.tz,
-            days=enrolment.days,
-            at_time=enrolment.at_time,
-            start_on=enrolment.start_on,
-            paused_at=pause.paused_at,
-            snoozed_until=learner.snoozed_until if learner else None,
-        )
-
-    def resume(
-        self, *, team_id: str, enrolment_id: int, next_due_at: datetime, now: datetime
-    ) -> bool:
-        """Resume an enrolment that paused itself; its earlier misses no longer count."""
-        with self._db.write() as session:
-            session.execute(
-                update(AutoPause)
-                .where(
-                    col(AutoPause.team_id) == team_id,
-                    col(AutoPause.enrolment_id) == enrolment_id,
-                    col(AutoPause.resumed_at).is_(None),
-                )
-                .values(resumed_at=now)
-            )
-            session.execute(
-                update(LessonFollowup)
-                .where(
-                    col(LessonFollowup.enrolment_id) == enrolment_id,
-                    col(LessonFollowup.outcome) == "missed",
-                )
-                .values(outcome="forgiven")
-            )
-            resumed = session.execute(
-                update(Enrolment)
-                .where(col(Enrolment.id) == enrolment_id, col(Enrolment.status) == "paused")
-                .values(status="active", next_due_at=next_due_at)
-            )
-            return bool(resumed.rowcount)  # type: ignore[attr-defined]
 
     def attention(self, team_id: str, drip_ids: Sequence[int]) -> list[DripAttention]:
         """Per drip: who paused themselves, and who was reminded and has not answered yet."""
@@ -497,7 +303,46 @@ class FollowupRepository:
             )
 
 
-def _queue(session: Session, team_id: str, notice: Notice, *, now: datetime) -> None:
+def _answered() -> Any:
+    """Whether a follow-up's lesson was answered (its quiz) or completed (a lesson without one)."""
+    return exists().where(
+        col(Answer.team_id) == col(LessonFollowup.team_id),
+        col(Answer.user_id) == col(LessonFollowup.user_id),
+        col(Answer.delivery_id) == col(LessonFollowup.delivery_id),
+    ) | exists().where(
+        col(Completion.team_id) == col(LessonFollowup.team_id),
+        col(Completion.user_id) == col(LessonFollowup.user_id),
+        col(Completion.lesson_id) == col(LessonFollowup.lesson_id),
+    )
+
+
+def _due_followup(row: Any) -> DueFollowup:
+    """A due follow-up from a row of `FollowupRepository.due`."""
+    followup, is_answered, status, drip_id, tz, days, at, snoozed, lesson, course, quiz = row
+    assert followup.id is not None and followup.next_at is not None
+    return DueFollowup(
+        id=followup.id,
+        team_id=followup.team_id,
+        delivery_id=followup.delivery_id,
+        enrolment_id=followup.enrolment_id,
+        drip_id=drip_id,
+        user_id=followup.user_id,
+        delivered_at=followup.delivered_at,
+        reminders_sent=followup.reminders_sent,
+        next_at=followup.next_at,
+        answered=bool(is_answered),
+        enrolment_status=status,
+        tz=tz,
+        days=days,
+        at_time=at,
+        snoozed_until=snoozed,
+        lesson_title=lesson,
+        course_title=course,
+        has_quiz=bool(quiz),
+    )
+
+
+def queue_notice(session: Session, team_id: str, notice: Notice, *, now: datetime) -> None:
     """A DM notice in the outbox, in the caller's transaction; its key keeps it to one."""
     session.execute(
         insert_for(session)(Delivery)

@@ -14,8 +14,7 @@ from bot.cli import main
 from bot.config import ConfigError, settings_from
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
-from bot.storage.drips import DripRepository
-from bot.storage.outbox import Outbox
+from bot.storage.enrolments import EnrolmentRepository
 from tests.content.test_checker import make_course
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
@@ -124,9 +123,11 @@ def a_week_of_learning(bot: Bot, team: Team) -> None:
         cat, team.learning, "Two minutes a day", thread_ts=str(thread["ts"])
     )
     bot.driver.react(dan, team.learning, reply_ts, "fire")
-    drips = DripRepository(bot.db)
-    [fays] = drips.enrolments(team.standin.team_id, recipient=fay, statuses=("active", "waiting"))
-    Outbox(bot.db).pause_enrolment(fays.id, position=None)  # as auto-pause would
+    enrolments = EnrolmentRepository(bot.db)
+    [fays] = enrolments.enrolments(
+        team.standin.team_id, recipient=fay, statuses=("active", "waiting")
+    )
+    enrolments.pause(fays.id, position=None)  # as auto-pause would
     bot.tick(TUESDAY)
     answer(bot, cat, 1)  # wrong at the first try
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.services import delivery
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
@@ -32,7 +32,7 @@ def lesson_titles(messages: list[dict[str, object]]) -> list[str]:
 
 
 def next_due(bot: Bot) -> datetime | None:
-    enrolments = DripRepository(bot.db).enrolments(bot.standin.team_id, statuses=("active",))
+    enrolments = EnrolmentRepository(bot.db).enrolments(bot.standin.team_id, statuses=("active",))
     due = [e.next_due_at for e in enrolments if e.next_due_at is not None]
     return min(due) if due else None
 

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 from tests.flows.test_home import home_text
 from tests.standin import DriverResponse, SlackStandIn
 from tests.support.harness import Bot, module_bot
@@ -112,7 +114,7 @@ def test_forged_preferences_are_refused_and_nothing_is_stored(
     assert response.status == 200
     assert response.json()["response_action"] == "errors"
     assert set(response.json()["errors"]) == {field}
-    learner = DripRepository(bot.db).learner(bot.standin.team_id, ann)
+    learner = LearnerRepository(bot.db).learner(bot.standin.team_id, ann)
     assert learner is None or (learner.pref_at is None and learner.pref_days is None)
 
 
@@ -121,11 +123,13 @@ def test_a_bad_preference_stored_earlier_breaks_nothing(
 ) -> None:
     general = standin.add_channel("general", members=[ann, bot.lead])
     bot.driver.open_home(ann)  # her profile is stored
-    DripRepository(bot.db).set_learner_prefs(standin.team_id, ann, days="mon,funday", at_time="9:5")
+    LearnerRepository(bot.db).set_learner_prefs(
+        standin.team_id, ann, days="mon,funday", at_time="9:5"
+    )
     reply = bot.command(bot.lead, f"schedule security-basics to members of <#{general}|general>")
     assert "Drip #1 scheduled" in reply, reply
     [enrolment] = [
-        e for e in DripRepository(bot.db).enrolments(standin.team_id) if e.recipient == ann
+        e for e in EnrolmentRepository(bot.db).enrolments(standin.team_id) if e.recipient == ann
     ]
     assert (enrolment.days, enrolment.at_time) == ("mon,tue,wed,thu,fri", "09:30")
     bot.driver.open_home(ann)
@@ -212,7 +216,7 @@ def test_forged_snooze_buttons_change_nothing(forms: Forms, value: str) -> None:
     bot, ann = forms.bot, forms.ann
     response = click_with_value(bot, ann, "home_snooze_7", value)
     assert response.status == 200
-    learner = DripRepository(bot.db).learner(bot.standin.team_id, ann)
+    learner = LearnerRepository(bot.db).learner(bot.standin.team_id, ann)
     assert learner is not None and learner.snoozed_until is None
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from bot.cli import main
 from bot.services import privacy
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
 from tests.standin import SlackStandIn
 from tests.storage.people_scan import occurrences, row_counts
 from tests.support.harness import Bot, running_bot
@@ -228,7 +229,7 @@ def test_a_person_in_two_workspaces_is_forgotten_in_the_one_named(
 
     db = Database(database_url)
     try:
-        repository = DripRepository(db)
+        repository = LearnerRepository(db)
         for team in ("T0000001", "T0000002"):
             repository.save_profile(
                 team,
@@ -297,12 +298,12 @@ def test_a_person_deactivated_in_slack_gets_no_more_lessons_or_reviews(
     assert posts_to(standin, ana) == tried_ana
     assert len(lessons_in(standin, ben)) == 6
 
-    learner = DripRepository(bot.db).learner(standin.team_id, ana)
+    learner = LearnerRepository(bot.db).learner(standin.team_id, ana)
     assert learner is not None and learner.deactivated
     assert bot.driver.user_changes(ana, deleted=False).status == 200  # back in Slack
-    learner = DripRepository(bot.db).learner(standin.team_id, ana)
+    learner = LearnerRepository(bot.db).learner(standin.team_id, ana)
     assert learner is not None and not learner.deactivated  # a lead can enrol her again
-    [enrolment] = DripRepository(bot.db).enrolments(standin.team_id, recipient=ana)
+    [enrolment] = EnrolmentRepository(bot.db).enrolments(standin.team_id, recipient=ana)
     assert enrolment.status == "stopped"
 
 
@@ -311,7 +312,7 @@ def test_a_stranger_deactivated_in_slack_is_not_stored_and_a_malformed_change_is
 ) -> None:
     stranger = bot.standin.add_user("stranger")
     assert bot.driver.user_changes(stranger, deleted=True).status == 200
-    assert DripRepository(bot.db).learner(bot.standin.team_id, stranger) is None
+    assert LearnerRepository(bot.db).learner(bot.standin.team_id, stranger) is None
     response = bot.driver.event({"type": "user_change", "user": stranger})  # not an object
     assert response.status == 400
     response = bot.driver.event({"type": "user_change", "user": {"id": stranger, "deleted": "1"}})

@@ -14,7 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.storage.answers import AnswerRepository
-from bot.storage.drips import DripRepository
+from bot.storage.learners import LearnerRepository
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support.harness import Bot, running_bot
 
@@ -327,9 +327,9 @@ def test_people_a_lesson_was_sent_to_are_known_before_they_answer(
     send(bot, SPOT, f"<!subteam^{team}|@team>")  # the tick posts their DMs by user id
     bot.tick()  # the next one looks up who they are, in the background
 
-    drips = DripRepository(bot.db)
+    learners = LearnerRepository(bot.db)
     for n, user_id in enumerate(people):
-        learner = drips.learner(standin.team_id, user_id)
+        learner = learners.learner(standin.team_id, user_id)
         assert learner is not None
         assert (learner.name, learner.tz) == (f"Person {n}", "Asia/Kolkata")
         assert learner.dm_channel == standin.dm_channel(user_id)
@@ -353,5 +353,5 @@ def test_someone_slack_no_longer_knows_is_looked_up_once_not_every_tick(
 
     lookups = [c for c in standin.calls("users.info") if c["params"].get("user") == ann]
     assert len(lookups) == 1
-    learner = DripRepository(bot.db).learner(standin.team_id, ann)
+    learner = LearnerRepository(bot.db).learner(standin.team_id, ann)
     assert learner is not None and learner.deactivated

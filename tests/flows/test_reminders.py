@@ -11,7 +11,8 @@ import pytest
 
 from bot.content.loader import load_catalog
 from bot.services.reminders import ReminderService
-from bot.storage.drips import DripRepository
+from bot.storage.auto_pauses import AutoPauseRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.reminders import FollowupRepository
 from tests.content.test_checker import make_course
 from tests.flows.test_quiz import question, replay
@@ -39,7 +40,7 @@ def private_notes(standin: SlackStandIn) -> list[str]:
 
 
 def status(bot: Bot, user_id: str) -> str:
-    enrolments = DripRepository(bot.db).enrolments(bot.standin.team_id, recipient=user_id)
+    enrolments = EnrolmentRepository(bot.db).enrolments(bot.standin.team_id, recipient=user_id)
     return enrolments[0].status
 
 
@@ -217,7 +218,13 @@ def test_each_reminder_is_sent_once_across_retries_restarts_and_a_failed_post(
     bot.tick(MONDAY_0930_BERLIN)
     tuesday = MONDAY_0930_BERLIN + DAY
     # Two processes (or a restarted one) decide the same due follow-up at the same instant.
-    other = ReminderService(repository=FollowupRepository(bot.db), hours=24, limit=2, pause_after=3)
+    other = ReminderService(
+        repository=FollowupRepository(bot.db),
+        pauses=AutoPauseRepository(bot.db),
+        hours=24,
+        limit=2,
+        pause_after=3,
+    )
     assert other.follow_up(now=tuesday).reminded == 1
     assert bot.services.reminders.follow_up(now=tuesday).reminded == 0
     standin.fail("chat.postMessage", "internal_error")  # Slack may or may not have it
@@ -275,7 +282,7 @@ def test_misses_before_a_leads_resume_no_longer_count(
         bot.tick(MONDAY_0930_BERLIN + day * DAY + timedelta(hours=1))
     assert reminders(standin, ann) == []
     assert status(bot, ann) == "paused" and len(paused_notes(standin, ann)) == 1
-    drip = DripRepository(bot.db).enrolments(standin.team_id, recipient=ann)[0].drip_id
+    drip = EnrolmentRepository(bot.db).enrolments(standin.team_id, recipient=ann)[0].drip_id
     assert "resumed" in bot.command(bot.lead, f"resume {drip}")
     bot.tick(MONDAY_0930_BERLIN + 2 * DAY)
     bot.tick(MONDAY_0930_BERLIN + 2 * DAY + timedelta(hours=1))

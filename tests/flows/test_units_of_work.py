@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.models import metadata
 from bot.storage.outbox import Outbox
 from tests.standin import SlackStandIn
@@ -75,7 +75,7 @@ def test_join_failing_after_the_drip_is_created_leaves_no_drip(
 ) -> None:
     (ann,) = people(standin, 1)
     before = counts(bot.db)
-    fail_on_call(monkeypatch, DripRepository, "enrol", call=1)
+    fail_on_call(monkeypatch, EnrolmentRepository, "enrol", call=1)
     bot.driver.command(ann, "join security-basics")
     assert counts(bot.db) == before
     monkeypatch.undo()

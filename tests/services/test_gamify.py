@@ -19,8 +19,9 @@ from bot.services.skills import SkillService
 from bot.storage.answers import AnswerRepository, QuestionRef
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database
-from bot.storage.drips import DripRepository
+from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.gamify import GamifyRepository
+from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.review_load import ReviewLoadRepository
 from tests.support.concurrency import side_by_side
@@ -46,23 +47,28 @@ def world(db: Database) -> World:
     catalog = load_catalog(Path("lessons")).catalog
     catalog_service = CatalogService(catalog, ContentRepository(db))
     catalog_service.sync(now=NOW)
-    outbox, answers, game, drips = (
+    outbox, answers, game, learners = (
         Outbox(db),
         AnswerRepository(db),
         GamifyRepository(db),
-        DripRepository(db),
+        LearnerRepository(db),
     )
     return World(
         db=db,
         outbox=outbox,
         answers=answers,
         game=game,
-        gamify=GamifyService(repository=game, drips=drips, catalog=catalog_service),
+        gamify=GamifyService(
+            repository=game,
+            learners=learners,
+            enrolments=EnrolmentRepository(db),
+            catalog=catalog_service,
+        ),
         skills=SkillService(
             repository=game, catalog=catalog_service, outbox=outbox, enrolled=lambda _t, _u: set()
         ),
         reviews=ReviewService(
-            answers=answers, drips=drips, outbox=outbox, load=ReviewLoadRepository(db)
+            answers=answers, learners=learners, outbox=outbox, load=ReviewLoadRepository(db)
         ),
     )
 
@@ -145,9 +151,14 @@ def test_sticky_memory_is_celebrated_once_when_checked_side_by_side(
     reached: list[str] = []
 
     def check(db: Database) -> None:
-        drips, game = DripRepository(db), GamifyRepository(db)
+        game = GamifyRepository(db)
         catalog = CatalogService(load_catalog(Path("lessons")).catalog, ContentRepository(db))
-        service = GamifyService(repository=game, drips=drips, catalog=catalog)
+        service = GamifyService(
+            repository=game,
+            learners=LearnerRepository(db),
+            enrolments=EnrolmentRepository(db),
+            catalog=catalog,
+        )
         reached.extend(m.key for m in service.check_milestones(team_id=TEAM, user_id=ANN, now=NOW))
 
     side_by_side(database_url, check, workers=3)

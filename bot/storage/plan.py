@@ -1,0 +1,342 @@
+"""The plan step: groups of due enrolments, what the domain decides for each, and applying it.
+
+Planning works on groups of enrolments that share a schedule and a due instant: the outcome (the
+lesson to send, the next slot) is decided once per (drip, zone, due instant) by
+`bot.domain.planning.decide` and recorded as one `plan_slot` row per group, however many learners
+and zones there are. Applying the slots writes the per-learner deliveries and next slots in short,
+bounded transactions, as the drain needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    String,
+    Table,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlmodel import Session, col
+
+from bot.domain.planning import Action, decide
+from bot.storage.db import Database, insert_for, insert_for_dialect
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.models import Delivery, Drip, Enrolment, Lesson, PlanSlot
+from bot.storage.types import UTCDateTime
+
+# PostgreSQL: one planner at a time per database (transaction-scoped, so safe behind PgBouncer).
+_PLAN_LOCK = 7_014_221_339
+
+
+@dataclass(frozen=True)
+class DueGroup:
+    """Enrolments that share a drip, a schedule and a due instant."""
+
+    team_id: str
+    drip_id: int
+    tz: str
+    days: str
+    at_time: str
+    next_due_at: datetime
+    next_position: int
+    size: int
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """What one plan step found due and recorded."""
+
+    groups: int = 0  # groups of due enrolments (drip, zone, schedule, due instant, lesson)
+    due: int = 0  # enrolments in them, applied or not yet
+    recorded: int = 0  # slots new in this step
+    skipped: bool = False  # another process was planning
+
+
+@dataclass(frozen=True)
+class PlanApplied:
+    """What applying recorded slots wrote: deliveries, moved enrolments, finished ones."""
+
+    enrolments: int = 0
+    planned: int = 0
+    moved: int = 0
+    finished_enrolments: int = 0
+    finished_drips: tuple[tuple[str, int], ...] = ()
+
+
+NextSlot = Callable[[DueGroup, datetime], datetime]
+"""Given a group and an instant, the group's next slot strictly after it."""
+
+
+class PlanRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._enrolments = EnrolmentRepository(db)
+
+    def plan(self, *, now: datetime, grace: timedelta, next_slot: NextSlot) -> PlanReport:
+        """Decide, once per group of due enrolments, what happens to it, and record it.
+
+        The work is a fixed handful of statements whatever the number of learners: one grouped
+        read, one row written per group. `apply_planned` then writes the per-learner deliveries.
+        A slot whose lesson fell due longer ago than `grace` and was never applied (the bot was
+        down) is decided again, so its enrolments move to their next slot instead.
+        """
+        with self._db.write() as session:
+            if not self._db.is_sqlite:
+                locked = session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PLAN_LOCK}
+                ).scalar()
+                if not locked:
+                    return PlanReport(skipped=True)
+            session.execute(
+                delete(PlanSlot).where(
+                    col(PlanSlot.action).in_((_PLAN, _PLAN_LAST)),
+                    col(PlanSlot.next_due_at) < now - grace,
+                )
+            )
+            groups = self._due_groups(session, now)
+            lessons = self._lessons_of(session, {group.drip_id for group in groups})
+            slots = [
+                _slot(group, lessons.get(group.drip_id, []), now, grace, next_slot)
+                | {"planned_at": now}
+                for group in groups
+            ]
+            recorded = 0
+            if slots:  # one statement, many rows: no giant VALUES list to compile and parse
+                result = session.connection().execute(
+                    insert_for(session)(_SLOTS)
+                    .on_conflict_do_nothing(index_elements=_SLOT_KEY)
+                    .execution_options(preserve_rowcount=True),
+                    slots,
+                )
+                recorded = int(result.rowcount)
+        return PlanReport(
+            groups=len(groups), due=sum(group.size for group in groups), recorded=recorded
+        )
+
+    def apply_planned(self, *, now: datetime, limit: int) -> PlanApplied:
+        """Write the deliveries and next slots of up to `limit` enrolments of recorded slots.
+
+        One short transaction per call, whatever the backlog, so planning a lesson for a
+        hundred thousand learners never holds their rows (or SQLite's write lock) for long.
+        Each enrolment is taken once: it is chosen by its current due instant and position,
+        which this same transaction moves on (`FOR UPDATE SKIP LOCKED` on PostgreSQL lets
+        several processes apply side by side), and the delivery's unique key is the last guard.
+        """
+        with self._db.read_connection() as reading:  # most ticks: nothing recorded, no write
+            if reading.execute(select(_SLOTS.c.id).limit(1)).first() is None:
+                return PlanApplied()
+        counts = {"planned": 0, _PLAN: 0, _PLAN_LAST: 0, _MOVE: 0, _FINISH: 0}
+        touched: set[tuple[str, int]] = set()
+        remaining = limit
+        with self._db.write() as session:
+            connection = session.connection()
+            slots = connection.execute(
+                select(_SLOTS).order_by(_SLOTS.c.next_due_at, _SLOTS.c.id).limit(limit)
+            ).all()
+            for slot in slots:
+                if remaining <= 0:
+                    break
+                ids = self._take(connection, slot, remaining)
+                if not ids:
+                    continue
+                remaining -= len(ids)
+                if slot.lesson_id is not None:
+                    counts["planned"] += self._insert_lessons(connection, slot, ids, now)
+                counts[slot.action] += self._move_on(connection, slot, ids, now)
+                if slot.finish:
+                    touched.add((slot.team_id, slot.drip_id))
+            finished_drips = tuple(
+                (team_id, drip_id)
+                for team_id, drip_id in sorted(touched, key=lambda item: item[1])
+                if self._enrolments.finish_drip(team_id, drip_id, now=now, tx=session)
+            )
+        return PlanApplied(
+            enrolments=limit - remaining,
+            planned=counts["planned"],
+            moved=counts[_MOVE],
+            finished_enrolments=counts[_FINISH] + counts[_PLAN_LAST],
+            finished_drips=finished_drips,
+        )
+
+    def _take(self, connection: Connection, slot: Row[Any], limit: int) -> list[int]:
+        """Up to `limit` enrolments still in `slot`; the slot goes once none is left after them."""
+        query = (
+            select(_ENROLMENTS.c.id)
+            .where(
+                _ENROLMENTS.c.drip_id == slot.drip_id,
+                _ENROLMENTS.c.tz == slot.tz,
+                _ENROLMENTS.c.next_due_at == slot.next_due_at,
+                _ENROLMENTS.c.next_position == slot.next_position,
+                _ENROLMENTS.c.days == slot.days,
+                _ENROLMENTS.c.at_time == slot.at_time,
+                _ENROLMENTS.c.status == "active",
+            )
+            .order_by(_ENROLMENTS.c.id)
+            .limit(limit)
+        )
+        if not self._db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        ids = list(connection.execute(query).scalars())
+        if len(ids) < limit:  # nothing of this slot is left after this chunk
+            connection.execute(delete(_SLOTS).where(_SLOTS.c.id == slot.id))
+        return ids
+
+    @staticmethod
+    def _due_groups(session: Session, now: datetime) -> list[DueGroup]:
+        """Active enrolments due by `now`, grouped by drip, schedule, due instant and position."""
+        return [
+            DueGroup(*row)
+            for row in session.execute(
+                select(
+                    col(Enrolment.team_id),
+                    col(Enrolment.drip_id),
+                    col(Enrolment.tz),
+                    col(Enrolment.days),
+                    col(Enrolment.at_time),
+                    col(Enrolment.next_due_at),
+                    col(Enrolment.next_position),
+                    func.count(),
+                )
+                .where(col(Enrolment.status) == "active", col(Enrolment.next_due_at) <= now)
+                .group_by(
+                    col(Enrolment.team_id),
+                    col(Enrolment.drip_id),
+                    col(Enrolment.tz),
+                    col(Enrolment.days),
+                    col(Enrolment.at_time),
+                    col(Enrolment.next_due_at),
+                    col(Enrolment.next_position),
+                )
+                .order_by(col(Enrolment.drip_id), col(Enrolment.tz), col(Enrolment.next_due_at))
+            ).all()
+        ]
+
+    @staticmethod
+    def _lessons_of(session: Session, drip_ids: set[int]) -> dict[int, list[int]]:
+        lessons: dict[int, list[int]] = {}
+        if not drip_ids:
+            return lessons
+        rows = session.execute(
+            select(col(Drip.id), col(Lesson.id))
+            .join(Lesson, col(Lesson.course_id) == col(Drip.course_id))
+            .where(col(Drip.id).in_(drip_ids), col(Lesson.retired).is_(False))
+            .order_by(col(Drip.id), col(Lesson.position))
+        ).all()
+        for drip_id, lesson_id in rows:
+            lessons.setdefault(drip_id, []).append(lesson_id)
+        return lessons
+
+    @staticmethod
+    def _insert_lessons(
+        connection: Connection, slot: Row[Any], ids: list[int], now: datetime
+    ) -> int:
+        """One lesson delivery per chosen enrolment, keyed so that it exists only once."""
+        source = select(
+            col(Enrolment.team_id),
+            literal("lesson:")
+            + func.cast(col(Enrolment.id), String())
+            + literal(f":{slot.next_position}"),
+            literal("lesson"),
+            col(Enrolment.id),
+            col(Enrolment.recipient),
+            col(Enrolment.recipient_kind),
+            literal(slot.lesson_id),
+            literal("pending"),
+            literal(now, UTCDateTime()),
+            literal(0),
+            literal(now, UTCDateTime()),
+            col(Enrolment.drip_id),
+            literal(0),
+        ).where(col(Enrolment.id).in_(ids))
+        columns = [
+            "team_id",
+            "dedupe_key",
+            "kind",
+            "enrolment_id",
+            "recipient",
+            "recipient_kind",
+            "lesson_id",
+            "status",
+            "due_at",
+            "tries",
+            "created_at",
+            "drip_id",
+            "parts_sent",
+        ]
+        statement = (
+            insert_for_dialect(connection.dialect.name)(Delivery)
+            .from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        )
+        # Both drivers count only the rows inserted, not the conflicts, when asked to keep it.
+        result = connection.execute(statement.execution_options(preserve_rowcount=True))
+        return int(result.rowcount)
+
+    @staticmethod
+    def _move_on(connection: Connection, slot: Row[Any], ids: list[int], now: datetime) -> int:
+        """Move the chosen enrolments to their next lesson and slot, or finish them."""
+        values: dict[str, Any] = {
+            "next_position": slot.new_position,
+            "next_due_at": slot.new_due_at,
+        }
+        if slot.finish:
+            values |= {"status": "finished", "finished_at": now}
+        result = connection.execute(
+            update(_ENROLMENTS).where(_ENROLMENTS.c.id.in_(ids)).values(**values)
+        )
+        return int(result.rowcount)
+
+
+# What planning decided for one group of due enrolments.
+_FINISH = str(Action.FINISH)
+_MOVE = str(Action.MOVE)
+_PLAN = str(Action.PLAN)
+_PLAN_LAST = str(Action.PLAN_LAST)
+
+# One row per due group, joined to the enrolments by the columns that define the group.
+_SLOTS: Table = PlanSlot.__table__  # type: ignore[attr-defined]
+_ENROLMENTS: Table = Enrolment.__table__  # type: ignore[attr-defined]
+_SLOT_KEY = ["team_id", "drip_id", "tz", "days", "at_time", "next_due_at", "next_position"]
+
+
+def _slot(
+    group: DueGroup,
+    lessons: list[int],
+    now: datetime,
+    grace: timedelta,
+    next_slot: NextSlot,
+) -> dict[str, Any]:
+    """The plan slot row recording the domain's decision for `group`."""
+    decision = decide(
+        position=group.next_position,
+        lessons=len(lessons),
+        due_at=group.next_due_at,
+        now=now,
+        grace=grace,
+    )
+    return {
+        "team_id": group.team_id,
+        "drip_id": group.drip_id,
+        "tz": group.tz,
+        "days": group.days,
+        "at_time": group.at_time,
+        "next_due_at": group.next_due_at,
+        "next_position": group.next_position,
+        "action": str(decision.action),
+        "lesson_id": None if decision.lesson_index is None else lessons[decision.lesson_index],
+        "new_position": decision.new_position,
+        "new_due_at": None
+        if decision.next_after is None
+        else next_slot(group, decision.next_after),
+        "finish": decision.finish,
+    }
