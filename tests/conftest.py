@@ -113,9 +113,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     missing, it is set the way pytest now keeps it."""
     if not getattr(config.option, "loadgroup", False):
         return
-    items.sort(
-        key=lambda item: not item.nodeid.startswith(SLOW_FIRST)
-    )  # stable: modules stay whole
+    # A stable sort: each module's tests stay together, in pytest's order.
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
     for item in items:
         groups = sorted(
             {
