@@ -183,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     for line in lines:
         print(line)
-    print(f"answers bench: {'ok' if ok else 'FAILED: answers stored differ from answers sent'}")
+    failed = "FAILED: answers stored (or their feedback) differ from answers sent"
+    print(f"answers bench: {'ok' if ok else failed}")
     return 0 if ok else 1
 
 
@@ -215,6 +216,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "clicks (both)",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--socket-processes",
+        type=int,
+        default=0,
+        help="Socket Mode: MICROLEARN_SOCKET_PROCESSES (0: the shipped default)",
+    )
     parser.add_argument(
         "--web-threads",
         type=int,
@@ -409,9 +416,10 @@ def _bench_database(
             from socket_answers import payloads_of, socket_phases
 
             payloads = payloads_of([click.body for click in socket_clicks])
-            socket_mine, socket_bare = socket_phases(
+            socket_mine, socket_bare, feedback_ok = socket_phases(
                 standin, url, work, args, payloads, dialect=dialect
             )
+            outcome.stored_ok &= feedback_ok
             if socket_mine is not None:
                 socket_stored = _check_stored(
                     dialect, url, socket_clicks, socket_mine.result, before=stored

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests` is not i
 from sqlalchemy import func, insert, select
 from sqlmodel import col
 
+from bot.services.notices import Notices
 from bot.services.privacy import PrivacyService
 from bot.storage import migrate
 from bot.storage.db import Database
@@ -273,7 +274,7 @@ def _run(db: Database, kind: str, *, people: int, per_person: int) -> int:
         people=repository,
         learners=LearnerRepository(db),
         enrolments=EnrolmentRepository(db),
-        outbox=Outbox(db),
+        notices=Notices(Outbox(db)),
         retention_days=365,
     )
     cutoff = NOW - timedelta(days=365)

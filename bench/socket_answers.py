@@ -4,7 +4,9 @@
 on clicks of its own (answers the HTTP phases never sent):
 
 1. `microlearn serve` runs in Socket Mode against the stand-in (`SLACK_APP_TOKEN` set, no
-   `--http`), with the shipped settings; it is ready when its WebSocket is connected.
+   `--http`), with the shipped settings (`--socket-processes N` sets MICROLEARN_SOCKET_PROCESSES;
+   the stand-in spreads envelopes over its processes' connections in turn, as Slack spreads
+   them); it is ready when it says that every process is connected.
 2. The clicks go out open loop at `--rate` answers/s as Socket Mode envelopes through the
    stand-in's WebSocket server (`SlackStandIn.socket_send`), each from a thread of a pool of
    `--concurrency` senders; latency is from handing the envelope to the WebSocket to reading the
@@ -12,6 +14,9 @@ on clicks of its own (answers the HTTP phases never sent):
 3. The same, against a bare Bolt app in Socket Mode that only acks (`bare_socket_app` below,
    run as `python bench/socket_answers.py --bare URL`), with slack_sdk's built-in Socket Mode
    client and the same listener concurrency: Bolt's defaults, the goal's baseline.
+
+Every answer sent must be stored once (as in the HTTP phases) and get its feedback once, through
+its own response URL, whichever process took it; the bench fails otherwise.
 
 Unlike the HTTP phases, the sender shares this process (and its GIL) with the stand-in, because
 Socket Mode's server side is the stand-in's own WebSocket server. Both apps are measured the
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,7 +55,7 @@ from answers import (
 
 from bot.sandbox.slack import SlackStandIn, SocketAckTimeoutError, SocketNotConnectedError
 from bot.sandbox.slack.server import JSON
-from tests.support.process import BotProcess, bot_environment
+from tests.support.process import CONNECTED, BotProcess, bot_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_TOKEN = "xapp-standin"  # the stand-in's app-level token
@@ -71,10 +77,12 @@ def socket_phases(
     payloads: Sequence[JSON],
     *,
     dialect: str,
-) -> tuple[Phase | None, Phase | None]:
-    """microlearn in Socket Mode, then bare Bolt in Socket Mode, each given the same clicks."""
+) -> tuple[Phase | None, Phase | None, bool]:
+    """microlearn in Socket Mode, then bare Bolt in Socket Mode, each given the same clicks;
+    and whether every answer got its feedback exactly once."""
     mine: Phase | None = None
     bare: Phase | None = None
+    feedback_ok = True
     if args.apps in ("both", "microlearn"):
         env = bot_environment(
             api_url=standin.api_url,
@@ -83,11 +91,16 @@ def socket_phases(
             MICROLEARN_LISTENER_THREADS=str(args.listener_threads),
             MICROLEARN_LOG_LEVEL="WARNING",
         )
+        if args.socket_processes:
+            env["MICROLEARN_SOCKET_PROCESSES"] = str(args.socket_processes)
         server = _spawn([sys.executable, "-m", "bot", "serve"], env, work, "socket-serve", standin)
+        responded = len(standin._responses)
         try:
             mine = _socket_phase(
                 "microlearn (Socket Mode)", server, standin, payloads, args, dialect
             )
+            sent = [payloads[sample.click] for sample in mine.result.samples]
+            feedback_ok = _check_feedback(standin, sent, start=responded)
         finally:
             server.stop(timeout=30)
     if args.apps in ("both", "bare"):
@@ -105,14 +118,15 @@ def socket_phases(
             bare = _socket_phase(BARE_SOCKET, server, standin, payloads, args, dialect)
         finally:
             server.stop(timeout=30)
-    return mine, bare
+    return mine, bare, feedback_ok
 
 
 def _spawn(
     command: list[str], env: dict[str, str], work: Path, name: str, standin: SlackStandIn
 ) -> BotProcess:
     connects = standin.socket.connects() + 1
-    log = (work / f"{name}.log").open("w")
+    path = work / f"{name}.log"
+    log = path.open("w")
     process = subprocess.Popen(
         command,
         env=env,
@@ -125,12 +139,35 @@ def _spawn(
     log.close()
     server = BotProcess(process)
     deadline = time.monotonic() + CONNECT_TIMEOUT
-    while not standin.wait_for_socket_client(0.5, connects=connects):
+
+    def connected() -> bool:
+        # microlearn says so once every one of its processes is connected; bare Bolt has one.
+        if command[1:3] == ["-m", "bot"]:
+            return CONNECTED in path.read_text(errors="replace")
+        return standin.wait_for_socket_client(0.5, connects=connects)
+
+    while not connected():
+        time.sleep(0.1)  # polling a starting process, not timing the load
         if process.poll() is not None or time.monotonic() > deadline:
             server.stop(timeout=5)
             tail = (work / f"{name}.log").read_text(errors="replace")[-4000:]
             raise SystemExit(f"{name} did not connect over Socket Mode:\n{tail}")
     return server
+
+
+def _check_feedback(standin: SlackStandIn, payloads: Sequence[JSON], *, start: int) -> bool:
+    """Every answer's feedback is posted to its click's response URL, and only once, whichever
+    of microlearn's processes took the click."""
+    urls = {str(payload["response_url"]) for payload in payloads}
+    standin.wait_for(lambda: len(standin._responses) - start >= len(urls), timeout=60)
+    posted = Counter(str(r["url"]) for r in standin._responses[start:] if r["url"] in urls)
+    twice = sum(1 for count in posted.values() if count > 1)
+    print(
+        f"    feedback: {len(posted)} of {len(urls)} answers got theirs, {twice} more than once"
+        + ("" if len(posted) == len(urls) and not twice else " (MISMATCH)"),
+        flush=True,
+    )
+    return len(posted) == len(urls) and not twice
 
 
 def _socket_phase(

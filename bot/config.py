@@ -42,6 +42,7 @@ class Settings:
     send_threads: int = 0  # posts in flight per process; 0: as many as the rate needs
     web_threads: int = 16
     listener_threads: int = 16
+    socket_processes: int = 2  # Socket Mode: processes, each with its own connection to Slack
     log_level: str = "INFO"
     sandbox_port: int = 3000
     remind_hours: float = 24.0
@@ -151,6 +152,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         listener_threads=int(
             _number(get("MICROLEARN_LISTENER_THREADS"), "MICROLEARN_LISTENER_THREADS", 16, 1)
         ),
+        socket_processes=_socket_processes(get("MICROLEARN_SOCKET_PROCESSES")),
         log_level=_log_level(get("MICROLEARN_LOG_LEVEL")),
         sandbox_port=_port(get("MICROLEARN_SANDBOX_PORT"), "MICROLEARN_SANDBOX_PORT", 3000),
         # Reminders and review load (issue 15).
@@ -280,6 +282,16 @@ def _send_threads(value: str | None) -> int:
             f"MICROLEARN_SEND_THREADS must be a whole number from 1 to 256, got {value!r}"
         )
     return threads
+
+
+def _socket_processes(value: str | None) -> int:
+    # Slack opens at most 10 Socket Mode connections per app.
+    processes = int(_number(value, "MICROLEARN_SOCKET_PROCESSES", 2, 1))
+    if processes > 10:
+        raise ConfigError(
+            f"MICROLEARN_SOCKET_PROCESSES must be a whole number from 1 to 10, got {value!r}"
+        )
+    return processes
 
 
 def _port(value: str | None, name: str, default: int) -> int:

@@ -1,14 +1,22 @@
-"""Process runners: gunicorn for HTTP, or a Socket Mode connection; both stop on SIGTERM/SIGINT.
-In Socket Mode a small HTTP server can answer probes and scrapes beside the connection."""
+"""Process runners: gunicorn for HTTP, or Socket Mode connections (one per process, several
+processes by default); both stop on SIGTERM/SIGINT. In Socket Mode a small HTTP server can
+answer probes and scrapes beside the connections."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import multiprocessing
+import multiprocessing.process
+import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from socketserver import ThreadingMixIn
 from types import FrameType
 from typing import Any
@@ -243,3 +251,198 @@ def _connect(handler: SocketModeHandler) -> None:
         raise SocketModeFailed(str(error) or type(error).__name__, refused=False) from None
     if not handler.client.is_connected():  # Slack gave a URL, but its WebSocket did not open
         raise SocketModeFailed("the WebSocket connection failed", refused=False)
+
+
+# -- Socket Mode over several processes ----------------------------------------------------------
+
+# A process that died is replaced, but not sooner than this after it was started: a fault that
+# kills every new process at once (the database gone) does not become a busy loop of forks.
+RESTART_SECONDS = 1.0
+
+
+@dataclass
+class _Child:
+    """One Socket Mode process as the parent sees it: the process, its end of their pipe, and
+    whether it has connected."""
+
+    slot: int
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    connected: bool = False
+    started: float = 0.0
+
+
+def run_socket_mode_processes(
+    serve_one: Callable[[Callable[[], bool]], None],
+    *,
+    processes: int,
+    on_ready: Callable[[], None],
+    on_exit: Callable[[int], None] | None = None,
+) -> None:
+    """Serve Socket Mode from `processes` forked processes until SIGTERM/SIGINT.
+
+    Each process runs `serve_one(ready)`: it builds its own app and database pool, opens its own
+    connection (Slack spreads envelopes over an app's connections, up to 10), calls `ready()`
+    once connected, and starts its scheduler only if that returns True, which it does once
+    every process has connected. So one interpreter lock no longer carries every
+    acknowledgement and everything that follows it, and nothing is sent before Slack can reach
+    the bot. If a process cannot connect at start, the others are stopped and its
+    SocketModeFailed is raised here; one that dies later is replaced. Stopping closes every
+    connection within GRACEFUL_SECONDS.
+
+    Call it before this process starts any thread: the processes are forked.
+    """
+    context = multiprocessing.get_context("fork")
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    parent = os.getpid()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        if os.getpid() != parent:  # a child between its fork and its own handlers
+            raise SystemExit(0)
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        with contextlib.suppress(OSError):
+            os.write(wake_w, b"x")
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    children: dict[int, _Child] = {}
+
+    def start(slot: int) -> None:
+        mine, theirs = context.Pipe()
+        others = [child.conn for child in children.values()] + [mine]
+        process = context.Process(
+            target=_socket_child,
+            args=(serve_one, theirs, others, (wake_r, wake_w)),
+            name=f"microlearn-socket-{slot}",
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        process.start()
+        theirs.close()
+        children[slot] = _Child(slot, process, mine, started=time.monotonic())
+
+    restart_at: dict[int, float] = {}
+    running = False
+    try:
+        for slot in range(processes):
+            start(slot)
+        while True:
+            timeout = max(0.0, min(restart_at.values()) - time.monotonic()) if restart_at else None
+            watched: list[Any] = [wake_r]
+            for child in children.values():
+                watched += [child.process.sentinel]
+                if not child.conn.closed:
+                    watched.append(child.conn)
+            ready = wait(watched, timeout)
+            if wake_r in ready:
+                return
+            for child in list(children.values()):
+                exited = child.process.sentinel in ready
+                # Read what it said before it exited: why it could not connect, say.
+                while not child.conn.closed and (child.conn in ready or exited):
+                    try:
+                        if exited and not child.conn.poll():
+                            break
+                        message = child.conn.recv()
+                    except (EOFError, OSError):
+                        child.conn.close()
+                        break
+                    ready = [r for r in ready if r is not child.conn]
+                    if message[0] == "failed" and not running:
+                        raise SocketModeFailed(message[1], refused=message[2])
+                    if message[0] == "failed":
+                        log.error("a Socket Mode process could not connect: %s", message[1])
+                    elif message[0] == "connected":
+                        child.connected = True
+                        if running:
+                            child.conn.send("go")
+                        elif all(c.connected for c in children.values()):
+                            on_ready()  # before any process ticks: it may still refuse to run
+                            running = True
+                            for each in children.values():
+                                each.conn.send("go")
+                if exited:
+                    child.process.join()
+                    child.conn.close()
+                    del children[child.slot]
+                    if on_exit is not None and child.process.pid is not None:
+                        on_exit(child.process.pid)
+                    if not running:
+                        raise SocketModeFailed(
+                            f"a Socket Mode process exited with code {child.process.exitcode}",
+                            refused=False,
+                        )
+                    log.error(
+                        "Socket Mode process %s exited with code %s; starting another",
+                        child.process.pid,
+                        child.process.exitcode,
+                    )
+                    restart_at[child.slot] = child.started + RESTART_SECONDS
+            for slot, when in list(restart_at.items()):
+                if when <= time.monotonic():
+                    del restart_at[slot]
+                    start(slot)
+    finally:
+        _stop_children(list(children.values()), on_exit)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        os.close(wake_r)
+        os.close(wake_w)
+
+
+def _socket_child(
+    serve_one: Callable[[Callable[[], bool]], None],
+    conn: Connection,
+    inherited: list[Connection],
+    fds: tuple[int, int],
+) -> None:
+    """A forked Socket Mode process: serve, telling the parent when connected (or why not)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)  # until run_socket_mode sets its own
+    for other in inherited:  # the parent's ends: the parent alone must hold them (EOF = gone)
+        other.close()
+    for fd in fds:
+        os.close(fd)
+
+    def ready() -> bool:
+        try:
+            conn.send(("connected",))
+            go = bool(conn.recv() == "go")
+        except (EOFError, OSError):
+            return False  # the parent is stopping (or gone): serve nothing
+        threading.Thread(target=_stop_when_parent_goes, args=(conn,), daemon=True).start()
+        return go
+
+    try:
+        serve_one(ready)
+    except SocketModeFailed as error:
+        with contextlib.suppress(OSError):
+            conn.send(("failed", error.reason, error.refused))
+        raise SystemExit(3) from None
+
+
+def _stop_when_parent_goes(conn: Connection) -> None:
+    """The parent closes its end to stop us, or died: either way, stop as SIGTERM would."""
+    with contextlib.suppress(EOFError, OSError):
+        while True:
+            conn.recv()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _stop_children(children: list[_Child], on_exit: Callable[[int], None] | None) -> None:
+    """SIGTERM every child (each closes its connection and finishes what it started), wait up
+    to GRACEFUL_SECONDS, then kill what is left."""
+    for child in children:
+        child.conn.close()
+        if child.process.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                child.process.terminate()
+    deadline = time.monotonic() + GRACEFUL_SECONDS
+    for child in children:
+        child.process.join(max(0.0, deadline - time.monotonic()))
+        if child.process.is_alive():
+            log.warning("Socket Mode process %s did not stop in time; killed", child.process.pid)
+            child.process.kill()
+            child.process.join()
+        if on_exit is not None and child.process.pid is not None:
+            on_exit(child.process.pid)

@@ -56,6 +56,12 @@ def test_posts_in_flight_follow_the_rate_unless_set() -> None:
     assert settings_from({"MICROLEARN_SEND_THREADS": "1"}).posts_in_flight == 1
 
 
+def test_socket_mode_serves_from_two_processes_unless_set() -> None:
+    assert settings_from({}).socket_processes == 2
+    assert settings_from({"MICROLEARN_SOCKET_PROCESSES": "1"}).socket_processes == 1
+    assert settings_from({"MICROLEARN_SOCKET_PROCESSES": "10"}).socket_processes == 10
+
+
 def test_environment_wins_over_the_env_file(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text(
@@ -120,6 +126,8 @@ def test_postgres_urls_get_the_psycopg_driver() -> None:
         ("MICROLEARN_SEND_THREADS", "0"),
         ("MICROLEARN_SEND_THREADS", "1000"),
         ("MICROLEARN_SEND_THREADS", "many"),
+        ("MICROLEARN_SOCKET_PROCESSES", "0"),
+        ("MICROLEARN_SOCKET_PROCESSES", "11"),  # Slack opens 10 connections per app at most
         ("MICROLEARN_LOG_LEVEL", "chatty"),
         ("MICROLEARN_SANDBOX_PORT", "70000"),
         ("MICROLEARN_SANDBOX_PORT", "web"),

@@ -74,9 +74,9 @@ def import_command(settings: Settings, args: argparse.Namespace, out: TextIO) ->
 
 
 def _lessons_check(folder: Path, out: TextIO, *, strict: bool) -> int:
-    from bot import app
+    from bot import preflight
 
-    result = app.check_content(folder)
+    result = preflight.check_content(folder)
     for line in (*result.problems, *result.warnings):
         print(line, file=out)
     if result.problems:
@@ -94,10 +94,10 @@ def _lessons_check(folder: Path, out: TextIO, *, strict: bool) -> int:
 
 def _lessons_preview(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
 
-    from bot import app
+    from bot import preflight
     from bot.slack import render
 
-    result = app.check_content(folder)
+    result = preflight.check_content(folder)
     found = result.catalog.find_lessons(args.lesson)
     if len(found) != 1:
         if result.problems:
@@ -142,11 +142,11 @@ def _lessons_import(folder: Path, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _lessons_stats(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
 
     try:
-        lines = app.question_stats(settings, course_id=args.course, team_id=args.team)
-    except app.StartupError as error:
+        lines = operations.question_stats(settings, course_id=args.course, team_id=args.team)
+    except preflight.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(lines), file=out)

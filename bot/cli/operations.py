@@ -39,12 +39,12 @@ def deliver_due_command(settings: Settings, args: argparse.Namespace, out: TextI
 
 
 def _db_upgrade(settings: Settings, out: TextIO) -> int:
-    from bot import app
+    from bot import app, preflight
 
     db = app.open_database(settings)
     try:
         before, after = app.upgrade_database(db)
-    except app.StartupError as error:
+    except preflight.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     finally:
@@ -71,14 +71,14 @@ def _db_backup(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
 
 
 def _deliver_due(settings: Settings, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
 
     if not (settings.slack_bot_token or settings.oauth):  # with OAuth: the installs' tokens
         print("microlearn: deliver-due needs SLACK_BOT_TOKEN (see .env.example)", file=sys.stderr)
         return EXIT_FAILED
     try:
-        app.deliver_due(settings, out=out)
-    except app.StartupError as error:
+        operations.deliver_due(settings, out=out)
+    except preflight.StartupError as error:
         for problem in getattr(error, "problems", ()):
             print(problem, file=sys.stderr)
         print(f"microlearn: {error}", file=sys.stderr)

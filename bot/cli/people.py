@@ -49,7 +49,7 @@ def add_parsers(commands: Any) -> None:
 
 
 def _people_data(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
     from bot.scheduler import utc_now
 
     wrong = _person_arguments(args)
@@ -57,7 +57,7 @@ def _people_data(settings: Settings, args: argparse.Namespace, out: TextIO) -> i
         print(f"microlearn {args.command}: {wrong}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        with app.people_data(settings) as privacy:
+        with operations.people_data(settings) as privacy:
             teams = privacy.teams_of(args.user_id)
             where = f" in {args.team}" if args.team else ""
             if not teams or (args.team and args.team not in teams):
@@ -79,7 +79,7 @@ def _people_data(settings: Settings, args: argparse.Namespace, out: TextIO) -> i
                 document = privacy.export(team_id=team, user_id=args.user_id, now=utc_now())
                 return _write_export(document, args.out, out)
             forgotten = privacy.forget(team_id=team, user_id=args.user_id)
-    except app.StartupError as error:
+    except preflight.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(f"forgot {args.user_id} in {team}, in one transaction:", file=out)

@@ -28,11 +28,11 @@ def add_parsers(commands: Any) -> None:
 
 
 def _digest(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
 
     try:
-        app.send_digests(settings, lead_id=args.lead, team_id=args.team, out=out)
-    except app.StartupError as error:
+        operations.send_digests(settings, lead_id=args.lead, team_id=args.team, out=out)
+    except preflight.StartupError as error:
         for problem in getattr(error, "problems", ()):
             print(problem, file=sys.stderr)
         print(f"microlearn: {error}", file=sys.stderr)
@@ -41,11 +41,11 @@ def _digest(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _report(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from bot import app
+    from bot import operations, preflight
 
     try:
-        rows, course = app.export_answers(settings, course_id=args.course, team_id=args.team)
-    except app.StartupError as error:
+        rows, course = operations.export_answers(settings, course_id=args.course, team_id=args.team)
+    except preflight.StartupError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_FAILED
     try:

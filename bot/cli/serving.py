@@ -63,7 +63,7 @@ def _serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if args.http or os.environ.get(metricsdir.VARIABLE):
+    if args.http or settings.socket_processes > 1 or os.environ.get(metricsdir.VARIABLE):
         # Before bot.app imports prometheus_client: it picks file-backed samples at import.
         try:
             with metricsdir.multiprocess_dir(os.environ) as directory:
@@ -81,17 +81,17 @@ def _serve_app(
     health_port: int | None,
     metrics_dir: Path | None,
 ) -> int:
-    from bot import app
+    from bot import preflight, serving
 
     if settings.oauth and not args.http:
-        print(f"microlearn: {app.OAUTH_NEEDS_HTTP}", file=sys.stderr)
+        print(f"microlearn: {preflight.OAUTH_NEEDS_HTTP}", file=sys.stderr)
         return EXIT_USAGE
-    missing = app.missing_credentials(settings, http=args.http)
+    missing = preflight.missing_credentials(settings, http=args.http)
     if missing:
-        print(app.credentials_guide(missing, http=args.http), file=sys.stderr)
+        print(preflight.credentials_guide(missing, http=args.http), file=sys.stderr)
         return EXIT_FAILED
     try:
-        app.serve(
+        serving.serve(
             settings,
             http=args.http,
             host=args.host,
@@ -101,7 +101,7 @@ def _serve_app(
             metrics_dir=metrics_dir,
             health_port=health_port,
         )
-    except app.StartupError as error:
+    except preflight.StartupError as error:
         for problem in getattr(error, "problems", ()):
             print(problem, file=sys.stderr)
         print(f"microlearn: {error}", file=sys.stderr)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import ContentCheck, check_content
+from bot.preflight import ContentCheck, check_content
 from bot.services.catalog import CatalogService
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from bot.app import MANIFEST
 from bot.config import Settings
+from bot.preflight import MANIFEST
 from bot.sandbox.api import Api
 from bot.sandbox.client import PersonClient
 from bot.sandbox.clock import SandboxClock

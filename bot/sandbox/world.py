@@ -10,7 +10,7 @@ from pathlib import Path
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot import app
+from bot import app, preflight
 from bot.config import Settings
 from bot.sandbox.authoring import LessonWatcher
 from bot.sandbox.clock import SandboxClock
@@ -130,7 +130,7 @@ class World:
         settings = bot_settings(
             self._base, self.standin, lessons=self.lessons_folder, db_file=self._db_file
         )
-        first = app.check_content(self.lessons_folder)
+        first = preflight.check_content(self.lessons_folder)
         db = app.open_database(settings)
         try:
             app.upgrade_database(db)

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.services.after_answer import AfterAnswer
 from bot.services.catalog import CatalogService
 from bot.services.dashboard import DashboardService
 from bot.services.delivery import DeliveryService
 from bot.services.digests import DigestService
 from bot.services.discussions import DiscussionService
-from bot.services.drips import DripService
+from bot.services.drips import Drips
 from bot.services.gamify import GamifyService
 from bot.services.inbox import Inbox
 from bot.services.installations import Installations
@@ -23,7 +24,11 @@ from bot.services.privacy import PrivacyService
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
+from bot.services.roles import Roles
+from bot.services.scheduling import Scheduling
+from bot.services.self_service import SelfService
 from bot.services.skills import SkillService
+from bot.services.targets import Targets
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,15 @@ class Services:
 
     catalog: CatalogService
     people: People
-    drips: DripService
+    # Drips: who may, who is meant, scheduling, a lead's drips, a learner's own lessons.
+    roles: Roles
+    targets: Targets
+    scheduling: Scheduling
+    drips: Drips
+    self_service: SelfService
     delivery: DeliveryService
     quiz: QuizService
+    after_answer: AfterAnswer  # what follows an acknowledged answer or Done
     reports: ReportService
     discussions: DiscussionService
     inbox: Inbox

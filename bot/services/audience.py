@@ -60,22 +60,39 @@ def audience(
     learners: set[str] = set()
     kept: list[SentLesson] = []
     for delivery in mine:
-        if delivery.recipient_kind == "dm":
-            people = {delivery.recipient}
-        else:
-            people = by_delivery.get(delivery.id, set())
-        if narrowing is not None:
-            if delivery.recipient_kind == "channel" and delivery.recipient in narrowing.channels:
-                pass  # a named channel: everyone who took part in its posts
-            else:
-                people = people & narrowing.users
-                if delivery.recipient_kind == "channel" and not people:
-                    continue
-            if delivery.recipient_kind == "dm" and not people:
-                continue
+        people = _reached(delivery, by_delivery, narrowing)
+        if people is None:
+            continue
         learners |= people
         kept.append(delivery)
     everyone = owner is None and narrowing is None
+    return Audience(
+        learners=None if everyone else frozenset(learners),
+        deliveries=tuple(kept),
+        since=since,
+        label=_label(owner=owner, narrowing=narrowing, since=since, since_label=since_label),
+    )
+
+
+def _reached(
+    delivery: SentLesson, by_delivery: dict[int, set[str]], narrowing: Narrowing | None
+) -> set[str] | None:
+    """Who a delivery reached, among the narrowing's people; None: it falls outside it."""
+    if delivery.recipient_kind == "dm":
+        people = {delivery.recipient}
+    else:
+        people = by_delivery.get(delivery.id, set())
+    if narrowing is None:
+        return people
+    if delivery.recipient_kind == "channel" and delivery.recipient in narrowing.channels:
+        return people  # a named channel: everyone who took part in its posts
+    people = people & narrowing.users
+    return people or None
+
+
+def _label(
+    *, owner: str | None, narrowing: Narrowing | None, since: datetime | None, since_label: str
+) -> str:
     words = [
         "everyone's learners" if owner is None else "the learners your drips and sends reached"
     ]
@@ -83,9 +100,4 @@ def audience(
         words.append(f"among {narrowing.label}")
     if since is not None:
         words.append(f"since {since_label or since.date().isoformat()}")
-    return Audience(
-        learners=None if everyone else frozenset(learners),
-        deliveries=tuple(kept),
-        since=since,
-        label=" ".join(words),
-    )
+    return " ".join(words)

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from bot.domain.lesson import Catalog, Course, Lesson
+from bot.services.refused import Refused
 from bot.storage.content import ContentRepository, SyncReport
 
 
@@ -33,6 +34,32 @@ class CatalogService:
 
     def find_lessons(self, address: str) -> list[Lesson]:
         return self._catalog.find_lessons(address)
+
+    def require_course(self, course_id: str) -> Course:
+        """The course a person named, or a refusal that lists the courses there are."""
+        course = self._catalog.course(course_id)
+        if course is None:
+            known = ", ".join(f"`{c.id}`" for c in self._catalog.courses) or "none yet"
+            raise Refused(f"There is no course `{course_id}`. The courses are {known}.")
+        if not course.lessons:
+            raise Refused(f"The course `{course_id}` has no lessons yet.")
+        return course
+
+    def find_lesson(self, address: str) -> Lesson:
+        """A lesson by `<course>/<lesson>`, a unique lesson id, or a course (its first lesson)."""
+        course = self._catalog.course(address)
+        if course is not None and course.lessons:
+            return course.lessons[0]
+        found = self._catalog.find_lessons(address)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            options = ", ".join(f"`{lesson.key}`" for lesson in found)
+            raise Refused(f"`{address}` is in several courses: say which one, e.g. {options}.")
+        raise Refused(
+            f"There is no lesson or course `{address}`. `/learn courses` lists the courses; "
+            "a lesson is `<course>/<lesson>`."
+        )
 
     def search(self, words: str, *, limit: int = 8) -> list[Lesson]:
         """Lessons matching every word, best first: title, then objective and skills, then body."""

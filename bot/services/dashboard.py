@@ -1,6 +1,6 @@
 """App Home's dashboard: what a learner (and a lead) sees, gathered as plain data.
 
-Rendering is bot/slack/home_view.py's; this module only reads (and, for Review now, queues the
+Rendering is bot/slack/render_home.py's; this module only reads (and, for Review now, queues the
 learner's due reviews through the outbox, each claimed once however often the button is clicked).
 """
 
@@ -22,7 +22,7 @@ from bot.services.people import People
 from bot.services.reviews import ReviewService
 from bot.services.skills import SkillService
 from bot.storage.answers import AnswerRepository
-from bot.storage.dashboard import DashboardRepository
+from bot.storage.dashboard import DashboardRepository, DripProgress
 from bot.storage.drips import DripRecord, DripRepository
 from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.gamify import GamifyRepository
@@ -227,36 +227,33 @@ class DashboardService:
                 else ()
             )
         }
-        summaries = []
-        for drip in drips:
-            course = self._catalog.course(drip.course)
-            lessons = len(course.lessons) if course else 0
-            stats = progress[drip.id]
-            possible = stats.learners * lessons
-            summaries.append(
-                DripSummary(
-                    drip=drip,
-                    title=course.title if course else drip.course,
-                    learners=stats.learners,
-                    completion=(
-                        round(100 * min(stats.lessons_done, possible) / possible)
-                        if possible
-                        else None
-                    ),
-                    accuracy=(
-                        round(100 * stats.first_tries_right / stats.first_tries)
-                        if stats.first_tries
-                        else None
-                    ),
-                    waiting=stats.waiting,
-                    paused=stats.paused,
-                    reminded=attention[drip.id].waiting if drip.id in attention else (),
-                    paused_themselves=(
-                        attention[drip.id].auto_paused if drip.id in attention else ()
-                    ),
-                )
-            )
-        return tuple(summaries)
+        return tuple(
+            self._summary(drip, progress[drip.id], attention.get(drip.id)) for drip in drips
+        )
+
+    def _summary(
+        self, drip: DripRecord, stats: DripProgress, attention: DripAttention | None
+    ) -> DripSummary:
+        course = self._catalog.course(drip.course)
+        lessons = len(course.lessons) if course else 0
+        possible = stats.learners * lessons
+        return DripSummary(
+            drip=drip,
+            title=course.title if course else drip.course,
+            learners=stats.learners,
+            completion=(
+                round(100 * min(stats.lessons_done, possible) / possible) if possible else None
+            ),
+            accuracy=(
+                round(100 * stats.first_tries_right / stats.first_tries)
+                if stats.first_tries
+                else None
+            ),
+            waiting=stats.waiting,
+            paused=stats.paused,
+            reminded=attention.waiting if attention is not None else (),
+            paused_themselves=attention.auto_paused if attention is not None else (),
+        )
 
 
 class HomeWatch:

@@ -22,9 +22,9 @@ from bot.domain.schedule import zone
 from bot.services.audience import audience
 from bot.services.catalog import CatalogService
 from bot.services.charts import DigestChart, WeekPoint, digest_filename, digest_png
-from bot.services.drips import DripService
 from bot.services.people import People
 from bot.services.ports import Messenger, SlackError
+from bot.services.roles import Roles
 from bot.services.wording import plural
 from bot.storage.insights import AnswerFact, CompletionFact, InsightsRepository, SentLesson
 from bot.storage.learners import LearnerRepository
@@ -115,7 +115,7 @@ class DigestService:
         learners: LearnerRepository,
         catalog: CatalogService,
         people: People,
-        drips: DripService,
+        roles: Roles,
         outbox: Outbox,
         messenger: Messenger,
         setting: DigestTime | None,
@@ -125,7 +125,7 @@ class DigestService:
         self._learners = learners
         self._catalog = catalog
         self._people = people
-        self._drips = drips
+        self._roles = roles
         self._outbox = outbox
         self._messenger = messenger
         self._setting = setting
@@ -222,7 +222,7 @@ class DigestService:
 
     def preview(self, *, team_id: str, lead_id: str, now: datetime) -> str:
         """The lead's digest as of now, and its chart in their DM (`/learn digest`)."""
-        self._drips.require_lead(team_id, lead_id, doing="get a digest", now=now)
+        self._roles.require_lead(team_id, lead_id, doing="get a digest", now=now)
         digest = self.build(team_id=team_id, lead_id=lead_id, at=now)
         try:
             self._messenger.upload(
@@ -258,20 +258,7 @@ class DigestService:
         learners = who.learners or frozenset()
         answers = [a for a in answers if a.user_id in learners]
         completions = [c for c in completions if c.user_id in learners]
-        points = []
-        for window in weeks:
-            mine = [a for a in answers if a.answered_at in window]
-            done = [c for c in completions if c.completed_at in window]
-            graded = [a for a in mine if a.attempt == 1 and a.correct is not None]
-            assert window.start is not None
-            points.append(
-                WeekPoint(
-                    week=window.start.astimezone(tz).date(),
-                    active=len({a.user_id for a in mine} | {c.user_id for c in done}),
-                    done=len(done),
-                    accuracy=sum(1 for a in graded if a.correct) / len(graded) if graded else None,
-                )
-            )
+        points = [_week_point(window, answers, completions, tz) for window in weeks]
         this_week = weeks[-1]
         paused = sorted({user for user, _ in self._insights.paused(team_id, owner=lead_id)})
         silent = self._unanswered(deliveries, answers, completions, at=at, skip=set(paused))
@@ -369,6 +356,25 @@ def last_digest(setting: DigestTime, tz: ZoneInfo, *, now: datetime) -> datetime
         if following > now:
             return due
         due = following
+
+
+def _week_point(
+    window: Window,
+    answers: Sequence[AnswerFact],
+    completions: Sequence[CompletionFact],
+    tz: ZoneInfo,
+) -> WeekPoint:
+    """One week of the chart: who was active, lessons done, first-try accuracy."""
+    mine = [a for a in answers if a.answered_at in window]
+    done = [c for c in completions if c.completed_at in window]
+    graded = [a for a in mine if a.attempt == 1 and a.correct is not None]
+    assert window.start is not None
+    return WeekPoint(
+        week=window.start.astimezone(tz).date(),
+        active=len({a.user_id for a in mine} | {c.user_id for c in done}),
+        done=len(done),
+        accuracy=sum(1 for a in graded if a.correct) / len(graded) if graded else None,
+    )
 
 
 def _name(user_id: str, names: dict[str, str]) -> str:

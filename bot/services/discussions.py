@@ -17,6 +17,7 @@ from bot.domain import points
 from bot.domain.lesson import Course, Lesson
 from bot.services.catalog import CatalogService
 from bot.services.csvfile import csv_bytes
+from bot.services.notices import Notices
 from bot.services.ports import Composer, Messenger, SlackError
 from bot.storage.answers import AnswerRepository
 from bot.storage.discussions import DiscussionRepository, ThreadRecord
@@ -63,6 +64,7 @@ class DiscussionService:
         repository: DiscussionRepository,
         answers: AnswerRepository,
         outbox: Outbox,
+        notices: Notices,
         messenger: Messenger,
         composer: Composer,
         catalog: CatalogService,
@@ -72,6 +74,7 @@ class DiscussionService:
         self._repository = repository
         self._answers = answers
         self._outbox = outbox
+        self._notices = notices
         self._messenger = messenger
         self._composer = composer
         self._catalog = catalog
@@ -184,19 +187,14 @@ class DiscussionService:
         except SlackError as error:
             log.warning("no permalink for the discussion of %s: %s", lesson.key, error.code)
             return False
-        queued = self._outbox.enqueue(
+        queued = self._notices.dm(
             team_id=team_id,
-            dedupe_key=f"join:{thread.id}:{user_id}",
-            kind="notice",
-            recipient=user_id,
-            recipient_kind="dm",
-            due_at=now,
+            user_id=user_id,
+            key=f"join:{thread.id}:{user_id}",
+            text=f":speech_balloon: *Join the discussion* on _{lesson.title}_: "
+            f"<{link}|see what others said> and add yours.\n>{lesson.discussion}",
             now=now,
             drip_id=drip_id,
-            payload={
-                "text": f":speech_balloon: *Join the discussion* on _{lesson.title}_: "
-                f"<{link}|see what others said> and add yours.\n>{lesson.discussion}"
-            },
         )
         if queued:
             self.kick()
@@ -211,16 +209,7 @@ class DiscussionService:
         subtype = event.get("subtype")
         channel = str(event.get("channel") or "")
         if subtype == "message_changed":
-            message = event.get("message") or {}
-            if not self._is_reply(message):
-                return "ignored"
-            if message.get("subtype") == "tombstone":  # deleted, its thread kept: a deletion
-                deleted = self._repository.delete_reply(team_id, channel, str(message["ts"]))
-                return "deleted" if deleted else "ignored"
-            edited = self._repository.edit_reply(
-                team_id, channel, str(message["ts"]), text=str(message.get("text") or ""), now=now
-            )
-            return "edited" if edited else "ignored"
+            return self._changed(team_id, channel, event.get("message") or {}, now=now)
         if subtype == "message_deleted":
             deleted_ts = str(
                 event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts") or ""
@@ -232,6 +221,18 @@ class DiscussionService:
             )
         if subtype not in (None, "thread_broadcast", "file_share") or not self._is_reply(event):
             return "ignored"
+        return self._reply(team_id, channel, event_id, event, now=now)
+
+    def _reply(
+        self,
+        team_id: str,
+        channel: str,
+        event_id: str | None,
+        event: dict[str, Any],
+        *,
+        now: datetime,
+    ) -> str:
+        """A person's reply in a thread: stored once if the thread is a lesson's."""
         if event.get("bot_id") or not event.get("user"):
             return "ignored"
         thread = self._repository.thread_at(team_id, channel, str(event["thread_ts"]))
@@ -248,6 +249,20 @@ class DiscussionService:
             award=points.for_first_reply(thread=f"{thread.channel_id}:{thread.thread_ts}"),
         )
         return "stored" if stored else "duplicate"
+
+    def _changed(
+        self, team_id: str, channel: str, message: dict[str, Any], *, now: datetime
+    ) -> str:
+        """An edited reply, or one deleted with its thread kept (a tombstone)."""
+        if not self._is_reply(message):
+            return "ignored"
+        if message.get("subtype") == "tombstone":  # deleted, its thread kept: a deletion
+            deleted = self._repository.delete_reply(team_id, channel, str(message["ts"]))
+            return "deleted" if deleted else "ignored"
+        edited = self._repository.edit_reply(
+            team_id, channel, str(message["ts"]), text=str(message.get("text") or ""), now=now
+        )
+        return "edited" if edited else "ignored"
 
     @staticmethod
     def _is_reply(message: dict[str, Any]) -> bool:

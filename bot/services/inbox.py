@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.domain.schedule import zone
+from bot.services.notices import Notices
 from bot.storage.learners import LearnerRepository
-from bot.storage.outbox import Outbox
 
 REPLY = (
     ":wave: Hi! I can't read messages here. Type `/learn help` to see what I can do, or open "
@@ -17,9 +17,9 @@ REPLY = (
 
 class Inbox:
     def __init__(
-        self, *, outbox: Outbox, learners: LearnerRepository, kick: Callable[[], None]
+        self, *, notices: Notices, learners: LearnerRepository, kick: Callable[[], None]
     ) -> None:
-        self._outbox = outbox
+        self._notices = notices
         self._learners = learners
         self.kick = kick
 
@@ -29,17 +29,13 @@ class Inbox:
         learner = self._learners.learner(team_id, user_id)
         known = learner is not None and learner.tz_checked_at is not None
         day = now.astimezone(zone(learner.tz) if learner and known else UTC).date()
-        # The outbox's unique key is the memory: it holds across processes and restarts, and
-        # a retried event finds the key taken.
-        queued = self._outbox.enqueue(
+        # The notice's key is the memory: a retried event finds the key taken.
+        queued = self._notices.dm(
             team_id=team_id,
-            dedupe_key=f"dm-reply:{user_id}:{day.isoformat()}",
-            kind="notice",
-            recipient=user_id,
-            recipient_kind="dm",
-            due_at=now,
+            user_id=user_id,
+            key=f"dm-reply:{user_id}:{day.isoformat()}",
+            text=REPLY,
             now=now,
-            payload={"text": REPLY},
         )
         if queued:
             self.kick()

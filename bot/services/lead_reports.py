@@ -10,7 +10,6 @@ from functools import cached_property
 from bot.domain.schedule import Target, local_instant, zone
 from bot.services.audience import Audience, Narrowing, audience
 from bot.services.charts import LessonRow, QuestionRow, ReportChart, report_filename, report_png
-from bot.services.drips import DripService
 from bot.services.people import People
 from bot.services.ports import Messenger
 from bot.services.questions import (
@@ -21,6 +20,8 @@ from bot.services.questions import (
     stats_table,
 )
 from bot.services.reports import Report, ReportService
+from bot.services.roles import Roles
+from bot.services.targets import Targets
 from bot.storage.answers import AnswerRepository, AnswerRow
 from bot.storage.insights import InsightsRepository
 from bot.storage.learners import LearnerRepository
@@ -78,7 +79,8 @@ class LeadReports:
         reports: ReportService,
         insights: InsightsRepository,
         answers: AnswerRepository,
-        drips: DripService,
+        roles: Roles,
+        targets: Targets,
         learners: LearnerRepository,
         people: People,
         messenger: Messenger,
@@ -86,7 +88,8 @@ class LeadReports:
         self._reports = reports
         self._insights = insights
         self._answers = answers
-        self._drips = drips
+        self._roles = roles
+        self._targets = targets
         self._learners = learners
         self._people = people
         self._messenger = messenger
@@ -102,12 +105,12 @@ class LeadReports:
         now: datetime,
     ) -> LeadReport:
         """The lead's report on a course: their learners only (admins: everyone's)."""
-        self._drips.require_lead(team_id, lead_id, doing="see reports", now=now)
+        self._roles.require_lead(team_id, lead_id, doing="see reports", now=now)
         course = self._reports.course(course_id)
         owner = None if self._people.is_admin(team_id, lead_id, now=now) else lead_id
         narrowing = None
         if targets:
-            found = self._drips.resolve(team_id, targets)
+            found = self._targets.resolve(team_id, targets)
             label = ", ".join(_target_label(kind, ref, name) for kind, ref, name in found.labels)
             narrowing = Narrowing(
                 users=frozenset(found.users),

@@ -129,6 +129,14 @@ class Messenger(Protocol):
         ...
 
 
+class Homes(Protocol):
+    """People's App Home, kept current by the Slack adapter."""
+
+    def refresh(self, team_id: str, user_id: str) -> None:
+        """Re-publish a person's Home if it is on screen; never raises."""
+        ...
+
+
 class Composer(Protocol):
     """Turns lessons, questions and notices into messages (Block Kit lives behind this port)."""
 

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.services.notices import Notices
 from bot.services.ports import Profile
 from bot.services.wording import user
 from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.learners import LearnerRepository
-from bot.storage.outbox import Outbox
 from bot.storage.people import Deactivated, Forgotten, PersonRepository
 
 log = logging.getLogger(__name__)
@@ -30,14 +30,14 @@ class PrivacyService:
         people: PersonRepository,
         learners: LearnerRepository,
         enrolments: EnrolmentRepository,
-        outbox: Outbox,
+        notices: Notices,
         retention_days: int | None = None,
         kick: Callable[[], None] = lambda: None,
     ) -> None:
         self._people = people
         self._learners = learners
         self._enrolments = enrolments
-        self._outbox = outbox
+        self._notices = notices
         self._retention = timedelta(days=retention_days) if retention_days else None
         self._kick = kick
         self._expired_at: datetime | None = None  # when retention last found nothing more
@@ -85,21 +85,16 @@ class PrivacyService:
         stopped = self._people.deactivate(team_id, profile.user_id, now=now)
         for enrolment in stopped.stopped:
             if enrolment.enrolled_by and enrolment.enrolled_by != profile.user_id:
-                self._outbox.enqueue(
+                self._notices.dm(
                     team_id=team_id,
+                    user_id=enrolment.enrolled_by,
                     # The key the tick uses when it finds the account gone: one notice, not two.
-                    dedupe_key=f"gone:{enrolment.id}",
-                    kind="notice",
-                    recipient=enrolment.enrolled_by,
-                    recipient_kind="dm",
-                    due_at=now,
+                    key=f"gone:{enrolment.id}",
+                    text=f"{user(profile.user_id)} can't get lessons any more (their "
+                    f"account is deactivated), so I stopped their lessons of "
+                    f"*{enrolment.course}* (drip #{enrolment.drip_id}).",
                     now=now,
                     drip_id=enrolment.drip_id,
-                    payload={
-                        "text": f"{user(profile.user_id)} can't get lessons any more (their "
-                        f"account is deactivated), so I stopped their lessons of "
-                        f"*{enrolment.course}* (drip #{enrolment.drip_id})."
-                    },
                 )
             self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now)
         if stopped.stopped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -192,23 +193,14 @@ class ReportService:
             )
             for lesson in course.lessons
         )
-        first_tries = [row for row in rows if row.attempt == 1]
-        questions = []
-        for lesson in course.lessons:
-            for number, question in enumerate(lesson.quiz, start=1):
-                mine = [r for r in first_tries if r.lesson == lesson.id and r.position == number]
-                questions.append(
-                    QuestionStats(
-                        lesson, number, question, len(mine), sum(1 for r in mine if r.correct)
-                    )
-                )
+        questions = _question_stats(course, rows)
         talk, discussion_csv = self._discussions.report(
             team_id, course, keep=audience.counts if audience is not None else None
         )
         report = Report(
             course=course,
             lessons=lessons,
-            questions=tuple(questions),
+            questions=questions,
             answers=len(rows),
             learners=len({row.user_id for row in rows}),
             talk=talk,
@@ -295,3 +287,18 @@ def streak(active_days: set[date], days: Days, *, today: date) -> int:
             count += 1
         day -= timedelta(days=1)
     return count
+
+
+def _question_stats(course: Course, rows: Sequence[AnswerRow]) -> tuple[QuestionStats, ...]:
+    """Each question's first tries and how many were right."""
+    first_tries = [row for row in rows if row.attempt == 1]
+    questions = []
+    for lesson in course.lessons:
+        for number, question in enumerate(lesson.quiz, start=1):
+            mine = [r for r in first_tries if r.lesson == lesson.id and r.position == number]
+            questions.append(
+                QuestionStats(
+                    lesson, number, question, len(mine), sum(1 for r in mine if r.correct)
+                )
+            )
+    return tuple(questions)

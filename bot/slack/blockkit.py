@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 MESSAGE_BLOCKS = 50
@@ -91,42 +91,65 @@ def _blocks(blocks: Sequence[Any], limit: int, errors: list[str]) -> None:
 
 def _block(block: Mapping[str, Any], path: str, errors: list[str]) -> None:
     kind = block.get("type")
-    if kind == "section":
-        _text(
-            block.get("text"), f"{path}.text", SECTION_TEXT, errors, required="fields" not in block
-        )
-        fields = block.get("fields") or []
-        if len(fields) > SECTION_FIELDS:
-            errors.append(f"{path}.fields: {len(fields)} fields; at most {SECTION_FIELDS}")
-        for i, field in enumerate(fields):
-            _text(field, f"{path}.fields[{i}]", FIELD_TEXT, errors, required=True)
-        if "accessory" in block:
-            _element(block["accessory"], f"{path}.accessory", errors)
-    elif kind == "header":
-        _text(block.get("text"), f"{path}.text", HEADER_TEXT, errors, required=True, plain=True)
-    elif kind == "actions":
-        elements = block.get("elements") or []
-        if not elements or len(elements) > ACTIONS_ELEMENTS:
-            errors.append(f"{path}.elements: {len(elements)} elements; 1 to {ACTIONS_ELEMENTS}")
-        _elements(elements, path, errors)
-    elif kind == "context":
-        elements = block.get("elements") or []
-        if not elements or len(elements) > CONTEXT_ELEMENTS:
-            errors.append(f"{path}.elements: {len(elements)} elements; 1 to {CONTEXT_ELEMENTS}")
-        for i, element in enumerate(elements):
-            if isinstance(element, Mapping) and element.get("type") == "image":
-                _image(element, f"{path}.elements[{i}]", errors)
-            else:
-                _text(element, f"{path}.elements[{i}]", CONTEXT_TEXT, errors, required=True)
-    elif kind == "image":
-        _image(block, path, errors)
-        if "title" in block:
-            _text(block["title"], f"{path}.title", 2000, errors, plain=True)
-    elif kind == "input":
-        _text(block.get("label"), f"{path}.label", 2000, errors, required=True, plain=True)
-        _element(block.get("element"), f"{path}.element", errors)
+    check = _BLOCK_CHECKS.get(kind) if isinstance(kind, str) else None
+    if check is not None:
+        check(block, path, errors)
     elif kind not in ("divider", "rich_text", "file", "video"):
         errors.append(f"{path}.type: unknown block type {kind!r}")
+
+
+def _section(block: Mapping[str, Any], path: str, errors: list[str]) -> None:
+    _text(block.get("text"), f"{path}.text", SECTION_TEXT, errors, required="fields" not in block)
+    fields = block.get("fields") or []
+    if len(fields) > SECTION_FIELDS:
+        errors.append(f"{path}.fields: {len(fields)} fields; at most {SECTION_FIELDS}")
+    for i, field in enumerate(fields):
+        _text(field, f"{path}.fields[{i}]", FIELD_TEXT, errors, required=True)
+    if "accessory" in block:
+        _element(block["accessory"], f"{path}.accessory", errors)
+
+
+def _header(block: Mapping[str, Any], path: str, errors: list[str]) -> None:
+    _text(block.get("text"), f"{path}.text", HEADER_TEXT, errors, required=True, plain=True)
+
+
+def _actions(block: Mapping[str, Any], path: str, errors: list[str]) -> None:
+    elements = block.get("elements") or []
+    if not elements or len(elements) > ACTIONS_ELEMENTS:
+        errors.append(f"{path}.elements: {len(elements)} elements; 1 to {ACTIONS_ELEMENTS}")
+    _elements(elements, path, errors)
+
+
+def _context(block: Mapping[str, Any], path: str, errors: list[str]) -> None:
+    elements = block.get("elements") or []
+    if not elements or len(elements) > CONTEXT_ELEMENTS:
+        errors.append(f"{path}.elements: {len(elements)} elements; 1 to {CONTEXT_ELEMENTS}")
+    for i, element in enumerate(elements):
+        if isinstance(element, Mapping) and element.get("type") == "image":
+            _image(element, f"{path}.elements[{i}]", errors)
+        else:
+            _text(element, f"{path}.elements[{i}]", CONTEXT_TEXT, errors, required=True)
+
+
+def _image_block(block: Mapping[str, Any], path: str, errors: list[str]) -> None:
+    _image(block, path, errors)
+    if "title" in block:
+        _text(block["title"], f"{path}.title", 2000, errors, plain=True)
+
+
+def _input(block: Mapping[str, Any], path: str, errors: list[str]) -> None:
+    _text(block.get("label"), f"{path}.label", 2000, errors, required=True, plain=True)
+    _element(block.get("element"), f"{path}.element", errors)
+
+
+_BLOCK_CHECKS: dict[str, Callable[[Mapping[str, Any], str, list[str]], None]] = {
+    "section": _section,
+    "header": _header,
+    "actions": _actions,
+    "context": _context,
+    "image": _image_block,
+    "input": _input,
+}
 
 
 def _elements(elements: Sequence[Any], path: str, errors: list[str]) -> None:

@@ -16,7 +16,7 @@ from datetime import date, time
 from typing import Any
 
 from bot.domain.schedule import DAY_NAMES, MAX_START_AHEAD, Days, Target, TargetKind
-from bot.services.drips import ScheduleRequest
+from bot.services.scheduling import ScheduleRequest
 from bot.slack.payloads import SLACK_ID
 
 DEFAULT_TIME = time(9, 30)
@@ -64,11 +64,38 @@ def read_schedule_form(
     """The form's values as a request, or the problems to show next to each field."""
     state = _Values(values)
     errors: dict[str, str] = {}
+    course = _course(state, courses, errors)
+    targets = _targets(state, errors)
+    days = _days(state.get("days", "selected_options"), errors)
+    at = _clock(state.get("time", "selected_time"), errors)
+    start = _start(state.get("start", "selected_date"), today, errors)
+    discuss = state.get("discuss", "selected_conversation")
+    if discuss is not None and not _is_id(discuss):
+        errors["discuss"] = "Choose a channel from the list."
+    if errors or course is None or days is None or at is None:
+        return None, errors
+    request = ScheduleRequest(
+        course=course,
+        targets=tuple(targets),
+        days=days,
+        at=at,
+        start_on=start,
+        discuss_in=Target(TargetKind.CHANNEL, discuss) if discuss else None,
+    )
+    return request, {}
+
+
+def _course(state: _Values, courses: Collection[str], errors: dict[str, str]) -> str | None:
     course = _option(state.get("course", "selected_option"))
     if course is None:
         errors["course"] = "Choose a course."
     elif course not in courses:
         errors["course"] = "That course is no longer available: choose another."
+    return course
+
+
+def _targets(state: _Values, errors: dict[str, str]) -> list[Target]:
+    """People, channels, members of channels and user groups: at least one of them."""
     targets: list[Target] = []
     for block, key, kind, wrong in (
         ("people", "selected_users", TargetKind.USER, "Choose each person from the list."),
@@ -87,23 +114,7 @@ def read_schedule_form(
         targets += [Target(TargetKind.USERGROUP, None, handle) for handle in groups]
     if not targets and not errors.keys() & {"people", "channels", "members", "groups"}:
         errors["people"] = "Choose at least one person, channel or group."
-    days = _days(state.get("days", "selected_options"), errors)
-    at = _clock(state.get("time", "selected_time"), errors)
-    start = _start(state.get("start", "selected_date"), today, errors)
-    discuss = state.get("discuss", "selected_conversation")
-    if discuss is not None and not _is_id(discuss):
-        errors["discuss"] = "Choose a channel from the list."
-    if errors or course is None or days is None or at is None:
-        return None, errors
-    request = ScheduleRequest(
-        course=course,
-        targets=tuple(targets),
-        days=days,
-        at=at,
-        start_on=start,
-        discuss_in=Target(TargetKind.CHANNEL, discuss) if discuss else None,
-    )
-    return request, {}
+    return targets
 
 
 def _is_id(value: Any) -> bool:

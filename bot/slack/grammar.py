@@ -8,7 +8,7 @@ from datetime import date, time
 
 from bot.domain.numbers import number_between, whole_number
 from bot.domain.schedule import MAX_START_AHEAD, Days, Target, TargetKind, parse_time
-from bot.services.drips import ScheduleRequest
+from bot.services.scheduling import ScheduleRequest
 
 SCHEDULE_USAGE = (
     "/learn schedule <course> to <targets> [every <days>] [at <HH:MM>] [from <YYYY-MM-DD>] "

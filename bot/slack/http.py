@@ -165,6 +165,12 @@ class SlackWsgiApp:
             return "404 Not Found", "Not Found"
         if method != "POST":
             return "405 Method Not Allowed", "Use POST"
+        return self._refuse_event(length, timestamp, signature)
+
+    def _refuse_event(
+        self, length: str | None, timestamp: str | None, signature: str | None
+    ) -> Refusal | None:
+        """A POST to the events path: a body of a size we take, signed and fresh."""
         if length and not _DIGITS.fullmatch(length):
             return "400 Bad Request", "Bad Content-Length"
         if length and int(length) > MAX_BODY:

@@ -175,6 +175,15 @@ class SlackMessenger:
             blocks=message.get("blocks"),
         )
 
+    def publish_home(self, team_id: str, user_id: str, view: dict[str, Any]) -> None:
+        """Show `view` (validated by its renderer) as the person's App Home tab."""
+        self._call(team_id, "views.publish", user_id=user_id, view=view)
+
+    def open_view(self, team_id: str, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal (validated by its renderer) for the click or command `trigger_id` came
+        with (Slack accepts it for 3 seconds)."""
+        self._call(team_id, "views.open", trigger_id=trigger_id, view=view)
+
     def find_posted(
         self,
         team_id: str,

@@ -350,12 +350,7 @@ def feedback_message(
             _graded_feedback(question, choice, correct, already, review, shown)
         )
         return message
-    if question.kind.value == "poll":
-        verdict = "poll"
-    elif question.kind.value == "open":
-        verdict = "open"
-    else:
-        verdict = "right" if correct else "wrong"
+    verdict = _verdict(question, correct)
     picked = set(choice)
     chosen = [question.options[i] for i in shown if i in picked]
     answer = text if verdict == "open" else "; ".join(option.text for option in chosen)
@@ -364,17 +359,7 @@ def feedback_message(
         if verdict == "wrong"
         else []
     )
-    poll = []
-    if distribution is not None:
-        total = sum(distribution.values()) or 1
-        poll = [
-            {
-                "text": question.options[index].text,
-                "count": distribution.get(index, 0),
-                "percent": round(100 * distribution.get(index, 0) / total),
-            }
-            for index in shown
-        ]
+    poll = _poll(question, distribution, shown) if distribution is not None else []
     return _render(
         "feedback.json.j2",
         verdict=verdict,
@@ -386,6 +371,25 @@ def feedback_message(
         poll=poll,
         review=review,
     )
+
+
+def _verdict(question: Question, correct: bool | None) -> str:
+    if question.kind.value in ("poll", "open"):
+        return str(question.kind.value)
+    return "right" if correct else "wrong"
+
+
+def _poll(question: Question, distribution: dict[int, int], shown: Order) -> list[dict[str, Any]]:
+    """Votes per option so far, in the order the learner was shown them."""
+    total = sum(distribution.values()) or 1
+    return [
+        {
+            "text": question.options[index].text,
+            "count": distribution.get(index, 0),
+            "percent": round(100 * distribution.get(index, 0) / total),
+        }
+        for index in shown
+    ]
 
 
 @lru_cache(maxsize=4096)
@@ -451,56 +455,3 @@ def _question_head(
         order=order,
     )
     return json.dumps({"text": original["text"], "block": original["blocks"][0]})
-
-
-def answered_count_message(message: Message, count: int) -> Message:
-    """A channel's question message with how many have answered (people see their own result)."""
-    blocks = [b for b in message.get("blocks", []) if b.get("block_id") != "answered"]
-    who = "person has" if count == 1 else "people have"
-    note = f"{count} {who} answered · each person's result is shown only to them"
-    blocks.append(
-        {"type": "context", "block_id": "answered", "elements": [{"type": "mrkdwn", "text": note}]}
-    )
-    return {"text": message.get("text") or "Quiz question", "blocks": blocks}
-
-
-def done_message(message: Message, *, note: str) -> Message:
-    """A lesson message once the learner pressed Done: the button becomes a note."""
-    blocks = [
-        {"type": "context", "block_id": "done", "elements": [{"type": "mrkdwn", "text": note}]}
-        if block.get("block_id") == "done"
-        else block
-        for block in message.get("blocks", [])
-    ]
-    return {"text": message.get("text") or "Lesson", "blocks": blocks}
-
-
-def open_answer_view(question: Question, *, metadata: str) -> dict[str, Any]:
-    """The form for an open question."""
-    view = {
-        "type": "modal",
-        "callback_id": "open_answer",
-        "private_metadata": metadata,
-        "title": {"type": "plain_text", "text": "Your answer"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": to_mrkdwn(question.text)[:3000]},
-            },
-            {
-                "type": "input",
-                "block_id": "answer",
-                "label": {"type": "plain_text", "text": "Answer"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "answer",
-                    "multiline": True,
-                    "max_length": 3000,
-                },
-            },
-        ],
-    }
-    blockkit.validate_view(view)
-    return view

@@ -251,7 +251,7 @@ class AnswerRepository:
         # on SQLite in the same transaction (statements cost no round trip there).
         together = award is not None and not self._db.is_sqlite
         with (
-            self._db.direct(write=True) as connection,
+            self._db.direct(write=True, urgent=True) as connection,  # before the ack
             connection.atomic() if award is not None and not together else nullcontext(),
         ):
             # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.

@@ -110,14 +110,18 @@ class Database:
             yield connection
 
     @contextmanager
-    def direct(self, *, write: bool = False) -> Iterator[DirectConnection]:
+    def direct(self, *, write: bool = False, urgent: bool = False) -> Iterator[DirectConnection]:
         """The driver's own connection, for the few statements a click runs (see `Direct`).
 
         Every statement commits on its own as it runs (autocommit): one round trip each, with
         no BEGIN and COMMIT around it. So only statements that are atomic by themselves belong
-        here, such as INSERT … ON CONFLICT … RETURNING. Writes on SQLite take the writers' turn.
+        here, such as INSERT … ON CONFLICT … RETURNING. Writes on SQLite take the writers' turn;
+        `urgent` ones (what a request writes before it is acknowledged) go ahead of the queue.
         """
-        with self._write_turn if write else nullcontext():
+        turn = self._write_turn
+        if urgent and isinstance(turn, _WriteTurn):
+            turn = turn.urgent()
+        with turn if write or urgent else nullcontext():
             pooled = self._raw_connection()
             try:
                 driver = pooled.driver_connection
@@ -332,46 +336,93 @@ def describe(error: BaseException) -> str:
 class _WriteTurn:
     """One SQLite writer at a time: threads of this process in turn on a reentrant lock, and
     processes (gunicorn workers, the CLI) in turn on an exclusive `flock` of a file beside the
-    database, which wakes the next writer as soon as the lock is free."""
+    database, which wakes the next writer as soon as the lock is free.
+
+    An urgent writer (an answer stored before its click is acknowledged) goes straight for the
+    lock. Every other writer first passes a gate, one at a time in this process and across
+    processes (a second `flock`), and holds it while it waits: so an urgent writer waits for the
+    writer inside and at most one other, not for every write queued behind them (after an
+    answer, its points, review card and completion, from each of 32 settling threads)."""
 
     def __init__(self, path: str | None) -> None:
         self._path = path
         self._threads = threading.RLock()
+        self._gate = threading.Lock()
         self._depth = 0
+        self._owner: int | None = None
         self._fd: int | None = None
+        self._gate_fd: int | None = None
         self._pid = 0
 
     def __enter__(self) -> None:
-        self._threads.acquire()
-        try:
-            self._depth += 1
-            if self._depth == 1 and self._path is not None and fcntl is not None:
-                fcntl.flock(self._file(), fcntl.LOCK_EX)
-        except BaseException:
-            self._depth -= 1
-            self._threads.release()
-            raise
+        self._enter(urgent=False)
 
     def __exit__(self, *_exc: object) -> None:
         try:
             self._depth -= 1
-            if self._depth == 0 and self._fd is not None and fcntl is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._depth == 0:
+                self._owner = None
+                if self._fd is not None and fcntl is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
 
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        self._enter(urgent=True)
+        try:
+            yield
+        finally:
+            self.__exit__()
+
+    def _enter(self, *, urgent: bool) -> None:
+        me = threading.get_ident()
+        if urgent or self._owner == me or self._path is None or fcntl is None:
+            self._take(me)
+            return
+        with self._gate:
+            gate = self._file(gate=True)
+            fcntl.flock(gate, fcntl.LOCK_EX)
+            try:
+                self._take(me)
+            finally:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+
+    def _take(self, me: int) -> None:
+        self._threads.acquire()
+        try:
+            self._depth += 1
+            if self._depth == 1:
+                self._owner = me
+                if self._path is not None and fcntl is not None:
+                    fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+            self._threads.release()
+            raise
+
     def close(self) -> None:
         with self._threads:
-            if self._fd is not None and self._pid == os.getpid():
-                os.close(self._fd)
-            self._fd = None
+            if self._pid == os.getpid():
+                for fd in (self._fd, self._gate_fd):
+                    if fd is not None:
+                        os.close(fd)
+            self._fd = self._gate_fd = None
 
-    def _file(self) -> int:
-        # A descriptor of this process's own: a forked child must not share its parent's lock.
-        if self._fd is None or self._pid != os.getpid():
-            assert self._path is not None
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+    def _file(self, *, gate: bool = False) -> int:
+        # Descriptors of this process's own: a forked child must not share its parent's locks.
+        if self._pid != os.getpid():
+            self._fd = self._gate_fd = None
             self._pid = os.getpid()
+        assert self._path is not None
+        if gate:
+            if self._gate_fd is None:
+                self._gate_fd = os.open(f"{self._path}.gate", os.O_RDWR | os.O_CREAT, 0o600)
+            return self._gate_fd
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
 
 

@@ -24,7 +24,7 @@ class AcceptedRequests:
             # may lose the last moment of these rows, but whatever an accepted request then
             # writes commits after its row, and a durable commit writes the log up to there, so
             # only a request that changed nothing lasting could act a second time.
-            with self._db.direct(write=True) as connection:
+            with self._db.direct(write=True, urgent=True) as connection:
                 inserted = connection.first_not_durable(
                     _REMEMBER, {"signature": signature, "expires_at": expires_at}
                 )

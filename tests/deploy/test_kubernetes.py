@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot import app
+from bot import preflight
 from bot.config import settings_from
 from tests.deploy.manifests import (
     JSON,
@@ -171,7 +171,7 @@ def test_the_example_secret_is_every_setting_http_mode_needs_and_only_placeholde
         assert container["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]
     values = secret["stringData"]
     settings = settings_from(values)  # raises, naming the variable, on a malformed value
-    assert app.missing_credentials(settings, http=True) == []
+    assert preflight.missing_credentials(settings, http=True) == []
     assert settings.database_url.startswith("postgresql+psycopg://")  # replicas share it
     assert all("replace-me" in value for value in values.values())
 

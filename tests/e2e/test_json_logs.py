@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.process import bot_environment, start_bot, start_http_bot
+from tests.support.process import (
+    bot_environment,
+    start_bot,
+    start_http_bot,
+    wait_until_connected,
+)
 
 BOT_TOKEN = "xoxb-4242-e2e-bot-token-never-logged"
 APP_TOKEN = "xapp-1-A42-e2e-app-token-never-logged"
@@ -34,9 +39,8 @@ def _run_a_lesson_and_an_answer(
         bot = start_http_bot(env, cwd=tmp_path)
         driver = SlackDriver(standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING)
     else:
-        connects = standin.socket.connects()
         bot = start_bot([], {**env, "SLACK_APP_TOKEN": APP_TOKEN}, cwd=tmp_path)
-        assert standin.wait_for_socket_client(timeout=30, connects=connects + 1)
+        wait_until_connected(bot)
         driver = SlackDriver(standin, mode="socket")
     try:
         lead = standin.add_user("lou", tz="Europe/Berlin", is_admin=True)

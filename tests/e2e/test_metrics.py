@@ -24,6 +24,7 @@ from tests.support.process import (
     free_port,
     start_bot,
     start_http_bot,
+    wait_until_connected,
 )
 from tests.support.waiting import until
 
@@ -215,7 +216,6 @@ def test_without_a_directory_each_run_gets_a_private_one_removed_at_exit(
 def socket_bot_with_probes(
     standin: SlackStandIn, database_url: str, tmp_path: Path
 ) -> Iterator[tuple[BotProcess, int]]:
-    connects = standin.socket.connects()
     port = free_port()
     env = bot_environment(
         api_url=standin.api_url,
@@ -224,9 +224,7 @@ def socket_bot_with_probes(
         MICROLEARN_HTTP_PORT=str(port),
     )
     bot = start_bot([], env, cwd=tmp_path)
-    if not standin.wait_for_socket_client(timeout=30, connects=connects + 1):
-        bot.process.kill()
-        raise AssertionError(bot.process.communicate()[0])
+    wait_until_connected(bot)
     yield bot, port
     bot.stop()
 

@@ -13,7 +13,13 @@ import pytest
 
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.process import SIGNING_SECRET, BotProcess, bot_environment, start_bot
+from tests.support.process import (
+    SIGNING_SECRET,
+    BotProcess,
+    bot_environment,
+    start_bot,
+    wait_until_connected,
+)
 
 HELP_LINES = ("/learn help",)
 
@@ -105,15 +111,11 @@ def test_healthz_reports_the_database(http_bot: BotProcess) -> None:
 def socket_bot(
     standin: SlackStandIn, e2e_database_url: str, tmp_path: Path
 ) -> Iterator[BotProcess]:
-    connects = standin.socket.connects()
     env = bot_environment(
         api_url=standin.api_url, database_url=e2e_database_url, SLACK_APP_TOKEN="xapp-standin"
     )
     bot = start_bot([], env, cwd=tmp_path)
-    if not standin.wait_for_socket_client(timeout=30, connects=connects + 1):
-        bot.process.kill()
-        output = bot.process.communicate()[0]
-        raise AssertionError(f"the bot never connected over Socket Mode:\n{output}")
+    wait_until_connected(bot)
     yield bot
     bot.stop()
 

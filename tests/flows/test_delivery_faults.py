@@ -69,7 +69,7 @@ def test_a_restart_mid_send_neither_duplicates_nor_loses(bot: Bot, standin: Slac
     # before it could record it.
     outbox = Outbox(bot.db)
     [claimed] = outbox.claim(now=bot.clock(), lease=timedelta(minutes=5), limit=10)
-    messenger = bot.services.drips._messenger  # noqa: SLF001  (the same Slack client)
+    messenger = bot.services.targets._messenger  # noqa: SLF001  (the same Slack client)
     composer_parts = 4  # the lesson and its three questions
     for part in range(2):
         posted = messenger.post(
@@ -208,7 +208,7 @@ def test_messenger_maps_slack_errors(bot: Bot, standin: SlackStandIn, code: str)
     ann = standin.add_user("ann")
     standin.fail("chat.postMessage", code)
     with pytest.raises(SlackError) as raised:
-        bot.services.drips._messenger.post("T0001", ann, {"text": "hi"})  # noqa: SLF001
+        bot.services.targets._messenger.post("T0001", ann, {"text": "hi"})  # noqa: SLF001
     assert raised.value.code == code and raised.value.permanent
 
 

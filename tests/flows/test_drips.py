@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services import delivery
+from bot.services import planner
 from bot.storage.enrolments import EnrolmentRepository
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
@@ -106,7 +106,7 @@ def test_a_lead_schedules_a_course_to_every_kind_of_target(bot: Bot, standin: Sl
 def test_a_backlog_bigger_than_one_plan_chunk_reaches_everyone_once_in_one_tick(
     bot: Bot, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(delivery, "PLAN_CHUNK", 3)  # ten learners: four chunks per lesson
+    monkeypatch.setattr(planner, "PLAN_CHUNK", 3)  # ten learners: four chunks per lesson
     people = [standin.add_user(f"p{n}", tz="Europe/Berlin") for n in range(10)]
     team = standin.add_usergroup("team", people)
     reply = bot.command(bot.lead, f"schedule {COURSE} to <!subteam^{team}|@team> every weekdays")

@@ -179,7 +179,7 @@ def test_a_schedule_that_fails_while_planning_leaves_no_drip_behind(
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("a learner's settings could not be read")
 
-    monkeypatch.setattr(bot.services.drips, "dm_plan", broken)
+    monkeypatch.setattr("bot.services.scheduling.dm_plan", broken)
     reply = bot.command(bot.lead, f"schedule security-basics to members of <#{general}|general>")
     assert "Something went wrong on our side and nothing was changed" in reply, reply
     assert drip_count(bot) == 0

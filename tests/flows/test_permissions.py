@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.domain.schedule import Target, TargetKind
-from bot.services.drips import ScheduleRequest
 from bot.services.people import ROLE_MAX_AGE
+from bot.services.scheduling import ScheduleRequest
 from bot.storage.models import metadata
 from tests.standin import DriverResponse
 from tests.support.harness import Bot, module_bot
@@ -49,7 +49,7 @@ def world(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         standin.add_user("carl", real_name="Carl Cox")
         standin.add_channel("general", members=[ann, bob, bot.lead])
         assert "Drip #1 scheduled" in bot.command(bot.lead, f"schedule security-basics to <@{ann}>")
-        other = bot.services.drips.schedule(
+        other = bot.services.scheduling.schedule(
             team_id=OTHER_TEAM,
             lead_id=bot.lead,
             request=ScheduleRequest("security-basics", (Target(TargetKind.USER, ann),)),

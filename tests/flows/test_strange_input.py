@@ -164,7 +164,7 @@ def test_a_listener_failing_after_its_ack_answers_at_once_and_apologises_private
         def broken(**_: Any) -> Any:
             raise RuntimeError("the database went away")
 
-        monkeypatch.setattr(bot.services.drips, "snooze", broken)
+        monkeypatch.setattr(bot.services.self_service, "snooze", broken)
         bot.driver.open_home(ann)
         assert standin.wait_for(lambda: standin.home(ann) is not None)
         response = bot.driver.click_view(ann, standin.home(ann) or {}, action_id="home_snooze_7")

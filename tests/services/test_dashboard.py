@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.services.dashboard import HomeWatch
-from bot.slack.home_view import progress_bar
+from bot.slack.render_home import progress_bar
 
 
 def test_a_refresh_happens_only_for_a_published_home() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import app
+from bot import app, bolt_app
 from bot.config import settings_from
 from bot.domain.lesson import Catalog
 from bot.slack.http import SlackWsgiApp
@@ -99,12 +99,12 @@ def http_app(database_url: str, *, bolt: App | None = None) -> Iterator[SlackWsg
         try:
             if bolt is None:
                 services = app.build_services(settings, db, Catalog(), clock=lambda: NOW)
-                bolt = app.build_bolt_app(
+                bolt = bolt_app.build_bolt_app(
                     settings,
                     services,
                     process_before_response=True,
                     token_verification_enabled=False,
                 )
-            yield app.http_app(settings, db, bolt, clock=lambda: NOW)
+            yield bolt_app.http_app(settings, db, bolt, clock=lambda: NOW)
         finally:
             db.dispose()

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt.request.internals import parse_body
 
-from bot import app
+from bot import app, bolt_app
 from bot.config import settings_from
 from bot.domain.lesson import Catalog
 from bot.slack.http import SlackWsgiApp, _parsed
@@ -45,9 +45,9 @@ def _wsgi(database_url: str) -> Iterator[SlackWsgiApp]:
     )
     db = Database(settings.database_url)
     services = app.build_services(settings, db, Catalog())
-    bolt = app.build_bolt_app(settings, services, token_verification_enabled=False)
+    bolt = bolt_app.build_bolt_app(settings, services, token_verification_enabled=False)
     try:
-        yield app.http_app(settings, db, bolt)
+        yield bolt_app.http_app(settings, db, bolt)
     finally:
         db.dispose()
 

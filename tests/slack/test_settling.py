@@ -7,11 +7,11 @@ from functools import partial
 
 import pytest
 
-from bot.slack.listeners.quiz import SETTLE_BACKLOG, _Settling
+from bot.slack.settling import SETTLE_BACKLOG, Settling
 
 
 def test_when_the_settling_threads_fall_behind_the_listener_settles_its_own_answer() -> None:
-    settling = _Settling(1)
+    settling = Settling(1)
     release = threading.Event()
     done: list[int] = []
 
@@ -22,19 +22,46 @@ def test_when_the_settling_threads_fall_behind_the_listener_settles_its_own_answ
     queued = [settling.offer(partial(work, number)) for number in range(SETTLE_BACKLOG + 3)]
     # one running and SETTLE_BACKLOG waiting; the rest are handed back to their listeners
     assert queued == [True] * (SETTLE_BACKLOG + 1) + [False, False]
+    assert not settling.wait_idle(timeout=0.01)
     release.set()
-    settling._pool.shutdown(wait=True)
+    assert settling.wait_idle(timeout=10)
+    settling.close()
     assert sorted(done) == list(range(SETTLE_BACKLOG + 1))
 
 
+def test_work_that_cannot_be_queued_is_settled_in_the_callers_thread() -> None:
+    settling = Settling(1)
+    release = threading.Event()
+    threads: list[str] = []
+
+    def block() -> None:
+        release.wait(timeout=10)
+
+    for _ in range(SETTLE_BACKLOG + 1):
+        settling.settle(block)
+    settling.settle(lambda: threads.append(threading.current_thread().name))
+    assert threads == [threading.current_thread().name]  # done before settle returned
+    release.set()
+    settling.close()
+
+
+def test_without_threads_everything_settles_in_the_callers_thread() -> None:
+    settling = Settling(0)
+    done: list[str] = []
+    assert not settling.offer(lambda: None)
+    settling.settle(lambda: done.append(threading.current_thread().name))
+    assert done == [threading.current_thread().name]
+    assert settling.wait_idle(timeout=0)
+
+
 def test_a_failure_is_logged_and_frees_its_place(caplog: pytest.LogCaptureFixture) -> None:
-    settling = _Settling(1)
+    settling = Settling(1)
 
     def fail() -> None:
         raise RuntimeError("response URL down")
 
-    for _ in range(3 * (SETTLE_BACKLOG + 1)):  # more than the backlog, one after another
-        assert settling.offer(fail)
-        settling._pool.submit(lambda: None).result(timeout=10)  # wait for it to finish
-    settling._pool.shutdown(wait=True)
-    assert "settling an answer failed" in caplog.text
+    for _ in range(3):  # three full backlogs, one after another: every place comes back
+        assert all(settling.offer(fail) for _ in range(SETTLE_BACKLOG + 1))
+        assert settling.wait_idle(timeout=10)
+    settling.close()
+    assert caplog.text.count("settling an answer failed") == 3 * (SETTLE_BACKLOG + 1)

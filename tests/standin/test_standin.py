@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -416,3 +417,57 @@ def test_bolt_app_over_socket_mode_acks_commands_and_reconnects(standin: SlackSt
     assert second.json() == {"text": "Hello alice, you said: again"}
     assert len(standin.calls("apps.connections.open")) == 2
     assert all(c["token_type"] == "app" for c in standin.calls("apps.connections.open"))
+
+
+def _taking(seen: list[str], name: str) -> Callable[..., None]:
+    def learn(ack: Ack, command: dict[str, Any]) -> None:
+        seen.append(command["text"])
+        ack(f"{name} took {command['text']}")
+
+    return learn
+
+
+def test_envelopes_are_spread_over_every_open_socket_mode_connection(
+    standin: SlackStandIn,
+) -> None:
+    """Like Slack with an app connected several times (one per process): each envelope goes
+    to one connection, and each connection takes its share."""
+    alice = standin.add_user("alice")
+    seen: dict[str, list[str]] = {"first": [], "second": []}
+    handlers = []
+    for name in seen:
+        app = App(
+            client=WebClient(token=standin.bot_token, base_url=standin.api_url),
+            signing_secret=SECRET,
+            process_before_response=True,
+        )
+
+        app.command("/learn")(_taking(seen[name], name))
+        handler = SocketModeHandler(
+            app,
+            standin.app_token,
+            web_client=WebClient(token=standin.bot_token, base_url=standin.api_url),
+        )
+        handler.connect()  # type: ignore[no-untyped-call]
+        handlers.append(handler)
+    try:
+        assert standin.wait_for(lambda: standin.socket.open_connections() == 2, timeout=5)
+        driver = SlackDriver(standin, mode="socket")
+        replies = [driver.command(alice, f"click {n}").json()["text"] for n in range(6)]
+    finally:
+        for handler in handlers:
+            handler.client.auto_reconnect_enabled = False
+            handler.client.closed = True
+            handler.client.message_queue.put(None)
+        standin.socket_disconnect(hard=True)
+        assert standin.wait_for(lambda: standin.socket.open_connections() == 0, timeout=2)
+        for handler in handlers:
+            handler.close()  # type: ignore[no-untyped-call]
+
+    assert sorted(seen["first"] + seen["second"]) == [f"click {n}" for n in range(6)]
+    assert len(seen["first"]) == len(seen["second"]) == 3
+    assert replies == [
+        f"{'first' if text in seen['first'] else 'second'} took {text}"
+        for text in (f"click {n}" for n in range(6))
+    ]
+    assert sorted(Counter(standin.socket.sent_to().values()).values()) == [3, 3]

@@ -5,6 +5,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import col, select
 
 from bot.storage import migrate
-from bot.storage.db import Database, Direct, StorageUnavailable
+from bot.storage.db import Database, Direct, StorageUnavailable, _WriteTurn
 from bot.storage.models import Learner
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
@@ -268,3 +269,51 @@ def test_connections_in_use_when_the_database_is_disposed_are_closed_when_they_c
         late = connection.connection.driver_connection
         assert not _closed(late)
     assert _closed(late)
+
+
+def test_an_answer_stored_before_its_ack_goes_ahead_of_the_writes_queued_for_sqlite(
+    tmp_path: Path,
+) -> None:
+    """Writers queue one at a time at a gate (in this process and, by a second file lock,
+    across processes); a write made before a click is acknowledged does not queue there."""
+    db = Database(f"sqlite:///{tmp_path}/microlearn.db")
+    migrate.upgrade(db)
+    gate = os.open(tmp_path / "microlearn.db-writer.lock.gate", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(gate, fcntl.LOCK_EX)  # another process's writer is waiting for its turn
+    queued_wrote = threading.Event()
+
+    def queued_writer() -> None:
+        with db.write() as session:
+            session.add(_learner("T1", "U-queued"))
+        queued_wrote.set()
+
+    writer = threading.Thread(target=queued_writer)
+    try:
+        writer.start()
+        turn = db._write_turn
+        assert isinstance(turn, _WriteTurn)
+        deadline = time.monotonic() + 10
+        while not turn._gate.locked():  # it is at the gate, behind the other process's writer
+            assert time.monotonic() < deadline, "the writer never reached the gate"
+            time.sleep(0.001)  # polling another thread's state, not waiting for a timed event
+        with db.direct(write=True, urgent=True) as connection:
+            connection.run(
+                _DIRECT_INSERT,
+                {
+                    **_NAMED,
+                    "user_id": "U-urgent",
+                    "tz_checked_at": None,
+                    "is_admin": False,
+                    "deactivated": False,
+                    "created_at": NOW,
+                },
+            )
+        assert not queued_wrote.is_set()
+    finally:
+        fcntl.flock(gate, fcntl.LOCK_UN)
+        os.close(gate)
+        writer.join(timeout=10)
+    assert queued_wrote.is_set()
+    with db.read() as session:
+        assert set(session.exec(select(Learner.user_id))) == {"U-urgent", "U-queued"}
+    db.dispose()

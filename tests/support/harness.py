@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 
-from bot import app
+from bot import app, bolt_app
 from bot.config import settings_from
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
@@ -135,14 +135,14 @@ def running_bot(
         settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep, metrics=metrics
     )
     services.catalog.sync(now=clock())
-    bolt = app.build_bolt_app(
+    bolt = bolt_app.build_bolt_app(
         settings,
         services,
         process_before_response=process_before_response,
         token_verification_enabled=False,
         counter_interval=0.05,  # the pacing of shared counters is tested on its own
     )
-    wsgi = app.http_app(settings, db, bolt)
+    wsgi = bolt_app.http_app(settings, db, bolt)
     server = make_server("127.0.0.1", 0, wsgi, server_class=_Threads, handler_class=_Quiet)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True

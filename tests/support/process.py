@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -113,6 +114,35 @@ def start_http_bot(
         bot.stop()
         raise
     return bot
+
+
+CONNECTED = "connected to Slack in Socket Mode"
+
+
+def wait_until_connected(bot: BotProcess, *, timeout: float = 30.0) -> None:
+    """Read `microlearn serve`'s output (kept in `bot.output`) until it says that it is
+    connected over Socket Mode: every one of its processes is, and its scheduler runs."""
+    said = threading.Event()
+
+    def read() -> None:
+        assert bot.process.stdout is not None
+        for line in bot.process.stdout:
+            bot.output.append(line)
+            if CONNECTED in line:
+                said.set()
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not said.is_set():
+        if bot.process.poll() is None:
+            bot.process.kill()
+        reader.join()
+        rest = bot.process.stdout.read() if bot.process.stdout else ""
+        raise AssertionError(
+            f"the bot never connected over Socket Mode:\n{''.join(bot.output)}{rest}"
+        )
 
 
 def wait_until_healthy(bot: BotProcess, *, timeout: float = 30.0) -> None:

@@ -56,9 +56,11 @@ class SocketModeServer:
         self._clients: list[_Client] = []
         self._retiring: list[_Client] = []
         self._connects = 0
+        self._turn = 0  # envelopes sent so far: the next goes to connection turn % open ones
         self._pending: dict[str, _Pending] = {}
         self._received: list[JSON] = []
         self._sent: list[JSON] = []
+        self._sent_to: dict[str, int] = {}  # envelope id → the connection it went to
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
@@ -212,6 +214,12 @@ class SocketModeServer:
         with self._lock:
             return copy.deepcopy(self._sent)
 
+    def sent_to(self) -> dict[str, int]:
+        """Which connection (numbered 1, 2, … in the order they were accepted) each envelope
+        went to, by envelope id."""
+        with self._lock:
+            return dict(self._sent_to)
+
     def wait_for_client(self, timeout: float = 5.0, *, connects: int | None = None) -> bool:
         """Wait until a client is connected (and, if given, ``connects`` connections were seen)."""
 
@@ -231,7 +239,10 @@ class SocketModeServer:
         accepts_response_payload: bool | None = None,
         timeout: float = 5.0,
     ) -> JSON:
-        """Send one envelope to the newest connection and block until the app acks it."""
+        """Send one envelope and block until the app acks it.
+
+        Like Slack, envelopes are spread over the app's open connections (up to 10 per app),
+        here in turn, so that each of several connected processes takes its share."""
         if envelope_type not in ENVELOPE_TYPES:
             raise ValueError(
                 f"envelope type must be one of {ENVELOPE_TYPES}, not {envelope_type!r}"
@@ -255,9 +266,11 @@ class SocketModeServer:
             active = self._active()
             if not active:
                 raise SocketNotConnectedError("the Socket Mode client went away")
-            client = active[-1]
+            client = active[self._turn % len(active)]
+            self._turn += 1
             self._pending[envelope_id] = pending
             self._sent.append(envelope)
+            self._sent_to[envelope_id] = client.number
         try:
             client.websocket.send(json.dumps(envelope))
             if not pending.done.wait(timeout):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
+from bot.slack.app_home import AppHome
 from bot.slack.listeners import (
     actions,
+    answers,
     commands,
     discussion,
     errors,
@@ -19,27 +21,45 @@ from bot.slack.listeners import (
     quiz,
     reminders,
 )
+from bot.slack.messenger import SlackMessenger
+from bot.slack.refusals import Refusals
+from bot.slack.responses import ResponseUrls
+from bot.slack.settling import Settling
 from bot.slack.throttle import Throttle
 
 
 def register_listeners(
-    app: App, services: Services, *, counter_interval: float = 5.0, settle_threads: int = 0
+    app: App,
+    services: Services,
+    *,
+    messenger: SlackMessenger,
+    settling: Settling,
+    counter_interval: float = 5.0,
 ) -> None:
-    """Every listener; `counter_interval` paces updates of shared answer counters (seconds);
-    `settle_threads` do what follows an acknowledged answer (0: the request's own thread)."""
-    errors.register(app)
+    """Every listener; listeners reach Slack through `messenger`; `settling` does what follows
+    an acknowledged answer; `counter_interval` paces updates of shared answer counters (s)."""
+    home_tab = AppHome(
+        dashboard=services.dashboard,
+        people=services.people,
+        messenger=messenger,
+        clock=services.clock,
+    )
+    errors.register(app, Refusals(home=home_tab, messenger=messenger), messenger)
     guard.register(app)  # before any other middleware or listener reads the payload
     # Quiz answers, the busiest requests, are taken by middleware before any listener is tried.
-    quiz.register(
-        app,
+    clicks = answers.AnswerClicks(
         services,
+        messenger=messenger,
         throttle=Throttle(per_message=counter_interval),
-        settle_threads=settle_threads,
+        settling=settling,
+        posts=ResponseUrls(),
     )
-    commands.register(app, services)
+    answers.register(app, clicks)
+    quiz.register(app, services, messenger=messenger, clicks=clicks)
+    commands.register(app, services, messenger=messenger, home=home_tab)
     actions.register(app, services)
     events.register(app, services)
-    home.register(app, services)
+    home.register(app, services, home=home_tab, messenger=messenger)
     messages.register(app, services)
     if services.installations is not None:  # before discussion's, which only logs these events
         installs.register(app, services, services.installations)

@@ -7,117 +7,36 @@ three seconds are never at risk.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
-from slack_sdk import WebClient
 
 from bot.domain.schedule import Target
 from bot.services import Services
 from bot.services.refused import Refused
 from bot.services.wording import channel, plural, user, when
 from bot.slack import grammar
+from bot.slack.app_home import AppHome
+from bot.slack.command_table import ADMIN, COMMANDS, LEAD, Invocation
 from bot.slack.grammar import UsageError
-from bot.slack.listeners import home
-from bot.slack.listeners.replies import (
+from bot.slack.messenger import SlackMessenger
+from bot.slack.render_forms import schedule_form
+from bot.slack.render_help import help_message, unknown_command
+from bot.slack.render_replies import (
     describe_target,
     report_message,
     schedule_summary,
 )
 from bot.slack.search_results import search_blocks
 
-ANYONE = "anyone"
-LEAD = "lead"
-ADMIN = "admin"
-_AUDIENCE_TITLES = {ANYONE: "For everyone", LEAD: "For leads", ADMIN: "For admins"}
 
-
-@dataclass(frozen=True)
-class Invocation:
-    """What someone typed, and where."""
-
-    team_id: str
-    user_id: str
-    channel_id: str
-    name: str
-    args: str
-    trigger_id: str
-    ack: Ack
-    respond: Respond
-    client: WebClient
-    services: Services
-
-    @property
-    def now(self) -> datetime:
-        return self.services.clock()
-
-    def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        """A private answer through the response URL (after the acknowledgement)."""
-        self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-
-
-Handler = Callable[[Invocation], None]
-
-
-@dataclass(frozen=True)
-class Subcommand:
-    name: str
-    usage: str
-    summary: str
-    audience: str
-    run: Handler | None
-    slow: bool = True
-
-
-class CommandTable:
-    """Subcommands by name, in the order they are listed in help."""
-
-    def __init__(self) -> None:
-        self._rows: list[Subcommand] = []
-        self._by_name: dict[str, Subcommand] = {}
-
-    def add(
-        self, name: str, usage: str, audience: str = ANYONE, *, slow: bool = True
-    ) -> Callable[[Handler], Handler]:
-        """Register a subcommand; the handler's docstring is its one-line help."""
-
-        def decorate(run: Handler) -> Handler:
-            summary = (run.__doc__ or "").strip().splitlines()[0]
-            row = Subcommand(name, usage, summary, audience, run, slow)
-            self._rows.append(row)
-            self._by_name[name] = row
-            return run
-
-        return decorate
-
-    def document(self, name: str, usage: str, summary: str, audience: str) -> None:
-        """A help line for a form of a subcommand registered elsewhere."""
-        self._rows.append(Subcommand(name, usage, summary, audience, None))
-
-    def find(self, name: str) -> Subcommand | None:
-        return self._by_name.get(name)
-
-    def __iter__(self) -> Iterator[Subcommand]:
-        return iter(self._rows)
-
-    def names(self) -> list[str]:
-        return list(self._by_name)
-
-
-COMMANDS = CommandTable()
-
-
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, *, messenger: SlackMessenger, home: AppHome) -> None:
     @app.command("/learn")
     def learn(
         ack: Ack,
         command: dict[str, Any],
         respond: Respond,
-        client: WebClient,
         context: BoltContext,
     ) -> None:
         name, _, args = (command.get("text") or "").strip().partition(" ")
@@ -130,69 +49,22 @@ def register(app: App, services: Services) -> None:
             trigger_id=command.get("trigger_id", ""),
             ack=ack,
             respond=respond,
-            client=client,
             services=services,
+            messenger=messenger,
+            home=home,
         )
         subcommand = COMMANDS.find(invocation.name)
         if subcommand is None or subcommand.run is None:
-            ack(**unknown_command(name))
+            ack(**unknown_command(name, COMMANDS.names()))
             return
         if not subcommand.slow:
             subcommand.run(invocation)
             return
         ack()
-        try:
+        try:  # a Refused is answered by bot/slack/refusals.py
             subcommand.run(invocation)
-        except (Refused, UsageError) as problem:
-            text = str(problem)
-            if isinstance(problem, UsageError):
-                text += f"\nThe form is `{subcommand.usage}`."
-            invocation.reply(f":no_entry_sign: {text}")
-
-
-def help_message() -> dict[str, Any]:
-    """The reply to `/learn` and `/learn help`: every command, grouped by who may use it."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "microlearn: /learn commands"}},
-    ]
-    lines_text: list[str] = []
-    for audience, title in _AUDIENCE_TITLES.items():
-        lines = [f"`{c.usage}` — {c.summary}" for c in COMMANDS if c.audience == audience]
-        if not lines:
-            continue
-        lines_text.extend(lines)
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*{title}*\n" + "\n".join(lines)},
-            }
-        )
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": "Only you can see this. " + grammar.TARGETS_HELP,
-                }
-            ],
-        }
-    )
-    return {
-        "response_type": "ephemeral",
-        "text": "microlearn commands:\n" + "\n".join(lines_text),
-        "blocks": blocks,
-    }
-
-
-def unknown_command(name: str) -> dict[str, Any]:
-    known = ", ".join(f"`{name}`" for name in COMMANDS.names())
-    return {
-        "response_type": "ephemeral",
-        "text": (
-            f"I don't know `/learn {name}`. The commands are {known}; `/learn help` explains them."
-        ),
-    }
+        except UsageError as problem:
+            invocation.reply(f":no_entry_sign: {problem}\nThe form is `{subcommand.usage}`.")
 
 
 # -- for everyone --------------------------------------------------------------------------------
@@ -201,7 +73,7 @@ def unknown_command(name: str) -> dict[str, Any]:
 @COMMANDS.add("help", "/learn help", slow=False)
 def show_help(invocation: Invocation) -> None:
     """List these commands."""
-    invocation.ack(**help_message())
+    invocation.ack(**help_message(COMMANDS))
 
 
 @COMMANDS.add("courses", "/learn courses", slow=False)
@@ -247,7 +119,7 @@ def join(invocation: Invocation) -> None:
     """Take a course in your DMs, at your own time."""
     if not invocation.args:
         raise UsageError("Which course? `/learn courses` lists them.")
-    result = invocation.services.drips.join(
+    result = invocation.services.self_service.join(
         team_id=invocation.team_id,
         user_id=invocation.user_id,
         course_id=invocation.args.split()[0].lower(),
@@ -259,19 +131,14 @@ def join(invocation: Invocation) -> None:
         f"{result.days.describe()} at {result.at:%H:%M} your time ({result.tz}). "
         f"First lesson {when(result.first_at)}. `/learn next` sends one right now."
     )
-    _refresh_home(invocation)
-
-
-def _refresh_home(invocation: Invocation) -> None:
-    """After join, snooze and resume: an App Home on screen shows the change."""
-    home.refresh(invocation.services, invocation.client, invocation.team_id, invocation.user_id)
+    invocation.refresh_home()
 
 
 @COMMANDS.add("next", "/learn next")
 def next_lesson(invocation: Invocation) -> None:
     """Get your next lesson now (with no course running: the first recommended one)."""
     try:
-        result = invocation.services.drips.next_lesson(
+        result = invocation.services.self_service.next_lesson(
             team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
         )
     except Refused:
@@ -294,14 +161,14 @@ def next_lesson(invocation: Invocation) -> None:
 def snooze(invocation: Invocation) -> None:
     """Pause your own lessons for a few days (default 1)."""
     days = grammar.parse_days_count(invocation.args)
-    until = invocation.services.drips.snooze(
+    until = invocation.services.self_service.snooze(
         team_id=invocation.team_id, user_id=invocation.user_id, days=days, now=invocation.now
     )
     invocation.reply(
         f":zzz: Snoozed for {plural(days, 'day')}: lessons start again {when(until)}. "
         "`/learn resume` brings them back sooner."
     )
-    _refresh_home(invocation)
+    invocation.refresh_home()
 
 
 @COMMANDS.add("resume", "/learn resume")
@@ -313,14 +180,14 @@ def resume(invocation: Invocation) -> None:
     invocation.services.reminders.resume_all(  # courses paused after unanswered lessons
         team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
     )
-    upcoming = invocation.services.drips.resume_own(
+    upcoming = invocation.services.self_service.resume_own(
         team_id=invocation.team_id, user_id=invocation.user_id, now=invocation.now
     )
     if upcoming is None:
         invocation.reply("You have no lessons scheduled. `/learn courses` lists the courses.")
         return
     invocation.reply(f":arrow_forward: Resumed. Your next lesson comes {when(upcoming)}.")
-    _refresh_home(invocation)
+    invocation.refresh_home()
 
 
 @COMMANDS.add("leave", "/learn leave <course>")
@@ -328,7 +195,7 @@ def leave(invocation: Invocation) -> None:
     """Stop a course you are taking."""
     if not invocation.args:
         raise UsageError("Which course?")
-    course = invocation.services.drips.leave(
+    course = invocation.services.self_service.leave(
         team_id=invocation.team_id,
         user_id=invocation.user_id,
         course_id=invocation.args.split()[0].lower(),
@@ -343,11 +210,15 @@ def leave(invocation: Invocation) -> None:
 @COMMANDS.add("schedule", grammar.SCHEDULE_USAGE, LEAD)
 def schedule(invocation: Invocation) -> None:
     """Drip a course to channels and people (no arguments: open the form)."""
-    if not invocation.args:
-        home.open_schedule_form(invocation)
+    if not invocation.args:  # the same form as App Home's button (leads only)
+        invocation.services.roles.require_lead(
+            invocation.team_id, invocation.user_id, doing="schedule courses", now=invocation.now
+        )
+        view = schedule_form(invocation.services.catalog.catalog.courses)
+        invocation.messenger.open_view(invocation.team_id, invocation.trigger_id, view)
         return
     request = grammar.parse_schedule(invocation.args, today=invocation.now.date())
-    result = invocation.services.drips.schedule(
+    result = invocation.services.scheduling.schedule(
         team_id=invocation.team_id, lead_id=invocation.user_id, request=request, now=invocation.now
     )
     invocation.reply(schedule_summary(result))
@@ -357,7 +228,7 @@ def schedule(invocation: Invocation) -> None:
 def send(invocation: Invocation) -> None:
     """Send one lesson now (a course sends its first lesson)."""
     request = grammar.parse_send(invocation.args)
-    result = invocation.services.drips.send_now(
+    result = invocation.services.scheduling.send_now(
         team_id=invocation.team_id,
         lead_id=invocation.user_id,
         address=request.address,
@@ -429,8 +300,7 @@ def leads(invocation: Invocation) -> None:
     action, _, rest = invocation.args.partition(" ")
     if action not in ("add", "remove") or not rest.strip():
         raise UsageError("Write `/learn leads add @user` or `/learn leads remove @user`.")
-    drips = invocation.services.drips
-    drips.require_admin(
+    invocation.services.roles.require_admin(
         invocation.team_id,
         invocation.user_id,
         doing="grant or take the lead role",
@@ -458,7 +328,7 @@ def leads(invocation: Invocation) -> None:
 def _user_id(invocation: Invocation, target: Target) -> str:
     if target.id:
         return target.id
-    recipients = invocation.services.drips.resolve(invocation.team_id, [target])
+    recipients = invocation.services.targets.resolve(invocation.team_id, [target])
     return recipients.users[0]
 
 
@@ -495,7 +365,7 @@ def progress(invocation: Invocation) -> None:
 @COMMANDS.add("report", grammar.REPORT_USAGE, LEAD)
 def report(invocation: Invocation) -> None:
     """Completion, accuracy, hardest questions and a chart for your learners, with CSV files."""
-    invocation.services.drips.require_lead(
+    invocation.services.roles.require_lead(
         invocation.team_id, invocation.user_id, doing="see reports", now=invocation.now
     )
     request = grammar.parse_report(invocation.args, today=invocation.now.date())

@@ -14,7 +14,7 @@ from bot.slack.messenger import profile_of
 def register(app: App, services: Services) -> None:
     @app.event("member_joined_channel")
     def member_joined(event: dict[str, Any], context: BoltContext) -> None:
-        services.drips.member_joined(
+        services.scheduling.member_joined(
             team_id=context.team_id or event.get("team", ""),
             user_id=event["user"],
             channel_id=event["channel"],

@@ -14,11 +14,10 @@ from slack_bolt.context.respond import Respond
 from bot.domain.leaderboard import Period
 from bot.services import Services
 from bot.services.leaderboards import LeaderboardView, board_text
-from bot.services.refused import Refused
 from bot.services.wording import channel, plural
 from bot.slack import grammar
+from bot.slack.command_table import ANYONE, COMMANDS, LEAD, Invocation
 from bot.slack.grammar import UsageError
-from bot.slack.listeners.commands import ANYONE, COMMANDS, LEAD, Invocation
 from bot.slack.search_results import OPEN_ACTION
 
 _OPEN = re.compile(rf"^{OPEN_ACTION}_\d+$")
@@ -35,28 +34,19 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        # From App Home a click has no response URL: the lesson arriving in the DM says enough.
-        say = respond if body.get("response_url") else _silent
-        try:
-            lesson = services.skills.open_lesson(
-                team_id=context.team_id or "",
-                user_id=body["user"]["id"],
-                key=str(action.get("value") or "")[:201],
-                request=str(action.get("action_ts") or ""),
-                now=services.clock(),
-            )
-        except Refused as refused:
-            say(response_type="ephemeral", replace_original=False, text=str(refused))
-            return
-        say(
-            response_type="ephemeral",
-            replace_original=False,
-            text=f":arrow_forward: *{lesson.title}* is on its way to your DMs.",
+        lesson = services.skills.open_lesson(  # refused: bot/slack/refusals.py says why
+            team_id=context.team_id or "",
+            user_id=body["user"]["id"],
+            key=str(action.get("value") or "")[:201],
+            request=str(action.get("action_ts") or ""),
+            now=services.clock(),
         )
-
-
-def _silent(**_message: Any) -> None:
-    """A reply where there is nowhere to reply."""
+        if body.get("response_url"):  # from App Home, the lesson arriving in the DM says enough
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=f":arrow_forward: *{lesson.title}* is on its way to your DMs.",
+            )
 
 
 # -- /learn leaderboard --------------------------------------------------------------------------

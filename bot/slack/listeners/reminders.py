@@ -9,7 +9,6 @@ from slack_bolt.context.respond import Respond
 
 from bot.domain.numbers import whole_number
 from bot.services import Services
-from bot.services.refused import Refused
 from bot.services.reminders import RESUME_ACTION, ReminderService
 
 
@@ -32,16 +31,12 @@ def register(app: App, services: Services) -> None:
                 text="That button is out of date: `/learn progress` shows your courses.",
             )
             return
-        try:
-            resumed = services.reminders.resume(
-                team_id=context.team_id or "",
-                user_id=body["user"]["id"],
-                enrolment_id=enrolment_id,
-                now=services.clock(),
-            )
-        except Refused as refused:
-            respond(response_type="ephemeral", replace_original=False, text=str(refused))
-            return
+        resumed = services.reminders.resume(  # refused: bot/slack/refusals.py says why
+            team_id=context.team_id or "",
+            user_id=body["user"]["id"],
+            enrolment_id=enrolment_id,
+            now=services.clock(),
+        )
         respond(
             response_type="ephemeral",
             replace_original=False,

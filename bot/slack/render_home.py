@@ -1,5 +1,7 @@
-"""App Home's dashboard as Block Kit: a learner's courses, standing, reviews, mastery,
-recommendations and settings; a lead's drips with their buttons.
+"""App Home as Block Kit: the learner's dashboard, a lead's drips, and the whole Home tab.
+
+A learner's courses, standing, reviews, mastery, recommendations and settings; a lead's drips
+with their buttons.
 
 However many courses, skills, badges or drips there are, the view stays within Slack's limits
 (100 blocks, 3000 characters a section): beyond a few of each it says how many more and where
@@ -13,7 +15,8 @@ from typing import Any
 
 from bot.services.dashboard import CourseProgress, DripSummary, LearnerDashboard
 from bot.services.wording import plural, when
-from bot.slack.listeners.replies import describe_target
+from bot.slack import blockkit
+from bot.slack.render_replies import describe_target
 from bot.slack.search_results import OPEN_ACTION
 
 MAX_COURSES_SHOWN = 10
@@ -244,3 +247,21 @@ def _people_line(label: str, people: Sequence[str], *, shown: int = 5) -> str:
     names = ", ".join(f"<@{user_id}>" for user_id in people[:shown])
     more = f" and {len(people) - shown} more" if len(people) > shown else ""
     return f"\n{label}: {names}{more}"
+
+
+def home_page(
+    board: LearnerDashboard, drips: tuple[DripSummary, ...] | None, *, note: str | None = None
+) -> Block:
+    """The whole Home tab: a note on top (what a click did), the learner's part, and the lead's
+    drips when `drips` is given."""
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "microlearn"}},
+    ]
+    if note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note[:3000]}]})
+    blocks += learner_blocks(board)
+    if drips is not None:
+        blocks += lead_blocks(drips)
+    view = {"type": "home", "blocks": blocks}
+    blockkit.validate_view(view)
+    return view

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services.drips import ScheduleResult
 from bot.services.lead_reports import LeadReport
 from bot.services.reports import QuestionStats, Report
+from bot.services.scheduling import ScheduleResult
 from bot.services.wording import channel, plural, user, when
 
 
@@ -78,19 +78,7 @@ def report_sections(report: Report) -> list[str]:
         ]
         sections += _chunks(lines) if replied else ["*Discussion*: no replies yet."]
     if report.attention:
-        lines = ["*Learners to check on*"]
-        for drip in report.attention:
-            if drip.auto_paused:
-                lines.append(
-                    f"• Drip #{drip.drip_id}, paused after unanswered lessons: "
-                    f"{_people(drip.auto_paused)}"
-                )
-            if drip.waiting:
-                lines.append(
-                    f"• Drip #{drip.drip_id}, reminded and not answering yet: "
-                    f"{_people(drip.waiting)}"
-                )
-        sections += _chunks(lines)
+        sections += _chunks(_attention_lines(report))
     hardest = report.hardest
     if hardest:
         sections.append(
@@ -98,6 +86,22 @@ def report_sections(report: Report) -> list[str]:
             + "\n".join(f"• {_short(q.question.text)}: {_accuracy(q)}" for q in hardest)
         )
     return sections
+
+
+def _attention_lines(report: Report) -> list[str]:
+    """Learners a lead may want to check on, per drip: paused, or reminded and not answering."""
+    lines = ["*Learners to check on*"]
+    for drip in report.attention:
+        if drip.auto_paused:
+            lines.append(
+                f"• Drip #{drip.drip_id}, paused after unanswered lessons: "
+                f"{_people(drip.auto_paused)}"
+            )
+        if drip.waiting:
+            lines.append(
+                f"• Drip #{drip.drip_id}, reminded and not answering yet: {_people(drip.waiting)}"
+            )
+    return lines
 
 
 def _people(user_ids: tuple[str, ...], shown: int = 20) -> str:

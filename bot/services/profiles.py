@@ -1,0 +1,131 @@
+"""Time zones: look up those still unknown, re-check stale ones, stop lessons to people gone."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.domain.schedule import Days, next_slot, parse_time, zone
+from bot.services.failures import USER_GONE, reason
+from bot.services.notices import Notices
+from bot.services.people import People
+from bot.services.ports import Messenger, Profile, SlackError
+from bot.services.wording import user
+from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.learners import LearnerRepository
+
+log = logging.getLogger(__name__)
+
+PROFILE_STALE = timedelta(days=1)
+PROFILE_BATCH = 200
+BULK_PROFILES = 25  # above this many unknown people, read the directory (users.list) instead
+
+
+class ProfileRefresh:
+    def __init__(
+        self,
+        *,
+        learners: LearnerRepository,
+        enrolments: EnrolmentRepository,
+        notices: Notices,
+        people: People,
+        messenger: Messenger,
+    ) -> None:
+        self._learners = learners
+        self._enrolments = enrolments
+        self._notices = notices
+        self._people = people
+        self._messenger = messenger
+
+    def refresh(self, *, now: datetime) -> int:
+        """Learn the time zone of people waiting for one, and re-check stale ones."""
+        wanted = self._learners.learners_to_refresh(
+            stale_before=now - PROFILE_STALE, limit=PROFILE_BATCH
+        )
+        by_team: dict[str, list[str]] = {}
+        for team_id, user_id in wanted:
+            by_team.setdefault(team_id, []).append(user_id)
+        refreshed = 0
+        for team_id, users in by_team.items():
+            if len(users) > BULK_PROFILES:
+                refreshed += self._from_directory(team_id, users, now=now)
+            else:
+                refreshed += self._one_by_one(team_id, users, now=now)
+        return refreshed
+
+    def _from_directory(self, team_id: str, users: list[str], *, now: datetime) -> int:
+        """Many people: read the workspace's directory once; who is not in it is gone."""
+        refreshed = 0
+        wanted = set(users)
+        try:
+            for profile in self._messenger.profiles(team_id):
+                if profile.user_id in wanted:
+                    self._apply(team_id, profile.user_id, profile, now=now)
+                    wanted.discard(profile.user_id)
+                    refreshed += 1
+            for missing in wanted:  # not in the directory: gone
+                self._learners.mark_gone(team_id, missing, now=now)
+                self._stop_person(team_id, missing, "user_not_found", now=now)
+        except SlackError as error:
+            log.warning("time zone lookup paused for %s: %s", team_id, error.code)
+        return refreshed
+
+    def _one_by_one(self, team_id: str, users: list[str], *, now: datetime) -> int:
+        refreshed = 0
+        try:
+            for user_id in users:
+                profile = self._messenger.profile(team_id, user_id)
+                self._apply(team_id, user_id, profile, now=now)
+                refreshed += 1
+        except SlackError as error:
+            if error.code in USER_GONE:
+                self._learners.mark_gone(team_id, users[refreshed], now=now)
+                self._stop_person(team_id, users[refreshed], error.code, now=now)
+            log.warning("time zone lookup paused for %s: %s", team_id, error.code)
+        return refreshed
+
+    def _apply(self, team_id: str, user_id: str, profile: Profile, *, now: datetime) -> None:
+        learner, previous = self._people.save(team_id, profile, now=now)
+        if learner.deactivated:
+            self._stop_person(team_id, user_id, "account_inactive", now=now)
+            return
+        for enrolment in self._enrolments.enrolments(
+            team_id, recipient=user_id, statuses=("waiting", "active")
+        ):
+            if enrolment.recipient_kind != "dm":
+                continue
+            if enrolment.status == "active" and previous == learner.tz == enrolment.tz:
+                continue
+            if enrolment.status == "active" and enrolment.next_due_at is None:
+                continue
+            after = max(now, learner.snoozed_until) if learner.snoozed_until else now
+            due = next_slot(
+                Days.decode(enrolment.days),
+                parse_time(enrolment.at_time),
+                zone(learner.tz),
+                after=after,
+                start_on=enrolment.start_on,
+            )
+            self._enrolments.reschedule(
+                enrolment.id,
+                next_due_at=due,
+                status="active",
+                tz=learner.tz,
+                only_if_status=("waiting", "active"),
+            )
+
+    def _stop_person(self, team_id: str, user_id: str, code: str, *, now: datetime) -> None:
+        for enrolment in self._enrolments.enrolments(
+            team_id, recipient=user_id, statuses=("waiting", "active", "paused")
+        ):
+            self._enrolments.stop(enrolment.id)
+            self._notices.dm(
+                team_id=team_id,
+                user_id=enrolment.enrolled_by,
+                key=f"gone:{enrolment.id}",
+                text=f"{user(user_id)} can't get lessons any more ({reason(code)}), so I stopped "
+                f"their lessons of *{enrolment.course}* (drip #{enrolment.drip_id}).",
+                now=now,
+                drip_id=enrolment.drip_id,
+            )
+            self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now)

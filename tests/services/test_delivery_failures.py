@@ -1,0 +1,124 @@
+"""The tick's sending as services: a post Slack refuses for now is retried later; one to an
+account that is gone fails once, stops the learner's lessons and tells the lead once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.domain.schedule import Target, TargetKind
+from bot.services.compose import DeliveryComposer
+from bot.services.drain import Drain
+from bot.services.failures import FailurePolicy
+from bot.services.pacing import Pacer
+from bot.services.planner import Planner
+from bot.services.ports import SlackError
+from bot.services.posting import Poster
+from bot.services.scheduling import ScheduleRequest
+from bot.slack.render import SlackComposer
+from bot.storage.db import Database
+from bot.storage.plan import PlanRepository
+from tests.services.drip_world import ANN, COURSE, LEAD, NOW, TEAM, DripWorld, drip_world
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def world(db: Database) -> DripWorld:
+    return drip_world(db)
+
+
+def drain_for(world: DripWorld, clock: Clock) -> Drain:
+    failures = FailurePolicy(
+        outbox=world.outbox,
+        enrolments=world.enrolments,
+        notices=world.notices,
+        catalog=world.catalog,
+        clock=clock,
+    )
+    planner = Planner(
+        plans=PlanRepository(world.db),
+        repository=world.repository,
+        notices=world.notices,
+        catalog=world.catalog,
+        grace=timedelta(hours=12),
+    )
+    poster = Poster(
+        outbox=world.outbox,
+        learners=world.learners,
+        catalog=world.catalog,
+        messenger=world.slack,
+        compose=DeliveryComposer(catalog=world.catalog, composer=SlackComposer()),
+        failures=failures,
+        pacer=Pacer(rate=1_000, burst=1_000),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    return Drain(outbox=world.outbox, planner=planner, poster=poster, clock=clock)
+
+
+def send_to_ann(world: DripWorld) -> None:
+    world.scheduling.send_now(
+        team_id=TEAM,
+        lead_id=LEAD,
+        address=COURSE,
+        targets=(Target(TargetKind.USER, ANN, "ann"),),
+        now=NOW,
+    )
+
+
+def test_a_post_slack_refuses_for_now_is_retried_later_and_then_sent(world: DripWorld) -> None:
+    clock = Clock(NOW)
+    drain = drain_for(world, clock)
+    send_to_ann(world)
+    world.slack.refusing[ANN] = SlackError("internal_error", permanent=False)
+    first = drain.drain(now=NOW)
+    assert (first.sent, first.retried, first.failed, first.messages) == (0, 1, 0, 0)
+    del world.slack.refusing[ANN]
+    assert drain.drain(now=clock.now).sent == 0  # backing off
+    clock.now += timedelta(minutes=1)
+    later = drain.drain(now=clock.now)
+    assert (later.sent, later.retried) == (1, 0)
+    assert later.messages == len(world.slack.posts) > 1  # the lesson and its questions
+
+
+def test_a_learner_gone_from_slack_stops_their_lessons_and_the_lead_is_told_once(
+    world: DripWorld,
+) -> None:
+    clock = Clock(NOW)
+    drain = drain_for(world, clock)
+    drip = world.scheduling.schedule(
+        team_id=TEAM,
+        lead_id=LEAD,
+        request=ScheduleRequest(COURSE, (Target(TargetKind.USER, ANN, "ann"),)),
+        now=NOW,
+    )
+    assert drip.first_at is not None
+    clock.now = drip.first_at
+    world.slack.refusing[ANN] = SlackError("account_inactive", permanent=True)
+    Planner(
+        plans=PlanRepository(world.db),
+        repository=world.repository,
+        notices=world.notices,
+        catalog=world.catalog,
+        grace=timedelta(hours=12),
+    ).plan(now=clock.now)
+    report = drain.drain(now=clock.now)
+    # The welcome and the lesson fail; only the lesson's failure is the lead's to hear about.
+    assert (report.sent, report.failed) == (1, 2)
+    [enrolment] = world.enrolments.enrolments(TEAM, drip_id=drip.drip_id)
+    assert enrolment.status == "stopped"
+    told = [str(message.get("text")) for channel, message in world.slack.posts if channel == LEAD]
+    assert len(told) == 1
+    assert "I couldn't deliver" in told[0] and "I stopped these lessons" in told[0]
+    assert drain.drain(now=clock.now + timedelta(hours=1)).messages == 0
