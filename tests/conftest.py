@@ -55,6 +55,12 @@ def count_database_run(url: str) -> None:
     _ran["postgresql" if url.startswith("postgresql") else "sqlite"] += 1
 
 
+def postgres_unreachable() -> str | None:
+    """Why PostgreSQL did not answer when the session started, or None: probed once per process,
+    so a module's fixtures do not probe again (and, on a loaded machine, time out)."""
+    return _postgres.get("reason")
+
+
 def _require_postgres() -> bool:
     return os.environ.get("MICROLEARN_REQUIRE_POSTGRES") == "1"
 
@@ -76,6 +82,55 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if _require_postgres() and exitstatus == 0 and _ran["postgresql"] == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# Modules whose tests take seconds each (they start `microlearn` processes, a browser, or two
+# processes racing): under xdist they go out first, so that the run does not end with one
+# worker still busy on one of them while the other has nothing left. Only the order changes.
+SLOW_FIRST = (
+    "tests/e2e/",
+    "tests/deploy/test_healthcheck.py",
+    "tests/sandbox/test_cli.py",
+    "tests/sandbox/test_browser",
+    "tests/services/test_send_rate.py",
+    "tests/storage/test_backup.py",
+    "tests/storage/test_plan.py",
+    "tests/services/test_charts.py",
+    "tests/test_cli.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`: the slow modules first (SLOW_FIRST; xdist hands out whole
+    groups first, largest first, then single tests in this order), and `xdist_group` kept
+    working.
+
+    A worker tells the controller a test's group by appending `@group` to its node id. pytest
+    9.2 keeps node ids in a structured `_id`, so pytest-xdist 3.8's change to `_nodeid` is lost
+    and every group is split across workers (pytest-xdist issue 1386): each worker then builds
+    the group's module fixtures (a sandbox, a browser, a wheel) itself. Where the suffix is
+    missing, it is set the way pytest now keeps it."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    # A stable sort: each module's tests stay together, in pytest's order.
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
+    for item in items:
+        groups = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        if not groups or "@" in item.nodeid.rpartition("]")[2]:
+            continue
+        grouped = f"{item.nodeid}@{'_'.join(groups)}"
+        if hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId
+
+            item._id = NodeId.parse(grouped)
+        else:
+            item._nodeid = grouped  # type: ignore[attr-defined]  # pytest before 9.2
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -1,11 +1,16 @@
+"""Settings from the environment and `.env`, and what `microlearn` says when they are wrong."""
+
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.config import ConfigError, load_settings, parse_env_file, settings_from
 
 
@@ -158,6 +163,35 @@ def _microlearn(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Comple
     )
 
 
+# `microlearn …` in this process: exit code and standard error, with only `env` set, in tmp_path.
+Here = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture
+def here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Here:
+    """For the commands that get as far as importing the whole app (a new process would only
+    import it again, a second or more each); the lines and codes are bot.cli.main's either way,
+    and `python -m bot` is that main (the tests above and test_cli's run it as a process)."""
+
+    def run(*args: str, env: dict[str, str]) -> tuple[int, str]:
+        for name in list(os.environ):
+            if name.startswith(("SLACK_", "MICROLEARN_")) or name in (
+                "DATABASE_URL",
+                "LESSONS_DIR",
+                "PROMETHEUS_MULTIPROC_DIR",
+            ):
+                monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        code = main(list(args))
+        return code, capsys.readouterr().err
+
+    return run
+
+
 def test_bad_configuration_stops_with_one_clear_line(tmp_path: Path) -> None:
     result = _microlearn("serve", env={"MICROLEARN_TICK_SECONDS": "soon"}, cwd=tmp_path)
     assert result.returncode == 2
@@ -167,24 +201,24 @@ def test_bad_configuration_stops_with_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_without_credentials_explains_how_to_get_them(tmp_path: Path) -> None:
-    result = _microlearn("serve", env={}, cwd=tmp_path)
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert "Missing: SLACK_BOT_TOKEN, SLACK_APP_TOKEN" in result.stderr
-    assert "deploy/slack-manifest.yaml" in result.stderr
-    assert "connections:write" in result.stderr
-    assert len(result.stderr.splitlines()) <= 24  # one screen
+def test_serve_without_credentials_explains_how_to_get_them(here: Here) -> None:
+    code, stderr = here("serve", env={})
+    assert code == 1
+    assert "Traceback" not in stderr
+    assert "Missing: SLACK_BOT_TOKEN, SLACK_APP_TOKEN" in stderr
+    assert "deploy/slack-manifest.yaml" in stderr
+    assert "connections:write" in stderr
+    assert len(stderr.splitlines()) <= 24  # one screen
 
 
-def test_http_mode_asks_for_the_signing_secret(tmp_path: Path) -> None:
+def test_http_mode_asks_for_the_signing_secret(tmp_path: Path, here: Here) -> None:
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-1\n", encoding="utf-8")
-    result = _microlearn("serve", "--http", env={}, cwd=tmp_path)
-    assert result.returncode == 1
-    assert "Missing: SLACK_SIGNING_SECRET" in result.stderr
+    code, stderr = here("serve", "--http", env={})
+    assert code == 1
+    assert "Missing: SLACK_SIGNING_SECRET" in stderr
 
 
-def test_serve_refuses_broken_lessons_and_lists_the_problems(tmp_path: Path) -> None:
+def test_serve_refuses_broken_lessons_and_lists_the_problems(tmp_path: Path, here: Here) -> None:
     course = tmp_path / "lessons" / "demo"
     course.mkdir(parents=True)
     (course / "course.yaml").write_text("title: Demo\ndescription: d\n", encoding="utf-8")
@@ -193,9 +227,9 @@ def test_serve_refuses_broken_lessons_and_lists_the_problems(tmp_path: Path) -> 
         encoding="utf-8",
     )
     env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "LESSONS_DIR": "lessons"}
-    result = _microlearn("serve", env=env, cwd=tmp_path)
-    assert result.returncode == 1
-    lines = result.stderr.splitlines()
+    code, stderr = here("serve", env=env)
+    assert code == 1
+    lines = stderr.splitlines()
     assert lines[0].startswith(
         "lessons/demo/01-intro.md:6: unknown template variable 'learner.frist_name'"
     )
@@ -248,10 +282,10 @@ def test_half_an_oauth_setup_stops_with_one_clear_line(tmp_path: Path) -> None:
     assert line.startswith("microlearn: SLACK_CLIENT_ID set but SLACK_CLIENT_SECRET, SLACK_STATE")
 
 
-def test_oauth_needs_http_mode(tmp_path: Path) -> None:
-    result = _microlearn("serve", env={**OAUTH, "SLACK_APP_TOKEN": "xapp-1"}, cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [
+def test_oauth_needs_http_mode(here: Here) -> None:
+    code, stderr = here("serve", env={**OAUTH, "SLACK_APP_TOKEN": "xapp-1"})
+    assert code == 2
+    assert stderr.splitlines() == [
         "microlearn: installing in several workspaces (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, "
         "SLACK_STATE_SECRET) needs HTTP mode: run `microlearn serve --http` (Slack's install "
         "redirect needs a public URL)"
@@ -289,14 +323,14 @@ def test_a_bad_log_format_or_probe_port_is_one_line_and_exit_2(
     assert result.stderr.splitlines() == [line]
 
 
-def test_an_unusable_prometheus_directory_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_an_unusable_prometheus_directory_is_one_line_and_exit_2(
+    tmp_path: Path, here: Here
+) -> None:
     taken = tmp_path / "not-a-directory"
     taken.write_text("")
-    result = _microlearn(
-        "serve", "--http", env={"PROMETHEUS_MULTIPROC_DIR": str(taken)}, cwd=tmp_path
-    )
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [
+    code, stderr = here("serve", "--http", env={"PROMETHEUS_MULTIPROC_DIR": str(taken)})
+    assert code == 2
+    assert stderr.splitlines() == [
         f"microlearn: PROMETHEUS_MULTIPROC_DIR={taken} cannot be used (File exists); point it "
         "at a writable directory of its own, or unset it to let microlearn make one"
     ]

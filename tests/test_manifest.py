@@ -100,7 +100,7 @@ def test_every_scope_serves_a_method_the_code_calls_or_an_event_it_subscribes_to
 def test_every_subscribed_event_has_a_listener() -> None:
     events = set(_manifest()["settings"]["event_subscriptions"]["bot_events"])
     code = "\n".join(p.read_text(encoding="utf-8") for p in _bot_code())
-    listened = set(re.findall(r"@app\.event\(\"(\w+)\"", code))
+    listened = set(re.findall(r"\bapp\.event\(\"(\w+)\"", code))
     assert {event.split(".")[0] for event in events} <= listened
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import configure_logging
 
 from . import lessons, operations, people, reports, serving
 from .exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -57,6 +56,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except ConfigError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_USAGE
+    # Here, not at the top: bot.logs brings in the services and storage, and `--version`,
+    # `--help` and a malformed setting answer without them.
+    from bot.logs import configure_logging
+
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
     handler = getattr(args, "handler", None)
     if handler is None:

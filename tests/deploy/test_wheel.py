@@ -26,6 +26,9 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 pytestmark = [
     pytest.mark.slow,
+    # One worker builds and installs the wheel once for all four tests (a module fixture is
+    # per worker: split across two, both would build it).
+    pytest.mark.xdist_group("wheel"),
     pytest.mark.skipif(
         not RUN_SLOW,
         reason="slow: pip installs the runtime dependencies (about a minute); "

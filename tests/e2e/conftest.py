@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import count_database_run
+from tests.conftest import count_database_run, postgres_unreachable
 from tests.standin import SlackDriver, SlackStandIn
 from tests.support import databases
 from tests.support.process import SIGNING_SECRET, BotProcess, bot_environment, start_http_bot
@@ -19,7 +19,15 @@ def standin() -> Iterator[SlackStandIn]:
         yield server
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# Each database's e2e tests run on one xdist worker, so that a module's running server (the
+# module fixtures below) starts once per database rather than once per worker that gets a test.
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.xdist_group("e2e-sqlite")),
+        pytest.param("postgresql", marks=pytest.mark.xdist_group("e2e-postgresql")),
+    ],
+)
 def e2e_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
@@ -27,7 +35,7 @@ def e2e_database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'microlearn.db'}"
         return
-    reason = databases.postgres_unreachable_reason(databases.postgres_test_url())
+    reason = postgres_unreachable()
     if reason:
         pytest.skip(f"PostgreSQL does not answer: {reason}")
     url = databases.create_postgres_database(databases.postgres_test_url(), prefix="microlearn_e2e")

@@ -14,6 +14,9 @@ import pytest
 
 from tests.support.process import ROOT, free_port
 
+# One server for the module: its tests run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("e2e-buffering")
+
 DEADLINE = 1.0  # seconds a request may take to arrive, for this server only
 # An echo app on two threads; `/refused` is refused from its headers (as a missing signature is).
 SERVER = """

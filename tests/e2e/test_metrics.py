@@ -26,6 +26,7 @@ from tests.support.process import (
     start_http_bot,
     wait_until_connected,
 )
+from tests.support.waiting import until
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -91,7 +92,7 @@ def test_metrics_show_a_delivery_and_an_answer(
                 and value(scrape(url)[1], "microlearn_deliveries_sent_total", kind="lesson") == 1
             )
 
-        assert standin.wait_for(answered, timeout=15), scrape(url)[1]
+        assert until(answered, timeout=15, every=0.05), scrape(url)[1]
         _, after = scrape(url)
     finally:
         assert bot.stop() == 0
@@ -169,7 +170,7 @@ def test_two_workers_are_added_up_in_every_scrape(
         def ticks() -> float | None:
             return value(scrape(url)[1], "microlearn_tick_duration_seconds_count")
 
-        assert standin.wait_for(lambda: ticks() == 2, timeout=45), scrape(url)[1]
+        assert until(lambda: ticks() == 2, timeout=45, every=0.05), scrape(url)[1]
         # Whichever worker answers, it reports both workers' one tick each.
         seen = {ticks() for _ in range(12)}
         _, samples = scrape(url)
@@ -178,8 +179,8 @@ def test_two_workers_are_added_up_in_every_scrape(
         assert live.exists()  # its tick lag
         # A worker that exits stops counting in the live gauges; its counters still count.
         os.kill(int(min(workers)), signal.SIGTERM)
-        assert standin.wait_for(lambda: not live.exists(), timeout=30)
-        assert standin.wait_for(lambda: ticks() == 3, timeout=45)  # gunicorn's new worker
+        assert until(lambda: not live.exists(), timeout=30)
+        assert until(lambda: ticks() == 3, timeout=45, every=0.05)  # gunicorn's new worker
     finally:
         assert bot.stop() == 0
     assert seen == {2}
