@@ -52,6 +52,7 @@ from bot.slack.messenger import SlackMessenger
 from bot.slack.render import SlackComposer
 from bot.storage.answers import AnswerRepository
 from bot.storage.auto_pauses import AutoPauseRepository
+from bot.storage.cards import CardRepository
 from bot.storage.content import ContentRepository
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database
@@ -175,6 +176,7 @@ class _Core:
     outbox: Outbox
     notices: Notices
     answers: AnswerRepository
+    cards: CardRepository
     insights: InsightsRepository
     people: People
     roles: Roles
@@ -201,6 +203,7 @@ def _core(
     outbox = Outbox(db)
     notices = Notices(outbox)
     answers = AnswerRepository(db)
+    cards = CardRepository(db)
     kick = Kick()
     composer = SlackComposer()
     people = People(learners, messenger, admins=settings.admins)
@@ -217,12 +220,13 @@ def _core(
         outbox=outbox,
         notices=notices,
         answers=answers,
+        cards=cards,
         insights=InsightsRepository(db),
         people=people,
         roles=Roles(people),
         targets=Targets(messenger=messenger, bot_user_id=messenger.bot_user_id),
         reviews=ReviewService(
-            answers=answers,
+            cards=cards,
             learners=learners,
             outbox=outbox,
             load=ReviewLoadRepository(db),
@@ -434,7 +438,7 @@ def _learning(core: _Core) -> _Learning:
         drips=repository,
         learners=core.learners,
         enrolments=core.enrolments,
-        answers=core.answers,
+        cards=core.cards,
         game=game,
         catalog=core.catalog,
         people=core.people,

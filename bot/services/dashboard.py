@@ -21,7 +21,7 @@ from bot.services.leaderboards import LeaderboardService
 from bot.services.people import People
 from bot.services.reviews import ReviewService
 from bot.services.skills import SkillService
-from bot.storage.answers import AnswerRepository
+from bot.storage.cards import CardRepository
 from bot.storage.dashboard import DashboardRepository, DripProgress
 from bot.storage.drips import DripRecord, DripRepository
 from bot.storage.enrolments import EnrolmentRepository
@@ -98,7 +98,7 @@ class DashboardService:
         drips: DripRepository,
         learners: LearnerRepository,
         enrolments: EnrolmentRepository,
-        answers: AnswerRepository,
+        cards: CardRepository,
         game: GamifyRepository,
         catalog: CatalogService,
         people: People,
@@ -114,7 +114,7 @@ class DashboardService:
         self._drips = drips
         self._learners = learners
         self._enrolments = enrolments
-        self._answers = answers
+        self._cards = cards
         self._game = game
         self._catalog = catalog
         self._people = people
@@ -186,7 +186,7 @@ class DashboardService:
 
     def reviews_due(self, *, team_id: str, user_id: str, now: datetime) -> ReviewsDue:
         until = self._end_of_day(team_id, user_id, now=now)
-        cards = self._answers.cards_of(team_id, user_id)
+        cards = self._cards.cards_of(team_id, user_id)
         later = [c.due_at for c in cards if c.status == "active" and c.due_at > until]
         return ReviewsDue(
             due=sum(1 for c in cards if c.status == "active" and c.due_at <= until),

@@ -19,7 +19,7 @@ from bot.domain.review_load import (
     todays_reviews,
 )
 from bot.domain.schedule import DEFAULT_AT, Days, next_slot, parse_time, zone
-from bot.storage.answers import AnswerRepository, CardRecord
+from bot.storage.cards import CardRecord, CardRepository
 from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Outbox
 from bot.storage.review_load import ReviewLoadRepository
@@ -35,13 +35,13 @@ class ReviewService:
     def __init__(
         self,
         *,
-        answers: AnswerRepository,
+        cards: CardRepository,
         learners: LearnerRepository,
         outbox: Outbox,
         load: ReviewLoadRepository,
         per_day: int = DEFAULT_REVIEWS_PER_DAY,
     ) -> None:
-        self._answers = answers
+        self._cards = cards
         self._learners = learners
         self._outbox = outbox
         self._load = load
@@ -58,7 +58,7 @@ class ReviewService:
         now: datetime,
     ) -> datetime | None:
         """Update the learner's card for a graded answer; return when it comes back, if it does."""
-        existing = self._answers.card(team_id, user_id, question_id)
+        existing = self._cards.card(team_id, user_id, question_id)
         if existing is None and correct:
             return None  # right the first time: nothing to repeat
         if existing is not None and existing.status == "mastered":
@@ -73,7 +73,7 @@ class ReviewService:
         card, _ = _SCHEDULER.review_card(card, Rating.Good if correct else Rating.Again, now)
         mastered = correct and card.due - now >= MASTERED_AFTER
         due = self.slot_after(team_id, user_id, card.due, answered=now)
-        self._answers.save_card(
+        self._cards.save_card(
             team_id=team_id,
             user_id=user_id,
             question_id=question_id,
@@ -121,7 +121,7 @@ class ReviewService:
         days, at, tz = self._schedule(team_id, user_id)
         today = now.astimezone(tz).date()
         sent_today = self._load.sent_on(team_id, user_id, today)
-        cards = {card.id: card for card in self._answers.cards_of(team_id, user_id)}
+        cards = {card.id: card for card in self._cards.cards_of(team_id, user_id)}
         chosen = [
             cards[due.id]
             for due in todays_reviews(
@@ -171,14 +171,14 @@ class ReviewService:
         double click, or the tick at the same moment, queues every review once.
         """
         queued = 0
-        for card in self._answers.cards_of(team_id, user_id):
+        for card in self._cards.cards_of(team_id, user_id):
             if card.status == "active" and card.due_at <= until:
                 queued += self._queue(card, now=now, pulled=True)
         return queued
 
     def _queue(self, card: CardRecord, *, now: datetime, pulled: bool = False) -> int:
         round_ = card.reviews + 1
-        if not self._answers.review_sent(card.id, reviews=round_, hold_until=now + HOLD):
+        if not self._cards.review_sent(card.id, reviews=round_, hold_until=now + HOLD):
             return 0  # another process queued it
         self._outbox.enqueue(
             team_id=card.team_id,
@@ -201,7 +201,7 @@ class ReviewService:
         Returns how many moved. Cards already due keep their date and come first afterwards.
         """
         moved = 0
-        for card in self._answers.cards_of(team_id, user_id):
+        for card in self._cards.cards_of(team_id, user_id):
             if card.status != "active":
                 continue
             shifted = shift_for_snooze(card.due_at, snooze_start=start, snooze_end=end)
@@ -215,7 +215,7 @@ class ReviewService:
         self, team_id: str, user_id: str, *, now: datetime
     ) -> tuple[int, datetime | None]:
         """(reviews due now, when the next one comes)."""
-        cards = self._answers.cards_of(team_id, user_id)
+        cards = self._cards.cards_of(team_id, user_id)
         due = sum(1 for card in cards if card.status == "sent" or card.due_at <= now)
         upcoming = [c.due_at for c in cards if c.status == "active" and c.due_at > now]
         return due, min(upcoming) if upcoming else None

@@ -1,19 +1,28 @@
-"""Answers, completions and review cards; and the reads behind progress and reports."""
+"""Answers and completions; and the reads behind progress and reports."""
 
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import col
 
 from bot.domain.points import Award
-from bot.storage.db import Database, Direct, insert_for_dialect
-from bot.storage.gamify import INSERT_POINTS, points_params, points_row, with_points
+from bot.storage.db import Database
+from bot.storage.fastlane import (
+    ANSWERED_POSITIONS,
+    INSERT_ANSWER,
+    INSERT_ANSWER_WITH_POINTS,
+    INSERT_COMPLETION,
+    INSERT_COMPLETION_WITH_POINTS,
+    QUESTION_REF,
+    STORED_ANSWER,
+    DirectConnection,
+)
 from bot.storage.models import (
     Answer,
     Completion,
@@ -22,8 +31,8 @@ from bot.storage.models import (
     Learner,
     Lesson,
     Question,
-    ReviewCard,
 )
+from bot.storage.rows import record
 from bot.storage.types import MAX_ROW_ID
 
 
@@ -71,28 +80,6 @@ class AnswerRecord:
 
 
 @dataclass(frozen=True)
-class CardState:
-    card: dict[str, Any]
-    reviews: int
-    status: str
-
-
-@dataclass(frozen=True)
-class CardRecord:
-    id: int
-    team_id: str
-    user_id: str
-    question_id: int
-    card: dict[str, Any]
-    due_at: datetime
-    reviews: int
-    status: str
-    course: str
-    lesson: str
-    position: int
-
-
-@dataclass(frozen=True)
 class AnswerRow:
     """One stored answer with who, where and what, for reports."""
 
@@ -134,27 +121,12 @@ class AnswerRepository:
         if not (0 < delivery_id <= MAX_ROW_ID and 0 < position <= MAX_ROW_ID):
             return None  # no such row, and past what the id columns hold
         with self._db.direct() as connection:
-            row = connection.first(
-                _QUESTION_REF, {"delivery_id": delivery_id, "position": position}
-            )
+            row = connection.first(QUESTION_REF, {"delivery_id": delivery_id, "position": position})
         if row is None:
             return self._review_item(delivery_id, position)
-        found, team, recipient, recipient_kind, kind, lesson_id, payload, drip, course, lesson = (
-            row[:10]
-        )
-        return QuestionRef(
-            delivery_id=found,
-            team_id=team,
-            recipient=recipient,
-            recipient_kind=recipient_kind,
-            kind=kind,
-            course=course,
-            lesson=lesson,
-            lesson_id=lesson_id,
-            question_id=row[10],
-            position=position,
-            attempt=int((payload or {}).get("attempt", 1)),
-            drip_id=drip,
+        payload = row.pop("payload") or {}
+        return record(
+            QuestionRef, row, position=position, attempt=int(payload.get("attempt", 1)), item=None
         )
 
     def _review_item(self, delivery_id: int, item: int) -> QuestionRef | None:
@@ -199,9 +171,9 @@ class AnswerRepository:
         with self._db.read() as session:
             row = session.execute(
                 select(
-                    col(Course.slug),
-                    col(Lesson.slug),
-                    col(Lesson.id),
+                    col(Course.slug).label("course"),
+                    col(Lesson.slug).label("lesson"),
+                    col(Lesson.id).label("lesson_id"),
                     col(Delivery.team_id),
                     col(Delivery.recipient),
                     col(Delivery.recipient_kind),
@@ -211,7 +183,7 @@ class AnswerRepository:
                 .join(Course, col(Course.id) == col(Lesson.course_id))
                 .where(col(Delivery.id) == delivery_id)
             ).first()
-        return None if row is None else DeliveredLesson(*row)
+        return None if row is None else record(DeliveredLesson, row._mapping)
 
     def record(
         self,
@@ -247,35 +219,28 @@ class AnswerRepository:
             "message_ts": message_ts,
             "answered_at": now,
         }
-        # The points go with the answer: on PostgreSQL in the same statement (one round trip),
-        # on SQLite in the same transaction (statements cost no round trip there).
-        together = award is not None and not self._db.is_sqlite
-        with (
-            self._db.direct(write=True, urgent=True) as connection,  # before the ack
-            connection.atomic() if award is not None and not together else nullcontext(),
-        ):
-            # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-            if together:
-                assert award is not None
-                inserted = connection.first(
-                    _INSERT_ANSWER_WITH_POINTS,
-                    {**values, **points_params(award, course=ref.course)},
-                )
-            else:
-                inserted = connection.first(_INSERT_ANSWER, values)
+        with self._writing(award, urgent=True) as connection:  # before the ack
+            inserted = connection.insert_once(
+                (INSERT_ANSWER, INSERT_ANSWER_WITH_POINTS),
+                values,
+                award=award,
+                course=ref.course,
+                now=now,
+            )
             if inserted is not None:
-                if award is not None and not together:
-                    connection.run(
-                        INSERT_POINTS,
-                        points_row(team_id, user_id, award, course=ref.course, now=now),
-                    )
                 stored = AnswerRecord(
-                    inserted[0], user_id, ref.question_id, ref.attempt, choice[:3000], correct, now
+                    id=inserted["id"],
+                    user_id=user_id,
+                    question_id=ref.question_id,
+                    attempt=ref.attempt,
+                    choice=choice[:3000],
+                    correct=correct,
+                    answered_at=now,
                 )
                 return stored, True
-            row = connection.first(_STORED_ANSWER, key)
+            row = connection.first(STORED_ANSWER, key)
         assert row is not None  # the conflicting answer, which is never deleted
-        return AnswerRecord(*row), False
+        return record(AnswerRecord, row), False
 
     def choices(self, question_id: int, *, attempt: int = 1) -> Counter[str]:
         """How often each choice was given (poll results)."""
@@ -303,10 +268,10 @@ class AnswerRepository:
     def answered_positions(self, team_id: str, user_id: str, delivery_id: int) -> set[int]:
         with self._db.direct() as connection:
             rows = connection.all(
-                _ANSWERED_POSITIONS,
+                ANSWERED_POSITIONS,
                 {"team_id": team_id, "user_id": user_id, "delivery_id": delivery_id},
             )
-        return {position for (position,) in rows}
+        return {row["position"] for row in rows}
 
     def complete(
         self,
@@ -330,131 +295,25 @@ class AnswerRepository:
             "delivery_id": delivery_id,
             "completed_at": now,
         }
-        together = award is not None and not self._db.is_sqlite  # as in `record`
-        with (
-            self._db.direct(write=True) as connection,
-            connection.atomic() if award is not None and not together else nullcontext(),
-        ):
-            if together:
-                assert award is not None
-                inserted = connection.first(
-                    _INSERT_COMPLETION_WITH_POINTS,
-                    {**values, **points_params(award, course=course)},
-                )
-            else:
-                inserted = connection.first(_INSERT_COMPLETION, values)
-            if inserted is not None and award is not None and not together:
-                connection.run(
-                    INSERT_POINTS, points_row(team_id, user_id, award, course=course, now=now)
-                )
+        with self._writing(award) as connection:
+            inserted = connection.insert_once(
+                (INSERT_COMPLETION, INSERT_COMPLETION_WITH_POINTS),
+                values,
+                award=award,
+                course=course,
+                now=now,
+            )
         return inserted is not None
 
-    # -- review cards ---------------------------------------------------------------------------
-
-    def card(self, team_id: str, user_id: str, question_id: int) -> CardState | None:
-        """The learner's card for a question, without the course it belongs to (one table)."""
-        with self._db.direct() as connection:
-            row = connection.first(
-                _CARD, {"team_id": team_id, "user_id": user_id, "question_id": question_id}
-            )
-        return None if row is None else CardState(dict(row[0]), row[1], row[2])
-
-    def due_cards(self, *, now: datetime, limit: int) -> list[CardRecord]:
-        """Cards due by `now`, but none of a learner who is snoozed (theirs wait for the end)
-        or deactivated in Slack (theirs wait for good)."""
-        snoozed = (
-            select(col(Learner.id))
-            .where(
-                col(Learner.team_id) == col(ReviewCard.team_id),
-                col(Learner.user_id) == col(ReviewCard.user_id),
-                or_(col(Learner.snoozed_until) > now, col(Learner.deactivated).is_(True)),
-            )
-            .exists()
-        )
-        return self._cards(
-            col(ReviewCard.status).in_(("active", "sent")),
-            col(ReviewCard.due_at) <= now,
-            ~snoozed,
-            limit=limit,
-        )
-
-    def cards_of(self, team_id: str, user_id: str) -> list[CardRecord]:
-        """Cards still being reviewed: scheduled (active) or sent and awaiting an answer."""
-        return self._cards(
-            col(ReviewCard.team_id) == team_id,
-            col(ReviewCard.user_id) == user_id,
-            col(ReviewCard.status).in_(("active", "sent")),
-        )
-
-    def _cards(self, *where: Any, limit: int | None = None) -> list[CardRecord]:
-        with self._db.read() as session:
-            query = (
-                select(ReviewCard, col(Course.slug), col(Lesson.slug), col(Question.position))
-                .join(Question, col(Question.id) == col(ReviewCard.question_id))
-                .join(Lesson, col(Lesson.id) == col(Question.lesson_id))
-                .join(Course, col(Course.id) == col(Lesson.course_id))
-                .where(*where)
-                .order_by(col(ReviewCard.due_at), col(ReviewCard.id))
-            )
-            if limit is not None:
-                query = query.limit(limit)
-            rows = session.execute(query).all()
-        cards = []
-        for card, course, lesson, position in rows:
-            assert card.id is not None
-            cards.append(
-                CardRecord(
-                    id=card.id,
-                    team_id=card.team_id,
-                    user_id=card.user_id,
-                    question_id=card.question_id,
-                    card=dict(card.card),
-                    due_at=card.due_at,
-                    reviews=card.reviews,
-                    status=card.status,
-                    course=course,
-                    lesson=lesson,
-                    position=position,
-                )
-            )
-        return cards
-
-    def save_card(
-        self,
-        *,
-        team_id: str,
-        user_id: str,
-        question_id: int,
-        card: dict[str, Any],
-        due_at: datetime,
-        status: str,
-        now: datetime,
-    ) -> None:
-        """Create or update the learner's card for a question."""
-        with self._db.direct(write=True) as connection:
-            connection.run(
-                _UPSERT_CARD,
-                {
-                    "team_id": team_id,
-                    "user_id": user_id,
-                    "question_id": question_id,
-                    "card": card,
-                    "due_at": due_at,
-                    "reviews": 0,
-                    "status": status,
-                    "updated_at": now,
-                },
-            )
-
-    def review_sent(self, card_id: int, *, reviews: int, hold_until: datetime) -> bool:
-        """Count a review as sent, and hold the card until it is answered."""
-        with self._db.write() as session:
-            result = session.execute(
-                update(ReviewCard)
-                .where(col(ReviewCard.id) == card_id, col(ReviewCard.reviews) == reviews - 1)
-                .values(reviews=reviews, due_at=hold_until, status="sent")
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+    @contextmanager
+    def _writing(self, award: Award | None, *, urgent: bool = False) -> Iterator[DirectConnection]:
+        """The fast lane for a write; on SQLite, with `award`, in one transaction (the answer or
+        completion and its points: see `DirectConnection.insert_once`)."""
+        with (
+            self._db.direct(write=True, urgent=urgent) as connection,
+            connection.atomic() if award is not None and self._db.is_sqlite else nullcontext(),
+        ):
+            yield connection
 
     # -- progress and reports -------------------------------------------------------------------
 
@@ -576,123 +435,3 @@ class AnswerRepository:
                 .group_by(col(Lesson.slug))
             ).all()
         return {slug: count for slug, count in rows}
-
-
-# -- the answer path's statements, built once -----------------------------------------------------
-# A click runs several small statements; building them anew each time costs more CPU than
-# running them, so they are built here with bound parameters and reused.
-
-_QUESTION_REF = Direct(
-    select(
-        col(Delivery.id),
-        col(Delivery.team_id),
-        col(Delivery.recipient),
-        col(Delivery.recipient_kind),
-        col(Delivery.kind),
-        col(Delivery.lesson_id),
-        col(Delivery.payload),
-        col(Delivery.drip_id),
-        col(Course.slug).label("course"),
-        col(Lesson.slug).label("lesson"),
-        col(Question.id).label("question_id"),
-    )
-    .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id))
-    .join(Course, col(Course.id) == col(Lesson.course_id))
-    .join(
-        Question,
-        and_(
-            col(Question.lesson_id) == col(Lesson.id),
-            col(Question.position) == bindparam("position"),
-        ),
-    )
-    .where(col(Delivery.id) == bindparam("delivery_id"))
-)
-
-_ANSWER_KEY = and_(
-    col(Answer.team_id) == bindparam("team_id"),
-    col(Answer.user_id) == bindparam("user_id"),
-    col(Answer.question_id) == bindparam("question_id"),
-    col(Answer.attempt) == bindparam("attempt"),
-)
-
-_STORED_ANSWER = Direct(
-    select(
-        col(Answer.id),
-        col(Answer.user_id),
-        col(Answer.question_id),
-        col(Answer.attempt),
-        col(Answer.choice),
-        col(Answer.correct),
-        col(Answer.answered_at),
-    ).where(_ANSWER_KEY)
-)
-
-_ANSWERED_POSITIONS = Direct(
-    select(col(Question.position))
-    .join(Answer, col(Answer.question_id) == col(Question.id))
-    .where(
-        col(Answer.team_id) == bindparam("team_id"),
-        col(Answer.user_id) == bindparam("user_id"),
-        col(Answer.delivery_id) == bindparam("delivery_id"),
-    )
-)
-
-_CARD = Direct(
-    select(col(ReviewCard.card), col(ReviewCard.reviews), col(ReviewCard.status)).where(
-        col(ReviewCard.team_id) == bindparam("team_id"),
-        col(ReviewCard.user_id) == bindparam("user_id"),
-        col(ReviewCard.question_id) == bindparam("question_id"),
-    )
-)
-
-
-def _bound(table: Any, names: list[str]) -> dict[str, Any]:
-    """VALUES for an INSERT: one bound parameter per column, typed as the column."""
-    return {name: bindparam(name, type_=table.c[name].type) for name in names}
-
-
-def _insert_answer(dialect: str) -> Any:
-    table = Answer.__table__  # type: ignore[attr-defined]
-    names = ["team_id", "user_id", "question_id", "attempt", "delivery_id", "choice", "correct"]
-    names += ["channel_id", "message_ts", "answered_at"]
-    return (
-        insert_for_dialect(dialect)(table)
-        .values(_bound(table, names))
-        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "question_id", "attempt"])
-        .returning(table.c.id)
-    )
-
-
-def _insert_completion(dialect: str) -> Any:
-    table = Completion.__table__  # type: ignore[attr-defined]
-    names = ["team_id", "user_id", "lesson_id", "delivery_id", "completed_at"]
-    return (
-        insert_for_dialect(dialect)(table)
-        .values(_bound(table, names))
-        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "lesson_id"])
-        .returning(table.c.id)
-    )
-
-
-def _upsert_card(dialect: str) -> Any:
-    table = ReviewCard.__table__  # type: ignore[attr-defined]
-    names = ["team_id", "user_id", "question_id", "card", "due_at", "reviews", "status"]
-    statement = insert_for_dialect(dialect)(table).values(_bound(table, [*names, "updated_at"]))
-    return statement.on_conflict_do_update(
-        index_elements=["team_id", "user_id", "question_id"],
-        set_={
-            name: statement.excluded[name] for name in ("card", "due_at", "status", "updated_at")
-        },
-    )
-
-
-_INSERT_ANSWER = Direct(build=_insert_answer)
-_INSERT_COMPLETION = Direct(build=_insert_completion)
-# PostgreSQL only (see `with_points`).
-_INSERT_ANSWER_WITH_POINTS = Direct(
-    build=lambda dialect: with_points(_insert_answer(dialect), at="answered_at")
-)
-_INSERT_COMPLETION_WITH_POINTS = Direct(
-    build=lambda dialect: with_points(_insert_completion(dialect), at="completed_at")
-)
-_UPSERT_CARD = Direct(build=_upsert_card)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -17,13 +16,14 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
 
+from bot.storage.fastlane import DirectConnection
+
 try:
     import fcntl
 except ImportError:  # Windows: threads take turns; other processes wait in SQLite's handler
     fcntl = None  # type: ignore[assignment]
 
 _WRITE = "microlearn_write"
-_CURSOR = "microlearn_direct_cursor"
 # Connections opened beyond the pool's size for a burst, and closed again after it.
 _OVERFLOW = 10
 
@@ -38,7 +38,17 @@ class StorageUnavailable(Exception):
 
 
 class Database:
-    """Owns the engine; hands out read sessions and write sessions (one transaction each)."""
+    """Owns the engine. Its doors, each for one use:
+
+    - `transaction()`: a use case's unit of work, handed to repository methods as `tx=`;
+    - `write_in(tx)` / `write()`: inside a repository method, the caller's unit of work or a
+      write transaction of its own;
+    - `read()`: a session for reads;
+    - `write_connection()`: a Core connection in one write transaction (migrations, bulk
+      statements, bookkeeping that need not wait for the disk);
+    - `direct()`: the fast lane's driver connection (bot.storage.fastlane), for the statements
+      a click or every request runs, and nothing else.
+    """
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
@@ -58,16 +68,6 @@ class Database:
         return self.dialect == "sqlite"
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A session in one write transaction, committed on success, rolled back on error."""
-        with (
-            self._write_turn,
-            Session(self._writer, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
-
-    @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A use case's unit of work: pass it to repository methods as `tx=`, and everything
         they write commits once, when the block ends (or none of it, on an error)."""
@@ -76,8 +76,8 @@ class Database:
 
     @contextmanager
     def write_in(self, tx: Session | None) -> Iterator[Session]:
-        """For repository methods: the caller's transaction when given one (`tx=`), else a
-        write transaction of their own."""
+        """For repository methods that take `tx=`: the caller's transaction when given one,
+        else a write transaction of their own."""
         if tx is not None:
             yield tx
             return
@@ -85,14 +85,26 @@ class Database:
             yield session
 
     @contextmanager
+    def write(self) -> Iterator[Session]:
+        """For repository methods: a session in one write transaction of their own, committed
+        on success, rolled back on error."""
+        with (
+            self._write_turn,
+            Session(self._writer, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reads; on SQLite it never takes the write lock."""
+        """A session for reads (Core statements too, through `execute`); on SQLite it never
+        takes the write lock."""
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
     def write_connection(self, *, durable: bool = True) -> Iterator[Connection]:
-        """A Core connection in one write transaction (migrations, bulk statements, hot paths).
+        """A Core connection in one write transaction (migrations, bulk statements).
 
         `durable=False` is for bookkeeping that a crash may lose because it can be found again
         (which parts of a delivery Slack accepted: their message metadata says so): PostgreSQL
@@ -104,19 +116,14 @@ class Database:
             yield connection
 
     @contextmanager
-    def read_connection(self) -> Iterator[Connection]:
-        """A Core connection for reads on hot paths (no ORM session to set up)."""
-        with self.engine.connect() as connection:
-            yield connection
-
-    @contextmanager
     def direct(self, *, write: bool = False, urgent: bool = False) -> Iterator[DirectConnection]:
-        """The driver's own connection, for the few statements a click runs (see `Direct`).
+        """The fast lane: the driver's own connection, for bot.storage.fastlane's statements.
 
         Every statement commits on its own as it runs (autocommit): one round trip each, with
         no BEGIN and COMMIT around it. So only statements that are atomic by themselves belong
-        here, such as INSERT … ON CONFLICT … RETURNING. Writes on SQLite take the writers' turn;
-        `urgent` ones (what a request writes before it is acknowledged) go ahead of the queue.
+        here, such as INSERT … ON CONFLICT … RETURNING (or a few inside `atomic()`). Writes on
+        SQLite take the writers' turn; `urgent` ones (what a request writes before it is
+        acknowledged) go ahead of the queue.
         """
         turn = self._write_turn
         if urgent and isinstance(turn, _WriteTurn):
@@ -176,144 +183,6 @@ class Database:
     def _checkin(self, dbapi_connection: Any, record: Any) -> None:
         if self._disposed and dbapi_connection is not None:
             record.invalidate()
-
-
-class Direct:
-    """A Core statement compiled once per dialect and run on the driver's cursor.
-
-    A click runs a handful of tiny statements; SQLAlchemy's execution layer (connection
-    wrappers, execution contexts, result objects) costs several times what the database does for
-    them. The statement is still written once with Core, for both dialects; its parameters and
-    results pass through the same type processors SQLAlchemy would apply (UTC instants, JSON,
-    booleans), so what it writes and reads is what the rest of the code writes and reads.
-    Statements with expanding IN lists are not supported.
-    """
-
-    def __init__(self, statement: Any = None, *, build: Callable[[str], Any] | None = None) -> None:
-        """`statement`, or `build(dialect name)` for statements that differ by dialect
-        (`insert_for_dialect`'s ON CONFLICT)."""
-        if (statement is None) == (build is None):
-            raise TypeError("Direct takes a statement or a build function")
-        self._build = build if build is not None else (lambda _name: statement)
-        self._compiled: dict[str, _Compiled] = {}
-
-    def compiled(self, dialect: Any) -> _Compiled:
-        found = self._compiled.get(dialect.name)
-        if found is None:
-            found = _Compiled(self._build(dialect.name), dialect)
-            self._compiled[dialect.name] = found
-        return found
-
-
-class _Compiled:
-    def __init__(self, statement: Any, dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql: str = compiled.string
-        self._compiled = compiled
-        self._positions: list[str] | None = (
-            list(compiled.positiontup) if compiled.positional else None
-        )
-        self._binds: dict[str, Any] = {}
-        for name, bind in compiled.binds.items():
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                self._binds[name] = processor
-        columns = list(getattr(statement, "exported_columns", None) or [])
-        self._results: list[Any] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        ]
-
-    def parameters(self, values: dict[str, Any]) -> Any:
-        full = self._compiled.construct_params(values)
-        for name, processor in self._binds.items():
-            if name in full:
-                full[name] = processor(full[name])
-        if self._positions is not None:
-            return tuple(full[name] for name in self._positions)
-        return full
-
-    def row(self, row: Any) -> tuple[Any, ...]:
-        return tuple(
-            value if processor is None or value is None else processor(value)
-            for processor, value in zip(self._results, row, strict=False)
-        )
-
-
-class DirectConnection:
-    """Runs `Direct` statements on one pooled driver connection."""
-
-    def __init__(self, pooled: Any, dialect: Any) -> None:
-        self._pooled = pooled
-        self._dialect = dialect
-
-    def all(self, statement: Direct, values: dict[str, Any]) -> list[tuple[Any, ...]]:
-        compiled = statement.compiled(self._dialect)
-        rows = self._execute(compiled.sql, compiled.parameters(values))
-        return [compiled.row(row) for row in rows]
-
-    def first_not_durable(
-        self, statement: Direct, values: dict[str, Any]
-    ) -> tuple[Any, ...] | None:
-        """`first`, committed without waiting for the disk, as `write_connection(durable=False)`
-        commits, on the driver's cursor (a fraction of SQLAlchemy's cost for the same four
-        statements). SQLite never waits for the disk at commit here (synchronous=NORMAL)."""
-        if self._dialect.name == "sqlite":
-            return self.first(statement, values)
-        self._execute("BEGIN")
-        try:
-            self._execute("SET LOCAL synchronous_commit = off")
-            row = self.first(statement, values)
-        except BaseException:
-            if self._pooled.dbapi_connection is not None:  # not invalidated (server gone)
-                with contextlib.suppress(DBAPIError):
-                    self._execute("ROLLBACK")
-            raise
-        self._execute("COMMIT")
-        return row
-
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
-        """The statements inside commit together or not at all (an answer and its points)."""
-        # sqlite3 takes no None for "no parameters"; psycopg takes it.
-        none: Any = () if self._dialect.name == "sqlite" else None
-        self._execute("BEGIN IMMEDIATE" if self._dialect.name == "sqlite" else "BEGIN", none)
-        try:
-            yield
-        except BaseException:
-            if self._pooled.dbapi_connection is not None:  # not invalidated (server gone)
-                with contextlib.suppress(DBAPIError):
-                    self._execute("ROLLBACK", none)
-            raise
-        self._execute("COMMIT", none)
-
-    def _execute(self, sql: str, parameters: Any = None) -> list[Any]:
-        cursor = self._cursor()
-        try:
-            cursor.execute(sql, parameters)
-            return cursor.fetchall() if cursor.description is not None else []
-        except self._dialect.loaded_dbapi.Error as error:
-            if self._dialect.is_disconnect(error, self._pooled.dbapi_connection, cursor):
-                self._pooled.invalidate()  # the server went away: open a new one next time
-            # The same exceptions as SQLAlchemy's own path (IntegrityError, OperationalError…).
-            raise DBAPIError.instance(
-                sql, parameters, error, self._dialect.loaded_dbapi.Error
-            ) from error
-
-    def _cursor(self) -> Any:
-        """The connection's own cursor, kept with it in the pool: a new psycopg cursor copies
-        the connection's type adapters, which costs as much as running a small query."""
-        driver = self._pooled.dbapi_connection
-        kept = self._pooled.info.get(_CURSOR)
-        if kept is None or kept[0] is not driver:
-            kept = self._pooled.info[_CURSOR] = (driver, driver.cursor())
-        return kept[1]
-
-    def first(self, statement: Direct, values: dict[str, Any]) -> tuple[Any, ...] | None:
-        rows = self.all(statement, values)
-        return rows[0] if rows else None
-
-    def run(self, statement: Direct, values: dict[str, Any]) -> None:
-        self.all(statement, values)
 
 
 def insert_for(session: Session) -> Any:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, cast, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, func, select, update
 from sqlmodel import Session, col
 
 from bot.domain.points import Award
-from bot.storage.db import Database, Direct, insert_for, insert_for_dialect
+from bot.storage.db import Database, insert_for
+from bot.storage.fastlane import points_row
 from bot.storage.models import (
     Answer,
     Badge,
@@ -58,69 +58,6 @@ class AnsweredQuestion:
     question_id: int
     course: str
     first_try_right: bool
-
-
-def points_row(
-    team_id: str, user_id: str, award: Award, *, course: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "team_id": team_id,
-        "user_id": user_id,
-        "cause": award.cause[:200],
-        "event": award.event.value,
-        "points": award.points,
-        "course": course[:100],
-        "awarded_at": now,
-    }
-
-
-def _insert_points(dialect: str) -> Any:
-    table = PointEntry.__table__  # type: ignore[attr-defined]
-    names = ["team_id", "user_id", "cause", "event", "points", "course", "awarded_at"]
-    return (
-        insert_for_dialect(dialect)(table)
-        .values({name: bindparam(name, type_=table.c[name].type) for name in names})
-        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "cause"])
-    )
-
-
-# For the answer path's driver connection (see `Database.direct`).
-INSERT_POINTS = Direct(build=_insert_points)
-
-_POINT_PARAMS = {"cause": "points_cause", "event": "points_event", "points": "points_points"}
-_POINT_PARAMS["course"] = "points_course"
-
-
-def with_points(cause: Any, *, at: str) -> Any:
-    """PostgreSQL: an INSERT … RETURNING id and, when it inserted, its ledger row, in one
-    statement (one round trip, atomic): `WITH caused AS (INSERT …), awarded AS (INSERT INTO
-    point_entry SELECT … FROM caused) SELECT id FROM caused`. Parameters: the cause's own, plus
-    `points_row(...)` values under `points_<column>` (`team_id`, `user_id` and the instant `at`
-    are shared with the cause)."""
-    table = PointEntry.__table__  # type: ignore[attr-defined]
-    caused = cause.cte("caused")
-    names = ["team_id", "user_id", "cause", "event", "points", "course", "awarded_at"]
-    params = {**{"team_id": "team_id", "user_id": "user_id", "awarded_at": at}, **_POINT_PARAMS}
-    row = select(
-        *(cast(bindparam(params[name]), table.c[name].type).label(name) for name in names)
-    ).select_from(caused)
-    awarded = (
-        pg_insert(table)
-        .from_select(names, row)
-        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "cause"])
-        .cte("awarded")
-    )
-    return select(caused.c.id).add_cte(awarded)
-
-
-def points_params(award: Award, *, course: str) -> dict[str, Any]:
-    """The `points_<column>` parameters of a `with_points` statement."""
-    return {
-        "points_cause": award.cause[:200],
-        "points_event": award.event.value,
-        "points_points": award.points,
-        "points_course": course[:100],
-    }
 
 
 def add_points(
@@ -381,7 +318,9 @@ class GamifyRepository:
                     col(PlayerSetting.team_id) == team_id, col(PlayerSetting.user_id) == user_id
                 )
             ).first()
-        return Setting() if row is None else Setting(bool(row[0]), row[1])
+        if row is None:
+            return Setting()
+        return Setting(hidden=bool(row.leaderboard_hidden), goal=row.goal)
 
     def hidden(self, team_id: str) -> set[str]:
         """People of the workspace who hide from leaderboards."""

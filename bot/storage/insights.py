@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlmodel import col
@@ -28,6 +29,7 @@ from bot.storage.models import (
     Question,
     ThreadReply,
 )
+from bot.storage.rows import record
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,11 @@ class InsightsRepository:
     ) -> list[SentLesson]:
         """Lesson deliveries of a workspace (of one course; of drips `owner` created or sends
         they made, when given), oldest first."""
-        query = (
+        query: Any = (
             select(
                 col(Delivery.id),
-                col(Course.slug),
-                col(Lesson.slug),
+                col(Course.slug).label("course"),
+                col(Lesson.slug).label("lesson"),
                 col(Delivery.recipient),
                 col(Delivery.recipient_kind),
                 col(Delivery.drip_id),
@@ -119,24 +121,12 @@ class InsightsRepository:
             rows = session.execute(query).all()
         found = []
         for row in rows:
-            ident, course_slug, lesson, recipient, kind, drip, creator, payload = row[:8]
-            by = creator if drip is not None else (payload or {}).get("sent_by")
+            values = dict(row._mapping)
+            creator, payload = values.pop("created_by"), values.pop("payload")
+            by = creator if values["drip_id"] is not None else (payload or {}).get("sent_by")
             if owner is not None and by != owner:
                 continue
-            found.append(
-                SentLesson(
-                    id=ident,
-                    course=course_slug,
-                    lesson=lesson,
-                    recipient=recipient,
-                    recipient_kind=kind,
-                    drip_id=drip,
-                    owner=str(by) if by else None,
-                    status=row[8],
-                    sent_at=row[9],
-                    created_at=row[10],
-                )
-            )
+            found.append(record(SentLesson, values, owner=str(by) if by else None))
         return found
 
     def answers(
@@ -151,11 +141,11 @@ class InsightsRepository:
         wanted = list(courses)
         if not wanted:
             return []
-        query = (
+        query: Any = (
             select(
                 col(Answer.user_id),
-                col(Course.slug),
-                col(Lesson.slug),
+                col(Course.slug).label("course"),
+                col(Lesson.slug).label("lesson"),
                 col(Question.position),
                 col(Question.kind),
                 col(Answer.choice),
@@ -175,7 +165,7 @@ class InsightsRepository:
         if users is not None:
             query = query.where(col(Answer.user_id).in_(list(users)))
         with self._db.read() as session:
-            return [AnswerFact(*row) for row in session.execute(query).all()]
+            return [record(AnswerFact, row._mapping) for row in session.execute(query).all()]
 
     def completions(
         self, team_id: str, *, courses: Iterable[str], since: datetime | None = None
@@ -183,11 +173,11 @@ class InsightsRepository:
         wanted = list(courses)
         if not wanted:
             return []
-        query = (
+        query: Any = (
             select(
                 col(Completion.user_id),
-                col(Course.slug),
-                col(Lesson.slug),
+                col(Course.slug).label("course"),
+                col(Lesson.slug).label("lesson"),
                 col(Completion.delivery_id),
                 col(Completion.completed_at),
             )
@@ -199,7 +189,7 @@ class InsightsRepository:
         if since is not None:
             query = query.where(col(Completion.completed_at) >= since)
         with self._db.read() as session:
-            return [CompletionFact(*row) for row in session.execute(query).all()]
+            return [record(CompletionFact, row._mapping) for row in session.execute(query).all()]
 
     def replies(
         self, team_id: str, *, courses: Iterable[str], since: datetime | None = None
@@ -208,15 +198,15 @@ class InsightsRepository:
         wanted = list(courses)
         if not wanted:
             return []
-        query = (
+        query: Any = (
             select(
                 col(ThreadReply.user_id),
-                col(Course.slug),
-                col(Lesson.slug),
+                col(Course.slug).label("course"),
+                col(Lesson.slug).label("lesson"),
                 col(DiscussionThread.drip_id),
-                col(DiscussionThread.key),
+                col(DiscussionThread.key).label("thread_key"),
                 col(ThreadReply.text),
-                col(ThreadReply.reaction_count),
+                col(ThreadReply.reaction_count).label("reactions"),
                 col(ThreadReply.replied_at),
             )
             .join(DiscussionThread, col(DiscussionThread.id) == col(ThreadReply.thread_id))
@@ -232,7 +222,7 @@ class InsightsRepository:
         if since is not None:
             query = query.where(col(ThreadReply.replied_at) >= since)
         with self._db.read() as session:
-            return [ReplyFact(*row) for row in session.execute(query).all()]
+            return [record(ReplyFact, row._mapping) for row in session.execute(query).all()]
 
     def paused(self, team_id: str, *, owner: str) -> list[tuple[str, str]]:
         """(learner, course) of paused DM enrolments in drips `owner` created and runs (a drip

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlmodel import col
 
-from bot.storage.db import Database, Direct
+from bot.storage.db import Database
+from bot.storage.fastlane import INSTALLATION
 from bot.storage.models import Drip, Enrolment, Installation
+from bot.storage.rows import record
 
 
 @dataclass(frozen=True)
@@ -24,23 +26,6 @@ class InstallationRecord:
     bot_scopes: str = ""
     installer_user_id: str | None = None
     installed_at: datetime | None = None
-
-
-# The columns in InstallationRecord's order.
-_FIND = Direct(
-    select(
-        col(Installation.team_id),
-        col(Installation.bot_token),
-        col(Installation.bot_id),
-        col(Installation.bot_user_id),
-        col(Installation.team_name),
-        col(Installation.enterprise_id),
-        col(Installation.app_id),
-        col(Installation.bot_scopes),
-        col(Installation.installer_user_id),
-        col(Installation.installed_at),
-    ).where(col(Installation.team_id) == bindparam("team_id"))
-)
 
 
 class InstallationRepository:
@@ -68,10 +53,8 @@ class InstallationRepository:
         """On the path of every request and every Slack call with OAuth: one small read on the
         driver's connection (no ORM session to set up)."""
         with self._db.direct() as connection:
-            row = connection.first(_FIND, {"team_id": team_id})
-        if row is None:
-            return None
-        return InstallationRecord(*row)
+            row = connection.first(INSTALLATION, {"team_id": team_id})
+        return None if row is None else record(InstallationRecord, row)
 
     def teams(self) -> list[str]:
         with self._db.read() as session:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, update
-from sqlalchemy import select as select_columns
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.storage.db import Database, Direct, insert_for, insert_for_dialect
+from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.fastlane import LEARNER, REVIEW_SCHEDULE
 from bot.storage.models import Enrolment, Lead, Learner
+from bot.storage.rows import record
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class LearnerRepository:
 
     def learner(self, team_id: str, user_id: str) -> LearnerRecord | None:
         with self._db.direct() as connection:  # a hot path: no ORM session
-            row = connection.first(_LEARNER, {"team_id": team_id, "user_id": user_id})
-        return None if row is None else LearnerRecord(*row)
+            row = connection.first(LEARNER, {"team_id": team_id, "user_id": user_id})
+        return None if row is None else record(LearnerRecord, row)
 
     def review_schedule(
         self, team_id: str, user_id: str
@@ -66,15 +67,19 @@ class LearnerRepository:
         The schedules come as (status, days, at_time, tz), soonest due first.
         """
         with self._db.direct() as connection:
-            rows = connection.all(_REVIEW_SCHEDULE, {"team_id": team_id, "user_id": user_id})
+            rows = connection.all(REVIEW_SCHEDULE, {"team_id": team_id, "user_id": user_id})
         if not rows:  # not stored yet (Slack did not answer users.info): their enrolments only
             return None, [
                 (e.status, e.days, e.at_time, e.tz)
                 for e in self._enrolments.enrolments(team_id, recipient=user_id)
                 if e.recipient_kind == "dm"
             ]
-        schedules = [(row[1], row[2], row[3], row[4]) for row in rows if row[1] is not None]
-        return rows[0][0], schedules
+        schedules = [
+            (row["status"], row["days"], row["at_time"], row["tz"])
+            for row in rows
+            if row["status"] is not None
+        ]
+        return rows[0]["learner_tz"], schedules
 
     def save_profile(
         self,
@@ -230,34 +235,3 @@ class LearnerRepository:
                 .where(col(Learner.team_id) == team_id, col(Learner.user_id) == user_id)
                 .values(pref_days=days, pref_at=at_time)
             )
-
-
-# Runs after every graded answer, so it is built once.
-_LEARNER = Direct(
-    select_columns(*(getattr(Learner, name) for name in LearnerRecord.__dataclass_fields__)).where(
-        col(Learner.team_id) == bindparam("team_id"), col(Learner.user_id) == bindparam("user_id")
-    )
-)
-
-_REVIEW_SCHEDULE = Direct(
-    select_columns(
-        col(Learner.tz),
-        col(Enrolment.status),
-        col(Enrolment.days),
-        col(Enrolment.at_time),
-        col(Enrolment.tz),
-    )
-    .select_from(Learner)
-    .outerjoin(
-        Enrolment,
-        and_(
-            col(Enrolment.team_id) == col(Learner.team_id),
-            col(Enrolment.recipient) == col(Learner.user_id),
-            col(Enrolment.recipient_kind) == "dm",
-        ),
-    )
-    .where(
-        col(Learner.team_id) == bindparam("team_id"), col(Learner.user_id) == bindparam("user_id")
-    )
-    .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
-)

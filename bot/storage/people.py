@@ -46,6 +46,7 @@ from bot.storage.models import (
     metadata,
 )
 from bot.storage.people_rows import mentioning, plain_row, referred, scrub
+from bot.storage.rows import record
 
 _CHUNK = 500  # ids per IN list: far below either database's limit on parameters
 
@@ -338,13 +339,18 @@ class PersonRepository:
                 )
             )
             live = session.execute(
-                select(enrolment.c.id, enrolment.c.drip_id, course.c.slug, enrolment.c.enrolled_by)
+                select(
+                    enrolment.c.id,
+                    enrolment.c.drip_id,
+                    course.c.slug.label("course"),
+                    enrolment.c.enrolled_by,
+                )
                 .join(drip, drip.c.id == enrolment.c.drip_id)
                 .join(course, course.c.id == drip.c.course_id)
                 .where(*theirs, enrolment.c.status.in_(LIVE))
                 .order_by(enrolment.c.id)
             ).all()
-            stopped = tuple(StoppedEnrolment(*row) for row in live)
+            stopped = tuple(record(StoppedEnrolment, row._mapping) for row in live)
             if stopped:
                 session.execute(
                     update(enrolment)

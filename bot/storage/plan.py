@@ -32,6 +32,7 @@ from bot.domain.planning import Action, decide
 from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.models import Delivery, Drip, Enrolment, Lesson, PlanSlot
+from bot.storage.rows import record
 from bot.storage.types import UTCDateTime
 
 # PostgreSQL: one planner at a time per database (transaction-scoped, so safe behind PgBouncer).
@@ -132,7 +133,7 @@ class PlanRepository:
         which this same transaction moves on (`FOR UPDATE SKIP LOCKED` on PostgreSQL lets
         several processes apply side by side), and the delivery's unique key is the last guard.
         """
-        with self._db.read_connection() as reading:  # most ticks: nothing recorded, no write
+        with self._db.read() as reading:  # most ticks: nothing recorded, no write
             if reading.execute(select(_SLOTS.c.id).limit(1)).first() is None:
                 return PlanApplied()
         counts = {"planned": 0, _PLAN: 0, _PLAN_LAST: 0, _MOVE: 0, _FINISH: 0}
@@ -195,7 +196,7 @@ class PlanRepository:
     def _due_groups(session: Session, now: datetime) -> list[DueGroup]:
         """Active enrolments due by `now`, grouped by drip, schedule, due instant and position."""
         return [
-            DueGroup(*row)
+            record(DueGroup, row._mapping)
             for row in session.execute(
                 select(
                     col(Enrolment.team_id),
@@ -205,7 +206,7 @@ class PlanRepository:
                     col(Enrolment.at_time),
                     col(Enrolment.next_due_at),
                     col(Enrolment.next_position),
-                    func.count(),
+                    func.count().label("size"),
                 )
                 .where(col(Enrolment.status) == "active", col(Enrolment.next_due_at) <= now)
                 .group_by(

@@ -28,6 +28,7 @@ from bot.storage.models import (
     LessonFollowup,
     Question,
 )
+from bot.storage.rows import record
 
 OPEN = "open"
 
@@ -98,7 +99,7 @@ class FollowupRepository:
                 select(
                     col(Delivery.team_id),
                     col(Delivery.enrolment_id),
-                    col(Delivery.recipient),
+                    col(Delivery.recipient).label("user_id"),
                     col(Delivery.lesson_id),
                     col(Enrolment.tz),
                     col(Enrolment.days),
@@ -112,7 +113,9 @@ class FollowupRepository:
                     col(Delivery.lesson_id).is_not(None),
                 )
             ).first()
-        return None if row is None else DeliveredDripLesson(delivery_id, *row)
+        if row is None:
+            return None
+        return record(DeliveredDripLesson, row._mapping, delivery_id=delivery_id)
 
     def track(
         self,

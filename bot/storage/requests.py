@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.db import Database, Direct, StorageUnavailable, describe, insert_for_dialect
+from bot.storage.db import Database, StorageUnavailable, describe
+from bot.storage.fastlane import FORGET_REQUEST, REMEMBER_REQUEST
 from bot.storage.models import AcceptedRequest
 
 
@@ -26,7 +26,7 @@ class AcceptedRequests:
             # only a request that changed nothing lasting could act a second time.
             with self._db.direct(write=True, urgent=True) as connection:
                 inserted = connection.first_not_durable(
-                    _REMEMBER, {"signature": signature, "expires_at": expires_at}
+                    REMEMBER_REQUEST, {"signature": signature, "expires_at": expires_at}
                 )
         except SQLAlchemyError as error:
             raise StorageUnavailable(describe(error)) from error
@@ -36,7 +36,7 @@ class AcceptedRequests:
         """Drop a signature again, so Slack's retry of a request that failed is accepted."""
         try:
             with self._db.direct(write=True) as connection:
-                connection.run(_FORGET, {"signature": signature})
+                connection.run(FORGET_REQUEST, {"signature": signature})
         except SQLAlchemyError as error:
             raise StorageUnavailable(describe(error)) from error
 
@@ -46,25 +46,3 @@ class AcceptedRequests:
         with self._db.write_connection() as connection:
             result = connection.execute(delete(table).where(table.c.expires_at < now))
             return int(result.rowcount)
-
-
-def _remember(dialect: str) -> Any:
-    table = AcceptedRequest.__table__  # type: ignore[attr-defined]
-    return (
-        insert_for_dialect(dialect)(table)
-        .values(
-            signature=bindparam("signature", type_=table.c.signature.type),
-            expires_at=bindparam("expires_at", type_=table.c.expires_at.type),
-        )
-        .on_conflict_do_nothing(index_elements=["signature"])
-        # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-        .returning(table.c.id)
-    )
-
-
-_REMEMBER = Direct(build=_remember)
-_FORGET = Direct(
-    delete(AcceptedRequest.__table__).where(  # type: ignore[attr-defined]
-        AcceptedRequest.__table__.c.signature == bindparam("signature")  # type: ignore[attr-defined]
-    )
-)

@@ -99,8 +99,8 @@ class SharedSendRate:
 
     def paused_until(self, team_id: str) -> float:
         """The end of the workspace's latest 429 pause (0: none yet), from any process."""
-        with self._db.read_connection() as connection:
-            until = connection.execute(
+        with self._db.read() as session:
+            until = session.execute(
                 select(_BUCKETS.c.paused_until).where(_BUCKETS.c.team_id == team_id)
             ).scalar()
         return float(until or 0.0)

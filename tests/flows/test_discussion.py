@@ -226,8 +226,8 @@ def test_a_lesson_without_a_quiz_opens_its_discussion_on_done(
 
 
 def _rows(bot: Bot, sql: str) -> list[tuple[Any, ...]]:
-    with bot.db.read_connection() as connection:
-        return [tuple(row) for row in connection.exec_driver_sql(sql).all()]
+    with bot.db.read() as session:
+        return [tuple(row) for row in session.connection().exec_driver_sql(sql).all()]
 
 
 def test_only_events_acted_on_are_remembered_and_only_for_slacks_retry_window(

@@ -17,6 +17,7 @@ from bot.services.refused import Refused
 from bot.services.reviews import ReviewService
 from bot.services.skills import SkillService
 from bot.storage.answers import AnswerRepository, QuestionRef
+from bot.storage.cards import CardRepository
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from bot.storage.enrolments import EnrolmentRepository
@@ -68,7 +69,10 @@ def world(db: Database) -> World:
             repository=game, catalog=catalog_service, outbox=outbox, enrolled=lambda _t, _u: set()
         ),
         reviews=ReviewService(
-            answers=answers, learners=learners, outbox=outbox, load=ReviewLoadRepository(db)
+            cards=CardRepository(db),
+            learners=learners,
+            outbox=outbox,
+            load=ReviewLoadRepository(db),
         ),
     )
 

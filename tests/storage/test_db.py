@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import col, select
 
 from bot.storage import migrate
-from bot.storage.db import Database, Direct, StorageUnavailable, _WriteTurn
+from bot.storage.db import Database, StorageUnavailable, _WriteTurn
+from bot.storage.fastlane import Direct
 from bot.storage.models import Learner
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
@@ -72,9 +73,13 @@ def test_the_direct_path_stores_and_reads_what_the_orm_does(db: Database) -> Non
     with db.direct() as connection:
         rows = connection.all(_DIRECT_SELECT, {"team_id": "T1"})
         document = connection.first(_DIRECT_JSON, {"document": {"due": "2026-03-30", "n": 2}})
-    assert rows == [("U1", berlin, True, False), ("U2", berlin, False, True)]
-    assert all(row[1].tzinfo is UTC for row in rows)
-    assert document == ({"due": "2026-03-30", "n": 2},)
+    assert [tuple(row.values()) for row in rows] == [
+        ("U1", berlin, True, False),
+        ("U2", berlin, False, True),
+    ]
+    assert [list(row) for row in rows] == [list(_LEARNER_COLUMNS)] * 2  # keyed by column label
+    assert all(row["tz_checked_at"].tzinfo is UTC for row in rows)
+    assert document is not None and list(document.values()) == [{"due": "2026-03-30", "n": 2}]
 
 
 def test_each_direct_statement_commits_on_its_own_and_a_failed_one_leaves_nothing(
@@ -85,7 +90,9 @@ def test_each_direct_statement_commits_on_its_own_and_a_failed_one_leaves_nothin
         connection.run(_DIRECT_INSERT, {**values, "user_id": "U1", "deactivated": False})
         connection.run(_DIRECT_INSERT, {**values, "user_id": "U1", "deactivated": True})
     with db.direct() as connection:
-        assert connection.all(_DIRECT_SELECT, {"team_id": "T1"}) == [("U1", None, False, False)]
+        assert connection.all(_DIRECT_SELECT, {"team_id": "T1"}) == [
+            {"user_id": "U1", "tz_checked_at": None, "is_admin": False, "deactivated": False}
+        ]
     with db.direct(write=True) as connection:  # the connection went back to the pool usable
         connection.run(_DIRECT_INSERT, {**values, "user_id": "U2", "deactivated": False})
     with db.read() as session:  # and so did it for the ORM: nothing left open on it
@@ -261,12 +268,12 @@ def test_connections_in_use_when_the_database_is_disposed_are_closed_when_they_c
     database_url: str,
 ) -> None:
     db = Database(database_url)
-    with db.read_connection() as connection:  # a background thread, still at work
-        busy = connection.connection.driver_connection
+    with db.read() as session:  # a background thread, still at work
+        busy = session.connection().connection.driver_connection
         db.dispose()
     assert _closed(busy)
-    with db.read_connection() as connection:  # and one that starts after the dispose
-        late = connection.connection.driver_connection
+    with db.read() as session:  # and one that starts after the dispose
+        late = session.connection().connection.driver_connection
         assert not _closed(late)
     assert _closed(late)
 

@@ -1,0 +1,638 @@
+"""Every fast-lane statement gives what its ORM twin gives, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import and_
+from sqlmodel import Session, SQLModel, col, select
+
+import bot.storage
+from bot.storage import fastlane
+from bot.storage.answers import AnswerRecord
+from bot.storage.cards import CardState
+from bot.storage.db import Database
+from bot.storage.fastlane import Direct, Row
+from bot.storage.installations import InstallationRecord
+from bot.storage.learners import LearnerRecord
+from bot.storage.models import (
+    AcceptedRequest,
+    Answer,
+    Completion,
+    Course,
+    Delivery,
+    Drip,
+    Enrolment,
+    Installation,
+    Learner,
+    Lesson,
+    PointEntry,
+    Question,
+    ReviewCard,
+)
+from bot.storage.rows import record
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+TEAM = "T1"
+ANN = "U1"  # a learner with two DM enrolments, an answer and a card
+BOB = "U2"  # a learner with no enrolment
+# The ids the seed's rows get (each table starts empty).
+DELIVERY, LESSON, FIRST, SECOND = 1, 1, 1, 2
+# The workspaces the writes run as: the prebuilt statement as one, its ORM twin as the other.
+FAST, TWIN = WRITERS = ("W1", "W2")
+
+
+def _seed(db: Database) -> None:
+    with db.write() as session:
+        session.add(Course(id=1, slug="habits", title="Habits", synced_at=NOW))
+        session.add(Lesson(id=LESSON, course_id=1, slug="small-steps", position=1, title="S"))
+        session.flush()
+        session.add(Question(id=FIRST, lesson_id=LESSON, position=1, kind="quiz", text="?"))
+        session.add(Question(id=SECOND, lesson_id=LESSON, position=2, kind="poll", text="?"))
+        session.add(
+            Drip(id=1, team_id=TEAM, course_id=1, created_by=ANN, created_at=NOW, updated_at=NOW)
+        )
+        session.add(
+            Drip(id=2, team_id=TEAM, course_id=1, created_by=ANN, created_at=NOW, updated_at=NOW)
+        )
+        session.flush()
+        for learner in (ANN, BOB):
+            session.add(
+                Learner(
+                    team_id=TEAM,
+                    user_id=learner,
+                    name=learner.lower(),
+                    tz="Europe/Berlin",
+                    tz_checked_at=NOW,
+                    is_admin=learner == ANN,
+                    snoozed_until=NOW + timedelta(days=2) if learner == BOB else None,
+                    dm_channel=f"D{learner}",
+                    pref_days="mon,wed" if learner == ANN else None,
+                    created_at=NOW,
+                )
+            )
+        for drip, due, days in ((1, NOW + timedelta(days=3), "mon"), (2, NOW, "tue,thu")):
+            session.add(
+                Enrolment(
+                    team_id=TEAM,
+                    drip_id=drip,
+                    recipient=ANN,
+                    recipient_kind="dm",
+                    next_due_at=due,
+                    enrolled_by=ANN,
+                    created_at=NOW,
+                    days=days,
+                    tz="Asia/Tokyo",
+                    start_on=date(2026, 11, 23),
+                )
+            )
+        session.add(  # a channel's enrolment: never in a learner's review schedule
+            Enrolment(
+                team_id=TEAM,
+                drip_id=1,
+                recipient="C1",
+                recipient_kind="channel",
+                next_due_at=NOW - timedelta(days=1),
+                enrolled_by=ANN,
+                created_at=NOW,
+            )
+        )
+        session.flush()
+        session.add(
+            Delivery(
+                id=DELIVERY,
+                team_id=TEAM,
+                dedupe_key="lesson:1",
+                kind="lesson",
+                recipient=ANN,
+                recipient_kind="dm",
+                lesson_id=LESSON,
+                due_at=NOW,
+                created_at=NOW,
+                drip_id=2,
+                payload={"attempt": 2},
+            )
+        )
+        session.flush()
+        session.add(
+            Answer(
+                team_id=TEAM,
+                user_id=ANN,
+                question_id=FIRST,
+                attempt=2,
+                delivery_id=DELIVERY,
+                choice="b",
+                correct=False,
+                answered_at=NOW,
+            )
+        )
+        session.add(
+            ReviewCard(
+                team_id=TEAM,
+                user_id=ANN,
+                question_id=FIRST,
+                card={"stability": 1.5, "due": "2026-11-24"},
+                due_at=NOW + timedelta(days=1),
+                reviews=1,
+                status="sent",
+                updated_at=NOW,
+            )
+        )
+        session.add(
+            Installation(
+                team_id=TEAM,
+                team_name="Acme",
+                bot_token="xoxb-1",
+                bot_id="B1",
+                bot_user_id="UB",
+                bot_scopes="chat:write",
+                installed_at=NOW,
+            )
+        )
+        for team in WRITERS:  # for FORGET_REQUEST
+            session.add(AcceptedRequest(signature=f"{team}-old", expires_at=NOW))
+
+
+def _fields(instance: SQLModel, *names: str) -> Row:
+    return {name: getattr(instance, name) for name in names}
+
+
+# -- reads: the same parameters, the same rows --------------------------------------------------
+
+
+def _question_ref(session: Session, values: dict[str, Any]) -> list[Row]:
+    rows = session.exec(
+        select(Delivery, Lesson, Course, Question)
+        .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id))
+        .join(Course, col(Course.id) == col(Lesson.course_id))
+        .join(Question, col(Question.lesson_id) == col(Lesson.id))
+        .where(col(Delivery.id) == values["delivery_id"])
+        .where(col(Question.position) == values["position"])
+    ).all()
+    names = ("team_id", "recipient", "recipient_kind", "kind", "lesson_id", "payload", "drip_id")
+    return [
+        {"delivery_id": delivery.id, **_fields(delivery, *names)}
+        | {"course": course.slug, "lesson": lesson.slug, "question_id": question.id}
+        for delivery, lesson, course, question in rows
+    ]
+
+
+def _stored_answer(session: Session, values: dict[str, Any]) -> list[Row]:
+    answers = session.exec(
+        select(Answer).where(
+            Answer.team_id == values["team_id"],
+            Answer.user_id == values["user_id"],
+            Answer.question_id == values["question_id"],
+            Answer.attempt == values["attempt"],
+        )
+    ).all()
+    names = ("id", "user_id", "question_id", "attempt", "choice", "correct", "answered_at")
+    return [_fields(answer, *names) for answer in answers]
+
+
+def _answered_positions(session: Session, values: dict[str, Any]) -> list[Row]:
+    answers = session.exec(
+        select(Answer).where(
+            Answer.team_id == values["team_id"],
+            Answer.user_id == values["user_id"],
+            Answer.delivery_id == values["delivery_id"],
+        )
+    ).all()
+    questions = [session.get(Question, answer.question_id) for answer in answers]
+    return [{"position": question.position} for question in questions if question is not None]
+
+
+def _card(session: Session, values: dict[str, Any]) -> list[Row]:
+    cards = session.exec(
+        select(ReviewCard).where(
+            ReviewCard.team_id == values["team_id"],
+            ReviewCard.user_id == values["user_id"],
+            ReviewCard.question_id == values["question_id"],
+        )
+    ).all()
+    return [_fields(card, "card", "reviews", "status") for card in cards]
+
+
+_LEARNER: tuple[str, ...] = (
+    "team_id",
+    "user_id",
+    "name",
+    "first_name",
+    "tz",
+    "tz_checked_at",
+    "is_admin",
+)
+_LEARNER += ("deactivated", "snoozed_until", "dm_channel", "pref_days", "pref_at")
+
+
+def _learner(session: Session, values: dict[str, Any]) -> list[Row]:
+    learners = session.exec(
+        select(Learner).where(
+            Learner.team_id == values["team_id"], Learner.user_id == values["user_id"]
+        )
+    ).all()
+    return [_fields(learner, *_LEARNER) for learner in learners]
+
+
+def _review_schedule(session: Session, values: dict[str, Any]) -> list[Row]:
+    rows = session.exec(
+        select(Learner, Enrolment)
+        .outerjoin(
+            Enrolment,
+            and_(
+                col(Enrolment.team_id) == col(Learner.team_id),
+                col(Enrolment.recipient) == col(Learner.user_id),
+                col(Enrolment.recipient_kind) == "dm",
+            ),
+        )
+        .where(Learner.team_id == values["team_id"], Learner.user_id == values["user_id"])
+    ).all()
+    # Soonest due first (in Python here, so the twin does not repeat the statement's ORDER BY).
+    rows = sorted(rows, key=lambda pair: (pair[1].next_due_at, pair[1].id) if pair[1] else ())
+    none = dict.fromkeys(("status", "days", "at_time", "tz"))
+    return [
+        {"learner_tz": learner.tz}
+        | (none if enrolment is None else _fields(enrolment, "status", "days", "at_time", "tz"))
+        for learner, enrolment in rows
+    ]
+
+
+_INSTALLATION: tuple[str, ...] = (
+    "team_id",
+    "bot_token",
+    "bot_id",
+    "bot_user_id",
+    "team_name",
+    "enterprise_id",
+)
+_INSTALLATION += ("app_id", "bot_scopes", "installer_user_id", "installed_at")
+
+
+def _installation(session: Session, values: dict[str, Any]) -> list[Row]:
+    found = session.exec(select(Installation).where(Installation.team_id == values["team_id"]))
+    return [_fields(installation, *_INSTALLATION) for installation in found]
+
+
+@dataclass(frozen=True)
+class Read:
+    twin: Callable[[Session, dict[str, Any]], list[Row]]
+    cases: list[dict[str, Any]]  # parameters; the last finds nothing
+    into: type[Any] | None = None  # the record its rows become, label for field
+
+
+def _who(user: str, **more: Any) -> dict[str, Any]:
+    return {"team_id": TEAM, "user_id": user, **more}
+
+
+_ANSWER_KEY = {"question_id": FIRST, "attempt": 2}
+
+READS: dict[str, Read] = {
+    "QUESTION_REF": Read(
+        _question_ref,
+        [{"delivery_id": DELIVERY, "position": 2}, {"delivery_id": DELIVERY, "position": 3}],
+    ),
+    "STORED_ANSWER": Read(
+        _stored_answer,
+        [_who(ANN, **_ANSWER_KEY), _who(ANN, question_id=FIRST, attempt=1)],
+        into=AnswerRecord,
+    ),
+    "ANSWERED_POSITIONS": Read(
+        _answered_positions, [_who(ANN, delivery_id=DELIVERY), _who(BOB, delivery_id=DELIVERY)]
+    ),
+    "CARD": Read(
+        _card, [_who(ANN, question_id=FIRST), _who(ANN, question_id=SECOND)], into=CardState
+    ),
+    "LEARNER": Read(_learner, [_who(ANN), _who(BOB), _who("U9")], into=LearnerRecord),
+    "REVIEW_SCHEDULE": Read(_review_schedule, [_who(ANN), _who(BOB), _who("U9")]),
+    "INSTALLATION": Read(
+        _installation, [{"team_id": TEAM}, {"team_id": "T9"}], into=InstallationRecord
+    ),
+}
+
+
+# -- writes: the same calls for two workspaces, the same results and the same rows --------------
+
+
+def _insert_or_nothing(session: Session, row: SQLModel, key: Any) -> list[Row]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, the ORM's way."""
+    if session.exec(select(type(row)).where(key)).first() is not None:
+        return []
+    session.add(row)
+    session.flush()
+    return [{"id": row.id}]  # type: ignore[attr-defined]
+
+
+def _answer_of(values: dict[str, Any]) -> Answer:
+    names: tuple[str, ...] = ("team_id", "user_id", "question_id", "attempt", "delivery_id")
+    names += ("choice", "correct", "channel_id", "message_ts", "answered_at")
+    return Answer(**{name: values[name] for name in names})
+
+
+def _insert_answer(session: Session, values: dict[str, Any]) -> list[Row]:
+    answer = _answer_of(values)
+    key = and_(
+        col(Answer.team_id) == answer.team_id,
+        col(Answer.user_id) == answer.user_id,
+        col(Answer.question_id) == answer.question_id,
+        col(Answer.attempt) == answer.attempt,
+    )
+    return _insert_or_nothing(session, answer, key)
+
+
+def _completion_of(values: dict[str, Any]) -> Completion:
+    names = ("team_id", "user_id", "lesson_id", "delivery_id", "completed_at")
+    return Completion(**{name: values[name] for name in names})
+
+
+def _insert_completion(session: Session, values: dict[str, Any]) -> list[Row]:
+    done = _completion_of(values)
+    key = and_(
+        col(Completion.team_id) == done.team_id,
+        col(Completion.user_id) == done.user_id,
+        col(Completion.lesson_id) == done.lesson_id,
+    )
+    return _insert_or_nothing(session, done, key)
+
+
+def _points(session: Session, values: dict[str, Any]) -> None:
+    entry = PointEntry(**values)
+    key = and_(
+        col(PointEntry.team_id) == entry.team_id,
+        col(PointEntry.user_id) == entry.user_id,
+        col(PointEntry.cause) == entry.cause,
+    )
+    _insert_or_nothing(session, entry, key)
+
+
+def _insert_points(session: Session, values: dict[str, Any]) -> list[Row]:
+    _points(session, values)
+    return []
+
+
+def _with_points(at: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def points(values: dict[str, Any]) -> dict[str, Any]:
+        names = ("cause", "event", "points", "course")
+        return {
+            "team_id": values["team_id"],
+            "user_id": values["user_id"],
+            "awarded_at": values[at],
+            **{name: values[f"points_{name}"] for name in names},
+        }
+
+    return points
+
+
+def _insert_answer_with_points(session: Session, values: dict[str, Any]) -> list[Row]:
+    inserted = _insert_answer(session, values)
+    if inserted:
+        _points(session, _with_points("answered_at")(values))
+    return inserted
+
+
+def _insert_completion_with_points(session: Session, values: dict[str, Any]) -> list[Row]:
+    inserted = _insert_completion(session, values)
+    if inserted:
+        _points(session, _with_points("completed_at")(values))
+    return inserted
+
+
+def _upsert_card(session: Session, values: dict[str, Any]) -> list[Row]:
+    card = session.exec(
+        select(ReviewCard).where(
+            ReviewCard.team_id == values["team_id"],
+            ReviewCard.user_id == values["user_id"],
+            ReviewCard.question_id == values["question_id"],
+        )
+    ).first()
+    if card is None:
+        session.add(ReviewCard(**values))
+        return []
+    for name in ("card", "due_at", "status", "updated_at"):  # `reviews` stays as it was
+        setattr(card, name, values[name])
+    session.add(card)
+    return []
+
+
+def _remember_request(session: Session, values: dict[str, Any]) -> list[Row]:
+    seen = AcceptedRequest(**values)
+    return _insert_or_nothing(session, seen, col(AcceptedRequest.signature) == seen.signature)
+
+
+def _forget_request(session: Session, values: dict[str, Any]) -> list[Row]:
+    for seen in session.exec(
+        select(AcceptedRequest).where(AcceptedRequest.signature == values["signature"])
+    ):
+        session.delete(seen)
+    return []
+
+
+@dataclass(frozen=True)
+class Write:
+    twin: Callable[[Session, dict[str, Any]], list[Row]]
+    calls: Callable[[str], list[dict[str, Any]]]  # for a workspace: the parameters, in turn
+    tables: tuple[type[SQLModel], ...]  # where its rows land
+    postgresql_only: bool = False
+
+
+def _answer(team: str, *, attempt: int = 1, choice: str = "a") -> dict[str, Any]:
+    return {
+        "team_id": team,
+        "user_id": ANN,
+        "question_id": SECOND,
+        "attempt": attempt,
+        "delivery_id": DELIVERY,
+        "choice": choice,
+        "correct": None,
+        "channel_id": "DU1",
+        "message_ts": "1700000000.000100",
+        "answered_at": NOW,
+    }
+
+
+def _completion(team: str) -> dict[str, Any]:
+    return {
+        "team_id": team,
+        "user_id": ANN,
+        "lesson_id": LESSON,
+        "delivery_id": DELIVERY,
+        "completed_at": NOW,
+    }
+
+
+def _points_of(cause: str) -> dict[str, Any]:
+    return {
+        "points_cause": cause,
+        "points_event": "answer",
+        "points_points": 5,
+        "points_course": "habits",
+    }
+
+
+def _point_row(team: str, cause: str) -> dict[str, Any]:
+    return {
+        "team_id": team,
+        "user_id": ANN,
+        "cause": cause,
+        "event": "answer",
+        "points": 5,
+        "course": "habits",
+        "awarded_at": NOW,
+    }
+
+
+def _card_values(team: str, *, status: str, stability: float) -> dict[str, Any]:
+    return {
+        "team_id": team,
+        "user_id": ANN,
+        "question_id": SECOND,
+        "card": {"stability": stability},
+        "due_at": NOW + timedelta(days=stability),
+        "reviews": 0,
+        "status": status,
+        "updated_at": NOW,
+    }
+
+
+WRITES: dict[str, Write] = {
+    "INSERT_ANSWER": Write(
+        _insert_answer,
+        lambda team: [_answer(team), _answer(team, choice="b"), _answer(team, attempt=2)],
+        (Answer,),
+    ),
+    "INSERT_COMPLETION": Write(
+        _insert_completion, lambda team: [_completion(team), _completion(team)], (Completion,)
+    ),
+    "INSERT_POINTS": Write(
+        _insert_points,
+        lambda team: [_point_row(team, "a"), _point_row(team, "a"), _point_row(team, "b")],
+        (PointEntry,),
+    ),
+    "INSERT_ANSWER_WITH_POINTS": Write(
+        _insert_answer_with_points,
+        lambda team: [
+            _answer(team) | _points_of("answer:2:1"),
+            _answer(team, choice="b") | _points_of("answer:2:1"),
+            _answer(team, attempt=2) | _points_of("answer:2:1"),  # its cause counted before
+        ],
+        (Answer, PointEntry),
+        postgresql_only=True,
+    ),
+    "INSERT_COMPLETION_WITH_POINTS": Write(
+        _insert_completion_with_points,
+        lambda team: [_completion(team) | _points_of("done:1")] * 2,
+        (Completion, PointEntry),
+        postgresql_only=True,
+    ),
+    "UPSERT_CARD": Write(
+        _upsert_card,
+        lambda team: [
+            _card_values(team, status="active", stability=1.0),
+            _card_values(team, status="sent", stability=4.0),
+        ],
+        (ReviewCard,),
+    ),
+    "REMEMBER_REQUEST": Write(
+        _remember_request,
+        lambda team: [{"signature": f"{team}-new", "expires_at": NOW}] * 2,
+        (AcceptedRequest,),
+    ),
+    "FORGET_REQUEST": Write(
+        _forget_request,
+        lambda team: [{"signature": f"{team}-old"}, {"signature": f"{team}-never"}],
+        (AcceptedRequest,),
+    ),
+}
+
+
+def _written(db: Database, table: type[SQLModel], team: str) -> list[Row]:
+    """The table's rows of `team` (by team id, or by signature for accepted requests)."""
+    with db.read() as session:
+        rows = [row.model_dump() for row in session.exec(select(table)).all()]
+    return [row for row in rows if str(row.get("team_id", row.get("signature"))).startswith(team)]
+
+
+def _alike(rows: list[Row], team: str) -> list[Row]:
+    """Rows without their ids and with the team's name left out, in a fixed order."""
+    alike = [
+        {k: v.replace(team, "*") if isinstance(v, str) else v for k, v in row.items() if k != "id"}
+        for row in rows
+    ]
+    return sorted(alike, key=repr)
+
+
+# -- the tests ----------------------------------------------------------------------------------
+
+
+def test_every_prebuilt_statement_has_an_orm_twin() -> None:
+    assert sorted(fastlane.statements()) == sorted([*READS, *WRITES])
+
+
+def test_every_prebuilt_statement_lives_in_the_fast_lane() -> None:
+    fenced = {id(statement) for statement in fastlane.statements().values()}
+    for module in pkgutil.iter_modules(bot.storage.__path__, "bot.storage."):
+        for name, value in vars(importlib.import_module(module.name)).items():
+            assert not isinstance(value, Direct) or id(value) in fenced, (module.name, name)
+
+
+@pytest.mark.parametrize("name", sorted(READS))
+def test_a_prebuilt_read_gives_what_its_orm_twin_gives(db: Database, name: str) -> None:
+    _seed(db)
+    read = READS[name]
+    statement = fastlane.statements()[name]
+    for values in read.cases:
+        with db.direct() as connection:
+            fast = connection.all(statement, values)
+        with db.read() as session:
+            twin = read.twin(session, values)
+        assert fast == twin, values
+        for row in fast:
+            if read.into is not None:
+                record(read.into, row)  # every label is one of the record's fields
+    assert fast == [], "the last case finds nothing"
+    with db.direct() as connection:
+        assert connection.all(statement, read.cases[0]) != []
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_a_prebuilt_write_does_what_its_orm_twin_does(db: Database, name: str) -> None:
+    write = WRITES[name]
+    if write.postgresql_only and db.is_sqlite:
+        pytest.skip("runs on PostgreSQL only (the answer path uses it there)")
+    _seed(db)
+    statement = fastlane.statements()[name]
+    fast: list[list[Row]] = []
+    for values in write.calls(FAST):
+        with db.direct(write=True) as connection:
+            fast.append(connection.all(statement, values))
+    twin: list[list[Row]] = []
+    for values in write.calls(TWIN):
+        with db.write() as session:
+            twin.append(write.twin(session, values))
+    anonymous = [[{k: "id" for k in row} for row in rows] for rows in fast]
+    assert anonymous == [[{k: "id" for k in row} for row in rows] for rows in twin]
+    for table in write.tables:
+        fast_rows = _alike(_written(db, table, FAST), FAST)
+        assert fast_rows == _alike(_written(db, table, TWIN), TWIN), table.__name__
+    returned = {row["id"] for rows in fast for row in rows}  # RETURNING: the new rows' ids
+    assert returned <= {row["id"] for row in _written(db, write.tables[0], FAST)}
+
+
+def test_a_record_is_built_by_label_and_a_missing_or_unexpected_label_fails() -> None:
+    row = {"status": "sent", "card": {"due": "2026-11-24"}, "reviews": 2}  # not in field order
+    assert record(CardState, row) == CardState(card={"due": "2026-11-24"}, reviews=2, status="sent")
+    with pytest.raises(TypeError, match=r"missing \['status'\]"):
+        record(CardState, {"card": {}, "reviews": 2})
+    with pytest.raises(TypeError, match=r"unexpected \['due_at'\]"):
+        record(CardState, {**row, "due_at": NOW})
+    with pytest.raises(TypeError, match=r"given twice \['status'\]"):
+        record(CardState, row, status="active")
+    # Fields with defaults too: a missing label is not quietly left at its default.
+    with pytest.raises(TypeError, match=r"missing \['installed_at'\]"):
+        names = [name for name in _INSTALLATION if name != "installed_at"]
+        record(InstallationRecord, dict.fromkeys(names, ""))
