@@ -1,0 +1,1 @@
+"""microlearn: self-hosted microlearning in Slack, lessons delivered as scheduled quizzes."""

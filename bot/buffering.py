@@ -75,17 +75,9 @@ def parse_head(data: bytes | bytearray, *, max_body: int = MAX_BODY) -> Head | R
         return _BAD_REQUEST
     headers: dict[str, str] = {}
     lengths: list[str] = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if not colon:
-            return _BAD_REQUEST
-        key = name.strip(" \t").lower()
-        value = value.strip(" \t")
-        if key == "transfer-encoding":
-            return "411 Length Required", "Send a Content-Length"
-        if key == "content-length":
-            lengths.append(value)
-        headers.setdefault(key, value)
+    refused = _read_headers(lines[1:], headers, lengths)
+    if refused is not None:
+        return refused
     if len(lengths) > 1 or (lengths and not (lengths[0].isascii() and lengths[0].isdigit())):
         return _BAD_REQUEST
     length = int(lengths[0]) if lengths else 0
@@ -104,6 +96,23 @@ def parse_head(data: bytes | bytearray, *, max_body: int = MAX_BODY) -> Head | R
 
 
 _BAD_REQUEST = ("400 Bad Request", "Bad Request")
+
+
+def _read_headers(lines: list[str], headers: dict[str, str], lengths: list[str]) -> Refusal | None:
+    """Fill `headers` (the first of each name) and `lengths` (every Content-Length); a refusal
+    for a line that is no header or a Transfer-Encoding."""
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon:
+            return _BAD_REQUEST
+        key = name.strip(" \t").lower()
+        value = value.strip(" \t")
+        if key == "transfer-encoding":
+            return "411 Length Required", "Send a Content-Length"
+        if key == "content-length":
+            lengths.append(value)
+        headers.setdefault(key, value)
+    return None
 
 
 @dataclass(eq=False)

@@ -57,7 +57,17 @@ class PrometheusMetrics:
     ) -> None:
         self._dir = multiprocess_dir
         self._registry = CollectorRegistry(auto_describe=True)
-        registry = self._registry
+        self._define_delivery_counters(self._registry)
+        self._define_slack_and_timing(self._registry)
+        for kind in KINDS:
+            self._sent.labels(kind=kind)
+        self._extra: list[Collector] = []
+        if backlog is not None:
+            self._extra.append(_BacklogCollector(backlog, clock or _utc_now))
+            if multiprocess_dir is None:
+                self._registry.register(self._extra[-1])
+
+    def _define_delivery_counters(self, registry: CollectorRegistry) -> None:
         self._sent = Counter(
             "microlearn_deliveries_sent",
             "Deliveries that went out whole, by kind (lesson, review, reminder, notice)",
@@ -82,6 +92,8 @@ class PrometheusMetrics:
             ["kind"],
             registry=registry,
         )
+
+    def _define_slack_and_timing(self, registry: CollectorRegistry) -> None:
         self._ack = Histogram(
             "microlearn_answer_ack_seconds",
             "From an answer click's arrival to its acknowledgement (answer stored)",
@@ -112,13 +124,6 @@ class PrometheusMetrics:
             registry=registry,
             multiprocess_mode="livemax",
         )
-        for kind in KINDS:
-            self._sent.labels(kind=kind)
-        self._extra: list[Collector] = []
-        if backlog is not None:
-            self._extra.append(_BacklogCollector(backlog, clock or _utc_now))
-            if multiprocess_dir is None:
-                registry.register(self._extra[-1])
 
     # -- the Metrics port ---------------------------------------------------------------------
 

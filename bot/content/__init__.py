@@ -1,0 +1,1 @@
+"""Lessons on disk: loading and checking lessons/ into domain types; templating, cues, importers."""

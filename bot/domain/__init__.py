@@ -1,0 +1,1 @@
+"""Pure types and rules (lessons, grading, schedules, spaced repetition); standard library only."""

@@ -68,14 +68,26 @@ def leaderboard(scores: Iterable[Score], *, viewer: str, size: int = TOP) -> Boa
         (s for s in everyone if s.points > 0 and not s.hidden),
         key=lambda s: (-s.points, s.user_id),
     )
+    places = _ranked(visible)
+    return Board(
+        top=tuple(places[:size]), you=_your_place(everyone, visible, viewer), ranked=len(places)
+    )
+
+
+def _ranked(visible: list[Score]) -> list[Place]:
+    """Places in order; people with equal points share the rank of the first of them."""
     places: list[Place] = []
     for index, score in enumerate(visible):
         tied = bool(places) and places[-1].points == score.points
         rank = places[-1].rank if tied else index + 1
         places.append(Place(rank=rank, user_id=score.user_id, points=score.points))
+    return places
+
+
+def _your_place(everyone: list[Score], visible: list[Score], viewer: str) -> Place | None:
+    """The viewer's place among the visible, hidden or not; None without points."""
     mine = next((s for s in everyone if s.user_id == viewer and s.points > 0), None)
-    you = None
-    if mine is not None:
-        ahead = sum(1 for s in visible if s.points > mine.points and s.user_id != viewer)
-        you = Place(rank=ahead + 1, user_id=viewer, points=mine.points)
-    return Board(top=tuple(places[:size]), you=you, ranked=len(places))
+    if mine is None:
+        return None
+    ahead = sum(1 for s in visible if s.points > mine.points and s.user_id != viewer)
+    return Place(rank=ahead + 1, user_id=viewer, points=mine.points)

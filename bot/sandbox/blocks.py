@@ -286,14 +286,7 @@ def _entity_select(item: JSON, hooks: str, context: Context, current: Any, *, mu
     kind = str(item.get("type"))
     people = "users" in kind
     entries = context.choices.people if people else context.choices.channels
-    initial_key = (
-        ("initial_users" if multi else "initial_user")
-        if people
-        else ("initial_conversations" if multi else "initial_conversation")
-    )
-    initial = item.get(initial_key) or item.get(initial_key.replace("conversation", "channel"))
-    source = current if current is not None else initial
-    chosen = {source} if isinstance(source, str) else {str(v) for v in source or []}
+    chosen = _entities_chosen(item, current, people=people, multi=multi)
     prefix = "" if people else "#"
     if multi:
         rows = "".join(
@@ -309,6 +302,18 @@ def _entity_select(item: JSON, hooks: str, context: Context, current: Any, *, mu
         for eid, name in entries
     ]
     return f'<select class="bk-select" {hooks}>{"".join(options)}</select>'
+
+
+def _entities_chosen(item: JSON, current: Any, *, people: bool, multi: bool) -> set[str]:
+    """The ids chosen now, or else those the element starts with (``initial_channel(s)`` too)."""
+    initial_key = (
+        ("initial_users" if multi else "initial_user")
+        if people
+        else ("initial_conversations" if multi else "initial_conversation")
+    )
+    initial = item.get(initial_key) or item.get(initial_key.replace("conversation", "channel"))
+    source = current if current is not None else initial
+    return {source} if isinstance(source, str) else {str(v) for v in source or []}
 
 
 def _text_input(item: JSON, hooks: str, context: Context, current: Any) -> str:

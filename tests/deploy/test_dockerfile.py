@@ -111,7 +111,10 @@ def test_the_build_context_holds_what_the_image_copies_and_nothing_private(
         for source, _ in _copies(stage):
             if not source.startswith("/"):
                 assert any(p == source or p.startswith(source + "/") for p in sent), source
-    assert "bot/cli.py" in sent and "bot/storage/migrations/versions/0001_initial_tables.py" in sent
+    assert (
+        "bot/cli/__init__.py" in sent
+        and "bot/storage/migrations/versions/0001_initial_tables.py" in sent
+    )
     for private in (
         ".env",
         ".env.example",

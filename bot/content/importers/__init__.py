@@ -24,6 +24,7 @@ from bot.domain.lesson import (
     TITLE_MAX,
     Course,
     Lesson,
+    Option,
     Question,
     QuestionKind,
 )
@@ -247,6 +248,16 @@ def question_problem(question: Question) -> str | None:
     """Why `question` cannot be asked as a Slack quiz question, or None when it can."""
     if not question.text.strip():
         return "the question has no text"
+    too_long = _too_long(question)
+    if too_long is not None:
+        return too_long
+    options, kind = question.options, question.kind
+    if kind is QuestionKind.OPEN:
+        return "an open question takes no options" if options else None
+    return _options_problem(options) or _correct_problem(kind, len(question.correct_indexes))
+
+
+def _too_long(question: Question) -> str | None:
     texts = [("the question", question.text), ("the explanation", question.explanation)]
     for number, option in enumerate(question.options, start=1):
         texts += [
@@ -256,9 +267,11 @@ def question_problem(question: Question) -> str | None:
     for what, text in texts:
         if len(text) > TEXT_MAX:
             return f"{what} is {len(text)} characters; a Slack message section holds {TEXT_MAX}"
-    options, kind = question.options, question.kind
-    if kind is QuestionKind.OPEN:
-        return "an open question takes no options" if options else None
+    return None
+
+
+def _options_problem(options: tuple[Option, ...]) -> str | None:
+    """How many options, and none empty or twice."""
     low, high = OPTIONS_RANGE
     if len(options) < low:
         return f"{_plural(len(options), 'option')}; a quiz question needs at least {low}"
@@ -272,7 +285,11 @@ def question_problem(question: Question) -> str | None:
         if option.text in seen:
             return f"two options read {option.text!r}"
         seen.add(option.text)
-    correct = len(question.correct_indexes)
+    return None
+
+
+def _correct_problem(kind: QuestionKind, correct: int) -> str | None:
+    """How many right options the kind allows."""
     if kind in (QuestionKind.SINGLE, QuestionKind.TRUE_FALSE) and correct != 1:
         return f"a {kind.value} question needs exactly one right option, it has {correct}"
     if kind is QuestionKind.MULTIPLE and correct < 1:

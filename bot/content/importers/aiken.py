@@ -34,6 +34,24 @@ class _Draft:
     def fail(self, message: str) -> None:
         self.problem = self.problem or message
 
+    def take(self, line: str, number: int) -> None:
+        """A line after the question's first: more question text, or the next option."""
+        option = _OPTION.fullmatch(line)
+        if option is None:
+            if self.options:
+                expected = chr(ord("A") + len(self.options))
+                self.fail(f"line {number} is neither option {expected}) nor 'ANSWER: X'")
+            else:
+                self.text.append(line)
+            return
+        letter, text = option.group(1), (option.group(2) or "").strip()
+        expected = chr(ord("A") + len(self.options))
+        if letter != expected:
+            self.fail(f"line {number}: option {letter} is out of order, expected {expected}")
+        elif not text:
+            self.fail(f"line {number}: option {letter} is empty")
+        self.options.append((letter, text, number))
+
 
 def parse(path: Path) -> ParsedBank:
     """Read an Aiken file into single-answer questions; malformed questions are skipped."""
@@ -67,22 +85,8 @@ def parse(path: Path) -> ParsedBank:
             continue
         if draft is None:
             draft = _Draft(number, [line])
-            continue
-        option = _OPTION.fullmatch(line)
-        if option is None:
-            if draft.options:
-                expected = chr(ord("A") + len(draft.options))
-                draft.fail(f"line {number} is neither option {expected}) nor 'ANSWER: X'")
-            else:
-                draft.text.append(line)
-            continue
-        letter, text = option.group(1), (option.group(2) or "").strip()
-        expected = chr(ord("A") + len(draft.options))
-        if letter != expected:
-            draft.fail(f"line {number}: option {letter} is out of order, expected {expected}")
-        elif not text:
-            draft.fail(f"line {number}: option {letter} is empty")
-        draft.options.append((letter, text, number))
+        else:
+            draft.take(line, number)
     if draft is not None:
         finish(draft.problem or "no 'ANSWER: X' line ends this question")
     return ParsedBank(questions, skipped, [], names)

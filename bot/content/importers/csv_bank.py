@@ -103,14 +103,7 @@ def _question(path: Path, line: int, row: list[str]) -> Question:
     except ValueError:
         kinds = ", ".join(k.value for k in QuestionKind)
         raise _RowError(f"column kind: unknown kind {cells['kind']!r}; use {kinds}") from None
-    texts = [cells[f"option_{number}"] for number in range(1, OPTION_COLUMNS + 1)]
-    while texts and not texts[-1]:
-        texts.pop()
-    if "" in texts:
-        gap = texts.index("") + 1
-        raise _RowError(f"column option_{gap}: empty, but later options are not")
-    if kind is QuestionKind.TRUE_FALSE and not texts:
-        texts = ["True", "False"]
+    texts = _option_texts(cells, kind)
     correct = _correct(cells["correct"], texts, kind)
     if kind is QuestionKind.OPEN and texts:
         raise _RowError("column option_1: an open question takes no options")
@@ -130,6 +123,19 @@ def _question(path: Path, line: int, row: list[str]) -> Question:
     if problem is not None:
         raise _RowError(problem)
     return question
+
+
+def _option_texts(cells: dict[str, str], kind: QuestionKind) -> list[str]:
+    """The options' texts up to the last one given (True and False when a true_false has none)."""
+    texts = [cells[f"option_{number}"] for number in range(1, OPTION_COLUMNS + 1)]
+    while texts and not texts[-1]:
+        texts.pop()
+    if "" in texts:
+        gap = texts.index("") + 1
+        raise _RowError(f"column option_{gap}: empty, but later options are not")
+    if kind is QuestionKind.TRUE_FALSE and not texts:
+        texts = ["True", "False"]
+    return texts
 
 
 def _correct(value: str, texts: list[str], kind: QuestionKind) -> set[int]:

@@ -130,28 +130,11 @@ class _Parser:
 
     def question(self, block: _Block, start: int) -> None:
         text, line = block.text, block.line(start)
-        pos, name = start, ""
-        if text.startswith("::", pos):
-            close = text.find("::", pos + 2)
-            if close != -1:
-                name = " ".join(text[pos + 2 : close].translate(_RESTORE).split())
-                pos = close + 2
-            else:
-                pos += 2
-        opening, closing = text.find("{", pos), text.find("}", pos)
-        if opening == -1 and closing == -1:
-            self.skipped.append(Skipped(line, name or _name(text[pos:]), DESCRIPTION))
+        name, pos = _title(text, start)
+        braces = self._braces(block, pos, line, name)
+        if braces is None:
             return
-        if opening == -1 or -1 < closing < opening:
-            raise BankError(
-                self.path, block.line(closing), "'}' without an opening '{' (write \\} for a brace)"
-            )
-        if closing == -1:
-            raise BankError(
-                self.path,
-                block.line(opening),
-                "'{' is never closed: end the answers with '}' before the next blank line",
-            )
+        opening, closing = braces
         before, answers, after = text[pos:opening], text[opening + 1 : closing], text[closing + 1 :]
         explanation = ""
         general = answers.rfind("####")
@@ -175,13 +158,7 @@ class _Parser:
         clean = _Cleaner(text_format, name, notes)
         question_text = clean(question_text, "the question", line)
         answers_line = block.line(opening + 1 + len(answers) - len(answers.lstrip()))
-        result: tuple[QuestionKind, tuple[Option, ...]] | str
-        if kind == "essay":
-            result = QuestionKind.OPEN, ()
-        elif kind == "truefalse":
-            result = QuestionKind.TRUE_FALSE, self.true_false(answers, clean, answers_line)
-        else:
-            result = self.choices(answers, opening + 1, block, clean)
+        result = self._answers(kind, answers, opening, block, clean, answers_line)
         if isinstance(result, str):
             self.skipped.append(Skipped(line, name, result))
             return
@@ -192,6 +169,38 @@ class _Parser:
             explanation=clean(explanation, "the general feedback", line),
             source=Source(self.path, line),
         )
+        self._keep(question, name, line, notes)
+
+    def _braces(self, block: _Block, pos: int, line: int, name: str) -> tuple[int, int] | None:
+        """Where the answers' braces open and close; None when there are none (a description)."""
+        text = block.text
+        opening, closing = text.find("{", pos), text.find("}", pos)
+        if opening == -1 and closing == -1:
+            self.skipped.append(Skipped(line, name or _name(text[pos:]), DESCRIPTION))
+            return None
+        if opening == -1 or -1 < closing < opening:
+            raise BankError(
+                self.path, block.line(closing), "'}' without an opening '{' (write \\} for a brace)"
+            )
+        if closing == -1:
+            raise BankError(
+                self.path,
+                block.line(opening),
+                "'{' is never closed: end the answers with '}' before the next blank line",
+            )
+        return opening, closing
+
+    def _answers(
+        self, kind: str, answers: str, opening: int, block: _Block, clean: _Cleaner, line: int
+    ) -> tuple[QuestionKind, tuple[Option, ...]] | str:
+        """The question's kind and options, or why it is skipped."""
+        if kind == "essay":
+            return QuestionKind.OPEN, ()
+        if kind == "truefalse":
+            return QuestionKind.TRUE_FALSE, self.true_false(answers, clean, line)
+        return self.choices(answers, opening + 1, block, clean)
+
+    def _keep(self, question: Question, name: str, line: int, notes: list[str]) -> None:
         problem = question_problem(question)
         if problem is not None:
             self.skipped.append(Skipped(line, name, problem))
@@ -220,47 +229,78 @@ class _Parser:
         stray = answers[: marks[0]].strip()
         if stray:
             return f"{short_name(stray.translate(_RESTORE), 30)!r} has no '=' or '~' in front"
-        drafts: list[tuple[str, float, Option]] = []
-        for index, mark in enumerate(marks):
-            end = marks[index + 1] if index + 1 < len(marks) else len(answers)
-            marker, body = answers[mark], answers[mark + 1 : end].lstrip()
-            weight = 100.0 if marker == "=" else 0.0
-            weighted = _WEIGHT.match(body)
-            if weighted:
-                weight, body = float(weighted.group(1)), body[weighted.end() :]
-            raw_text, _, raw_feedback = body.partition("#")
-            line = block.line(base + mark)
-            number = index + 1
-            option = Option(
-                text=clean(raw_text, f"option {number}", line),
-                feedback=clean(raw_feedback, f"the feedback of option {number}", line),
-                source=Source(self.path, line),
-            )
-            drafts.append((marker, weight, option))
+        drafts = [
+            self._draft(answers, marks, index, base, block, clean) for index in range(len(marks))
+        ]
         if any(marker == "=" for marker, _, _ in drafts):
-            full = [weight >= 100 for _, weight, _ in drafts]
-            if sum(full) != 1:
-                return (
-                    f"{sum(full)} answers carry full credit, but the learner picks one: "
-                    "a single-answer quiz question has exactly one right option"
-                )
-            partial = [f"{o.text!r} ({w:g}%)" for _, w, o in drafts if 0 < w < 100]
-            if partial:
-                clean.notes.append(
-                    f'line {block.line(base)}: "{clean.name}": partial credit is not kept; '
-                    f"{', '.join(partial)} {'counts' if len(partial) == 1 else 'count'} as wrong"
-                )
-            kind, correct = QuestionKind.SINGLE, full
+            graded = _single(drafts, clean, block.line(base))
         else:
-            correct = [weight > 0 for _, weight, _ in drafts]
-            if not any(correct):
-                return "no answer is marked right (with '=' or a positive %weight%)"
-            kind = QuestionKind.MULTIPLE
+            graded = _multiple(drafts)
+        if isinstance(graded, str):
+            return graded
+        kind, correct = graded
         options = tuple(
             Option(o.text, right, o.feedback, o.source)
             for (_, _, o), right in zip(drafts, correct, strict=True)
         )
         return kind, options
+
+    def _draft(
+        self, answers: str, marks: list[int], index: int, base: int, block: _Block, clean: _Cleaner
+    ) -> tuple[str, float, Option]:
+        """One answer: its marker (= or ~), its weight in percent, and the option it shows."""
+        mark = marks[index]
+        end = marks[index + 1] if index + 1 < len(marks) else len(answers)
+        marker, body = answers[mark], answers[mark + 1 : end].lstrip()
+        weight = 100.0 if marker == "=" else 0.0
+        weighted = _WEIGHT.match(body)
+        if weighted:
+            weight, body = float(weighted.group(1)), body[weighted.end() :]
+        raw_text, _, raw_feedback = body.partition("#")
+        line = block.line(base + mark)
+        number = index + 1
+        option = Option(
+            text=clean(raw_text, f"option {number}", line),
+            feedback=clean(raw_feedback, f"the feedback of option {number}", line),
+            source=Source(self.path, line),
+        )
+        return marker, weight, option
+
+
+def _title(text: str, pos: int) -> tuple[str, int]:
+    """The question's ``::name::`` (or "") and where the question text starts."""
+    if not text.startswith("::", pos):
+        return "", pos
+    close = text.find("::", pos + 2)
+    if close == -1:
+        return "", pos + 2
+    return " ".join(text[pos + 2 : close].translate(_RESTORE).split()), close + 2
+
+
+def _single(
+    drafts: list[tuple[str, float, Option]], clean: _Cleaner, line: int
+) -> tuple[QuestionKind, list[bool]] | str:
+    """A single-answer question: exactly one full-credit answer; partial credit is noted, lost."""
+    full = [weight >= 100 for _, weight, _ in drafts]
+    if sum(full) != 1:
+        return (
+            f"{sum(full)} answers carry full credit, but the learner picks one: "
+            "a single-answer quiz question has exactly one right option"
+        )
+    partial = [f"{o.text!r} ({w:g}%)" for _, w, o in drafts if 0 < w < 100]
+    if partial:
+        clean.notes.append(
+            f'line {line}: "{clean.name}": partial credit is not kept; '
+            f"{', '.join(partial)} {'counts' if len(partial) == 1 else 'count'} as wrong"
+        )
+    return QuestionKind.SINGLE, full
+
+
+def _multiple(drafts: list[tuple[str, float, Option]]) -> tuple[QuestionKind, list[bool]] | str:
+    correct = [weight > 0 for _, weight, _ in drafts]
+    if not any(correct):
+        return "no answer is marked right (with '=' or a positive %weight%)"
+    return QuestionKind.MULTIPLE, correct
 
 
 def _check_braces(answers: str, after: str) -> str | None:

@@ -4,7 +4,9 @@ The test suite and the sandbox share it, so every improvement serves both.
 """
 
 from .blockkit import validate_message, validate_view
-from .driver import DriverError, DriverResponse, SlackDriver
+from .delivery import DriverResponse
+from .driver import SlackDriver
+from .elements import DriverError
 from .server import SlackStandIn
 from .socket_mode import SocketAckTimeoutError, SocketNotConnectedError
 

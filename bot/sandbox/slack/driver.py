@@ -1,201 +1,28 @@
-"""Sends the app what Slack sends: signed HTTP requests, or envelopes over Socket Mode."""
+"""Plays Slack's side towards the app: slash commands, clicks, view submissions, people's events."""
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import hmac
-import json
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
-from .blockkit import interactive_elements
-from .server import JSON, SlackStandIn
-
-VERIFICATION_TOKEN = "standin-verification-token"
-_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-_OPTION_ELEMENTS = frozenset(
-    {"static_select", "multi_static_select", "radio_buttons", "checkboxes", "overflow"}
+from .delivery import VERIFICATION_TOKEN, DriverResponse, SlackDelivery
+from .elements import (
+    MULTI_ELEMENTS,
+    DriverError,
+    apply_state,
+    choose,
+    find_element,
+    initial_state,
+    select_in_only_box,
 )
-_MULTI_ELEMENTS = frozenset({"checkboxes", "multi_static_select"})
-# Element type -> the state key Slack uses for its value.
-_STATE_KEYS = {
-    "plain_text_input": "value",
-    "email_text_input": "value",
-    "url_text_input": "value",
-    "number_input": "value",
-    "datepicker": "selected_date",
-    "timepicker": "selected_time",
-    "datetimepicker": "selected_date_time",
-    "users_select": "selected_user",
-    "multi_users_select": "selected_users",
-    "conversations_select": "selected_conversation",
-    "multi_conversations_select": "selected_conversations",
-    "channels_select": "selected_channel",
-    "multi_channels_select": "selected_channels",
-    "external_select": "selected_option",
-    "multi_external_select": "selected_options",
-    "static_select": "selected_option",
-    "radio_buttons": "selected_option",
-    "multi_static_select": "selected_options",
-    "checkboxes": "selected_options",
-    "rich_text_input": "rich_text_value",
-}
-_INITIAL_KEYS = {
-    "value": "initial_value",
-    "selected_date": "initial_date",
-    "selected_time": "initial_time",
-    "selected_date_time": "initial_date_time",
-    "selected_user": "initial_user",
-    "selected_users": "initial_users",
-    "selected_conversation": "initial_conversation",
-    "selected_conversations": "initial_conversations",
-    "selected_channel": "initial_channel",
-    "selected_channels": "initial_channels",
-    "selected_option": "initial_option",
-    "selected_options": "initial_options",
-    "rich_text_value": "initial_value",
-}
+from .server import JSON
+
+__all__ = ["DriverError", "DriverResponse", "SlackDriver"]
 
 
-class DriverError(LookupError):
-    """The driver could not build the request (element not found, ambiguous, bad values)."""
-
-
-@dataclass
-class DriverResponse:
-    """What the app answered: HTTP status/headers/body, or the Socket Mode ack payload."""
-
-    status: int
-    headers: dict[str, str]
-    body: str
-    request: JSON = field(default_factory=dict)
-    event_id: str | None = None
-    ack: JSON | None = None
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-    def payload(self) -> JSON:
-        """The body as a message/response dict: JSON, or ``{"text": body}`` for plain text."""
-        if not self.body:
-            return {}
-        try:
-            decoded = json.loads(self.body)
-        except ValueError:
-            return {"text": self.body}
-        return decoded if isinstance(decoded, dict) else {"text": self.body}
-
-
-class SlackDriver:
+class SlackDriver(SlackDelivery):
     """Plays Slack towards the app under test, over HTTP (signed) or Socket Mode."""
-
-    def __init__(
-        self,
-        standin: SlackStandIn,
-        *,
-        request_url: str | None = None,
-        signing_secret: str | None = None,
-        mode: Literal["http", "socket"] = "http",
-        timeout: float = 10.0,
-        ack_timeout: float = 5.0,
-    ) -> None:
-        if mode == "http" and (not request_url or signing_secret is None):
-            raise ValueError("HTTP mode needs request_url and signing_secret")
-        self.standin = standin
-        self.request_url = request_url
-        self.signing_secret = signing_secret
-        self.mode = mode
-        self.timeout = timeout
-        self.ack_timeout = ack_timeout
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        self._signed_at: dict[bytes, int] = {}  # body digest → the last timestamp signed
-
-    # -- signing and raw HTTP --------------------------------------------------------------
-
-    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-        """Slack's signature headers for ``body`` (timestamp defaults to the wall clock).
-
-        Slack signs every delivery anew, and a retry comes seconds later: by default the same
-        body is never signed twice with the same timestamp (the app refuses a replayed signature).
-        """
-        if self.signing_secret is None:
-            raise ValueError("no signing secret")
-        stamp = int(time.time()) if timestamp is None else timestamp
-        if timestamp is None:
-            key = hashlib.sha256(body).digest()
-            stamp = max(stamp, self._signed_at.get(key, stamp - 1) + 1)
-            self._signed_at[key] = stamp
-        base = b"v0:" + str(stamp).encode() + b":" + body
-        digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
-        return {"X-Slack-Request-Timestamp": str(stamp), "X-Slack-Signature": f"v0={digest}"}
-
-    def raw_post(self, body: bytes, headers: Mapping[str, str]) -> DriverResponse:
-        """POST exactly these bytes and headers to the app's request URL."""
-        if not self.request_url:
-            raise ValueError("no request_url (socket mode driver)")
-        request = urllib.request.Request(
-            self.request_url, data=body, headers=dict(headers), method="POST"
-        )
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                return DriverResponse(
-                    status=response.status,
-                    headers=dict(response.headers.items()),
-                    body=response.read().decode("utf-8", "replace"),
-                )
-        except urllib.error.HTTPError as error:
-            return DriverResponse(
-                status=error.code,
-                headers=dict(error.headers.items()) if error.headers else {},
-                body=error.read().decode("utf-8", "replace"),
-            )
-
-    def _post(
-        self, body: bytes, content_type: str, extra: Mapping[str, str] | None = None
-    ) -> DriverResponse:
-        headers = {"Content-Type": content_type, "User-Agent": _USER_AGENT, **self.sign(body)}
-        headers.update(extra or {})
-        return self.raw_post(body, headers)
-
-    def _socket(self, envelope_type: str, payload: JSON, **kwargs: Any) -> DriverResponse:
-        ack = self.standin.socket_send(envelope_type, payload, timeout=self.ack_timeout, **kwargs)
-        body = json.dumps(ack["payload"]) if "payload" in ack else ""
-        return DriverResponse(status=200, headers={}, body=body, ack=ack)
-
-    def _interactive(self, payload: JSON) -> DriverResponse:
-        if self.mode == "socket":
-            response = self._socket("interactive", payload)
-        else:
-            body = urlencode({"payload": json.dumps(payload)}).encode()
-            response = self._post(body, "application/x-www-form-urlencoded")
-        response.request = payload
-        return response
-
-    # -- building blocks -------------------------------------------------------------------
-
-    def _user_ref(self, user_id: str) -> JSON:
-        user = self.standin.user(user_id)
-        return {
-            "id": user_id,
-            "username": user["name"],
-            "name": user["name"],
-            "team_id": self.standin.team_id,
-        }
-
-    def _team(self) -> JSON:
-        return {"id": self.standin.team_id, "domain": self.standin.team_domain}
-
-    def _channel_name(self, channel_id: str) -> str:
-        info = self.standin.conversation(channel_id)
-        return "directmessage" if info.get("is_im") else str(info.get("name", ""))
-
-    # -- slash commands --------------------------------------------------------------------
 
     def command(
         self,
@@ -231,8 +58,6 @@ class SlackDriver:
         if response.status == 200 and response.body:
             self.standin.apply_ack(user_id=user_id, channel_id=channel, body=response.payload())
         return response
-
-    # -- block actions ---------------------------------------------------------------------
 
     def click(
         self,
@@ -350,7 +175,8 @@ class SlackDriver:
         """Find the element, build the action, and the state values it leaves behind."""
         if action_id is None and value is None and text is None:
             raise DriverError("say which element: action_id, value and/or text")
-        block, element, option = _find_element(blocks, action_id, value, text)
+        found = find_element(blocks, action_id, value, text)
+        block, element, _ = found
         kind = str(element["type"])
         action: JSON = {
             "type": kind,
@@ -358,47 +184,12 @@ class SlackDriver:
             "action_id": element["action_id"],
             "action_ts": self.standin.next_ts(),
         }
-        values = _initial_state(blocks)
-        if kind == "button":
-            action["text"] = copy.deepcopy(element.get("text"))
-            for name in ("value", "style", "url"):
-                if name in element:
-                    action[name] = element[name]
-        elif kind in _MULTI_ELEMENTS:
-            wanted = list(selected) if selected is not None else ([value] if value else [])
-            chosen = _options_for(element, wanted)
-            action["selected_options"] = chosen
-            values[block["block_id"]][element["action_id"]]["selected_options"] = chosen
-        elif kind in _OPTION_ELEMENTS:
-            if option is None:
-                raise DriverError(
-                    f"{kind} {element['action_id']!r}: give the option's value or text"
-                )
-            action["selected_option"] = option
-            if kind != "overflow":
-                values[block["block_id"]][element["action_id"]]["selected_option"] = option
-        else:
-            key = _STATE_KEYS.get(kind)
-            if key is not None:
-                action[key] = value
-                values[block["block_id"]][element["action_id"]][key] = value
-        if selected is not None and kind not in _MULTI_ELEMENTS:
-            boxes = [
-                (b, e) for b, e in interactive_elements(blocks) if e.get("type") in _MULTI_ELEMENTS
-            ]
-            if len(boxes) != 1:
-                raise DriverError(
-                    "selected= needs exactly one checkboxes/multi-select element,"
-                    f" found {len(boxes)}; use state= instead"
-                )
-            box_block, box = boxes[0]
-            values[box_block["block_id"]][box["action_id"]]["selected_options"] = _options_for(
-                box, list(selected)
-            )
-        _apply_state(blocks, values, state or {})
+        values = initial_state(blocks)
+        choose(action, values, found, value=value, selected=selected)
+        if selected is not None and kind not in MULTI_ELEMENTS:
+            select_in_only_box(blocks, values, selected)
+        apply_state(blocks, values, state or {})
         return action, values
-
-    # -- view submissions ------------------------------------------------------------------
 
     def submit_view(
         self,
@@ -409,8 +200,8 @@ class SlackDriver:
         """Submit a modal with ``{block_id: {action_id: value or [values]}}``; applies the ack."""
         stored = self.standin.get_view(view if isinstance(view, str) else str(view["id"]))
         blocks = list(stored.get("blocks") or [])
-        state = _initial_state(blocks)
-        _apply_state(blocks, state, values)
+        state = initial_state(blocks)
+        apply_state(blocks, state, values)
         stored["state"] = {"values": state}
         payload: JSON = {
             "type": "view_submission",
@@ -451,55 +242,6 @@ class SlackDriver:
                 "is_enterprise_install": False,
             }
         )
-
-    # -- events ----------------------------------------------------------------------------
-
-    def event(
-        self,
-        event: Mapping[str, Any],
-        *,
-        event_id: str | None = None,
-        retry_num: int | None = None,
-        retry_reason: str = "http_timeout",
-        event_time: int | None = None,
-    ) -> DriverResponse:
-        """Deliver an Events API ``event_callback`` (the same event_id on retries)."""
-        eid = event_id or self.standin.new_id("Ev")
-        envelope: JSON = {
-            "token": VERIFICATION_TOKEN,
-            "team_id": self.standin.team_id,
-            "context_team_id": self.standin.team_id,
-            "api_app_id": self.standin.app_id,
-            "event": dict(event),
-            "type": "event_callback",
-            "event_id": eid,
-            "event_time": event_time if event_time is not None else int(self.standin.now()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": self.standin.team_id,
-                    "user_id": self.standin.bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-        }
-        if self.mode == "socket":
-            response = self._socket(
-                "events_api",
-                envelope,
-                retry_attempt=retry_num or 0,
-                retry_reason=retry_reason if retry_num else "",
-            )
-        else:
-            extra = {}
-            if retry_num is not None:
-                extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-            response = self._post(json.dumps(envelope).encode(), "application/json", extra)
-        response.request = envelope
-        response.event_id = eid
-        return response
 
     def user_says(
         self, user_id: str, channel_id: str, text: str, *, thread_ts: str | None = None
@@ -623,112 +365,3 @@ def _channel_type(channel: Mapping[str, Any]) -> str:
     if channel.get("is_im"):
         return "im"
     return "group" if channel.get("is_private") else "channel"
-
-
-def _describe(element: Mapping[str, Any]) -> str:
-    label = element.get("text", {}).get("text") if isinstance(element.get("text"), dict) else None
-    return (
-        f"{element.get('type')}(action_id={element.get('action_id')!r}, "
-        f"value={element.get('value')!r}, text={label!r})"
-    )
-
-
-def _all_options(element: Mapping[str, Any]) -> list[JSON]:
-    options = list(element.get("options") or [])
-    for group in element.get("option_groups") or []:
-        options.extend(group.get("options") or [])
-    return options
-
-
-def _find_element(
-    blocks: list[Any], action_id: str | None, value: str | None, text: str | None
-) -> tuple[Mapping[str, Any], Mapping[str, Any], JSON | None]:
-    matches: list[tuple[Mapping[str, Any], Mapping[str, Any], JSON | None]] = []
-    elements = interactive_elements(blocks)
-    for block, element in elements:
-        if action_id is not None and element.get("action_id") != action_id:
-            continue
-        kind = element.get("type")
-        if kind == "button":
-            label = (element.get("text") or {}).get("text")
-            if value is not None and element.get("value") != value:
-                continue
-            if text is not None and label != text:
-                continue
-            matches.append((block, element, None))
-        elif kind in _OPTION_ELEMENTS:
-            options = [
-                o
-                for o in _all_options(element)
-                if (value is None or o.get("value") == value)
-                and (text is None or (o.get("text") or {}).get("text") == text)
-            ]
-            if value is None and text is None:
-                matches.append((block, element, None))
-            elif len(options) == 1 or (options and kind in _MULTI_ELEMENTS):
-                matches.append((block, element, copy.deepcopy(options[0])))
-        elif action_id is not None and text is None:
-            matches.append((block, element, None))  # value= is the new value here
-    if not matches:
-        found = ", ".join(_describe(e) for _, e in elements) or "none"
-        raise DriverError(
-            f"no element matches action_id={action_id!r} value={value!r} text={text!r};"
-            f" interactive elements: {found}"
-        )
-    if len(matches) > 1:
-        found = ", ".join(_describe(e) for _, e, _ in matches)
-        raise DriverError(f"ambiguous: {len(matches)} elements match: {found}")
-    return matches[0]
-
-
-def _options_for(element: Mapping[str, Any], wanted: Sequence[str]) -> list[JSON]:
-    options = {str(o.get("value")): o for o in _all_options(element)}
-    missing = [w for w in wanted if w not in options]
-    if missing:
-        raise DriverError(
-            f"{element.get('type')} {element.get('action_id')!r} has no option(s) {missing};"
-            f" options: {sorted(options)}"
-        )
-    return [copy.deepcopy(options[w]) for w in wanted]
-
-
-def _initial_state(blocks: list[Any]) -> JSON:
-    """``state.values`` for every stateful element, as Slack fills it before any change."""
-    values: JSON = {}
-    for block, element in interactive_elements(blocks):
-        kind = str(element.get("type"))
-        key = _STATE_KEYS.get(kind)
-        if key is None:
-            continue
-        entry: JSON = {"type": kind}
-        initial = element.get(_INITIAL_KEYS[key])
-        if key.endswith("s") and key.startswith("selected_"):
-            entry[key] = copy.deepcopy(initial) if initial is not None else []
-        else:
-            entry[key] = copy.deepcopy(initial)
-        values.setdefault(str(block["block_id"]), {})[str(element["action_id"])] = entry
-    return values
-
-
-def _apply_state(blocks: list[Any], values: JSON, changes: Mapping[str, Mapping[str, Any]]) -> None:
-    """Set ``values[block_id][action_id]`` from plain values (option values for selects)."""
-    index = {(str(b["block_id"]), str(e["action_id"])): e for b, e in interactive_elements(blocks)}
-    for block_id, actions in changes.items():
-        for action_id, new in actions.items():
-            element = index.get((block_id, action_id))
-            if element is None:
-                raise DriverError(
-                    f"no input {block_id}/{action_id}; inputs: {sorted('/'.join(k) for k in index)}"
-                )
-            kind = str(element["type"])
-            key = _STATE_KEYS.get(kind)
-            if key is None:
-                raise DriverError(f"{kind} {block_id}/{action_id} holds no state")
-            entry = values.setdefault(block_id, {}).setdefault(action_id, {"type": kind})
-            if key == "selected_options" and kind in _MULTI_ELEMENTS:
-                wanted = [new] if isinstance(new, str) else list(new)
-                entry[key] = _options_for(element, wanted)
-            elif key == "selected_option" and kind in _OPTION_ELEMENTS:
-                entry[key] = None if new is None else _options_for(element, [str(new)])[0]
-            else:
-                entry[key] = new

@@ -1,0 +1,158 @@
+"""HTTP plumbing: the threaded server, its request handler, and parsing of what clients send."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import email.parser
+import email.policy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from .records import JSON, ApiError, LostAnswer
+
+if TYPE_CHECKING:
+    from .standin import SlackStandIn
+
+
+# Fields that clients may send JSON-encoded inside a form (or a JSON body).
+_JSON_FIELDS = frozenset({"blocks", "attachments", "metadata", "files", "view"})
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    lost: LostAnswer | None = None
+
+    @classmethod
+    def json(cls, status: int, payload: JSON, headers: Mapping[str, str] | None = None) -> Reply:
+        merged = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        return cls(status, merged, json.dumps(payload).encode("utf-8"))
+
+
+class StandInHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Slack takes every connection; a bot with many posts in flight opens them in bursts, which
+    # the listen backlog's default of 5 would answer with resets.
+    request_queue_size = 256
+
+    def __init__(self, standin: SlackStandIn) -> None:
+        super().__init__(("127.0.0.1", 0), RequestHandler)
+        self.standin = standin
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    server: StandInHTTPServer
+    # Keep-alive, as Slack's own endpoints: clients that reuse connections are served that way.
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self._serve()
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        reply = self.server.standin._handle_http(self.path, headers, body)
+        if reply.lost is not None:
+            if reply.lost.how == "drop":
+                self.close_connection = True  # closed with no answer: the client sees a reset
+                return
+            reply.lost.released.wait(timeout=30)  # until the test lets the answer go
+        try:
+            self.send_response(reply.status)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):  # a late answer to a client that left
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature is fixed
+        return
+
+
+def basic_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    value = headers.get("authorization", "")
+    if not value.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(value[6:].strip()).decode("utf-8")
+    except ValueError:
+        return None
+    user, _, password = decoded.partition(":")
+    return user, password
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("authorization", "")
+    if value.lower().startswith("bearer "):
+        return value[7:].strip() or None
+    return None
+
+
+def parse_params(content_type: str, query: str, body: bytes) -> JSON:
+    """Merge query string and body (JSON, form or multipart), decoding JSON-in-string fields."""
+    params: JSON = dict(parse_qsl(query, keep_blank_values=True))
+    kind = content_type.split(";")[0].strip().lower()
+    if body:
+        if kind == "application/json":
+            try:
+                decoded = json.loads(body.decode("utf-8"))
+            except ValueError:
+                raise ApiError("invalid_json") from None
+            if not isinstance(decoded, dict):
+                raise ApiError("invalid_json")
+            params.update(decoded)
+        elif kind == "multipart/form-data":
+            params.update(parse_multipart(content_type, body))
+        else:
+            try:
+                params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            except UnicodeDecodeError:
+                raise ApiError("invalid_form_data") from None
+    for key in _JSON_FIELDS & params.keys():
+        value = params[key]
+        if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+            # Undecodable JSON stays a string: the method answers with its own format error.
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(value)
+    return params
+
+
+def parse_multipart(content_type: str, body: bytes) -> JSON:
+    """Form fields as strings, file parts as bytes."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: JSON = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        if part.get_param("filename", header="content-disposition"):
+            fields[name] = data
+        else:
+            fields[name] = data.decode("utf-8", "replace")
+    return fields
+
+
+def parse_response_body(content_type: str, body: bytes) -> JSON:
+    text = body.decode("utf-8")
+    if content_type.startswith("application/x-www-form-urlencoded") and not text.startswith("{"):
+        text = dict(parse_qsl(text)).get("payload", "{}")
+    decoded = json.loads(text or "{}")
+    if not isinstance(decoded, dict):
+        raise ValueError("response body must be a JSON object")
+    return decoded
