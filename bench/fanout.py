@@ -7,6 +7,7 @@ Run on purpose, never by the suite:
                                      [--slack-burst N] [--send-burst N] [--latency MS]
                                      [--jitter MS] [--threads N] [--replicas N]
                                      [--probe-learners N] [--due same|staggered]
+                                     [--skip-single]
 
 The default run (SQLite, 10,000 learners at 100 msg/s, then the plan step) takes about five
 minutes on two cores; `--db both` runs everything on PostgreSQL too.
@@ -38,6 +39,7 @@ speed goals are printed, not failed.
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import multiprocessing
 import os
@@ -184,6 +186,8 @@ def _run(args: argparse.Namespace, lessons: Path) -> int:
                     ok &= _fanout(
                         url, lessons, catalog, learners=args.probe_learners, cap=None, args=args
                     )
+            if args.skip_single:
+                continue
             with _database(dialect) as url:
                 ok &= _fanout(
                     url, lessons, catalog, learners=args.learners, cap=args.cap, args=args
@@ -271,6 +275,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="give up draining after this many seconds; what is left counts as lost (1800)",
     )
     parser.add_argument("--skip-fanout", action="store_true")
+    parser.add_argument(
+        "--skip-single",
+        action="store_true",
+        help="skip the capped fan-out from this one process (the --replicas run still happens)",
+    )
     parser.add_argument("--skip-plan", action="store_true")
     args = parser.parse_args(argv)
     if args.slack_burst is None:
@@ -830,6 +839,7 @@ def _judge(
             else ""
         )
     )
+    print(f"  {_silences(accepted, sorted(report.refused_at))}")
     print(
         f"  deliveries {dict(statuses)} in {drained.passes} drain pass(es) (sent {drained.sent}, "
         f"retried {drained.retried}, failed {drained.failed}); notices {notices}; 429s by "
@@ -861,6 +871,31 @@ def _window_rates(instants: Sequence[float], *, seconds: float) -> list[float]:
     counts = Counter(int((t - instants[0]) // seconds) for t in instants)
     whole = int((instants[-1] - instants[0]) // seconds)
     return [counts[w] / seconds for w in range(1, whole)]
+
+
+def _silences(accepted: Sequence[float], refused: Sequence[float]) -> str:
+    """What the 429s cost: how many incidents (429s less than a second apart are one), and the
+    longest silence (no post accepted) starting from just before each incident's first 429 to
+    half a second after its last (the posts already in flight land first); and every silence
+    over a quarter of a second, whatever its cause."""
+    incidents: list[tuple[float, float]] = []
+    for at in refused:
+        if incidents and at - incidents[-1][1] < 1.0:
+            incidents[-1] = (incidents[-1][0], at)
+        else:
+            incidents.append((at, at))
+    gaps = list(zip(accepted, accepted[1:], strict=False))
+    cost = []
+    for first, last in incidents:
+        start = max(0, bisect.bisect_left(accepted, first - 0.2) - 1)
+        stop = bisect.bisect_right(accepted, last + 0.5)
+        cost.append(max((b - a for a, b in gaps[start:stop]), default=0.0))
+    long = [b - a for a, b in gaps if b - a > 0.25]
+    return (
+        f"429 incidents: {len(incidents)}, the silence after each {sum(cost):.1f} s in all "
+        f"(longest {max(cost, default=0.0):.2f} s); silences over 0.25 s: {len(long)}, "
+        f"{sum(long):.1f} s in all (longest {max(long, default=0.0):.2f} s)"
+    )
 
 
 def _refusals(refused: dict[str, int]) -> str:

@@ -7,25 +7,24 @@ Retry-After. Times are plain seconds from whatever clock the caller uses.
 The pacer hands out slots: `reserve` takes one and says how long to wait for it, so the threads
 that keep several posts in flight (see `bot.services.inflight`) each get an instant of their own
 instead of all waking at once. With a `SharedBucket` (the database's, `bot.storage.send_rate`),
-the workspace's tokens come from there, a small batch per round trip, so every process and
-replica sharing the database together keeps to one rate; without one, the bucket is this
-process's. Channel buckets stay in the process: a channel's posts come from one delivery at a
-time (the drain never has two deliveries to one recipient in flight).
+the workspace's slots come from there, one per post, taken when the post is ready to go, so the
+posts of every process and replica sharing the database are spaced evenly at one rate, whoever
+makes them. (Tokens taken a batch at a time left a process holding slots its threads were too
+busy to use on time: spent late, they bunched with the others' slots into Slack's 429s.)
+Without one, the bucket is this process's. Channel buckets stay in the process: a channel's
+posts come from one delivery at a time (the drain never has two deliveries to one recipient in
+flight).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
 CHANNEL_RATE = 1.0  # messages per second into one channel
 CHANNEL_BURST = 4  # a lesson and its questions may go out together
 _PRUNE_AT = 20_000  # forget idle channel buckets past this many
-BATCH_SECONDS = 0.1  # a shared bucket's tokens are taken this much of the rate at a time
-MAX_BATCH = 50  # tokens per round trip at most, however high the rate
-STALE_TOKEN = 0.1  # seconds after its instant a token taken but not spent is let go (a burst)
 
 
 class SharedBucket(Protocol):
@@ -39,6 +38,10 @@ class SharedBucket(Protocol):
 
     def pause(self, team_id: str, *, until: float, now: float, rate: float, burst: float) -> None:
         """Nobody sends to this workspace before `until` (Slack said 429)."""
+        ...
+
+    def paused_until(self, team_id: str) -> float:
+        """The end of the latest 429 pause any process stored (0: none)."""
         ...
 
 
@@ -89,16 +92,16 @@ class Pacer:
         rate: float,
         burst: int,
         shared: SharedBucket | None = None,
-        batch: int | None = None,
     ) -> None:
         self._rate = rate
         self._burst = burst
         self._shared = shared
-        self._batch = batch or max(1, min(burst, MAX_BATCH, round(rate * BATCH_SECONDS)))
         self._lock = threading.Lock()
+        self._asks: dict[str, list[_Ask]] = {}  # posts waiting for a shared slot
+        self._taking: set[str] = set()  # workspaces with a round trip for slots under way
+        self._reading: dict[str, _Reading] = {}  # a read of the shared pause under way
         self._teams: dict[str, TokenBucket] = {}
         self._channels: dict[tuple[str, str], TokenBucket] = {}
-        self._stock: dict[str, deque[float]] = {}  # tokens taken from the shared bucket
         self._paused: dict[str, float] = {}  # a 429's pause, as this process knows it
 
     def _team(self, team_id: str, now: float) -> TokenBucket:
@@ -118,14 +121,15 @@ class Pacer:
 
     def reserve(self, team_id: str, channel: str, now: float) -> float:
         """Take a slot for one post; return how many seconds to wait before making it."""
+        slot = self._shared_slot(team_id, now) if self._shared is not None else None
         with self._lock:
             per_channel = self._channel(team_id, channel, now)
-            if self._shared is None:
+            if slot is None:
                 team = self._team(team_id, now)
                 at = max(team.ready_at(now), per_channel.ready_at(now))
                 team.take(at)
             else:
-                at = max(self._shared_slot(team_id, now), per_channel.ready_at(now))
+                at = max(slot, per_channel.ready_at(now))
             per_channel.take(at)
             return at - now
 
@@ -139,24 +143,63 @@ class Pacer:
             return max(0.0, self._channel(team_id, channel, now).ready_at(now) - now)
 
     def _shared_slot(self, team_id: str, now: float) -> float:
+        """One slot of the workspace's shared bucket: the next instant nobody else holds.
+
+        One round trip at a time per workspace from this process, for every post that asked
+        meanwhile: a slot each, handed over at once (none kept for later), in one statement,
+        instead of each thread holding a database connection while it waits for the row.
+        """
+        ask = _Ask(now)
+        with self._lock:
+            self._asks.setdefault(team_id, []).append(ask)
+            leads = team_id not in self._taking
+            self._taking.add(team_id)
+        if not leads:
+            ask.done.wait()  # answered, or handed the next round trip
+        if not ask.answered:
+            self._take_for(team_id)
+        if ask.error is not None:
+            raise ask.error
+        return ask.slot
+
+    def _take_for(self, team_id: str) -> None:
+        """One round trip for every post waiting for a slot; the next waiter takes over."""
         assert self._shared is not None
-        stock = self._stock.setdefault(team_id, deque())
-        while stock and stock[0] < now - STALE_TOKEN:
-            stock.popleft()  # taken long ago and never spent: spending it now would be a burst
-        if not stock:
+        with self._lock:
+            asks = self._asks.pop(team_id)
+        error: BaseException | None = None
+        times: tuple[float, ...] = ()
+        try:
+            # From the latest of their instants, so no slot falls before any of them.
             times, paused_until = self._shared.take(
-                team_id, want=self._batch, now=now, rate=self._rate, burst=self._burst
+                team_id,
+                want=len(asks),
+                now=max(ask.now for ask in asks),
+                rate=self._rate,
+                burst=self._burst,
             )
-            stock.extend(times)
-            self._paused[team_id] = max(self._paused.get(team_id, 0.0), paused_until)
-        return max(now, stock.popleft(), self._paused.get(team_id, 0.0))
+        except BaseException as failed:  # each waiting post fails as its own round trip would
+            error = failed
+        with self._lock:
+            if error is None:
+                self._paused[team_id] = max(self._paused.get(team_id, 0.0), paused_until)
+            waiting = self._asks.get(team_id)
+            if not waiting:
+                self._taking.discard(team_id)
+        # A slot that a 429 seen meanwhile made void is handed over as it is, not moved to the
+        # pause's end (where it would bunch with the bucket's own slots): its post finds the
+        # pause when it wakes, and takes a new slot.
+        for ask, slot in zip(asks, times or (0.0,) * len(asks), strict=True):
+            ask.slot, ask.error, ask.answered = max(ask.now, slot), error, True
+            ask.done.set()
+        if waiting:
+            waiting[0].done.set()  # not answered: it makes the next round trip
 
     def pause(self, team_id: str, *, until: float, now: float | None = None) -> None:
         """Slack said 429: nothing more for this workspace until `until` (from any process)."""
         with self._lock:
             self._paused[team_id] = max(self._paused.get(team_id, 0.0), until)
             if self._shared is not None:
-                self._stock.pop(team_id, None)
                 self._shared.pause(
                     team_id,
                     until=until,
@@ -173,6 +216,50 @@ class Pacer:
             bucket.updated = max(bucket.updated, until)
 
     def paused_until(self, team_id: str) -> float:
-        """The end of the latest 429 pause this process knows of (0: none)."""
+        """The end of the latest 429 pause (0: none); asked right before each post.
+
+        With a shared bucket, as stored by any process: a 429 another replica saw a moment ago
+        keeps this one's posts back too, although their slots were handed out before it.
+        """
+        stored = self._stored_pause(team_id) if self._shared is not None else 0.0
         with self._lock:
-            return self._paused.get(team_id, 0.0)
+            known = self._paused[team_id] = max(self._paused.get(team_id, 0.0), stored)
+            return known
+
+    def _stored_pause(self, team_id: str) -> float:
+        """The shared bucket's pause; threads asking while a read is on its way share it."""
+        assert self._shared is not None
+        with self._lock:
+            reading = self._reading.get(team_id)
+            leads = reading is None
+            if reading is None:
+                reading = self._reading[team_id] = _Reading()
+        if not leads:
+            reading.done.wait()
+            return reading.until
+        try:
+            reading.until = self._shared.paused_until(team_id)
+        finally:
+            with self._lock:
+                del self._reading[team_id]
+            reading.done.set()  # on a failure, the others go on with what this process knows
+        return reading.until
+
+
+@dataclass
+class _Ask:
+    """A post waiting for its shared slot."""
+
+    now: float
+    slot: float = 0.0
+    answered: bool = False
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class _Reading:
+    """One read of the shared pause, and the threads waiting for it."""
+
+    until: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)

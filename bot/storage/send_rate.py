@@ -1,7 +1,7 @@
 """One chat.postMessage rate per workspace for the whole deployment: a token bucket in a row.
 
 Every process that sends (gunicorn workers, replicas, `microlearn deliver-due` from cron) takes
-its tokens from the workspace's `send_bucket` row, a few at a time, in one atomic statement:
+its tokens from the workspace's `send_bucket` row, one per post, in one atomic statement:
 `UPDATE … RETURNING`, which PostgreSQL runs under the row's lock and SQLite under its single
 write lock (taken up front, `BEGIN IMMEDIATE`, behind the writers' file lock of `Database`). So
 however many processes share the database, together they send at most `rate` messages a second
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, literal, update
+from sqlalchemy import Table, func, literal, select, update
 
 from bot.storage.db import Database, insert_for_dialect
 from bot.storage.models import SendBucket
@@ -78,11 +78,16 @@ class SharedSendRate:
 
     def pause(self, team_id: str, *, until: float, now: float, rate: float, burst: float) -> None:
         """Slack answered 429: nobody sends to this workspace before `until`."""
+        # The balance as of `until`, and no more than empty: slots handed out that fall inside
+        # the pause are void (their posts take new ones), so their debt goes with them, while
+        # slots beyond it stand. Posts resume at `until`, at the rate, not after the void slots.
         statement = (
             update(_BUCKETS)
             .where(_BUCKETS.c.team_id == team_id)
             .values(
-                tokens=self._least(literal(0.0), self._refilled(now=now, rate=rate, burst=burst)),
+                tokens=self._least(
+                    literal(0.0), self._refilled(now=max(now, until), rate=rate, burst=burst)
+                ),
                 updated=self._greatest(_BUCKETS.c.updated, literal(now), literal(until)),
                 paused_until=self._greatest(_BUCKETS.c.paused_until, literal(until)),
             )
@@ -91,6 +96,14 @@ class SharedSendRate:
             if not connection.execute(statement).rowcount:
                 self._create(connection, team_id, now=now, burst=burst)
                 connection.execute(statement)
+
+    def paused_until(self, team_id: str) -> float:
+        """The end of the workspace's latest 429 pause (0: none yet), from any process."""
+        with self._db.read_connection() as connection:
+            until = connection.execute(
+                select(_BUCKETS.c.paused_until).where(_BUCKETS.c.team_id == team_id)
+            ).scalar()
+        return float(until or 0.0)
 
     def _refilled(self, *, now: float, rate: float, burst: float) -> Any:
         """The balance at max(updated, now): what it was, plus what the time since earned."""
