@@ -292,7 +292,6 @@ def run_socket_mode_processes(
 
     Call it before this process starts any thread: the processes are forked.
     """
-    context = multiprocessing.get_context("fork")
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     parent = os.getpid()
@@ -305,89 +304,134 @@ def run_socket_mode_processes(
             os.write(wake_w, b"x")
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    children: dict[int, _Child] = {}
+    supervisor = _Supervisor(serve_one, on_ready=on_ready, on_exit=on_exit, wake=(wake_r, wake_w))
+    try:
+        for slot in range(processes):
+            supervisor.start(slot)
+        supervisor.watch()
+    finally:
+        supervisor.stop()
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        os.close(wake_r)
+        os.close(wake_w)
 
-    def start(slot: int) -> None:
-        mine, theirs = context.Pipe()
-        others = [child.conn for child in children.values()] + [mine]
-        process = context.Process(
+
+class _Supervisor:
+    """The parent of the Socket Mode processes: starts them, hears each connect (and lets them
+    all tick once every one has), and replaces one that dies."""
+
+    def __init__(
+        self,
+        serve_one: Callable[[Callable[[], bool]], None],
+        *,
+        on_ready: Callable[[], None],
+        on_exit: Callable[[int], None] | None,
+        wake: tuple[int, int],
+    ) -> None:
+        self._context = multiprocessing.get_context("fork")
+        self._serve_one = serve_one
+        self._on_ready = on_ready
+        self._on_exit = on_exit
+        self._wake = wake
+        self._children: dict[int, _Child] = {}
+        self._restart_at: dict[int, float] = {}
+        self._running = False
+
+    def start(self, slot: int) -> None:
+        mine, theirs = self._context.Pipe()
+        others = [child.conn for child in self._children.values()] + [mine]
+        process = self._context.Process(
             target=_socket_child,
-            args=(serve_one, theirs, others, (wake_r, wake_w)),
+            args=(self._serve_one, theirs, others, self._wake),
             name=f"microlearn-socket-{slot}",
         )
         sys.stdout.flush()
         sys.stderr.flush()
         process.start()
         theirs.close()
-        children[slot] = _Child(slot, process, mine, started=time.monotonic())
+        self._children[slot] = _Child(slot, process, mine, started=time.monotonic())
 
-    restart_at: dict[int, float] = {}
-    running = False
-    try:
-        for slot in range(processes):
-            start(slot)
+    def watch(self) -> None:
+        """Until the wake pipe says stop: hear the children, reap and replace the dead."""
         while True:
-            timeout = max(0.0, min(restart_at.values()) - time.monotonic()) if restart_at else None
-            watched: list[Any] = [wake_r]
-            for child in children.values():
-                watched += [child.process.sentinel]
-                if not child.conn.closed:
-                    watched.append(child.conn)
-            ready = wait(watched, timeout)
-            if wake_r in ready:
+            ready = wait(self._watched(), self._timeout())
+            if self._wake[0] in ready:
                 return
-            for child in list(children.values()):
+            for child in list(self._children.values()):
                 exited = child.process.sentinel in ready
-                # Read what it said before it exited: why it could not connect, say.
-                while not child.conn.closed and (child.conn in ready or exited):
-                    try:
-                        if exited and not child.conn.poll():
-                            break
-                        message = child.conn.recv()
-                    except (EOFError, OSError):
-                        child.conn.close()
-                        break
-                    ready = [r for r in ready if r is not child.conn]
-                    if message[0] == "failed" and not running:
-                        raise SocketModeFailed(message[1], refused=message[2])
-                    if message[0] == "failed":
-                        log.error("a Socket Mode process could not connect: %s", message[1])
-                    elif message[0] == "connected":
-                        child.connected = True
-                        if running:
-                            child.conn.send("go")
-                        elif all(c.connected for c in children.values()):
-                            on_ready()  # before any process ticks: it may still refuse to run
-                            running = True
-                            for each in children.values():
-                                each.conn.send("go")
+                self._hear(child, pending=child.conn in ready, exited=exited)
                 if exited:
-                    child.process.join()
-                    child.conn.close()
-                    del children[child.slot]
-                    if on_exit is not None and child.process.pid is not None:
-                        on_exit(child.process.pid)
-                    if not running:
-                        raise SocketModeFailed(
-                            f"a Socket Mode process exited with code {child.process.exitcode}",
-                            refused=False,
-                        )
-                    log.error(
-                        "Socket Mode process %s exited with code %s; starting another",
-                        child.process.pid,
-                        child.process.exitcode,
-                    )
-                    restart_at[child.slot] = child.started + RESTART_SECONDS
-            for slot, when in list(restart_at.items()):
-                if when <= time.monotonic():
-                    del restart_at[slot]
-                    start(slot)
-    finally:
-        _stop_children(list(children.values()), on_exit)
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-        os.close(wake_r)
-        os.close(wake_w)
+                    self._reap(child)
+            self._restart_due()
+
+    def stop(self) -> None:
+        _stop_children(list(self._children.values()), self._on_exit)
+
+    def _watched(self) -> list[Any]:
+        watched: list[Any] = [self._wake[0]]
+        for child in self._children.values():
+            watched.append(child.process.sentinel)
+            if not child.conn.closed:
+                watched.append(child.conn)
+        return watched
+
+    def _timeout(self) -> float | None:
+        if not self._restart_at:
+            return None
+        return max(0.0, min(self._restart_at.values()) - time.monotonic())
+
+    def _hear(self, child: _Child, *, pending: bool, exited: bool) -> None:
+        """Read what a child said; all of it if it exited (why it could not connect, say)."""
+        while not child.conn.closed and (pending or exited):
+            try:
+                if exited and not child.conn.poll():
+                    break
+                message = child.conn.recv()
+            except (EOFError, OSError):
+                child.conn.close()
+                break
+            pending = False
+            self._heard(child, message)
+
+    def _heard(self, child: _Child, message: tuple[Any, ...]) -> None:
+        if message[0] == "failed" and not self._running:
+            raise SocketModeFailed(message[1], refused=message[2])
+        if message[0] == "failed":
+            log.error("a Socket Mode process could not connect: %s", message[1])
+        elif message[0] == "connected":
+            child.connected = True
+            if self._running:
+                child.conn.send("go")
+            elif all(c.connected for c in self._children.values()):
+                self._on_ready()  # before any process ticks: it may still refuse to run
+                self._running = True
+                for each in self._children.values():
+                    each.conn.send("go")
+
+    def _reap(self, child: _Child) -> None:
+        child.process.join()
+        child.conn.close()
+        del self._children[child.slot]
+        if self._on_exit is not None and child.process.pid is not None:
+            self._on_exit(child.process.pid)
+        if not self._running:
+            raise SocketModeFailed(
+                f"a Socket Mode process exited with code {child.process.exitcode}",
+                refused=False,
+            )
+        log.error(
+            "Socket Mode process %s exited with code %s; starting another",
+            child.process.pid,
+            child.process.exitcode,
+        )
+        self._restart_at[child.slot] = child.started + RESTART_SECONDS
+
+    def _restart_due(self) -> None:
+        for slot, when in list(self._restart_at.items()):
+            if when <= time.monotonic():
+                del self._restart_at[slot]
+                self.start(slot)
 
 
 def _socket_child(
