@@ -64,9 +64,15 @@ class FailurePolicy:
         return "failed"
 
     def _retry(self, delivery: Claimed, error: SlackError, *, unsure: bool, now: datetime) -> None:
-        wait = min(BACKOFF_BASE * 2 ** (delivery.tries - 1), BACKOFF_MAX)
-        if error.retry_after:
-            wait = max(wait, timedelta(seconds=error.retry_after))
+        if error.code == "ratelimited":
+            # Slack said when: the workspace's shared pause (pacing) already holds every post
+            # until then, so a backoff on top would only leave this delivery behind the rest
+            # (at the end of a big fan-out, half a minute of silence for its last few posts).
+            wait = timedelta(seconds=error.retry_after or 1.0)
+        else:
+            wait = min(BACKOFF_BASE * 2 ** (delivery.tries - 1), BACKOFF_MAX)
+            if error.retry_after:
+                wait = max(wait, timedelta(seconds=error.retry_after))
         if unsure:  # Slack may have posted it: the retry looks for it first
             self._outbox.hold_unconfirmed(delivery, until=now + wait, error=error.code)
         else:

@@ -92,6 +92,21 @@ def test_a_post_slack_refuses_for_now_is_retried_later_and_then_sent(world: Drip
     assert later.messages == len(world.slack.posts) > 1  # the lesson and its questions
 
 
+def test_a_post_that_keeps_meeting_429s_comes_back_after_retry_after_not_a_backoff(
+    world: DripWorld,
+) -> None:
+    clock = Clock(NOW)
+    drain = drain_for(world, clock)
+    send_to_ann(world)
+    world.slack.refusing[ANN] = SlackError("ratelimited", permanent=False, retry_after=2.0)
+    first = drain.drain(now=NOW)
+    assert (first.sent, first.retried, first.messages) == (0, 1, 0)
+    del world.slack.refusing[ANN]
+    clock.now += timedelta(seconds=2)  # Slack's Retry-After, not the 30 s of other failures
+    later = drain.drain(now=clock.now)
+    assert (later.sent, later.retried) == (1, 0)
+
+
 def test_a_learner_gone_from_slack_stops_their_lessons_and_the_lead_is_told_once(
     world: DripWorld,
 ) -> None:
