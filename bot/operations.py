@@ -21,8 +21,10 @@ from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
 
 
-def deliver_due(settings: Settings, *, out: TextIO) -> None:
-    """One pass of planning and sending, for operators who prefer cron to a resident tick."""
+@contextmanager
+def _sending(settings: Settings) -> Iterator[Services]:
+    """The use cases of a one-shot command that sends: checked lessons and token, the database
+    migrated, the catalogue synced; the database closed after."""
     content = check_content(settings.lessons_dir)
     if content.problems:
         raise ContentProblems(content.problems, settings.lessons_dir)
@@ -32,9 +34,15 @@ def deliver_due(settings: Settings, *, out: TextIO) -> None:
         upgrade_database(db)
         services = build_services(settings, db, content.catalog)
         services.catalog.sync(now=utc_now())
-        report = services.delivery.tick(utc_now())
+        yield services
     finally:
         db.dispose()
+
+
+def deliver_due(settings: Settings, *, out: TextIO) -> None:
+    """One pass of planning and sending, for operators who prefer cron to a resident tick."""
+    with _sending(settings) as services:
+        report = services.delivery.tick(utc_now())
     print(
         f"planned {report.planned} lessons ({report.moved} missed ones moved to their "
         f"next slot); sent {report.drain.sent} deliveries ({report.drain.messages} messages), "
@@ -127,23 +135,13 @@ def send_digests(
     settings: Settings, *, lead_id: str | None, team_id: str | None, out: TextIO
 ) -> int:
     """`microlearn digest`: queue today's digest for every lead (or one) and send what is due."""
-    content = check_content(settings.lessons_dir)
-    if content.problems:
-        raise ContentProblems(content.problems, settings.lessons_dir)
-    check_slack(settings)
-    db = open_database(settings)
-    try:
-        upgrade_database(db)
-        services = build_services(settings, db, content.catalog)
-        now = utc_now()
-        services.catalog.sync(now=now)
+    with _sending(settings) as services:
+        now = services.clock()
         if lead_id is not None and team_id is None:
             teams = {team for team, lead in services.digests.leads(now) if lead == lead_id}
             team_id = _one_team(services, None) if len(teams) != 1 else teams.pop()
         queued = services.digests.send_now(now=now, team_id=team_id, lead_id=lead_id)
         report = services.delivery.drain(now=now)
-    finally:
-        db.dispose()
     print(
         f"queued {queued} digests (a lead gets one a day at most); sent {report.sent} "
         f"deliveries, {report.retried} to retry, {report.failed} failed",

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
@@ -136,20 +136,7 @@ class LearnerRepository:
     def mark_gone(self, team_id: str, user_id: str, *, now: datetime) -> None:
         """Slack no longer knows this person: stored as deactivated, so nobody asks again."""
         with self._db.write() as session:
-            session.execute(
-                insert_for(session)(Learner)
-                .values(
-                    team_id=team_id,
-                    user_id=user_id,
-                    deactivated=True,
-                    tz_checked_at=now,
-                    created_at=now,
-                )
-                .on_conflict_do_update(
-                    index_elements=["team_id", "user_id"],
-                    set_={"deactivated": True, "tz_checked_at": now},
-                )
-            )
+            store_gone(session, team_id, user_id, now=now)
 
     def set_snooze(self, team_id: str, user_id: str, until: datetime | None) -> None:
         with self._db.write() as session:
@@ -235,3 +222,17 @@ class LearnerRepository:
                 .where(col(Learner.team_id) == team_id, col(Learner.user_id) == user_id)
                 .values(pref_days=days, pref_at=at_time)
             )
+
+
+def store_gone(session: Session, team_id: str, user_id: str, *, now: datetime) -> None:
+    """Store the person as deactivated (added if new), within the caller's session."""
+    session.execute(
+        insert_for(session)(Learner)
+        .values(
+            team_id=team_id, user_id=user_id, deactivated=True, tz_checked_at=now, created_at=now
+        )
+        .on_conflict_do_update(
+            index_elements=["team_id", "user_id"],
+            set_={"deactivated": True, "tz_checked_at": now},
+        )
+    )

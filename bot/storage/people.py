@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
-from bot.storage.db import Database, insert_for
+from bot.storage.db import Database
 from bot.storage.enrolments import LIVE
+from bot.storage.learners import store_gone
 from bot.storage.models import (
     Answer,
     AutoPause,
@@ -324,20 +325,7 @@ class PersonRepository:
             ).scalar()
             if not known:
                 return Deactivated(known=False)
-            session.execute(
-                insert_for(session)(learner)
-                .values(
-                    team_id=team_id,
-                    user_id=user_id,
-                    deactivated=True,
-                    tz_checked_at=now,
-                    created_at=now,
-                )
-                .on_conflict_do_update(
-                    index_elements=["team_id", "user_id"],
-                    set_={"deactivated": True, "tz_checked_at": now},
-                )
-            )
+            store_gone(session, team_id, user_id, now=now)
             live = session.execute(
                 select(
                     enrolment.c.id,
