@@ -202,8 +202,13 @@ class World:
                     return Jump(now=before, moved=timedelta(0), report=None)
             else:
                 target = before + timedelta(days=1)
-            now = self.clock.jump_to(target)
-            report = self.tick()
+            # The sandbox's own tick must not run between the jump and ours: what falls due at
+            # the new time is this tick's to send, and to count in what the page is told.
+            self.refresh_lessons()
+            with self._ticking:
+                now = self.clock.jump_to(target)
+                report = self.bot.services.delivery.tick(self.clock())
+            self.standin.touch()
             return Jump(now=now, moved=now - before, report=report)
 
     def refresh_lessons(self) -> None:
