@@ -7,6 +7,8 @@ delivery's posts, messages and failures.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +18,11 @@ from bot.services.drain import Drain, DrainReport
 from bot.services.planner import Planner, PlanOutcome
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileRefresh
+
+log = logging.getLogger(__name__)
+
+# A tick that takes longer than this before it starts sending says so (at WARNING).
+SLOW_BEFORE_SENDING = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,14 +62,28 @@ class DeliveryService:
 
     def tick(self, now: datetime, *, budget: timedelta | None = None) -> TickReport:
         """One pass: time zones, planning, then sending until done or out of `budget`."""
+        started = time.monotonic()
         if self._discussions is not None:
             self._discussions.forget_events(now=now)
         if self._privacy is not None:
             self._privacy.expire(now=now)  # MICROLEARN_RETENTION_DAYS
+        upkeep = time.monotonic()
         profiles = self._profiles.refresh(now=now)
+        refreshed = time.monotonic()
         plan = self._planner.plan(now=now)
         for step in self._steps:
             step(now)
+        sending = time.monotonic()
+        if sending - started > SLOW_BEFORE_SENDING:  # what is due waits for these steps
+            log.warning(
+                "tick: %.1f s before sending (upkeep %.1f s, time zones of %d people %.1f s, "
+                "planning %.1f s)",
+                sending - started,
+                upkeep - started,
+                profiles,
+                refreshed - upkeep,
+                sending - refreshed,
+            )
         drain = self._drain.drain(now=now, budget=budget)
         return TickReport(profiles, plan, drain)
 
