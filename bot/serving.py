@@ -37,11 +37,11 @@ from bot.server import (
     Worker,
     run_http,
     run_socket_mode,
-    run_socket_mode_processes,
     serve_probes,
 )
 from bot.slack.installations import INSTALL_PATH
 from bot.slack.probes import Probes
+from bot.socket_processes import run_socket_mode_processes
 
 
 def serve(
