@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from bot.storage.db import Database, insert_for
 from bot.storage.models import Delivery, Learner, ReviewCard, ReviewQuota
@@ -104,75 +104,80 @@ class ReviewLoadRepository:
         """Mark the cards (id, reviews so far) sent, count them for `day` and queue one Review
         delivery, all in one transaction; False (nothing changed) if another process did."""
         try:
-            self._send(
-                team_id=team_id,
-                user_id=user_id,
-                cards=cards,
-                hold_until=hold_until,
-                day=day,
-                resume_at=resume_at,
-                dedupe_key=dedupe_key,
-                payload=payload,
-                now=now,
-            )
+            with self._db.write() as session:
+                _mark_sent(session, cards, hold_until=hold_until, now=now)
+                _count(session, team_id, user_id, len(cards), day=day, resume_at=resume_at)
+                _queue_review(session, team_id, user_id, dedupe_key, payload, now=now)
         except _Taken:
             return False
         return True
 
-    def _send(
-        self,
-        *,
-        team_id: str,
-        user_id: str,
-        cards: Sequence[tuple[int, int]],
-        hold_until: datetime,
-        day: date,
-        resume_at: datetime | None,
-        dedupe_key: str,
-        payload: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        with self._db.write() as session:
-            for card_id, reviews in cards:
-                changed = session.execute(
-                    update(ReviewCard)
-                    .where(col(ReviewCard.id) == card_id, col(ReviewCard.reviews) == reviews)
-                    .values(reviews=reviews + 1, due_at=hold_until, status="sent", updated_at=now)
-                )
-                if not changed.rowcount:  # type: ignore[attr-defined]
-                    raise _Taken  # rolls the whole batch back
-            current = session.execute(
-                select(ReviewQuota).where(
-                    and_(col(ReviewQuota.team_id) == team_id, col(ReviewQuota.user_id) == user_id)
-                )
-            ).scalar_one_or_none()
-            sent = len(cards) + (current.sent if current is not None and current.day == day else 0)
-            statement = insert_for(session)(ReviewQuota).values(
-                team_id=team_id, user_id=user_id, day=day, sent=sent, resume_at=resume_at
-            )
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["team_id", "user_id"],
-                    set_={"day": day, "sent": sent, "resume_at": resume_at},
-                )
-            )
-            session.execute(
-                insert_for(session)(Delivery)
-                .values(
-                    team_id=team_id,
-                    dedupe_key=dedupe_key,
-                    kind="review",
-                    recipient=user_id,
-                    recipient_kind="dm",
-                    status="pending",
-                    due_at=now,
-                    tries=0,
-                    created_at=now,
-                    parts_sent=0,
-                    payload=payload,
-                )
-                .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
-            )
+
+def _mark_sent(
+    session: Session, cards: Sequence[tuple[int, int]], *, hold_until: datetime, now: datetime
+) -> None:
+    for card_id, reviews in cards:
+        changed = session.execute(
+            update(ReviewCard)
+            .where(col(ReviewCard.id) == card_id, col(ReviewCard.reviews) == reviews)
+            .values(reviews=reviews + 1, due_at=hold_until, status="sent", updated_at=now)
+        )
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            raise _Taken  # rolls the whole batch back
+
+
+def _count(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    count: int,
+    *,
+    day: date,
+    resume_at: datetime | None,
+) -> None:
+    current = session.execute(
+        select(ReviewQuota).where(
+            and_(col(ReviewQuota.team_id) == team_id, col(ReviewQuota.user_id) == user_id)
+        )
+    ).scalar_one_or_none()
+    sent = count + (current.sent if current is not None and current.day == day else 0)
+    statement = insert_for(session)(ReviewQuota).values(
+        team_id=team_id, user_id=user_id, day=day, sent=sent, resume_at=resume_at
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["team_id", "user_id"],
+            set_={"day": day, "sent": sent, "resume_at": resume_at},
+        )
+    )
+
+
+def _queue_review(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+) -> None:
+    session.execute(
+        insert_for(session)(Delivery)
+        .values(
+            team_id=team_id,
+            dedupe_key=dedupe_key,
+            kind="review",
+            recipient=user_id,
+            recipient_kind="dm",
+            status="pending",
+            due_at=now,
+            tries=0,
+            created_at=now,
+            parts_sent=0,
+            payload=payload,
+        )
+        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+    )
 
 
 class _Taken(Exception):
