@@ -139,8 +139,8 @@ class Database:
         SQLite take the writers' turn.
 
         `urgent`: what a request reads and writes before it is acknowledged. It runs on
-        connections of its own (`urgent_pool_size`), so it never waits for one that a settling
-        thread holds, and never opens one; on SQLite its writes go ahead of the writers' queue.
+        connections of its own (`urgent_pool_size`), kept once opened, so it never waits for one
+        that a settling thread holds; on SQLite its writes go ahead of the writers' queue.
         """
         turn = self._write_turn
         if urgent and isinstance(turn, _WriteTurn):
