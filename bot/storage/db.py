@@ -51,11 +51,11 @@ class Database:
       request runs before it is acknowledged.
 
     `urgent_pool_size`: connections kept for `direct(urgent=True)` alone, one for each thread
-    that takes requests (0: they share the pool). Measured on PostgreSQL at 200 answers/s, with
-    one shared pool 3–4 % of acknowledgements waited more than 5 ms for their connection, up to
-    0.6 s: about half while the settling threads held every connection and its overflow, half
-    opening a new one themselves (a new server process, its catalog caches cold), since the
-    overflow connections the settling threads open in a burst are closed again after it.
+    that takes requests (0: they share the pool). Measured on PostgreSQL at 200 answers/s on a
+    busy machine, with one shared pool an acknowledgement waited up to 0.6 s for its connection
+    (the slowest 1 % spent 114 ms on average there in one run): while the settling threads held
+    every connection and the overflow, or opening a new one itself (a new server process, its
+    caches cold), since the overflow connections a burst opens are closed again after it.
     """
 
     def __init__(self, url: str, *, pool_size: int = 10, urgent_pool_size: int = 0) -> None:
