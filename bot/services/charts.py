@@ -105,9 +105,10 @@ def digest_png(chart: DigestChart) -> bytes:
 def png(figure: Figure) -> bytes:
     """The figure as PNG bytes, without metadata that would differ between runs.
 
-    Drawn once on its own Agg canvas (the layout is worked out in that same draw; `savefig`
-    would draw it twice) and encoded by Pillow as opaque RGB at zlib level 1: the same pixels
-    as `savefig`'s RGBA PNG (the background is opaque), in about a third less time.
+    Drawn on its own Agg canvas, the layout worked out in that same draw (`savefig` runs a
+    draw of its own for the layout first), and encoded by Pillow as opaque RGB at zlib level 1
+    (`savefig`: RGBA at level 6): the same pixels, about 15 % less CPU per chart, and files
+    about as large (the report's a little smaller, the digest's 5 % larger).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
