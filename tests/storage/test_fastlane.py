@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import and_
+from sqlalchemy import and_, func
 from sqlmodel import Session, SQLModel, col, select
 
 import bot.storage
@@ -709,6 +709,28 @@ def test_a_prebuilt_write_does_what_its_orm_twin_does(db: Database, name: str) -
     # RETURNING id: the rows written (TAKE_TOKENS returns the bucket's balance instead).
     returned = {row["id"] for rows in fast for row in rows if "id" in row}
     assert returned <= {row["id"] for row in _written(db, write.tables[0], FAST)}
+
+
+def test_the_sending_bookkeeping_commits_without_waiting_for_the_disk(db: Database) -> None:
+    """RECORD_PART and TAKE_TOKENS, once per post: synchronous_commit is off for their own
+    transaction (a crash may lose them; Slack's metadata and the bucket's slack cover that),
+    and the connection is as it was afterwards, for the next statement that must be durable."""
+    if db.is_sqlite:
+        pytest.skip("SQLite in WAL mode with synchronous=NORMAL never waits at commit")
+    _seed(db)
+    setting = select(func.current_setting("synchronous_commit"))
+    with db.engine.connect() as connection:
+        usual = connection.execute(setting).scalar()
+        if usual == "off":
+            pytest.skip("this server never waits for the disk at commit")
+        assert connection.execute(setting.where(fastlane._not_durable("postgresql"))).scalar() == (
+            "off"
+        )
+    take = {"team_id": FAST, "want": 1, "now": 100.0, "rate": 2.0, "burst": 4.0}
+    with db.direct(write=True) as connection:
+        assert connection.first(fastlane.TAKE_TOKENS, take) is not None
+        assert connection.first(fastlane.RECORD_PART, _part(FAST, 1)) is not None
+        assert connection._execute("SHOW synchronous_commit") == [(usual,)]  # the same one
 
 
 def test_a_record_is_built_by_label_and_a_missing_or_unexpected_label_fails() -> None:
