@@ -533,6 +533,12 @@ def _take_tokens(dialect: str) -> Any:
 # A delivery's posted part (with the last, the delivery is sent): its id, or no row when this
 # claim no longer owns the delivery. `message_ts` None keeps the stored one.
 RECORD_PART = Direct(build=_record_part)
+# The end of a workspace's latest 429 pause, as any process stored it; no row before its first post.
+PAUSED_UNTIL = Direct(
+    select(type_coerce(col(SendBucket.paused_until), NullType()).label("paused_until")).where(
+        _by(col(SendBucket.team_id))
+    )
+)
 # `want` tokens taken from a workspace's shared bucket: the balance after, its clock and its
 # pause; no row when the workspace has no bucket yet.
 TAKE_TOKENS = Direct(build=_take_tokens)

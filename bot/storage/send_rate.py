@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, literal, select, update
+from sqlalchemy import Table, func, literal, update
 
 from bot.storage.db import Database, insert_for_dialect
-from bot.storage.fastlane import TAKE_TOKENS
+from bot.storage.fastlane import PAUSED_UNTIL, TAKE_TOKENS
 from bot.storage.models import SendBucket
 
 _BUCKETS: Table = SendBucket.__table__  # type: ignore[attr-defined]
@@ -113,11 +113,9 @@ class SharedSendRate:
 
     def paused_until(self, team_id: str) -> float:
         """The end of the workspace's latest 429 pause (0: none yet), from any process."""
-        with self._db.read() as session:
-            until = session.execute(
-                select(_BUCKETS.c.paused_until).where(_BUCKETS.c.team_id == team_id)
-            ).scalar()
-        return float(until or 0.0)
+        with self._db.direct() as connection:  # before many a post: one round trip
+            found = connection.first(PAUSED_UNTIL, {"team_id": team_id})
+        return float(found["paused_until"]) if found is not None else 0.0
 
     def _refilled(self, *, now: float, rate: float, burst: float) -> Any:
         """The balance at max(updated, now): what it was, plus what the time since earned."""

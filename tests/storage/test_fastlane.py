@@ -179,6 +179,7 @@ def _seed(db: Database) -> None:
                 )
             )
             session.add(SendBucket(team_id=team, tokens=2.0, updated=99.0, paused_until=0.0))
+        session.add(SendBucket(team_id=TEAM, tokens=-3.0, updated=130.5, paused_until=130.5))
 
 
 def _fields(instance: SQLModel, *names: str) -> Row:
@@ -314,7 +315,14 @@ def _who(user: str, **more: Any) -> dict[str, Any]:
 
 _ANSWER_KEY = {"question_id": FIRST, "attempt": 2}
 
+
+def _paused_until(session: Session, values: dict[str, Any]) -> list[Row]:
+    buckets = session.exec(select(SendBucket).where(SendBucket.team_id == values["team_id"]))
+    return [_fields(bucket, "paused_until") for bucket in buckets]
+
+
 READS: dict[str, Read] = {
+    "PAUSED_UNTIL": Read(_paused_until, [{"team_id": TEAM}, {"team_id": FAST}, {"team_id": "W9"}]),
     "QUESTION_REF": Read(
         _question_ref,
         [{"delivery_id": DELIVERY, "position": 2}, {"delivery_id": DELIVERY, "position": 3}],
