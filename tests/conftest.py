@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import text
 
 from bot.services.logcontext import fresh_ids
 from bot.storage import migrate
@@ -230,14 +229,26 @@ _cleaners: dict[str, Database] = {}
 
 
 def _truncate_all(url: str) -> None:
-    """Empty every table and restart ids (DELETE is much faster than TRUNCATE on small tables)."""
+    """Empty every table and restart ids, in one round trip: one script of DELETEs (much faster
+    than TRUNCATE on small tables) and sequence resets, instead of a statement each (~50)."""
     db = _cleaners.get(url)
     if db is None:
         db = _cleaners[url] = Database(url, pool_size=1)
-    with db.write_connection() as connection:
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
-        for table in metadata.sorted_tables:
-            connection.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)")
-            )
+    connection = db.engine.raw_connection()
+    try:
+        connection.cursor().execute(_EMPTY_ALL)
+        connection.commit()
+    finally:
+        connection.close()
+
+
+_EMPTY_ALL = ";\n".join(
+    [
+        *(f"DELETE FROM {table.name}" for table in reversed(metadata.sorted_tables)),
+        "SELECT "
+        + ", ".join(
+            f"setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)"
+            for table in metadata.sorted_tables
+        ),
+    ]
+)
