@@ -158,7 +158,7 @@ def running_bot(
         }
     )
     clock = FakeClock()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, statements=databases.STATEMENTS)
     services = app.build_services(
         settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep, metrics=metrics
     )
