@@ -6,8 +6,6 @@ call comes back, everything the bot did for it has happened: no waiting in tests
 
 from __future__ import annotations
 
-import selectors
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from bot import app, bolt_app
 from bot.config import settings_from
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
+from bot.sandbox.slack.server.plumbing import PromptShutdown
 from bot.services import Services
 from bot.services.delivery import TickReport
 from bot.services.metrics import NO_METRICS, Metrics
@@ -58,34 +57,8 @@ class FakeClock:
         return self.now
 
 
-class _Threads(ThreadingMixIn, WSGIServer):
-    """Serves until `stop()`, which returns at once: no poll interval to wait out (serve_forever
-    notices `shutdown()` only when its select times out, 10 ms on average at 0.01 s; each bot
-    a flow test starts stops once)."""
-
+class _Threads(PromptShutdown, ThreadingMixIn, WSGIServer):
     daemon_threads = True
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._wake, self._waker = socket.socketpair()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _serve(self) -> None:
-        with selectors.DefaultSelector() as selector:
-            selector.register(self, selectors.EVENT_READ)
-            selector.register(self._wake, selectors.EVENT_READ)
-            while all(key.fileobj is not self._wake for key, _ in selector.select()):
-                self.handle_request()
-
-    def stop(self) -> None:
-        self._waker.send(b"\0")
-        self._thread.join(timeout=5)
-        self.server_close()
-        self._wake.close()
-        self._waker.close()
 
 
 class _Quiet(WSGIRequestHandler):
@@ -172,13 +145,16 @@ def running_bot(
     )
     wsgi = bolt_app.http_app(settings, db, bolt)
     server = make_server("127.0.0.1", 0, wsgi, server_class=_Threads, handler_class=_Quiet)
-    server.start()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
     driver = SlackDriver(standin, request_url=url, signing_secret=SIGNING_SECRET)
     try:
         yield Bot(services, standin, driver, clock, db, lead, bolt)
     finally:
-        server.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
         db.dispose()
 
 
