@@ -27,6 +27,7 @@ from bot.sandbox.slack.server.plumbing import PromptShutdown
 from bot.services import Services
 from bot.services.delivery import TickReport
 from bot.services.metrics import NO_METRICS, Metrics
+from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support import databases
@@ -102,6 +103,12 @@ class Bot:
 @cache
 def _catalog(lessons: Path) -> Catalog:
     return load_catalog(lessons).catalog
+
+
+def sync_shipped_lessons(db: Database) -> None:
+    """What `running_bot` with the shipped lessons syncs as it starts, done ahead: a database
+    prepared so (see `shipped_lessons` in tests/conftest.py) gives that sync nothing to write."""
+    ContentRepository(db).sync(_catalog(LESSONS), now=START)
 
 
 @contextmanager
