@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import CompiledCacheType
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
@@ -58,14 +59,26 @@ class Database:
     caches cold), since the overflow connections a burst opens are closed again after it.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, urgent_pool_size: int = 0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        urgent_pool_size: int = 0,
+        statements: CompiledCacheType | None = None,
+    ) -> None:
+        """`statements`: where compiled statements are kept, instead of the engine's own cache;
+        one shared by many Databases in a process (the test suite opens one per test) spares
+        each of them compiling every statement again."""
         self.url = url
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
-        self.engine = _create_engine(url, pool_size=pool_size)
+        self.engine = _create_engine(url, pool_size=pool_size, statements=statements)
         self._urgent = self.engine
         if urgent_pool_size and not _in_memory(url):
             # Never more connections than threads that take requests, none closed after use.
-            self._urgent = _create_engine(url, pool_size=urgent_pool_size, overflow=0)
+            self._urgent = _create_engine(
+                url, pool_size=urgent_pool_size, overflow=0, statements=statements
+            )
         self._writer = self.engine.execution_options(**{_WRITE: True})
         self._disposed = False
         event.listen(self.engine, "checkin", self._checkin)
@@ -326,10 +339,20 @@ def _in_memory(url: str) -> bool:
     return url in ("sqlite://", "sqlite:///:memory:")
 
 
-def _create_engine(url: str, *, pool_size: int, overflow: int = _OVERFLOW) -> Engine:
+def _create_engine(
+    url: str,
+    *,
+    pool_size: int,
+    overflow: int = _OVERFLOW,
+    statements: CompiledCacheType | None = None,
+) -> Engine:
+    shared: dict[str, Any] = {}
+    if statements is not None:
+        shared["execution_options"] = {"compiled_cache": statements}
     if not url.startswith("sqlite"):
         engine = create_engine(
             url,
+            **shared,
             # No ping per checkout (a round trip before every statement of a click): connections
             # are replaced after 5 minutes, and one that died with the server fails one request,
             # after which SQLAlchemy discards the whole pool.
@@ -345,7 +368,9 @@ def _create_engine(url: str, *, pool_size: int, overflow: int = _OVERFLOW) -> En
     extra: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
     if not in_memory:
         extra = {"pool_size": pool_size, "max_overflow": overflow}
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, **extra, **shared
+    )
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
