@@ -4,9 +4,11 @@ answer probes and scrapes beside the connections."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -226,12 +228,34 @@ def run_socket_mode(
         on_ready()
         stopping.wait()
     finally:
-        # Stop taking new envelopes; the client's worker pool finishes what it has started.
-        handler.close()  # type: ignore[no-untyped-call]
+        _close_promptly(handler)
         stop()
         logger.removeFilter(muted)
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _close_promptly(handler: SocketModeHandler) -> None:
+    """Stop taking new envelopes, close the connection and wait for the client's worker pool to
+    finish what it has started, without waiting out the client's own timeouts.
+
+    slack_sdk's close() takes the socket's receive lock, which its reader holds for as long as a
+    recv() may block (3 s with nothing arriving), then waits for its message processor, blocked
+    up to 1 s on an empty queue. Shutting the socket down first ends the recv() at once, and an
+    empty message wakes the processor once it is told to stop; what close() does is unchanged.
+    """
+    client = handler.client
+    client.closed = True  # what close() sets first: the processor submits nothing more
+    client.current_session_state.terminated = True  # the reader stops at its next recv()
+    session = client.current_session
+    sock = getattr(session, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            # The plain socket's shutdown, not SSLSocket's: the reader's SSL state stays as it
+            # is, and its recv() returns end of file.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    client.message_queue.put(None)  # not a message: wakes the processor, which sees `closed`
+    handler.close()  # type: ignore[no-untyped-call]
 
 
 def _connect(handler: SocketModeHandler) -> None:
