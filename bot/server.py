@@ -228,14 +228,14 @@ def run_socket_mode(
         on_ready()
         stopping.wait()
     finally:
-        _close_promptly(handler)
+        close_socket_mode(handler)
         stop()
         logger.removeFilter(muted)
         for sig, old in previous.items():
             signal.signal(sig, old)
 
 
-def _close_promptly(handler: SocketModeHandler) -> None:
+def close_socket_mode(handler: SocketModeHandler) -> None:
     """Stop taking new envelopes, close the connection and wait for the client's worker pool to
     finish what it has started, without waiting out the client's own timeouts.
 
@@ -246,6 +246,7 @@ def _close_promptly(handler: SocketModeHandler) -> None:
     """
     client = handler.client
     client.closed = True  # what close() sets first: the processor submits nothing more
+    client.auto_reconnect_enabled = False  # a closed socket is not a reason to reconnect
     client.current_session_state.terminated = True  # the reader stops at its next recv()
     session = client.current_session
     sock = getattr(session, "sock", None)
