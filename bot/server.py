@@ -107,6 +107,17 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def freeze_before_forking() -> None:
+    """Freeze what this process holds before it forks its serving processes.
+
+    Each forked process starts with it frozen already: its own freeze_startup_objects() then
+    walks only what that process created, and its collections never touch (and so never copy)
+    the pages it shares with this one. This process, which only watches them, also exits
+    without a full collection of all of it.
+    """
+    freeze_startup_objects()
+
+
 def run_http(
     start_worker: Callable[[], Worker],
     *,
@@ -149,6 +160,7 @@ def run_http(
         "logger_class": _RootLogging,
     }
     holder["app"] = _Gunicorn(start_worker, options, request_seconds)
+    freeze_before_forking()
     holder["app"].run()
 
 
