@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import signal
 import socket
 import threading
@@ -219,11 +220,21 @@ def run_socket_mode(
 ) -> None:
     """Connect over Socket Mode, then call `on_ready` and hold the connection until
     SIGTERM/SIGINT; close it and call `stop`. Raise SocketModeFailed if it cannot connect."""
-    stopping = threading.Event()
+    # A byte down a pipe, not a threading.Event: a second signal (a Socket Mode process gets
+    # one from its parent and one when the parent closes their pipe) can arrive while this
+    # thread holds the Event's lock on its way out of wait(), and set() would then wait on
+    # that lock forever, until the parent kills the process.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    requested: list[int] = []
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
+        if requested:
+            return
+        requested.append(signum)
         log.info("received %s, stopping", signal.Signals(signum).name)
-        stopping.set()
+        with contextlib.suppress(OSError):
+            os.write(wake_w, b"x")
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     logger = logging.getLogger("microlearn.socket_mode")
@@ -238,13 +249,15 @@ def run_socket_mode(
         muted.on = False
         freeze_startup_objects()
         on_ready()
-        stopping.wait()
+        os.read(wake_r, 1)  # until a signal's handler writes
     finally:
         close_socket_mode(handler)
         stop()
         logger.removeFilter(muted)
         for sig, old in previous.items():
             signal.signal(sig, old)
+        os.close(wake_r)
+        os.close(wake_w)
 
 
 def close_socket_mode(handler: SocketModeHandler) -> None:
