@@ -216,7 +216,8 @@ class Pacer:
             bucket.updated = max(bucket.updated, until)
 
     def paused_until(self, team_id: str) -> float:
-        """The end of the latest 429 pause (0: none); asked right before each post.
+        """The end of the latest 429 pause (0: none); asked right before a post that waited
+        for its slot (one whose slot was the moment of asking has `known_pause`).
 
         With a shared bucket, as stored by any process: a 429 another replica saw a moment ago
         keeps this one's posts back too, although their slots were handed out before it.
@@ -225,6 +226,12 @@ class Pacer:
         with self._lock:
             known = self._paused[team_id] = max(self._paused.get(team_id, 0.0), stored)
             return known
+
+    def known_pause(self, team_id: str) -> float:
+        """The end of the latest 429 pause this process knows of (0: none), without a read:
+        what this process saw itself, and what the round trip for its latest slot said."""
+        with self._lock:
+            return self._paused.get(team_id, 0.0)
 
     def _stored_pause(self, team_id: str) -> float:
         """The shared bucket's pause; threads asking while a read is on its way share it."""

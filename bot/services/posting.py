@@ -276,8 +276,13 @@ class Poster:
                 # Slack's burst. A later slot of its own costs less than the 429.
                 if self._clock().timestamp() - (start + delay) > _LATE:
                     continue
-            # A 429 seen by another post while this one waited: its slot fell in the pause.
-            if self._pacer.paused_until(team_id) <= self._clock().timestamp():
+                # A 429 seen by another post while this one waited: its slot fell in the pause.
+                paused_until = self._pacer.paused_until(team_id)
+            else:
+                # A slot of the moment: the round trip that handed it out said whether a 429
+                # pause is on (as a read now would), and this process's own 429s are known.
+                paused_until = self._pacer.known_pause(team_id)
+            if paused_until <= self._clock().timestamp():
                 return
 
     def _open_drip_thread(self, delivery: Claimed) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import Row, Table, and_, func, or_, select, update
 from sqlmodel import Session, col
 
 from bot.storage.db import Database, insert_for
+from bot.storage.fastlane import RECORD_PART
 from bot.storage.models import Course, Delivery, Drip, Learner, Lesson, Question
 
 # A claimed delivery with its course, lesson, drip owner, recipient and discussion channel.
@@ -259,14 +260,21 @@ class Outbox:
     ) -> bool:
         """Note a posted message; False if this process no longer owns the delivery.
 
-        With `sent_at` (the last part), the delivery is marked sent in the same write.
+        With `sent_at` (the last part), the delivery is marked sent in the same write. Once per
+        posted message: one statement, one round trip, not made durable at commit (see
+        `_owned_update`).
         """
-        values: dict[str, Any] = {"parts_sent": parts_sent, "channel_id": channel_id}
-        if ts is not None and parts_sent == 1:
-            values["message_ts"] = ts
-        if sent_at is not None:
-            values.update(status="sent", sent_at=sent_at, lease_until=None, error=None)
-        return self._owned_update(claimed, values)
+        values = {
+            "delivery_id": claimed.id,
+            "claim_token": claimed.token,
+            "parts_sent": parts_sent,
+            "channel_id": channel_id,
+            "message_ts": ts if parts_sent == 1 else None,  # None: the stored one stays
+            "status": "sent" if sent_at is not None else None,
+            "sent_at": sent_at,
+        }
+        with self._db.direct(write=True) as connection:
+            return connection.first(RECORD_PART, values) is not None
 
     def mark_sent(self, claimed: Claimed, *, now: datetime) -> bool:
         return self._owned_update(

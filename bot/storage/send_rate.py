@@ -2,8 +2,9 @@
 
 Every process that sends (gunicorn workers, replicas, `microlearn deliver-due` from cron) takes
 its tokens from the workspace's `send_bucket` row, one per post, in one atomic statement:
-`UPDATE … RETURNING`, which PostgreSQL runs under the row's lock and SQLite under its single
-write lock (taken up front, `BEGIN IMMEDIATE`, behind the writers' file lock of `Database`). So
+`UPDATE … RETURNING` (the fast lane's TAKE_TOKENS, committed by itself), which PostgreSQL runs
+under the row's lock and SQLite under its single write lock (behind the writers' file lock of
+`Database`). So
 however many processes share the database, together they send at most `rate` messages a second
 after a burst of `burst`.
 
@@ -23,9 +24,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, literal, select, update
+from sqlalchemy import Table, func, literal, update
 
 from bot.storage.db import Database, insert_for_dialect
+from bot.storage.fastlane import PAUSED_UNTIL, TAKE_TOKENS
 from bot.storage.models import SendBucket
 
 _BUCKETS: Table = SendBucket.__table__  # type: ignore[attr-defined]
@@ -49,6 +51,24 @@ class SharedSendRate:
     ) -> tuple[tuple[float, ...], float]:
         """Take `want` tokens; return when each of them may be spent (now, or later), and
         until when the workspace is paused by a 429."""
+        # Once per post: one statement, one round trip (the fast lane's TAKE_TOKENS).
+        values = {"team_id": team_id, "want": want, "now": now, "rate": rate, "burst": burst}
+        with self._db.direct(write=True) as connection:
+            found = connection.first(TAKE_TOKENS, values)
+        if found is None or float(found["updated"]) > now + _MAX_AHEAD:
+            row = self._take_afresh(team_id, want=want, now=now, rate=rate, burst=burst)
+        else:
+            row = (found["tokens"], found["updated"], found["paused_until"])
+        tokens, updated, paused_until = float(row[0]), float(row[1]), float(row[2])
+        before = tokens + want
+        times = tuple(updated + max(0.0, n - before) / rate for n in range(1, want + 1))
+        return times, paused_until
+
+    def _take_afresh(
+        self, team_id: str, *, want: int, now: float, rate: float, burst: float
+    ) -> Any:
+        """The workspace's first take (its bucket starts full), or one from a bucket whose clock
+        ran ahead (it starts again from now, empty): in one transaction."""
         refilled = self._refilled(now=now, rate=rate, burst=burst)
         statement = (
             update(_BUCKETS)
@@ -60,21 +80,15 @@ class SharedSendRate:
             .returning(_BUCKETS.c.tokens, _BUCKETS.c.updated, _BUCKETS.c.paused_until)
         )
         with self._db.write_connection(durable=False) as connection:
-            row = connection.execute(statement).first()
-            if row is None:  # the workspace's first post: its bucket starts full
-                self._create(connection, team_id, now=now, burst=burst)
-                row = connection.execute(statement).one()
-            elif float(row[1]) > now + _MAX_AHEAD:
-                connection.execute(
-                    update(_BUCKETS)
-                    .where(_BUCKETS.c.team_id == team_id)
-                    .values(tokens=0.0, updated=now, paused_until=0.0)
-                )
-                row = connection.execute(statement).one()
-        tokens, updated, paused_until = float(row[0]), float(row[1]), float(row[2])
-        before = tokens + want
-        times = tuple(updated + max(0.0, n - before) / rate for n in range(1, want + 1))
-        return times, paused_until
+            self._create(connection, team_id, now=now, burst=burst)
+            # Only while it is still ahead: another process may have started it again since
+            # (the tokens its first statement took then count twice: a few sent fewer, once).
+            connection.execute(
+                update(_BUCKETS)
+                .where(_BUCKETS.c.team_id == team_id, _BUCKETS.c.updated > now + _MAX_AHEAD)
+                .values(tokens=0.0, updated=now, paused_until=0.0)
+            )
+            return connection.execute(statement).one()
 
     def pause(self, team_id: str, *, until: float, now: float, rate: float, burst: float) -> None:
         """Slack answered 429: nobody sends to this workspace before `until`."""
@@ -99,11 +113,9 @@ class SharedSendRate:
 
     def paused_until(self, team_id: str) -> float:
         """The end of the workspace's latest 429 pause (0: none yet), from any process."""
-        with self._db.read() as session:
-            until = session.execute(
-                select(_BUCKETS.c.paused_until).where(_BUCKETS.c.team_id == team_id)
-            ).scalar()
-        return float(until or 0.0)
+        with self._db.direct() as connection:  # before many a post: one round trip
+            found = connection.first(PAUSED_UNTIL, {"team_id": team_id})
+        return float(found["paused_until"]) if found is not None else 0.0
 
     def _refilled(self, *, now: float, rate: float, burst: float) -> Any:
         """The balance at max(updated, now): what it was, plus what the time since earned."""

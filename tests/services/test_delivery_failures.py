@@ -4,6 +4,7 @@ account that is gone fails once, stops the learner's lessons and tells the lead 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from bot.services.drain import Drain
 from bot.services.failures import FailurePolicy
 from bot.services.pacing import Pacer
 from bot.services.planner import Planner
-from bot.services.ports import SlackError
+from bot.services.ports import Posted, SlackError
 from bot.services.posting import Poster
 from bot.services.scheduling import ScheduleRequest
 from bot.slack.render import SlackComposer
@@ -38,7 +39,7 @@ def world(db: Database) -> DripWorld:
     return drip_world(db)
 
 
-def drain_for(world: DripWorld, clock: Clock) -> Drain:
+def drain_for(world: DripWorld, clock: Clock, *, pacer: Pacer | None = None) -> Drain:
     failures = FailurePolicy(
         outbox=world.outbox,
         enrolments=world.enrolments,
@@ -60,7 +61,7 @@ def drain_for(world: DripWorld, clock: Clock) -> Drain:
         messenger=world.slack,
         compose=DeliveryComposer(catalog=world.catalog, composer=SlackComposer()),
         failures=failures,
-        pacer=Pacer(rate=1_000, burst=1_000),
+        pacer=pacer or Pacer(rate=1_000, burst=1_000),
         clock=clock,
         sleep=clock.sleep,
     )
@@ -137,3 +138,58 @@ def test_a_learner_gone_from_slack_stops_their_lessons_and_the_lead_is_told_once
     assert len(told) == 1
     assert "I couldn't deliver" in told[0] and "I stopped these lessons" in told[0]
     assert drain.drain(now=clock.now + timedelta(hours=1)).messages == 0
+
+
+class _OtherProcesses:
+    """The shared bucket as other replicas leave it: slots `wait` seconds after asking, and a
+    429 one of them stores (`pause_at`) once this process has taken its first slot."""
+
+    def __init__(self, clock: Clock, *, wait: float, pause_for: float = 0.0) -> None:
+        self.clock, self.wait, self.pause_for = clock, wait, pause_for
+        self.paused = 0.0
+        self.reads = 0
+
+    def take(
+        self, team_id: str, *, want: int, now: float, rate: float, burst: float
+    ) -> tuple[tuple[float, ...], float]:
+        granted = (now + self.wait,) * want, self.paused
+        if self.pause_for and not self.paused:
+            self.paused = now + self.pause_for
+        return granted
+
+    def pause(self, team_id: str, *, until: float, now: float, rate: float, burst: float) -> None:
+        raise AssertionError("no 429 here")
+
+    def paused_until(self, team_id: str) -> float:
+        self.reads += 1
+        return self.paused
+
+
+def test_a_post_reads_the_shared_pause_only_after_waiting_for_its_slot(
+    world: DripWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slot of the moment comes with the pause as it stands (no second round trip); a post
+    that waited reads it again, and a 429 stored elsewhere meanwhile holds it back."""
+    clock = Clock(NOW)
+    posted_at: list[datetime] = []
+    post = world.slack.post
+
+    def timed_post(*args: Any, **kwargs: Any) -> Posted:
+        posted_at.append(clock.now)
+        return post(*args, **kwargs)
+
+    monkeypatch.setattr(world.slack, "post", timed_post)
+    at_once = _OtherProcesses(clock, wait=0.0)
+    drain = drain_for(world, clock, pacer=Pacer(rate=1_000, burst=1_000, shared=at_once))
+    send_to_ann(world)
+    assert drain.drain(now=NOW).messages == len(posted_at) > 1
+    assert at_once.reads == 0
+
+    clock.now = later = NOW + timedelta(hours=1)
+    waiting = _OtherProcesses(clock, wait=1.0, pause_for=5.0)
+    drain = drain_for(world, clock, pacer=Pacer(rate=1_000, burst=1_000, shared=waiting))
+    posted_at.clear()
+    send_to_ann(world)
+    assert drain.drain(now=later).messages == len(posted_at) > 1
+    assert waiting.reads >= len(posted_at)
+    assert min(posted_at) >= later + timedelta(seconds=5)  # not inside the other's pause

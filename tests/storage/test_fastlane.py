@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import and_
+from sqlalchemy import and_, func
 from sqlmodel import Session, SQLModel, col, select
 
 import bot.storage
@@ -35,6 +35,7 @@ from bot.storage.models import (
     PointEntry,
     Question,
     ReviewCard,
+    SendBucket,
 )
 from bot.storage.rows import record
 
@@ -46,6 +47,7 @@ BOB = "U2"  # a learner with no enrolment
 DELIVERY, LESSON, FIRST, SECOND = 1, 1, 1, 2
 # The workspaces the writes run as: the prebuilt statement as one, its ORM twin as the other.
 FAST, TWIN = WRITERS = ("W1", "W2")
+SENDING = {FAST: 11, TWIN: 12}  # each writer's delivery being sent
 
 
 def _seed(db: Database) -> None:
@@ -157,6 +159,27 @@ def _seed(db: Database) -> None:
         )
         for team in WRITERS:  # for FORGET_REQUEST
             session.add(AcceptedRequest(signature=f"{team}-old", expires_at=NOW))
+        for team in WRITERS:  # for RECORD_PART and TAKE_TOKENS
+            session.add(
+                Delivery(
+                    id=SENDING[team],
+                    team_id=team,
+                    dedupe_key="lesson:1",
+                    kind="lesson",
+                    recipient=ANN,
+                    recipient_kind="dm",
+                    lesson_id=LESSON,
+                    status="sending",
+                    due_at=NOW,
+                    tries=2,
+                    lease_until=NOW + timedelta(minutes=5),
+                    claim_token="claim",
+                    error="an earlier try",
+                    created_at=NOW,
+                )
+            )
+            session.add(SendBucket(team_id=team, tokens=2.0, updated=99.0, paused_until=0.0))
+        session.add(SendBucket(team_id=TEAM, tokens=-3.0, updated=130.5, paused_until=130.5))
 
 
 def _fields(instance: SQLModel, *names: str) -> Row:
@@ -292,7 +315,14 @@ def _who(user: str, **more: Any) -> dict[str, Any]:
 
 _ANSWER_KEY = {"question_id": FIRST, "attempt": 2}
 
+
+def _paused_until(session: Session, values: dict[str, Any]) -> list[Row]:
+    buckets = session.exec(select(SendBucket).where(SendBucket.team_id == values["team_id"]))
+    return [_fields(bucket, "paused_until") for bucket in buckets]
+
+
 READS: dict[str, Read] = {
+    "PAUSED_UNTIL": Read(_paused_until, [{"team_id": TEAM}, {"team_id": FAST}, {"team_id": "W9"}]),
     "QUESTION_REF": Read(
         _question_ref,
         [{"delivery_id": DELIVERY, "position": 2}, {"delivery_id": DELIVERY, "position": 3}],
@@ -432,6 +462,38 @@ def _forget_request(session: Session, values: dict[str, Any]) -> list[Row]:
     return []
 
 
+def _record_part(session: Session, values: dict[str, Any]) -> list[Row]:
+    delivery = session.exec(
+        select(Delivery).where(
+            col(Delivery.id) == values["delivery_id"],
+            col(Delivery.claim_token) == values["claim_token"],
+            col(Delivery.status) == "sending",
+        )
+    ).first()
+    if delivery is None:
+        return []
+    delivery.parts_sent = values["parts_sent"]
+    delivery.channel_id = values["channel_id"]
+    if values["message_ts"] is not None:
+        delivery.message_ts = values["message_ts"]
+    if values["status"] is not None:
+        delivery.status, delivery.sent_at = values["status"], values["sent_at"]
+        delivery.lease_until = delivery.error = None
+    session.flush()
+    return [{"id": delivery.id}]
+
+
+def _take_tokens(session: Session, values: dict[str, Any]) -> list[Row]:
+    bucket = session.exec(select(SendBucket).where(SendBucket.team_id == values["team_id"])).first()
+    if bucket is None:
+        return []
+    earned = max(0.0, values["now"] - bucket.updated) * values["rate"]
+    bucket.tokens = min(values["burst"], bucket.tokens + earned) - values["want"]
+    bucket.updated = max(bucket.updated, values["now"])
+    session.flush()
+    return [_fields(bucket, "tokens", "updated", "paused_until")]
+
+
 @dataclass(frozen=True)
 class Write:
     twin: Callable[[Session, dict[str, Any]], list[Row]]
@@ -547,7 +609,40 @@ WRITES: dict[str, Write] = {
         lambda team: [{"signature": f"{team}-old"}, {"signature": f"{team}-never"}],
         (AcceptedRequest,),
     ),
+    "RECORD_PART": Write(
+        _record_part,
+        lambda team: [
+            _part(team, 1, message_ts="1700000000.000100"),  # the lesson: its ts kept
+            _part(team, 2, status="sent", sent_at=NOW),  # the last part: sent
+            _part(team, 3),  # no longer this claim's
+            _part(team, 3, claim_token="another"),
+        ],
+        (Delivery,),
+    ),
+    "TAKE_TOKENS": Write(
+        _take_tokens,
+        lambda team: [
+            {"team_id": team, "want": 1, "now": 100.0, "rate": 2.0, "burst": 4.0},  # refilled
+            {"team_id": team, "want": 6, "now": 100.5, "rate": 2.0, "burst": 4.0},  # in debt
+            {"team_id": team, "want": 1, "now": 99.0, "rate": 2.0, "burst": 4.0},  # clock behind
+            {"team_id": f"{team}-new", "want": 1, "now": 100.0, "rate": 2.0, "burst": 4.0},
+        ],
+        (SendBucket,),
+    ),
 }
+
+
+def _part(team: str, parts_sent: int, **values: Any) -> dict[str, Any]:
+    return {
+        "delivery_id": SENDING[team],
+        "claim_token": "claim",
+        "parts_sent": parts_sent,
+        "channel_id": f"D{team}",
+        "message_ts": None,
+        "status": None,
+        "sent_at": None,
+        **values,
+    }
 
 
 def _written(db: Database, table: type[SQLModel], team: str) -> list[Row]:
@@ -619,8 +714,31 @@ def test_a_prebuilt_write_does_what_its_orm_twin_does(db: Database, name: str) -
     for table in write.tables:
         fast_rows = _alike(_written(db, table, FAST), FAST)
         assert fast_rows == _alike(_written(db, table, TWIN), TWIN), table.__name__
-    returned = {row["id"] for rows in fast for row in rows}  # RETURNING: the new rows' ids
+    # RETURNING id: the rows written (TAKE_TOKENS returns the bucket's balance instead).
+    returned = {row["id"] for rows in fast for row in rows if "id" in row}
     assert returned <= {row["id"] for row in _written(db, write.tables[0], FAST)}
+
+
+def test_the_sending_bookkeeping_commits_without_waiting_for_the_disk(db: Database) -> None:
+    """RECORD_PART and TAKE_TOKENS, once per post: synchronous_commit is off for their own
+    transaction (a crash may lose them; Slack's metadata and the bucket's slack cover that),
+    and the connection is as it was afterwards, for the next statement that must be durable."""
+    if db.is_sqlite:
+        pytest.skip("SQLite in WAL mode with synchronous=NORMAL never waits at commit")
+    _seed(db)
+    setting = select(func.current_setting("synchronous_commit"))
+    with db.engine.connect() as connection:
+        usual = connection.execute(setting).scalar()
+        if usual == "off":
+            pytest.skip("this server never waits for the disk at commit")
+        assert connection.execute(setting.where(fastlane._not_durable("postgresql"))).scalar() == (
+            "off"
+        )
+    take = {"team_id": FAST, "want": 1, "now": 100.0, "rate": 2.0, "burst": 4.0}
+    with db.direct(write=True) as connection:
+        assert connection.first(fastlane.TAKE_TOKENS, take) is not None
+        assert connection.first(fastlane.RECORD_PART, _part(FAST, 1)) is not None
+        assert connection._execute("SHOW synchronous_commit") == [(usual,)]  # the same one
 
 
 def test_a_record_is_built_by_label_and_a_missing_or_unexpected_label_fails() -> None:
