@@ -218,7 +218,10 @@ def _socket_child(
             conn.send(("connected",))
             go = bool(conn.recv() == "go")
         except (EOFError, OSError):
-            return False  # the parent is stopping (or gone): serve nothing
+            # The parent is stopping, or gone (killed before it could stop us): serve nothing,
+            # and stop as SIGTERM would, rather than hold a connection with nobody to stop it.
+            os.kill(os.getpid(), signal.SIGTERM)
+            return False
         threading.Thread(target=_stop_when_parent_goes, args=(conn,), daemon=True).start()
         return go
 
