@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from collections import Counter
 from collections.abc import Iterator
@@ -16,7 +17,6 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import text
 
 from bot.services.logcontext import fresh_ids
 from bot.storage import migrate
@@ -206,38 +206,112 @@ def _postgres_database() -> Iterator[str]:
     databases.drop_postgres_database(url)
 
 
+@pytest.fixture(scope="session")
+def _sqlite_shipped_template(
+    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The migrated template with the shipped lessons synced as a bot starting at START does."""
+    from tests.support.harness import sync_shipped_lessons
+
+    path = tmp_path_factory.mktemp("shipped") / "template.db"
+    shutil.copyfile(_sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    sync_shipped_lessons(db)
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def shipped_lessons() -> None:
+    """Asked for (as the flow tests' `bot` does) by a test whose bot syncs the shipped lessons
+    at START first thing: its `database_url` then holds them already, exactly as that sync
+    leaves them, so the sync finds nothing to write. Everything else starts empty."""
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database of each kind; a URL other processes can open too."""
+    """A migrated, empty database of each kind (but see `shipped_lessons`); a URL other
+    processes can open too."""
+    shipped = "shipped_lessons" in request.fixturenames
     if request.param == "sqlite":
-        template = request.getfixturevalue("_sqlite_template")
+        template = request.getfixturevalue(
+            "_sqlite_shipped_template" if shipped else "_sqlite_template"
+        )
         url = databases.copy_sqlite(template, tmp_path / "microlearn.db")
     else:
         url = request.getfixturevalue("_postgres_database")
-        _truncate_all(url)
+        _reset_postgres(url, shipped=shipped)
     _ran[request.param] += 1
     yield url
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
+    database = Database(database_url, statements=databases.STATEMENTS)
     yield database
     database.dispose()
 
 
 _cleaners: dict[str, Database] = {}
+# Per database: _CONTENT_STATE as the last sync of the shipped lessons left it.
+_shipped: dict[str, object] = {}
+_CONTENT = ("course", "lesson", "question")
 
 
-def _truncate_all(url: str) -> None:
-    """Empty every table and restart ids (DELETE is much faster than TRUNCATE on small tables)."""
+def _reset_postgres(url: str, *, shipped: bool) -> None:
+    """Empty every table and restart ids; with `shipped`, the content tables are kept when they
+    still hold exactly what the last sync of the shipped lessons left (no row written or removed
+    since, no id taken), else emptied too and synced again. One round trip in the usual case."""
     db = _cleaners.get(url)
     if db is None:
         db = _cleaners[url] = Database(url, pool_size=1)
-    with db.write_connection() as connection:
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
-        for table in metadata.sorted_tables:
-            connection.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)")
-            )
+    if not shipped:
+        _shipped.pop(url, None)
+        _run(db, _EMPTY_ALL)
+        return
+    if url in _shipped and _run(db, _EMPTY_ALL_BUT_CONTENT_THEN_STATE) == _shipped[url]:
+        return
+    from tests.support.harness import sync_shipped_lessons
+
+    _run(db, _EMPTY_ALL)
+    sync_shipped_lessons(db)
+    _shipped[url] = _run(db, _CONTENT_STATE)
+
+
+def _run(db: Database, script: str) -> Any:
+    """A script of statements in one round trip and one transaction; the last one's rows."""
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(script)
+        while cursor.nextset():
+            pass
+        rows = cursor.fetchall() if cursor.description else None
+        connection.commit()
+        return rows
+    finally:
+        connection.close()
+
+
+def _empty(tables: list[str]) -> str:
+    """DELETEs (much faster than TRUNCATE on small tables) and sequence restarts, one script:
+    one round trip instead of a statement each (~50)."""
+    restarts = ", ".join(
+        f"setval(pg_get_serial_sequence('{name}', 'id'), 1, false)" for name in tables
+    )
+    return ";\n".join([*(f"DELETE FROM {name}" for name in reversed(tables)), f"SELECT {restarts}"])
+
+
+_TABLES = [table.name for table in metadata.sorted_tables]
+_EMPTY_ALL = _empty(_TABLES)
+_EMPTY_ALL_BUT_CONTENT = _empty([name for name in _TABLES if name not in _CONTENT])
+# What changes whenever a content row is written (xmin: the last transaction to write it),
+# removed (the count), or an id is taken (the sequence; by a rolled back insert too).
+_CONTENT_STATE = "\nUNION ALL\n".join(
+    f"SELECT '{name}', count(*), max(xmin::text::bigint), "
+    f"pg_sequence_last_value(pg_get_serial_sequence('{name}', 'id')::regclass) FROM {name}"
+    for name in _CONTENT
+)
+_EMPTY_ALL_BUT_CONTENT_THEN_STATE = f"{_EMPTY_ALL_BUT_CONTENT};\n{_CONTENT_STATE}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -36,6 +38,15 @@ class Located:
 
 def load(text: str) -> Located:
     """Parse one YAML document; raise YamlProblem with a line on malformed input."""
+    parsed = _parse(text)
+    return Located(copy.deepcopy(parsed.value), dict(parsed.lines))
+
+
+@lru_cache(maxsize=512)
+def _parse(text: str) -> Located:
+    """`load`, remembered by text: PyYAML's parser (pure Python, for the lines) takes ~7 ms a
+    lesson, and a process reads the same lessons again (the test suite, in every test that
+    copies the lessons folder; the sandbox, at every edit of one lesson)."""
     try:
         loader = yaml.SafeLoader(text)  # refuses control characters before parsing anything
     except yaml.reader.ReaderError as error:

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import col
+from sqlmodel import select as model_select
 
-from bot.domain.lesson import Catalog, Course, Lesson
+from bot.domain.lesson import Catalog
 from bot.storage.db import Database
 from bot.storage.models import Course as CourseRow
 from bot.storage.models import Lesson as LessonRow
 from bot.storage.models import Question as QuestionRow
+
+_COURSES: Table = CourseRow.__table__  # type: ignore[attr-defined]
+_LESSONS: Table = LessonRow.__table__  # type: ignore[attr-defined]
+_QUESTIONS: Table = QuestionRow.__table__  # type: ignore[attr-defined]
+
+Key = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -28,34 +40,191 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
+# A catalog's content hashes, by catalog (identity) while it lives: hashing each lesson's quiz
+# is most of a sync that finds nothing changed, and a process syncs the same catalog again
+# (the test suite, at every bot it starts).
+_HASHES: dict[int, tuple[weakref.ref[Catalog], dict[tuple[str, str], str]]] = {}
+
+
+def _hashes(catalog: Catalog) -> dict[tuple[str, str], str]:
+    """Content hashes by ("course", id) and ("lesson", key)."""
+    key = id(catalog)
+    found = _HASHES.get(key)
+    if found is not None and found[0]() is catalog:
+        return found[1]
+    hashes: dict[tuple[str, str], str] = {}
+    for course in catalog.courses:
+        hashes["course", course.id] = _digest(course.title, course.description, course.skills)
+        for lesson in course.lessons:
+            hashes["lesson", lesson.key] = _digest(lesson.title, lesson.body, lesson.quiz)
+    _HASHES[key] = (weakref.ref(catalog, lambda _: _HASHES.pop(key, None)), hashes)
+    return hashes
+
+
+@dataclass
+class _Changes:
+    """What one level (courses, lessons or questions) needs so the database matches the catalog."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    retire: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.inserts or self.updates or self.retire)
+
+
+def _rows(
+    connection: Connection, table: Table, key: tuple[str, ...]
+) -> dict[Key, Mapping[Any, Any]]:
+    rows = connection.execute(select(table)).mappings().all()
+    return {tuple(row[name] for name in key): row for row in rows}
+
+
+def _changes(
+    existing: Mapping[Key, Mapping[Any, Any]],
+    wanted: Mapping[Key, dict[str, Any]],
+    *,
+    parent: str | None = None,
+    parents: set[int] | None = None,
+) -> _Changes:
+    """Rows to insert, to update (only those that differ) and to retire. A row goes into
+    retirement only under a parent still in the catalog (`parent` column in `parents`): the
+    lessons of a removed course stay as they were, as does the removed course's content."""
+    changes = _Changes()
+    for key, values in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            changes.inserts.append(values)
+        elif any(row[name] != value for name, value in values.items()):
+            changes.updates.append({"row_id": row["id"], **values})
+    for key, row in existing.items():
+        if key in wanted or row["retired"]:
+            continue
+        if parent is None or (parents is not None and row[parent] in parents):
+            changes.retire.append(row["id"])
+    return changes
+
+
+def _apply(connection: Connection, table: Table, changes: _Changes, **extra: Any) -> None:
+    """Each kind of change as one statement (executemany), whatever the number of rows."""
+    if changes.inserts:
+        connection.execute(insert(table), [{**values, **extra} for values in changes.inserts])
+    if changes.updates:
+        names = [name for name in changes.updates[0] if name != "row_id"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(name) for name in names})
+        )
+        connection.execute(statement, changes.updates)
+    if changes.retire:
+        connection.execute(update(table).where(table.c.id.in_(changes.retire)).values(retired=True))
+
+
+class _Sync:
+    """The three levels in turn, each against the ids the level above has now. Without
+    `now`, it only looks: it stops at the first level that would change anything."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def run(self, connection: Connection, *, now: datetime | None) -> int | None:
+        """Rows retired (0 when nothing changed); None when only looking and something would."""
+        hashes = _hashes(self._catalog)
+        courses = _rows(connection, _COURSES, ("slug",))
+        wanted: dict[Key, dict[str, Any]] = {
+            (course.id,): {
+                "slug": course.id,
+                "title": course.title,
+                "description": course.description,
+                "skills": list(course.skills),
+                "content_hash": hashes["course", course.id],
+                "retired": False,
+            }
+            for course in self._catalog.courses
+        }
+        changes = _changes(courses, wanted)
+        if now is None and changes:
+            return None
+        retired = len(changes.retire)
+        if now is not None:
+            _apply(connection, _COURSES, changes, synced_at=now)
+            if courses:  # every course on disk was seen by this sync
+                connection.execute(
+                    update(_COURSES)
+                    .where(_COURSES.c.slug.in_([course.id for course in self._catalog.courses]))
+                    .values(synced_at=now)
+                )
+            courses = _rows(connection, _COURSES, ("slug",))
+        course_ids = {course.id: courses[(course.id,)]["id"] for course in self._catalog.courses}
+
+        lessons = _rows(connection, _LESSONS, ("course_id", "slug"))
+        wanted = {
+            (course_ids[course.id], lesson.id): {
+                "course_id": course_ids[course.id],
+                "slug": lesson.id,
+                "position": lesson.position,
+                "title": lesson.title,
+                "objective": lesson.objective,
+                "minutes": lesson.minutes,
+                "content_hash": hashes["lesson", lesson.key],
+                "retired": False,
+            }
+            for course in self._catalog.courses
+            for lesson in course.lessons
+        }
+        changes = _changes(lessons, wanted, parent="course_id", parents=set(course_ids.values()))
+        if now is None and changes:
+            return None
+        retired += len(changes.retire)
+        if now is not None and changes:
+            _apply(connection, _LESSONS, changes)
+            lessons = _rows(connection, _LESSONS, ("course_id", "slug"))
+
+        lesson_ids = {
+            lesson.key: lessons[(course_ids[course.id], lesson.id)]["id"]
+            for course in self._catalog.courses
+            for lesson in course.lessons
+        }
+        questions = _rows(connection, _QUESTIONS, ("lesson_id", "position"))
+        wanted = {
+            (lesson_ids[lesson.key], position): {
+                "lesson_id": lesson_ids[lesson.key],
+                "position": position,
+                "kind": question.kind.value,
+                "text": question.text,
+                "retired": False,
+            }
+            for course in self._catalog.courses
+            for lesson in course.lessons
+            for position, question in enumerate(lesson.quiz, start=1)
+        }
+        changes = _changes(questions, wanted, parent="lesson_id", parents=set(lesson_ids.values()))
+        if now is None and changes:
+            return None
+        retired += len(changes.retire)
+        if now is not None:
+            _apply(connection, _QUESTIONS, changes)
+        return retired
+
+
 class ContentRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     def sync(self, catalog: Catalog, *, now: datetime) -> SyncReport:
-        """Insert or update every course, lesson and question; retire those no longer on disk."""
-        with self._db.write() as session:
-            retired = 0
-            courses = {row.slug: row for row in session.exec(select(CourseRow)).all()}
-            for course in catalog.courses:
-                row = courses.pop(course.id, None) or CourseRow(
-                    slug=course.id, title=course.title, synced_at=now
-                )
-                row.title = course.title
-                row.description = course.description
-                row.skills = list(course.skills)
-                row.content_hash = _digest(course.title, course.description, course.skills)
-                row.retired = False
-                row.synced_at = now
-                session.add(row)
-                session.flush()
-                assert row.id is not None
-                retired += self._sync_lessons(session, row.id, course)
-            for row in courses.values():
-                if not row.retired:
-                    row.retired = True
-                    retired += 1
-                    session.add(row)
+        """Insert or update every course, lesson and question; retire those no longer on disk.
+
+        It reads first and writes only when something differs, so a start-up with unchanged
+        lessons (every start-up but the first after an edit) takes no write lock and leaves
+        every row, `synced_at` included, as it was."""
+        sync = _Sync(catalog)
+        with self._db.read() as session:
+            retired = sync.run(session.connection(), now=None)
+        if retired is None:
+            with self._db.write_connection() as connection:
+                retired = sync.run(connection, now=now)
+            assert retired is not None
         return SyncReport(
             courses=len(catalog.courses),
             lessons=catalog.lesson_count,
@@ -63,58 +232,11 @@ class ContentRepository:
             retired=retired,
         )
 
-    def _sync_lessons(self, session: Session, course_row_id: int, course: Course) -> int:
-        retired = 0
-        query = select(LessonRow).where(LessonRow.course_id == course_row_id)
-        lessons = {row.slug: row for row in session.exec(query).all()}
-        for lesson in course.lessons:
-            row = lessons.pop(lesson.id, None) or LessonRow(
-                course_id=course_row_id,
-                slug=lesson.id,
-                position=lesson.position,
-                title=lesson.title,
-            )
-            row.position = lesson.position
-            row.title = lesson.title
-            row.objective = lesson.objective
-            row.minutes = lesson.minutes
-            row.content_hash = _digest(lesson.title, lesson.body, lesson.quiz)
-            row.retired = False
-            session.add(row)
-            session.flush()
-            assert row.id is not None
-            retired += self._sync_questions(session, row.id, lesson)
-        for row in lessons.values():
-            if not row.retired:
-                row.retired = True
-                retired += 1
-                session.add(row)
-        return retired
-
-    def _sync_questions(self, session: Session, lesson_row_id: int, lesson: Lesson) -> int:
-        retired = 0
-        query = select(QuestionRow).where(QuestionRow.lesson_id == lesson_row_id)
-        questions = {row.position: row for row in session.exec(query).all()}
-        for position, question in enumerate(lesson.quiz, start=1):
-            row = questions.pop(position, None) or QuestionRow(
-                lesson_id=lesson_row_id, position=position, kind=question.kind.value, text=""
-            )
-            row.kind = question.kind.value
-            row.text = question.text
-            row.retired = False
-            session.add(row)
-        for row in questions.values():
-            if not row.retired:
-                row.retired = True
-                retired += 1
-                session.add(row)
-        return retired
-
     def lesson_ids(self) -> dict[str, int]:
         """Current lessons by `<course>/<lesson>` key."""
         with self._db.read() as session:
             rows = session.exec(
-                select(CourseRow.slug, LessonRow.slug, LessonRow.id)
+                model_select(CourseRow.slug, LessonRow.slug, LessonRow.id)
                 .join(LessonRow, col(LessonRow.course_id) == col(CourseRow.id))
                 .where(col(LessonRow.retired).is_(False), col(CourseRow.retired).is_(False))
             ).all()

@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import CompiledCacheType
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
@@ -50,10 +51,15 @@ class Database:
       a click or every request runs, and nothing else.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, statements: CompiledCacheType | None = None
+    ) -> None:
+        """`statements`: where compiled statements are kept, instead of the engine's own cache;
+        one shared by many Databases in a process (the test suite opens one per test) spares
+        each of them compiling every statement again."""
         self.url = url
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
-        self.engine = _create_engine(url, pool_size=pool_size)
+        self.engine = _create_engine(url, pool_size=pool_size, statements=statements)
         self._writer = self.engine.execution_options(**{_WRITE: True})
         self._disposed = False
         event.listen(self.engine, "checkin", self._checkin)
@@ -303,10 +309,14 @@ def _lock_path(url: str) -> str | None:
     return f"{database}-writer.lock"
 
 
-def _create_engine(url: str, *, pool_size: int) -> Engine:
+def _create_engine(url: str, *, pool_size: int, statements: CompiledCacheType | None) -> Engine:
+    shared: dict[str, Any] = {}
+    if statements is not None:
+        shared["execution_options"] = {"compiled_cache": statements}
     if not url.startswith("sqlite"):
         engine = create_engine(
             url,
+            **shared,
             # No ping per checkout (a round trip before every statement of a click): connections
             # are replaced after 5 minutes, and one that died with the server fails one request,
             # after which SQLAlchemy discards the whole pool.
@@ -322,7 +332,9 @@ def _create_engine(url: str, *, pool_size: int) -> Engine:
     extra: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
     if not in_memory:
         extra = {"pool_size": pool_size, "max_overflow": _OVERFLOW}
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, **extra, **shared
+    )
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine

@@ -15,6 +15,6 @@ def standin() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
-def bot(standin: SlackStandIn, database_url: str) -> Iterator[Bot]:
+def bot(standin: SlackStandIn, database_url: str, shipped_lessons: None) -> Iterator[Bot]:
     with running_bot(standin, database_url) as running:
         yield running

@@ -19,7 +19,7 @@ LESSON_COUNT = 6
 
 
 @pytest.fixture
-def bot(standin: SlackStandIn, database_url: str) -> Iterator[Bot]:
+def bot(standin: SlackStandIn, database_url: str, shipped_lessons: None) -> Iterator[Bot]:
     """Nobody here answers a lesson: with auto-pause on, their courses would pause themselves
     after three (tests/flows/test_reminders.py); these tests follow delivery to the end."""
     env = {"MICROLEARN_AUTO_PAUSE_AFTER": "0"}

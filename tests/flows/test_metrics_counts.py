@@ -53,7 +53,9 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def bot(standin: SlackStandIn, database_url: str, recorder: Recorder) -> Iterator[Bot]:
+def bot(
+    standin: SlackStandIn, database_url: str, recorder: Recorder, shipped_lessons: None
+) -> Iterator[Bot]:
     with running_bot(standin, database_url, metrics=recorder) as running:
         yield running
 

@@ -25,7 +25,7 @@ TUESDAY_0930_BERLIN = MONDAY_0930_BERLIN + timedelta(days=1)
 
 
 @pytest.fixture
-def bot(standin: SlackStandIn, database_url: str) -> Iterator[Bot]:
+def bot(standin: SlackStandIn, database_url: str, shipped_lessons: None) -> Iterator[Bot]:
     """Ben never answers here: with auto-pause on, his course would pause itself after three
     lessons (tests/flows/test_reminders.py); these tests follow his lessons to the end."""
     with running_bot(standin, database_url, env={"MICROLEARN_AUTO_PAUSE_AFTER": "0"}) as running:

@@ -19,7 +19,7 @@ SPOT = "security-basics/spot-phishing"  # Q1 single (right: option 1), Q2 multip
 
 
 @pytest.fixture
-def bot(standin: SlackStandIn, database_url: str) -> Iterator[Bot]:
+def bot(standin: SlackStandIn, database_url: str, shipped_lessons: None) -> Iterator[Bot]:
     env = {"MICROLEARN_REVIEWS_PER_DAY": "2", "MICROLEARN_REMINDERS": "0"}
     with running_bot(standin, database_url, env=env) as running:
         yield running

@@ -13,7 +13,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from bot.storage.statements import SharedStatements
+
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Compiled statements for every Database the suite opens in this process (one per test).
+STATEMENTS = SharedStatements()
 
 
 def postgres_test_url() -> str:

@@ -23,9 +23,11 @@ from bot import app, bolt_app
 from bot.config import settings_from
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
+from bot.sandbox.slack.server.plumbing import PromptShutdown
 from bot.services import Services
 from bot.services.delivery import TickReport
 from bot.services.metrics import NO_METRICS, Metrics
+from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support import databases
@@ -56,7 +58,7 @@ class FakeClock:
         return self.now
 
 
-class _Threads(ThreadingMixIn, WSGIServer):
+class _Threads(PromptShutdown, ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
@@ -103,6 +105,12 @@ def _catalog(lessons: Path) -> Catalog:
     return load_catalog(lessons).catalog
 
 
+def sync_shipped_lessons(db: Database) -> None:
+    """What `running_bot` with the shipped lessons syncs as it starts, done ahead: a database
+    prepared so (see `shipped_lessons` in tests/conftest.py) gives that sync nothing to write."""
+    ContentRepository(db).sync(_catalog(LESSONS), now=START)
+
+
 @contextmanager
 def running_bot(
     standin: SlackStandIn,
@@ -130,7 +138,7 @@ def running_bot(
         }
     )
     clock = FakeClock()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, statements=databases.STATEMENTS)
     services = app.build_services(
         settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep, metrics=metrics
     )
@@ -144,9 +152,7 @@ def running_bot(
     )
     wsgi = bolt_app.http_app(settings, db, bolt)
     server = make_server("127.0.0.1", 0, wsgi, server_class=_Threads, handler_class=_Quiet)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
     driver = SlackDriver(standin, request_url=url, signing_secret=SIGNING_SECRET)

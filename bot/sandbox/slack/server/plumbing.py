@@ -7,6 +7,10 @@ import contextlib
 import email.parser
 import email.policy
 import json
+import selectors
+import socket
+import socketserver
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +40,46 @@ class Reply:
         return cls(status, merged, json.dumps(payload).encode("utf-8"))
 
 
-class StandInHTTPServer(ThreadingHTTPServer):
+class PromptShutdown(socketserver.TCPServer):
+    """A server whose `shutdown()` returns at once: a wake-up socket beside the listening one
+    ends `serve_forever`'s wait, instead of the next time its select times out (every
+    `poll_interval`; each test that starts a server stops it once)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wake, self._waker = socket.socketpair()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._stopped.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake, selectors.EVENT_READ)
+                while not self._stopping.is_set():
+                    ready = selector.select(poll_interval)
+                    if self._stopping.is_set():
+                        break
+                    if any(key.fileobj is self.socket for key, _ in ready):
+                        self.handle_request()
+                    self.service_actions()
+        finally:
+            self._stopping.clear()
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        self._waker.send(b"\0")
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake.close()
+        self._waker.close()
+
+
+class StandInHTTPServer(PromptShutdown, ThreadingHTTPServer):
     daemon_threads = True
     # Slack takes every connection; a bot with many posts in flight opens them in bursts, which
     # the listen backlog's default of 5 would answer with resets.
