@@ -159,6 +159,10 @@ def run_http(
         "worker_exit": worker_exit,
         "child_exit": child_exit,
         "logger_class": _RootLogging,
+        # gunicorn's control socket (for its gunicornc tool) sits at one path in $HOME for every
+        # server on the machine, and only warns where the root filesystem is read-only; workers
+        # here are the operator's setting, not changed at run time.
+        "control_socket_disable": True,
     }
     holder["app"] = _Gunicorn(start_worker, options, request_seconds)
     freeze_before_forking()
