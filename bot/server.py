@@ -4,9 +4,12 @@ answer probes and scrapes beside the connections."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -105,6 +108,17 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def freeze_before_forking() -> None:
+    """Freeze what this process holds before it forks its serving processes.
+
+    Each forked process starts with it frozen already: its own freeze_startup_objects() then
+    walks only what that process created, and its collections never touch (and so never copy)
+    the pages it shares with this one. This process, which only watches them, also exits
+    without a full collection of all of it.
+    """
+    freeze_startup_objects()
+
+
 def run_http(
     start_worker: Callable[[], Worker],
     *,
@@ -145,8 +159,13 @@ def run_http(
         "worker_exit": worker_exit,
         "child_exit": child_exit,
         "logger_class": _RootLogging,
+        # gunicorn's control socket (for its gunicornc tool) sits at one path in $HOME for every
+        # server on the machine, and only warns where the root filesystem is read-only; workers
+        # here are the operator's setting, not changed at run time.
+        "control_socket_disable": True,
     }
     holder["app"] = _Gunicorn(start_worker, options, request_seconds)
+    freeze_before_forking()
     holder["app"].run()
 
 
@@ -205,11 +224,21 @@ def run_socket_mode(
 ) -> None:
     """Connect over Socket Mode, then call `on_ready` and hold the connection until
     SIGTERM/SIGINT; close it and call `stop`. Raise SocketModeFailed if it cannot connect."""
-    stopping = threading.Event()
+    # A byte down a pipe, not a threading.Event: a second signal (a Socket Mode process gets
+    # one from its parent and one when the parent closes their pipe) can arrive while this
+    # thread holds the Event's lock on its way out of wait(), and set() would then wait on
+    # that lock forever, until the parent kills the process.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    requested: list[int] = []
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
+        if requested:
+            return
+        requested.append(signum)
         log.info("received %s, stopping", signal.Signals(signum).name)
-        stopping.set()
+        with contextlib.suppress(OSError):
+            os.write(wake_w, b"x")
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     logger = logging.getLogger("microlearn.socket_mode")
@@ -224,14 +253,39 @@ def run_socket_mode(
         muted.on = False
         freeze_startup_objects()
         on_ready()
-        stopping.wait()
+        os.read(wake_r, 1)  # until a signal's handler writes
     finally:
-        # Stop taking new envelopes; the client's worker pool finishes what it has started.
-        handler.close()  # type: ignore[no-untyped-call]
+        close_socket_mode(handler)
         stop()
         logger.removeFilter(muted)
         for sig, old in previous.items():
             signal.signal(sig, old)
+        os.close(wake_r)
+        os.close(wake_w)
+
+
+def close_socket_mode(handler: SocketModeHandler) -> None:
+    """Stop taking new envelopes, close the connection and wait for the client's worker pool to
+    finish what it has started, without waiting out the client's own timeouts.
+
+    slack_sdk's close() takes the socket's receive lock, which its reader holds for as long as a
+    recv() may block (3 s with nothing arriving), then waits for its message processor, blocked
+    up to 1 s on an empty queue. Shutting the socket down first ends the recv() at once, and an
+    empty message wakes the processor once it is told to stop; what close() does is unchanged.
+    """
+    client = handler.client
+    client.closed = True  # what close() sets first: the processor submits nothing more
+    client.auto_reconnect_enabled = False  # a closed socket is not a reason to reconnect
+    client.current_session_state.terminated = True  # the reader stops at its next recv()
+    session = client.current_session
+    sock = getattr(session, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            # The plain socket's shutdown, not SSLSocket's: the reader's SSL state stays as it
+            # is, and its recv() returns end of file.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    client.message_queue.put(None)  # not a message: wakes the processor, which sees `closed`
+    handler.close()  # type: ignore[no-untyped-call]
 
 
 def _connect(handler: SocketModeHandler) -> None:

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from types import FrameType
 from typing import Any
 
-from bot.server import GRACEFUL_SECONDS, SocketModeFailed, log
+from bot.server import GRACEFUL_SECONDS, SocketModeFailed, freeze_before_forking, log
 
 # A process that died is replaced, but not sooner than this after it was started: a fault that
 # kills every new process at once (the database gone) does not become a busy loop of forks.
@@ -69,6 +69,7 @@ def run_socket_mode_processes(
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     supervisor = _Supervisor(serve_one, on_ready=on_ready, on_exit=on_exit, wake=(wake_r, wake_w))
+    freeze_before_forking()
     try:
         for slot in range(processes):
             supervisor.start(slot)
@@ -217,7 +218,10 @@ def _socket_child(
             conn.send(("connected",))
             go = bool(conn.recv() == "go")
         except (EOFError, OSError):
-            return False  # the parent is stopping (or gone): serve nothing
+            # The parent is stopping, or gone (killed before it could stop us): serve nothing,
+            # and stop as SIGTERM would, rather than hold a connection with nobody to stop it.
+            os.kill(os.getpid(), signal.SIGTERM)
+            return False
         threading.Thread(target=_stop_when_parent_goes, args=(conn,), daemon=True).start()
         return go
 

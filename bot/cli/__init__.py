@@ -56,8 +56,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except ConfigError as error:
         print(f"microlearn: {error}", file=sys.stderr)
         return EXIT_USAGE
-    # Here, not at the top: bot.logs brings in the services and storage, and `--version`,
-    # `--help` and a malformed setting answer without them.
+    # Here, not at the top: `--version`, `--help` and a malformed setting answer without the
+    # JSON formatter. (bot.logs no longer brings in the services and storage: bot.services
+    # names its use cases for type checking only, so a command imports just what it runs.)
     from bot.logs import configure_logging
 
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))

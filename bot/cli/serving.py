@@ -81,7 +81,7 @@ def _serve_app(
     health_port: int | None,
     metrics_dir: Path | None,
 ) -> int:
-    from bot import preflight, serving
+    from bot import preflight
 
     if settings.oauth and not args.http:
         print(f"microlearn: {preflight.OAUTH_NEEDS_HTTP}", file=sys.stderr)
@@ -90,6 +90,8 @@ def _serve_app(
     if missing:
         print(preflight.credentials_guide(missing, http=args.http), file=sys.stderr)
         return EXIT_FAILED
+    from bot import serving  # the whole app: only once there is something to serve
+
     try:
         serving.serve(
             settings,

@@ -16,6 +16,7 @@ from bot.sandbox.authoring import LessonWatcher
 from bot.sandbox.clock import SandboxClock
 from bot.sandbox.slack import SlackDriver, SlackStandIn
 from bot.scheduler import Ticker
+from bot.server import close_socket_mode
 from bot.services.delivery import TickReport
 from bot.storage.upcoming import next_due_at
 
@@ -173,11 +174,7 @@ class World:
         if self.lessons is not None:
             self.lessons.stop()
         if self._handler is not None:
-            # Slack's side closes the connection first: the client then stops in about a second
-            # instead of waiting out its receive loop (three).
-            self._handler.client.auto_reconnect_enabled = False
-            self.standin.socket_disconnect(hard=True)
-            self._handler.close()  # type: ignore[no-untyped-call]
+            close_socket_mode(self._handler)  # at once, not after the client's timeouts
         if self.container is not None:
             self.container.close()
         self.standin.stop()

@@ -5,30 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.services.after_answer import AfterAnswer
-from bot.services.catalog import CatalogService
-from bot.services.dashboard import DashboardService
-from bot.services.delivery import DeliveryService
-from bot.services.digests import DigestService
-from bot.services.discussions import DiscussionService
-from bot.services.drips import Drips
-from bot.services.gamify import GamifyService
-from bot.services.inbox import Inbox
-from bot.services.installations import Installations
-from bot.services.lead_reports import LeadReports
-from bot.services.leaderboards import LeaderboardService
 from bot.services.metrics import NO_METRICS, Metrics
-from bot.services.people import People
-from bot.services.privacy import PrivacyService
-from bot.services.quiz import QuizService
-from bot.services.reminders import ReminderService
-from bot.services.reports import ReportService
-from bot.services.roles import Roles
-from bot.services.scheduling import Scheduling
-from bot.services.self_service import SelfService
-from bot.services.skills import SkillService
-from bot.services.targets import Targets
+
+if TYPE_CHECKING:  # only names here: importing bot.services.x does not import every service
+    from bot.services.after_answer import AfterAnswer
+    from bot.services.catalog import CatalogService
+    from bot.services.dashboard import DashboardService
+    from bot.services.delivery import DeliveryService
+    from bot.services.digests import DigestService
+    from bot.services.discussions import DiscussionService
+    from bot.services.drips import Drips
+    from bot.services.gamify import GamifyService
+    from bot.services.inbox import Inbox
+    from bot.services.installations import Installations
+    from bot.services.lead_reports import LeadReports
+    from bot.services.leaderboards import LeaderboardService
+    from bot.services.people import People
+    from bot.services.privacy import PrivacyService
+    from bot.services.quiz import QuizService
+    from bot.services.reminders import ReminderService
+    from bot.services.reports import ReportService
+    from bot.services.roles import Roles
+    from bot.services.scheduling import Scheduling
+    from bot.services.self_service import SelfService
+    from bot.services.skills import SkillService
+    from bot.services.targets import Targets
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,23 @@ def e2e_database_url(
 
 
 @pytest.fixture(scope="module")
+def http_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HTTP server's home directory: nothing of the server's own should appear in it."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
 def http_bot(
-    standin: SlackStandIn, e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    standin: SlackStandIn,
+    e2e_database_url: str,
+    http_home: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[BotProcess]:
     env = bot_environment(
         api_url=standin.api_url,
         database_url=e2e_database_url,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        HOME=str(http_home),
     )
     bot = start_http_bot(env, cwd=tmp_path_factory.mktemp("cwd"))
     yield bot

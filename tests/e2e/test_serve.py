@@ -107,6 +107,15 @@ def test_healthz_reports_the_database(http_bot: BotProcess) -> None:
     assert json.loads(body) == {"status": "ok", "database": "ok"}
 
 
+def test_the_http_server_opens_no_control_socket_in_its_home(
+    http_bot: BotProcess, http_home: Path
+) -> None:
+    """gunicorn's control socket would sit at one fixed path in $HOME for every server on the
+    machine (two replicas would take each other's), and warn on a read-only root filesystem."""
+    assert http_bot.healthz()[0] == 200
+    assert list(http_home.iterdir()) == []
+
+
 @pytest.fixture
 def socket_bot(
     standin: SlackStandIn, e2e_database_url: str, tmp_path: Path

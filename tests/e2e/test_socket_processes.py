@@ -13,6 +13,7 @@ from bot.storage.db import Database
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
 from tests.support.process import bot_environment, start_bot, wait_until_connected
+from tests.support.waiting import until
 
 APP_TOKEN = "xapp-standin"
 
@@ -124,3 +125,28 @@ def _zombie_or_gone(pid: int) -> bool:
             return stat.read().split(") ", 1)[1].startswith("Z")
     except FileNotFoundError:
         return True
+
+
+def test_processes_whose_watcher_is_killed_while_they_connect_stop_on_their_own(
+    standin: SlackStandIn, tmp_path: Path
+) -> None:
+    """kill -9 of the watching parent (the OOM killer, say) before its processes have
+    connected: they must not go on holding connections to Slack with nobody to stop them."""
+    env = bot_environment(
+        api_url=standin.api_url,
+        database_url=f"sqlite:///{tmp_path / 'microlearn.db'}",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        MICROLEARN_SOCKET_PROCESSES="2",
+    )
+    bot = start_bot([], env, cwd=tmp_path)
+    try:
+        parent = bot.process.pid
+        assert until(lambda: len(_children(parent)) == 2, timeout=60)
+        children = _children(parent)
+        os.kill(parent, signal.SIGKILL)
+        bot.process.wait(timeout=10)
+        gone = until(lambda: all(_zombie_or_gone(pid) for pid in children), timeout=60)
+        assert gone, f"still running: {[pid for pid in children if not _zombie_or_gone(pid)]}"
+    finally:
+        bot.kill_hard()
+    assert standin.wait_for(lambda: standin.socket.open_connections() == 0, timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -60,8 +61,7 @@ class BotProcess:
         try:
             code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.kill_hard()  # all of it: a worker left behind would keep serving, and hold stdout
             raise
         if self.process.stdout and not self.process.stdout.closed:
             self.output.append(self.process.stdout.read())
@@ -70,8 +70,7 @@ class BotProcess:
 
     def kill_hard(self) -> None:
         """kill -9 the server and its workers: no shutdown code runs."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
+        _kill_group(self)
         if self.process.stdout and not self.process.stdout.closed:
             self.process.stdout.close()
 
@@ -83,6 +82,13 @@ class BotProcess:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
+
+
+def _kill_group(bot: BotProcess) -> None:
+    """kill -9 `microlearn serve` and every process it started (they share its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(bot.process.pid, signal.SIGKILL)
+    bot.process.wait(timeout=10)
 
 
 def start_bot(
@@ -136,9 +142,8 @@ def wait_until_connected(bot: BotProcess, *, timeout: float = 30.0) -> None:
     reader.start()
     reader.join(timeout)
     if not said.is_set():
-        if bot.process.poll() is None:
-            bot.process.kill()
-        reader.join()
+        _kill_group(bot)  # its Socket Mode processes too: they hold its stdout open
+        reader.join(timeout)
         rest = bot.process.stdout.read() if bot.process.stdout else ""
         raise AssertionError(
             f"the bot never connected over Socket Mode:\n{''.join(bot.output)}{rest}"
@@ -159,7 +164,7 @@ def wait_until_healthy(bot: BotProcess, *, timeout: float = 30.0) -> None:
         except OSError:
             pass
         time.sleep(0.05)  # polling a starting process, not waiting for a scheduled event
-    bot.process.kill()
+    _kill_group(bot)  # gunicorn's workers too
     output = bot.process.communicate()[0]
     raise RuntimeError(f"microlearn serve did not become healthy in time:\n{output}")
 
