@@ -88,9 +88,14 @@ def open_database(settings: Settings) -> Database:
     # A connection for every thread that may use one at the same moment (requests, listeners,
     # the scheduler's few; the settling threads spend most of their time waiting on Slack, and
     # a burst of them borrows the pool's overflow): below that, connections are opened and
-    # closed under load, and on PostgreSQL each one is a new server process.
+    # closed under load, and on PostgreSQL each one is a new server process. Of those, the
+    # threads that take requests (gunicorn's, or Socket Mode's listeners) keep one each for
+    # what a click stores before its ack, so it never waits behind the settling threads.
+    requests = max(settings.web_threads, settings.listener_threads)
     return Database(
-        settings.database_url, pool_size=settings.web_threads + settings.listener_threads + 2
+        settings.database_url,
+        pool_size=settings.web_threads + settings.listener_threads + 2 - requests,
+        urgent_pool_size=requests,
     )
 
 

@@ -120,7 +120,7 @@ class AnswerRepository:
     def _question(self, delivery_id: int, position: int) -> QuestionRef | None:
         if not (0 < delivery_id <= MAX_ROW_ID and 0 < position <= MAX_ROW_ID):
             return None  # no such row, and past what the id columns hold
-        with self._db.direct() as connection:
+        with self._db.direct(urgent=True) as connection:  # before the ack
             row = connection.first(QUESTION_REF, {"delivery_id": delivery_id, "position": position})
         if row is None:
             return self._review_item(delivery_id, position)

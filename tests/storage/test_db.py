@@ -17,10 +17,14 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import col, select
 
+from bot.content.loader import load_catalog
 from bot.storage import migrate
-from bot.storage.db import Database, StorageUnavailable, _WriteTurn
+from bot.storage.answers import AnswerRepository
+from bot.storage.content import ContentRepository
+from bot.storage.db import _OVERFLOW, Database, StorageUnavailable, _WriteTurn
 from bot.storage.fastlane import Direct
 from bot.storage.models import Learner
+from bot.storage.outbox import Outbox
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 
@@ -324,3 +328,47 @@ def test_an_answer_stored_before_its_ack_goes_ahead_of_the_writes_queued_for_sql
     with db.read() as session:
         assert set(session.exec(select(Learner.user_id))) == {"U-urgent", "U-queued"}
     db.dispose()
+
+
+def test_a_click_is_answered_while_other_work_holds_every_shared_connection(
+    database_url: str,
+) -> None:
+    """What a click reads and stores before its ack runs on connections of its own: settling
+    threads holding the whole shared pool and its overflow do not hold the acknowledgement up
+    (it would wait for one of theirs, 10 s at most, then fail)."""
+    db = Database(database_url, pool_size=1, urgent_pool_size=1)
+    try:
+        ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
+        outbox = Outbox(db)
+        outbox.enqueue(
+            team_id="T1",
+            dedupe_key="send:x:U1",
+            kind="lesson",
+            recipient="U1",
+            recipient_kind="dm",
+            due_at=NOW,
+            now=NOW,
+            lesson=("security-basics", "spot-phishing"),
+        )
+        [delivery] = outbox.deliveries()
+        answers = AnswerRepository(db)
+        with contextlib.ExitStack() as settling:
+            for _ in range(1 + _OVERFLOW):  # every shared connection, each held by a thread
+                settling.enter_context(db.direct())
+            ref = answers.question(delivery.id, 1)
+            assert ref is not None
+            stored, recorded = answers.record(
+                team_id="T1",
+                user_id="U1",
+                ref=ref,
+                choice="1",
+                correct=True,
+                channel_id="D1",
+                message_ts="1.0",
+                now=NOW,
+            )
+        assert recorded
+        assert answers.answered_positions("T1", "U1", delivery.id) == {1}
+        assert stored.choice == "1"
+    finally:
+        db.dispose()
