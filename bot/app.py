@@ -46,6 +46,9 @@ class Container:
             partial(_tick, self.services, budget=_drain_budget(self.settings)),
             seconds=self.settings.tick_seconds,
             upkeep=lambda: upkeep(self.db, now=utc_now()),
+            # Time zones beside the tick: a large workspace's directory takes seconds to read,
+            # and a fan-out to people new to the bot would wait for it before sending.
+            profiles=lambda now: self.services.delivery.refresh_profiles(now=now),
             metrics=self.services.metrics,
         )
         self.services_kick.target = self.ticker.kick
@@ -74,7 +77,7 @@ def _drain_budget(settings: Settings) -> timedelta:
 
 
 def _tick(services: Services, now: datetime, *, budget: timedelta | None) -> None:
-    report = services.delivery.tick(now, budget=budget)
+    report = services.delivery.tick(now, budget=budget, profiles=False)
     if report.drain.sent or report.drain.failed:
         log.info(
             "tick: %d sent, %d to retry, %d failed",

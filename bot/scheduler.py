@@ -1,4 +1,5 @@
-"""The one recurring job: APScheduler only ticks; what is due lives in the database."""
+"""The recurring jobs: APScheduler only ticks (with upkeep and time zones beside the tick, so
+that sending never waits for them); what is due lives in the database."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 TICK_JOB_ID = "microlearn-tick"
 UPKEEP_JOB_ID = "microlearn-upkeep"
+PROFILES_JOB_ID = "microlearn-profiles"
 
 Clock = Callable[[], datetime]
 
@@ -39,6 +41,7 @@ class Ticker:
         clock: Clock = utc_now,
         upkeep: Callable[[], object] | None = None,
         upkeep_seconds: float = 5.0,
+        profiles: Callable[[datetime], object] | None = None,
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self._metrics = metrics
@@ -49,6 +52,7 @@ class Ticker:
         self._seconds = seconds
         self._upkeep = upkeep
         self._upkeep_seconds = upkeep_seconds
+        self._profiles = profiles
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._lock = threading.Lock()
         self._running = False
@@ -92,6 +96,8 @@ class Ticker:
         self._every(self._seconds, self._run, TICK_JOB_ID, first=utc_now() + timedelta(seconds=1))
         if self._upkeep is not None:
             self._every(self._upkeep_seconds, self._run_upkeep, UPKEEP_JOB_ID)
+        if self._profiles is not None:  # as often as the tick, on a thread of its own
+            self._every(self._seconds, self._run_profiles, PROFILES_JOB_ID, first=utc_now())
         self._scheduler.start()
 
     def _every(
@@ -119,6 +125,13 @@ class Ticker:
             self._upkeep()
         except Exception:
             log.exception("database upkeep failed; it runs again shortly")
+
+    def _run_profiles(self) -> None:
+        assert self._profiles is not None
+        try:
+            self._profiles(self._clock())
+        except Exception:
+            log.exception("time zone lookup failed; it runs again shortly")
 
     def kick(self) -> None:
         """Run the tick as soon as possible (new work was queued): now, or right after the

@@ -50,3 +50,34 @@ def test_a_kick_when_idle_runs_a_pass_at_once() -> None:
         assert ran.wait(WAIT)
     finally:
         ticker.stop()
+
+
+def test_time_zones_are_looked_up_beside_the_tick_and_neither_waits_for_the_other() -> None:
+    """Reading a large workspace's directory takes seconds: sending must not wait for it, and
+    a long tick must not hold up the lookup (each has a thread of its own)."""
+    lookup_started, lookup_release = threading.Event(), threading.Event()
+    ticked, tick_release = threading.Event(), threading.Event()
+    lookups: list[datetime] = []
+
+    def tick(_now: datetime) -> None:
+        ticked.set()
+        assert tick_release.wait(WAIT)
+
+    def profiles(now: datetime) -> None:
+        lookups.append(now)
+        lookup_started.set()
+        assert lookup_release.wait(WAIT)
+
+    ticker = Ticker(tick, seconds=3600, profiles=profiles)
+    ticker.start()
+    try:
+        assert lookup_started.wait(WAIT), "the time-zone lookup did not start with the ticker"
+        ticker.kick()  # something to send, while the lookup is still reading
+        assert ticked.wait(WAIT), "the tick waited for the time-zone lookup"
+        # Both are running now, each blocked in the other's presence: neither waits.
+        assert not lookup_release.is_set() and not tick_release.is_set()
+    finally:
+        lookup_release.set()
+        tick_release.set()
+        ticker.stop()
+    assert len(lookups) == 1

@@ -60,15 +60,21 @@ class DeliveryService:
         # More tick steps, each queueing into the outbox given `now` (the weekly digests).
         self._steps = tuple(steps)
 
-    def tick(self, now: datetime, *, budget: timedelta | None = None) -> TickReport:
-        """One pass: time zones, planning, then sending until done or out of `budget`."""
+    def tick(
+        self, now: datetime, *, budget: timedelta | None = None, profiles: bool = True
+    ) -> TickReport:
+        """One pass: time zones, planning, then sending until done or out of `budget`.
+
+        `profiles=False` leaves time zones to `refresh_profiles`, run on its own (a serving
+        process does: reading a large workspace's directory takes seconds, and what is due
+        would wait for it)."""
         started = time.monotonic()
         if self._discussions is not None:
             self._discussions.forget_events(now=now)
         if self._privacy is not None:
             self._privacy.expire(now=now)  # MICROLEARN_RETENTION_DAYS
         upkeep = time.monotonic()
-        profiles = self._profiles.refresh(now=now)
+        looked_up = self._profiles.refresh(now=now) if profiles else 0
         refreshed = time.monotonic()
         plan = self._planner.plan(now=now)
         for step in self._steps:
@@ -80,12 +86,16 @@ class DeliveryService:
                 "planning %.1f s)",
                 sending - started,
                 upkeep - started,
-                profiles,
+                looked_up,
                 refreshed - upkeep,
                 sending - refreshed,
             )
         drain = self._drain.drain(now=now, budget=budget)
-        return TickReport(profiles, plan, drain)
+        return TickReport(looked_up, plan, drain)
+
+    def refresh_profiles(self, *, now: datetime) -> int:
+        """Only the time-zone step: people waiting for theirs, and stale ones re-checked."""
+        return self._profiles.refresh(now=now)
 
     def plan(self, *, now: datetime) -> PlanOutcome:
         """Only the plan step (operators' `deliver-due` and tests run it alone)."""
