@@ -16,6 +16,23 @@ from bot.services.metrics import NO_METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
+
+class _ExpectedSkips(logging.Filter):
+    """A run that finds the previous one still going is skipped, which is how one run at a time
+    works here (a kick meanwhile gets its pass right after); APScheduler says so at WARNING,
+    once a second for the whole of a long drain. Here it is a DEBUG line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith('Execution of job "%s" skipped: maximum number'):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return _jobs_log.isEnabledFor(logging.DEBUG)
+
+
+# APScheduler's own lines, under this module's name, without the expected skips.
+_jobs_log = logging.getLogger(f"{__name__}.jobs")
+_jobs_log.addFilter(_ExpectedSkips())
+
 TICK_JOB_ID = "microlearn-tick"
 UPKEEP_JOB_ID = "microlearn-upkeep"
 PROFILES_JOB_ID = "microlearn-profiles"
@@ -53,7 +70,7 @@ class Ticker:
         self._upkeep = upkeep
         self._upkeep_seconds = upkeep_seconds
         self._profiles = profiles
-        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler = BackgroundScheduler(timezone=UTC, logger=_jobs_log)
         self._lock = threading.Lock()
         self._running = False
         self._again = False

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime
+
+import pytest
 
 from bot.scheduler import Ticker
 from tests.support.waiting import WAIT, until
@@ -81,3 +84,28 @@ def test_time_zones_are_looked_up_beside_the_tick_and_neither_waits_for_the_othe
         tick_release.set()
         ticker.stop()
     assert len(lookups) == 1
+
+
+def test_runs_skipped_while_a_long_tick_goes_on_are_debug_lines_not_warnings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A drain may run for a minute: each second's run it collapses into is expected, not a
+    WARNING line in the operator's log every second."""
+    release = threading.Event()
+
+    def tick(_now: datetime) -> None:
+        assert release.wait(WAIT)
+
+    def skips(level: int) -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.levelno == level and "skipped" in r.getMessage()]
+
+    ticker = Ticker(tick, seconds=0.02)
+    caplog.set_level(logging.DEBUG)
+    ticker.start()
+    try:
+        ticker.kick()
+        assert until(lambda: bool(skips(logging.DEBUG))), "no run was skipped during the tick"
+    finally:
+        release.set()
+        ticker.stop()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
