@@ -70,6 +70,8 @@ class Ticker:
         self._upkeep = upkeep
         self._upkeep_seconds = upkeep_seconds
         self._profiles = profiles
+        self._looking_up = False  # a time-zone lookup is running
+        self._look_again = False  # and a kick came meanwhile: one more right after it
         self._scheduler = BackgroundScheduler(timezone=UTC, logger=_jobs_log)
         self._lock = threading.Lock()
         self._running = False
@@ -145,19 +147,33 @@ class Ticker:
 
     def _run_profiles(self) -> None:
         assert self._profiles is not None
-        try:
-            self._profiles(self._clock())
-        except Exception:
-            log.exception("time zone lookup failed; it runs again shortly")
+        with self._lock:
+            self._looking_up, self._look_again = True, False
+        while True:
+            try:
+                self._profiles(self._clock())
+            except Exception:
+                log.exception("time zone lookup failed; it runs again shortly")
+            with self._lock:
+                if not self._look_again or self._stopping:
+                    self._looking_up = False
+                    return
+                self._look_again = False
 
     def kick(self) -> None:
         """Run the tick as soon as possible (new work was queued): now, or right after the
-        pass in progress (APScheduler would drop a run asked for while one is running)."""
+        pass in progress (APScheduler would drop a run asked for while one is running).
+        The time-zone lookup runs now too, for the people that work may have brought."""
         with self._lock:
-            if self._running:
-                self._again = True
-                return
-        if self._scheduler.running:
+            look_now = self._profiles is not None and not self._looking_up
+            self._look_again = self._profiles is not None and self._looking_up
+            tick_now = not self._running
+            self._again = self._again or self._running
+        if not self._scheduler.running:
+            return
+        if look_now:
+            self._scheduler.modify_job(PROFILES_JOB_ID, next_run_time=utc_now())
+        if tick_now:
             self._scheduler.modify_job(TICK_JOB_ID, next_run_time=utc_now())
 
     def next_run_at(self) -> datetime | None:

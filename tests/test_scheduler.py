@@ -109,3 +109,29 @@ def test_runs_skipped_while_a_long_tick_goes_on_are_debug_lines_not_warnings(
         release.set()
         ticker.stop()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_kick_during_a_time_zone_lookup_runs_another_right_after_it() -> None:
+    """New work may bring people whose time zone is unknown: a lookup that began before them
+    is followed at once by another, not by the next interval's."""
+    lookups: list[datetime] = []
+    looked_up = [threading.Event(), threading.Event()]
+    kicked = threading.Event()
+
+    def profiles(now: datetime) -> None:
+        lookups.append(now)
+        looked_up[min(len(lookups), 2) - 1].set()
+        if len(lookups) == 1:
+            assert kicked.wait(WAIT)
+
+    ticker = Ticker(lambda _now: None, seconds=3600, profiles=profiles)
+    ticker.start()
+    try:
+        assert looked_up[0].wait(WAIT), "no lookup when the ticker started"
+        ticker.kick()  # e.g. `/learn schedule` for more people than it looks up itself
+        kicked.set()
+        assert looked_up[1].wait(WAIT), "the kick during the lookup was dropped"
+    finally:
+        kicked.set()
+        ticker.stop()
+    assert len(lookups) == 2
