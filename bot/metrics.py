@@ -23,7 +23,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class PrometheusMetrics:
         if self._dir is None:
             return generate_latest(self._registry)
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=str(self._dir))  # type: ignore[no-untyped-call]
+        registry.register(_WrittenFiles(self._dir))
         for collector in self._extra:
             registry.register(collector)
         return generate_latest(registry)
@@ -167,6 +167,34 @@ class PrometheusMetrics:
     def page(self) -> tuple[str, bytes]:
         """`GET /metrics`: content type and body."""
         return CONTENT_TYPE, self.scrape()
+
+
+class _WrittenFiles(Collector):
+    """Every worker's samples, added up, from the files written so far.
+
+    A worker creates its file empty and sizes it a moment later, and a worker that exits has
+    its live gauges' files removed; prometheus_client reading a file in either moment fails
+    the whole scrape (a 500). Such a file holds nothing yet, or nothing any more: left out."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    def collect(self) -> Iterator[Metric]:
+        for _attempt in range(3):
+            files = [str(path) for path in self._directory.glob("*.db") if _sized(path)]
+            try:
+                merged = multiprocess.MultiProcessCollector.merge(files)  # type: ignore[no-untyped-call]
+                return iter(list(merged))
+            except FileNotFoundError:  # removed since listed: list again
+                continue
+        return iter(())
+
+
+def _sized(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= 8  # prometheus_client's header: the bytes in use
+    except FileNotFoundError:
+        return False
 
 
 def mark_process_dead(pid: int, *, directory: Path) -> None:
