@@ -77,8 +77,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert install.returncode == 0, install.stdout + install.stderr
     package = run(python, "-c", "import bot, os; print(os.path.dirname(bot.__file__))", cwd=work)
     assert package.returncode == 0 and package.stdout.strip(), package.stderr
-    installed_at = Path(package.stdout.strip())
-    assert installed_at.is_relative_to(environment), installed_at  # not the source tree's bot/
+    installed_at = Path(package.stdout.strip()).resolve()
+    assert installed_at.is_relative_to(environment.resolve()), installed_at  # not ./bot
     compiled = run(python, "-m", "compileall", "-q", installed_at, cwd=work)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     return environment / "bin"
