@@ -42,6 +42,7 @@ from bot.domain.points import Award
 from bot.storage.models import (
     AcceptedRequest,
     Answer,
+    Badge,
     Completion,
     Course,
     Delivery,
@@ -438,6 +439,36 @@ REVIEW_SCHEDULE = Direct(
     )
     .where(_by(col(Learner.team_id), col(Learner.user_id)))
     .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
+)
+
+
+# -- milestones (bot.storage.gamify): read after every lesson done and every review right -------
+
+# (course, lesson, completed at) of every lesson the learner finished.
+COMPLETIONS = Direct(
+    select(
+        col(Course.slug).label("course"),
+        col(Lesson.slug).label("lesson"),
+        col(Completion.completed_at),
+    )
+    .join(Lesson, col(Lesson.id) == col(Completion.lesson_id))
+    .join(Course, col(Course.id) == col(Lesson.course_id))
+    .where(_by(col(Completion.team_id), col(Completion.user_id)))
+)
+
+# The keys of the learner's badges.
+BADGE_KEYS = Direct(select(col(Badge.key)).where(_by(col(Badge.team_id), col(Badge.user_id))))
+
+# How many of the learner's review answers (attempt 2 and later) were right; no row for none.
+REVIEWS_RIGHT = Direct(
+    select(func.count().label("reviews_right"))
+    .select_from(Answer)
+    .where(
+        _by(col(Answer.team_id), col(Answer.user_id)),
+        col(Answer.attempt) > 1,
+        col(Answer.correct).is_(True),
+    )
+    .group_by(col(Answer.team_id), col(Answer.user_id))
 )
 
 
