@@ -25,6 +25,7 @@ from bot.storage.fastlane import (
     REVIEWS_RIGHT,
     points_row,
 )
+from bot.storage.learners import review_schedule_of
 from bot.storage.models import (
     Answer,
     Badge,
@@ -235,18 +236,15 @@ class GamifyRepository:
             badges = connection.all(BADGE_KEYS, who)
             right = connection.first(REVIEWS_RIGHT, who)
             schedule = connection.all(REVIEW_SCHEDULE, who)
+        found = review_schedule_of(schedule)
         return MilestoneFacts(
             completions=[
                 (row["course"], row["lesson"], row["completed_at"]) for row in completions
             ],
             badges={row["key"] for row in badges},
             reviews_right=int(right["reviews_right"]) if right is not None else 0,
-            tz=schedule[0]["learner_tz"] if schedule else None,
-            schedules=(
-                [(row["status"], row["days"]) for row in schedule if row["status"] is not None]
-                if schedule
-                else None
-            ),
+            tz=found[0] if found is not None else None,
+            schedules=[(e[0], e[1]) for e in found[1]] if found is not None else None,
         )
 
     def reviews_right(self, team_id: str, user_id: str) -> int:
