@@ -372,3 +372,24 @@ def test_a_click_is_answered_while_other_work_holds_every_shared_connection(
         assert stored.choice == "1"
     finally:
         db.dispose()
+
+
+def test_a_connection_back_in_the_pool_inside_a_transaction_is_rolled_back(
+    database_url: str,
+) -> None:
+    one = Database(database_url, pool_size=1)  # every use below gets the same connection
+    values = {**_NAMED, "created_at": NOW, "tz_checked_at": None, "is_admin": False}
+    try:
+        with one.direct(write=True) as connection, connection.atomic():
+            connection.run(_DIRECT_INSERT, {**values, "user_id": "U1", "deactivated": False})
+        with one.direct(write=True) as connection:  # BEGIN, and back to the pool before COMMIT
+            connection._execute("BEGIN", () if one.is_sqlite else None)
+            connection.run(_DIRECT_INSERT, {**values, "user_id": "U2", "deactivated": False})
+        with one.direct() as connection:
+            assert connection.all(_DIRECT_SELECT, {"team_id": "T1"}) == [
+                {"user_id": "U1", "tz_checked_at": None, "is_admin": False, "deactivated": False}
+            ]
+        with one.read() as session:
+            assert session.exec(select(Learner.user_id)).all() == ["U1"]
+    finally:
+        one.dispose()
