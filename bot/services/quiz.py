@@ -92,6 +92,28 @@ class QuizService:
         now: datetime,
     ) -> Answered:
         """Store the answer (one small committed insert) — call before acknowledging Slack."""
+        with self._answers.answering():
+            return self._answer(
+                team_id=team_id,
+                user_id=user_id,
+                ref=ref,
+                choice=choice,
+                channel_id=channel_id,
+                message_ts=message_ts,
+                now=now,
+            )
+
+    def _answer(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        ref: str,
+        choice: Choice,
+        channel_id: str | None,
+        message_ts: str | None,
+        now: datetime,
+    ) -> Answered:
         question_ref = self._ref(ref)
         bind(delivery_id=question_ref.delivery_id, drip_id=question_ref.drip_id)
         _check_clicker(question_ref, team_id=team_id, user_id=user_id, what="question")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,6 +104,11 @@ class AnswerRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._refs: dict[tuple[int, int], QuestionRef] = {}
+
+    def answering(self) -> AbstractContextManager[None]:
+        """Around what a click reads and writes before its ack (`question`, `record`): one
+        connection for all of it."""
+        return self._db.holding_urgent()
 
     def question(self, delivery_id: int, position: int) -> QuestionRef | None:
         """What the answer button of a delivery's question `position` points at."""
