@@ -174,19 +174,16 @@ class QuizService:
             )
         completed = False
         if ref.kind == "lesson":
-            answered_positions = self._answers.answered_positions(
-                ref.team_id, user_id, ref.delivery_id
+            completed = self._answers.complete_when_answered(
+                team_id=ref.team_id,
+                user_id=user_id,
+                lesson_id=ref.lesson_id,
+                delivery_id=ref.delivery_id,
+                questions=len(answered.lesson.quiz),
+                now=now,
+                award=points.for_lesson_done(delivery=ref.delivery_id),
+                course=ref.course,
             )
-            if answered_positions >= set(range(1, len(answered.lesson.quiz) + 1)):
-                completed = self._answers.complete(
-                    team_id=ref.team_id,
-                    user_id=user_id,
-                    lesson_id=ref.lesson_id,
-                    delivery_id=ref.delivery_id,
-                    now=now,
-                    award=points.for_lesson_done(delivery=ref.delivery_id),
-                    course=ref.course,
-                )
         if self._gamify is not None and (completed or (answered.review and answered.correct)):
             self._gamify.check_milestones(team_id=ref.team_id, user_id=user_id, now=now)
         return completed

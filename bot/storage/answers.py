@@ -278,6 +278,52 @@ class AnswerRepository:
             )
         return {row["position"] for row in rows}
 
+    def complete_when_answered(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        lesson_id: int,
+        delivery_id: int,
+        questions: int,
+        now: datetime,
+        award: Award | None = None,
+        course: str = "",
+    ) -> bool:
+        """`complete` once the learner has answered every one of the delivery's `questions`
+        (positions 1 to `questions`); False if not yet, or done before.
+
+        On PostgreSQL the look and the insert share one connection (one checkout for what runs
+        after every answer to a lesson). On SQLite the insert takes the writers' turn, which
+        the look need not wait for.
+        """
+        needed = set(range(1, questions + 1))
+        who = {"team_id": team_id, "user_id": user_id, "delivery_id": delivery_id}
+        if self._db.is_sqlite:
+            if not self.answered_positions(team_id, user_id, delivery_id) >= needed:
+                return False
+            return self.complete(
+                team_id=team_id,
+                user_id=user_id,
+                lesson_id=lesson_id,
+                delivery_id=delivery_id,
+                now=now,
+                award=award,
+                course=course,
+            )
+        with self._db.direct(write=True) as connection:
+            rows = connection.all(ANSWERED_POSITIONS, who)
+            if not {row["position"] for row in rows} >= needed:
+                return False
+            inserted = connection.insert_once(
+                (INSERT_COMPLETION, INSERT_COMPLETION_WITH_POINTS),
+                {**who, "lesson_id": lesson_id, "completed_at": now},
+                award=award,
+                course=course,
+                now=now,
+            )
+        return inserted is not None
+
     def complete(
         self,
         *,
