@@ -55,12 +55,6 @@ class _Muted(logging.Filter):
 
 # Stopping must finish within 10 s: in-flight requests get this long, then workers are killed.
 GRACEFUL_SECONDS = 8
-# Bytes the Socket Mode client asks for per recv(). slack_sdk's default, 1024, takes an answer
-# click's envelope (a few KiB) in several recv() calls, each a recursion of its frame parser
-# re-slicing and re-joining the bytes so far; one recv() of up to a TLS record's 16 KiB takes
-# it at once. Every frame in a buffer is one level of that parser's recursion: envelopes are
-# kilobytes, so a buffer holds a handful of them, far from Python's recursion limit.
-SOCKET_RECEIVE_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -254,12 +248,7 @@ def run_socket_mode(
     muted = _Muted()
     logger.addFilter(muted)
     handler = _ReplyFirst(
-        app,
-        app_token,
-        logger=logger,
-        web_client=app.client,
-        concurrency=concurrency,
-        receive_buffer_size=SOCKET_RECEIVE_BYTES,
+        app, app_token, logger=logger, web_client=app.client, concurrency=concurrency
     )
     try:
         muted.on = True
