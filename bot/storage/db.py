@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import CompiledCacheType
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import PoolProxiedConnection, PoolResetState, StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
 
 from bot.storage.fastlane import DirectConnection
@@ -407,48 +407,19 @@ def _create_engine(
             max_overflow=overflow,
             pool_timeout=10,
             connect_args={"connect_timeout": 3},
-            pool_reset_on_return=None,  # _reset_on_return instead
         )
         event.listen(engine, "engine_connect", _transactional)
-        event.listen(engine, "reset", _reset_on_return)
         return engine
     in_memory = _in_memory(url)
     extra: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
     if not in_memory:
         extra = {"pool_size": pool_size, "max_overflow": overflow}
     engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": 30},
-        pool_reset_on_return=None,  # _reset_on_return instead
-        **extra,
-        **shared,
+        url, connect_args={"check_same_thread": False, "timeout": 30}, **extra, **shared
     )
-    event.listen(engine, "reset", _reset_on_return)
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
-
-
-def _reset_on_return(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
-    """A connection coming back to the pool is rolled back only if it is inside a transaction.
-
-    SQLAlchemy's default rolls back every one: a no-op for the fast lane's connections, which
-    run in autocommit, and for sessions, which end their transactions themselves, but not a
-    free one; about 2% of a Socket Mode serving process's time at 200 answers/s, six checkouts
-    an answer. One left inside a transaction (a failure between BEGIN and COMMIT) is still
-    rolled back here; one being closed is not (the server ends its transaction).
-    """
-    if not state.terminate_only and _in_transaction(dbapi_connection):
-        dbapi_connection.rollback()
-
-
-def _in_transaction(driver: Any) -> bool:
-    """psycopg: not idle (in a transaction, failed in one, or broken); sqlite3: in one."""
-    info = getattr(driver, "info", None)
-    status = getattr(info, "transaction_status", None)
-    if status is not None:
-        return bool(status.name != "IDLE")  # psycopg.pq.TransactionStatus
-    return bool(getattr(driver, "in_transaction", True))  # another driver: roll back
 
 
 def _transactional(connection: Connection) -> None:
