@@ -579,6 +579,12 @@ def _fanout(
 
 
 REPLICA_WORKERS = 2
+# The replicas take no requests here (health checks aside), so their request and listener threads
+# are few: with the shipped 16 + 16, each worker's pool may open 28 connections (18 and a burst
+# of 10), and four of them took all 100 of a PostgreSQL server shared with other work ("too many
+# clients", which failed sends and the bench itself). With 4 + 4, at most 16 a worker (6 and the
+# burst): the sending threads hold one only for a statement at a time.
+REPLICA_REQUEST_THREADS = 4
 SIGNING_SECRET = "bench-signing-secret"
 
 
@@ -601,6 +607,8 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             MICROLEARN_SEND_RATE=f"{cap:g}",
             MICROLEARN_SEND_BURST=str(args.send_burst),
             MICROLEARN_TICK_SECONDS="1",
+            MICROLEARN_WEB_THREADS=str(REPLICA_REQUEST_THREADS),
+            MICROLEARN_LISTENER_THREADS=str(REPLICA_REQUEST_THREADS),
             **({"MICROLEARN_SEND_THREADS": str(args.threads)} if args.threads else {}),
         )
         settings = settings_from(env | {"SLACK_BOT_TOKEN": ready.bot_token})
