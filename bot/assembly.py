@@ -63,6 +63,7 @@ from bot.storage.gamify import GamifyRepository
 from bot.storage.insights import InsightsRepository
 from bot.storage.installations import InstallationRepository
 from bot.storage.learners import LearnerRepository
+from bot.storage.lookups import LookupLeases
 from bot.storage.outbox import Outbox
 from bot.storage.people import PersonRepository
 from bot.storage.plan import PlanRepository
@@ -370,6 +371,7 @@ def _delivery(
             notices=core.notices,
             people=core.people,
             messenger=core.messenger,
+            leases=LookupLeases(core.db),
         ),
         planner=planner,
         drain=Drain(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from datetime import datetime, timedelta
 
 from bot.domain.schedule import Days, next_slot, parse_time, zone
@@ -13,6 +16,7 @@ from bot.services.ports import Messenger, Profile, SlackError
 from bot.services.wording import user
 from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.learners import LearnerRepository
+from bot.storage.lookups import LookupLeases
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,26 @@ BULK_PROFILES = 25  # above this many unknown people, read the directory (users.
 # meanwhile. Someone missing from a reused directory is looked for in a fresh read before they
 # count as gone.
 DIRECTORY_REUSE = timedelta(minutes=10)
+# One process at a time looks up a workspace's people (every worker and replica runs this job):
+# it holds the workspace's lease for this long after each run that had people to look up, so
+# the next batches stay with the process that holds the directory read. The others leave them.
+LOOKUP_LEASE = timedelta(minutes=2)
+
+
+class _Holder:
+    """This process's name on a lease: host, pid and a random part (pids repeat across
+    containers), drawn again in a forked child (gunicorn's workers fork from one master)."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._name = ""
+
+    @property
+    def name(self) -> str:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._name = f"{socket.gethostname()[:40]}/{self._pid}/{secrets.token_hex(4)}"
+        return self._name
 
 
 class ProfileRefresh:
@@ -35,7 +59,10 @@ class ProfileRefresh:
         notices: Notices,
         people: People,
         messenger: Messenger,
+        leases: LookupLeases,
     ) -> None:
+        self._leases = leases
+        self._holder = _Holder()
         self._learners = learners
         self._enrolments = enrolments
         self._notices = notices
@@ -53,6 +80,10 @@ class ProfileRefresh:
             by_team.setdefault(team_id, []).append(user_id)
         refreshed = 0
         for team_id, users in by_team.items():
+            if not self._leases.take(
+                team_id, holder=self._holder.name, now=now, lease=LOOKUP_LEASE
+            ):
+                continue  # another process is looking this workspace's people up
             if len(users) > BULK_PROFILES:
                 refreshed += self._from_directory(team_id, users, now=now)
             else:
