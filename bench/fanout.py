@@ -622,6 +622,7 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             logs = Path(tempfile.mkdtemp(prefix="microlearn-bench-replicas-"))
             for n in range(args.replicas):
                 replicas.append(_start_replica(env, logs / f"replica-{n + 1}.log"))
+            cpu_before = [_process_cpu(replica.process.pid) for replica in replicas]
             started = time.perf_counter()
             result = services.scheduling.send_now(
                 team_id=TEAM,
@@ -638,6 +639,10 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             drained = _wait_until_sent(db, timeout=args.drain_timeout)
             drained.enqueue_seconds = enqueue_seconds
             peaks = [_process_peaks(replica.process.pid) for replica in replicas]
+            cpu = [
+                _process_cpu(replica.process.pid, since=before)
+                for replica, before in zip(replicas, cpu_before, strict=True)
+            ]
             report = standin.report()
             rss = "; ".join(
                 f"replica {n + 1} peak RSS "
@@ -645,6 +650,7 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
                 for n, peak in enumerate(peaks)
             )
             ok = _judge(label, db, ready, report, drained, learners=args.learners, cap=cap, rss=rss)
+            _print_replicas_work(cpu, report, messages=2 * args.learners)
             lines = sum(len(log.read_text().splitlines()) for log in logs.glob("*.log"))
             print(f"  the replicas' logs (level WARNING): {lines} lines in {logs}")
             return ok
@@ -702,6 +708,45 @@ def _process_peaks(pid: int) -> dict[str, float]:
     for n, child in enumerate(children, start=1):
         peaks[f"worker {n}"] = _vm_hwm(int(child))
     return peaks
+
+
+def _process_cpu(pid: int, *, since: dict[str, float] | None = None) -> dict[str, float]:
+    """User + system CPU seconds of a server's master and of each of its workers, less what
+    they had used at `since`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for name, process in (("master", pid), *((f"worker {c}", int(c)) for c in children)):
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime and stime: the 14th and 15th fields, the 12th and 13th after the command's name
+        used[name] = (int(fields[11]) + int(fields[12])) / tick - (since or {}).get(name, 0.0)
+    return used
+
+
+def _print_replicas_work(
+    cpu: list[dict[str, float]], report: _StandInReport, *, messages: int
+) -> None:
+    """The replicas' CPU during the fan-out (send_now to the last post), and their lookups."""
+    total = sum(sum(used.values()) for used in cpu)
+    each = "; ".join(
+        f"replica {n}: " + ", ".join(f"{name.split()[0]} {s:.1f} s" for name, s in used.items())
+        for n, used in enumerate(cpu, start=1)
+    )
+    lookups = ", ".join(
+        f"{method} {report.stats.get(method, {}).get('calls', 0)}"
+        for method in ("users.list", "users.info")
+    )
+    print(
+        f"  the replicas' CPU (user + system) from send_now to the last post: {total:.1f} s, "
+        f"{1000 * total / messages:.1f} ms a message ({each}); Slack calls to look people up: "
+        f"{lookups}"
+    )
 
 
 def _vm_hwm(pid: int) -> float:
