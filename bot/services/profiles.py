@@ -14,8 +14,8 @@ from bot.services.notices import Notices
 from bot.services.people import People
 from bot.services.ports import Messenger, Profile, SlackError
 from bot.services.wording import user
-from bot.storage.enrolments import EnrolmentRepository
-from bot.storage.learners import LearnerRepository
+from bot.storage.enrolments import EnrolmentRecord, EnrolmentRepository
+from bot.storage.learners import LearnerRecord, LearnerRepository
 from bot.storage.lookups import LookupLeases
 
 log = logging.getLogger(__name__)
@@ -92,20 +92,28 @@ class ProfileRefresh:
 
     def _from_directory(self, team_id: str, users: list[str], *, now: datetime) -> int:
         """Many people: read the workspace's directory; who is not in it is gone."""
-        refreshed = 0
         try:
             directory = self._directory(team_id, users, now=now)
-            for user_id in users:
-                profile = directory.get(user_id)
-                if profile is None:  # not in a directory just read: gone
-                    self._learners.mark_gone(team_id, user_id, now=now)
-                    self._stop_person(team_id, user_id, "user_not_found", now=now)
-                    continue
-                self._apply(team_id, user_id, profile, now=now)
-                refreshed += 1
         except SlackError as error:
             log.warning("time zone lookup paused for %s: %s", team_id, error.code)
-        return refreshed
+            return 0
+        for user_id in users:
+            if user_id not in directory:  # not in a directory just read: gone
+                self._learners.mark_gone(team_id, user_id, now=now)
+                self._stop_person(team_id, user_id, "user_not_found", now=now)
+        # The batch in one transaction, and everyone's enrolments in one query: one commit per
+        # person cost ~4 ms of CPU and a round trip or two each, 10,000 of them for a fan-out.
+        saved = self._people.save_many(
+            team_id, [directory[u] for u in users if u in directory], now=now
+        )
+        enrolments = self._enrolments.enrolments_of(
+            team_id,
+            [learner.user_id for learner, _ in saved if not learner.deactivated],
+            statuses=("waiting", "active"),
+        )
+        for learner, previous in saved:
+            self._follow(learner, previous, enrolments.get(learner.user_id, []), now=now)
+        return len(saved)
 
     def _directory(self, team_id: str, users: list[str], *, now: datetime) -> dict[str, Profile]:
         """The workspace's directory, read again unless a read within DIRECTORY_REUSE has
@@ -142,12 +150,30 @@ class ProfileRefresh:
 
     def _apply(self, team_id: str, user_id: str, profile: Profile, *, now: datetime) -> None:
         learner, previous = self._people.save(team_id, profile, now=now)
+        enrolments = (
+            []
+            if learner.deactivated
+            else self._enrolments.enrolments(
+                team_id, recipient=user_id, statuses=("waiting", "active")
+            )
+        )
+        self._follow(learner, previous, enrolments, now=now)
+
+    def _follow(
+        self,
+        learner: LearnerRecord,
+        previous: str | None,
+        enrolments: list[EnrolmentRecord],
+        *,
+        now: datetime,
+    ) -> None:
+        """What a stored profile changes: lessons stop for someone deactivated; DM enrolments
+        waiting for a zone, or whose zone changed, are scheduled in it."""
+        team_id = learner.team_id
         if learner.deactivated:
-            self._stop_person(team_id, user_id, "account_inactive", now=now)
+            self._stop_person(team_id, learner.user_id, "account_inactive", now=now)
             return
-        for enrolment in self._enrolments.enrolments(
-            team_id, recipient=user_id, statuses=("waiting", "active")
-        ):
+        for enrolment in enrolments:
             if enrolment.recipient_kind != "dm":
                 continue
             if enrolment.status == "active" and previous == learner.tz == enrolment.tz:

@@ -4,6 +4,7 @@ whichever workspace's people were looked up before theirs."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from bot.services.ports import Profile
 from bot.services.profiles import ProfileRefresh
 from bot.services.scheduling import ScheduleRequest
 from bot.storage.db import Database
-from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.enrolments import EnrolmentRecord, EnrolmentRepository
 from bot.storage.learners import LearnerRepository
 from bot.storage.lookups import LookupLeases
 from bot.storage.outbox import Outbox
@@ -173,3 +174,39 @@ def test_processes_sharing_a_database_read_the_directory_once(
         assert reads == [TEAM, TEAM] and _known(world, last)
     finally:
         elsewhere.dispose()
+
+
+def test_a_batch_from_the_directory_starts_stops_and_moves_lessons_as_lookups_one_by_one_do(
+    world: DripWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch looked up from the directory is stored in one transaction; what each profile
+    changes is as before: waiting lessons start in the person's zone, an account deleted in
+    Slack or gone from it stops theirs, and a zone that changed moves them."""
+    monkeypatch.setattr(scheduling, "SYNC_PROFILES", 0)
+    zones = ("Europe/Berlin", "Asia/Tokyo")
+    people = [world.slack.add_person(f"U{n:03}", f"person{n}", tz=zones[n % 2]) for n in range(30)]
+    _enrolled(world, people)
+    deleted, gone = people[-2:]
+    world.slack.profiles_by_id[deleted] = replace(world.slack.profiles_by_id[deleted], deleted=True)
+    del world.slack.profiles_by_id[gone]
+    assert len(people) > profiles.BULK_PROFILES  # so the directory is read
+    refresh = _refresh(world.db, world.slack)
+
+    assert refresh.refresh(now=NOW) == 29  # everyone in the directory, the deleted one too
+
+    def enrolments() -> dict[str, EnrolmentRecord]:
+        return {e.recipient: e for e in world.enrolments.enrolments(TEAM)}
+
+    started = enrolments()
+    for n, person in enumerate(people[:-2]):
+        assert (started[person].status, started[person].tz) == ("active", zones[n % 2])
+        assert started[person].next_due_at is not None
+    assert (started[deleted].status, started[gone].status) == ("stopped", "stopped")
+
+    moved = people[1]  # from Tokyo to New York
+    world.slack.add_person(moved, "person1", tz="America/New_York")
+    assert refresh.refresh(now=NOW + timedelta(days=2)) == 28  # a day old: all looked up again
+    after = enrolments()
+    assert after[moved].tz == "America/New_York"
+    assert after[moved].next_due_at != started[moved].next_due_at
+    assert all(after[p] == started[p] for p in people if p != moved)
