@@ -651,8 +651,18 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             )
             ok = _judge(label, db, ready, report, drained, learners=args.learners, cap=cap, rss=rss)
             _print_replicas_work(cpu, report, messages=2 * args.learners)
-            lines = sum(len(log.read_text().splitlines()) for log in logs.glob("*.log"))
-            print(f"  the replicas' logs (level WARNING): {lines} lines in {logs}")
+            text = [log.read_text().splitlines() for log in logs.glob("*.log")]
+            errors = sum(" ERROR " in line for lines in text for line in lines)
+            refused = sum(
+                line.startswith("psycopg.OperationalError") and "too many clients" in line
+                for lines in text
+                for line in lines
+            )
+            print(
+                f"  the replicas' logs (level WARNING): {sum(map(len, text))} lines in {logs}; "
+                f"{errors} errors; {refused} database connections refused (the server's "
+                "max_connections, shared with other work, were all taken)"
+            )
             return ok
         finally:
             for replica in replicas:
