@@ -62,6 +62,7 @@ from zoneinfo import available_timezones
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests` is not installed
 
 from sqlalchemy import case, delete, func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
 from bot import app
@@ -699,11 +700,16 @@ def _wait_until_sent(db: Database, *, timeout: float) -> _Drained:
     drained = _Drained(seconds=0.0, started=start)
     load = os.getloadavg()[0]
     while True:
-        drained.left = _unfinished(db)
+        try:
+            drained.left = _unfinished(db)
+        except OperationalError:  # no connection to be had now ("too many clients"): next poll
+            drained.left = -1
         if drained.left == 0 or time.monotonic() - start > timeout:
             break
         time.sleep(0.25)  # polling other processes' progress
     drained.seconds = time.monotonic() - start
+    if drained.left < 0:  # timed out while no connection could be had: count once more
+        drained.left = _unfinished(db)
     drained.load = (load, os.getloadavg()[0])
     return drained
 
