@@ -49,9 +49,9 @@ def test_a_lease_from_a_clock_far_ahead_does_not_lock_the_others_out(db: Databas
 
 
 def test_processes_asking_at_once_get_one_holder(database_url: str) -> None:
-    """Eight takers, each on a database connection of its own (as processes are), ask at the
+    """Four takers, each on a database connection of its own (as processes are), ask at the
     same moment, for a workspace with no lease row yet: exactly one gets it."""
-    takers = 8
+    takers = 4
     databases = [Database(database_url, pool_size=1) for _ in range(takers)]
     ready = threading.Barrier(takers)
     won: list[str] = []
