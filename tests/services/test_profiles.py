@@ -210,3 +210,38 @@ def test_a_batch_from_the_directory_starts_stops_and_moves_lessons_as_lookups_on
     assert after[moved].tz == "America/New_York"
     assert after[moved].next_due_at != started[moved].next_due_at
     assert all(after[p] == started[p] for p in people if p != moved)
+
+
+def test_a_few_people_coming_after_a_directory_read_are_looked_up_in_it(
+    world: DripWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fan-out's people come in a few at a time as its lessons go out: those a recent read of
+    the directory has are looked up there, not with users.info each; anyone it lacks is."""
+    monkeypatch.setattr(scheduling, "SYNC_PROFILES", 0)
+    reads = _count_reads(world, monkeypatch)
+    asked: list[str] = []
+    one = world.slack.profile
+
+    def info(team: str, user_id: str) -> Profile:
+        asked.append(user_id)
+        return one(team, user_id)
+
+    monkeypatch.setattr(world.slack, "profile", info)
+    refresh = _refresh(world.db, world.slack)
+    first = _enrol(world, 0, profiles.BULK_PROFILES + 1)
+    later = _in_slack(world, 100, 3)  # in Slack at the read, enrolled after it
+    asked.clear()  # the lead's own, when they enrolled people
+    assert refresh.refresh(now=NOW) == len(first)
+    assert (reads, asked) == ([TEAM], [])
+
+    _enrolled(world, later)
+    asked.clear()
+    assert refresh.refresh(now=NOW + timedelta(minutes=1)) == 3
+    assert (reads, asked) == ([TEAM], [])
+    assert _known(world, later)
+
+    newcomer = _enrol(world, 200, 1)  # joined Slack since the read: asked about alone
+    asked.clear()
+    assert refresh.refresh(now=NOW + timedelta(minutes=2)) == 1
+    assert (reads, asked) == ([TEAM], newcomer)
+    assert _known(world, newcomer)
