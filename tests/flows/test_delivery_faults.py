@@ -18,6 +18,10 @@ from tests.support.concurrency import side_by_side
 from tests.support.harness import Bot, FakeClock
 from tests.support.process import SIGNING_SECRET
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: Slack error codes mapped to outcomes")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 
 
@@ -203,6 +207,7 @@ def test_bot_removed_from_a_channel_pauses_it_until_the_lead_fixes_it(
     ]
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize("code", ["channel_not_found", "user_not_found"])
 def test_messenger_maps_slack_errors(bot: Bot, standin: SlackStandIn, code: str) -> None:
     ann = standin.add_user("ann")
