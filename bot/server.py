@@ -23,8 +23,11 @@ from gunicorn.glogging import Logger as GunicornLogger
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.buffering import REQUEST_SECONDS, BufferingWorker, HeadScreen, Refusal
+from bot.slack.settling import after_reply
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +247,7 @@ def run_socket_mode(
     logger = logging.getLogger("microlearn.socket_mode")
     muted = _Muted()
     logger.addFilter(muted)
-    handler = SocketModeHandler(
+    handler = _ReplyFirst(
         app, app_token, logger=logger, web_client=app.client, concurrency=concurrency
     )
     try:
@@ -262,6 +265,15 @@ def run_socket_mode(
             signal.signal(sig, old)
         os.close(wake_r)
         os.close(wake_w)
+
+
+class _ReplyFirst(SocketModeHandler):
+    """Bolt's Socket Mode handler, which hands answers over to the settling threads only once
+    their ack is written to the WebSocket (bot.slack.settling.after_reply)."""
+
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        with after_reply():
+            super().handle(client, req)  # the app's listeners, then the ack
 
 
 def close_socket_mode(handler: SocketModeHandler) -> None:

@@ -41,6 +41,7 @@ from bot.server import (
 )
 from bot.slack.installations import INSTALL_PATH
 from bot.slack.probes import Probes
+from bot.slack.render import warm_templates
 from bot.socket_processes import run_socket_mode_processes
 
 
@@ -281,6 +282,7 @@ def _serve_socket_processes(
             flush=True,
         )
 
+    warm_templates()  # before the processes fork: compiled once, for all of them
     try:
         run_socket_mode_processes(
             serve_one,

@@ -19,7 +19,7 @@ from bot.domain.schedule import Days, zone
 from bot.domain.streaks import Streak, local_dates, streak
 from bot.services.catalog import CatalogService
 from bot.storage.enrolments import EnrolmentRepository
-from bot.storage.gamify import BadgeRecord, GamifyRepository
+from bot.storage.gamify import BadgeRecord, GamifyRepository, MilestoneFacts
 from bot.storage.learners import LearnerRepository
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,9 @@ class GamifyService:
         Idempotent: a milestone's badge key is unique per learner, so calling this again, from a
         retried click or another process at the same moment, celebrates nothing twice.
         """
-        state = self._state(team_id, user_id, now=now)
-        known = {badge.key for badge in self._repository.badges(team_id, user_id)}
+        facts = self._repository.milestone_facts(team_id, user_id)
+        state = self._state(team_id, user_id, facts, now=now)
+        known = facts.badges
         new = []
         for milestone in milestones.reached(LearnerState(), state):
             if milestone.key in known:
@@ -103,9 +104,20 @@ class GamifyService:
             self._kick()
         return new
 
-    def _state(self, team_id: str, user_id: str, *, now: datetime) -> LearnerState:
-        completions = self._repository.completions(team_id, user_id)
-        run = self._streak(team_id, user_id, [at for _, _, at in completions], now=now)
+    def _state(
+        self, team_id: str, user_id: str, facts: MilestoneFacts, *, now: datetime
+    ) -> LearnerState:
+        completions = facts.completions
+        done_at = [at for _, _, at in completions]
+        if facts.schedules is None:  # the learner is not stored: their enrolments say
+            run = self._streak(team_id, user_id, done_at, now=now)
+        else:
+            run = _run(
+                done_at,
+                facts.tz,
+                [days for status, days in facts.schedules if status in _SCHEDULED],
+                now=now,
+            )
         done: dict[str, set[str]] = {}
         for course, lesson, _ in completions:
             done.setdefault(course, set()).add(lesson)
@@ -116,17 +128,22 @@ class GamifyService:
             and {lesson.id for lesson in course.lessons} <= done.get(course.id, set())
         )
         return LearnerState(
-            best_streak=run.best,
-            courses=finished,
-            reviews_right=self._repository.reviews_right(team_id, user_id),
+            best_streak=run.best, courses=finished, reviews_right=facts.reviews_right
         )
 
     def _streak(self, team_id: str, user_id: str, done: list[datetime], *, now: datetime) -> Streak:
         learner = self._learners.learner(team_id, user_id)
-        tz = zone(learner.tz if learner else "UTC")
         schedules = [
-            Days.decode(e.days)
+            e.days
             for e in self._enrolments.enrolments(team_id, recipient=user_id, statuses=_SCHEDULED)
             if e.recipient_kind == "dm"
         ]
-        return streak(local_dates(done, tz), schedules, today=now.astimezone(tz).date())
+        return _run(done, learner.tz if learner else None, schedules, now=now)
+
+
+def _run(done: list[datetime], tz_name: str | None, days: list[str], *, now: datetime) -> Streak:
+    """The streak of lessons done at `done`, counted in the learner's zone on the learning days
+    of their DM enrolments' schedules."""
+    tz = zone(tz_name or "UTC")
+    schedules = [Days.decode(each) for each in days]
+    return streak(local_dates(done, tz), schedules, today=now.astimezone(tz).date())

@@ -92,6 +92,28 @@ class QuizService:
         now: datetime,
     ) -> Answered:
         """Store the answer (one small committed insert) — call before acknowledging Slack."""
+        with self._answers.answering():
+            return self._answer(
+                team_id=team_id,
+                user_id=user_id,
+                ref=ref,
+                choice=choice,
+                channel_id=channel_id,
+                message_ts=message_ts,
+                now=now,
+            )
+
+    def _answer(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        ref: str,
+        choice: Choice,
+        channel_id: str | None,
+        message_ts: str | None,
+        now: datetime,
+    ) -> Answered:
         question_ref = self._ref(ref)
         bind(delivery_id=question_ref.delivery_id, drip_id=question_ref.drip_id)
         _check_clicker(question_ref, team_id=team_id, user_id=user_id, what="question")
@@ -152,19 +174,16 @@ class QuizService:
             )
         completed = False
         if ref.kind == "lesson":
-            answered_positions = self._answers.answered_positions(
-                ref.team_id, user_id, ref.delivery_id
+            completed = self._answers.complete_when_answered(
+                team_id=ref.team_id,
+                user_id=user_id,
+                lesson_id=ref.lesson_id,
+                delivery_id=ref.delivery_id,
+                questions=len(answered.lesson.quiz),
+                now=now,
+                award=points.for_lesson_done(delivery=ref.delivery_id),
+                course=ref.course,
             )
-            if answered_positions >= set(range(1, len(answered.lesson.quiz) + 1)):
-                completed = self._answers.complete(
-                    team_id=ref.team_id,
-                    user_id=user_id,
-                    lesson_id=ref.lesson_id,
-                    delivery_id=ref.delivery_id,
-                    now=now,
-                    award=points.for_lesson_done(delivery=ref.delivery_id),
-                    course=ref.course,
-                )
         if self._gamify is not None and (completed or (answered.review and answered.correct)):
             self._gamify.check_milestones(team_id=ref.team_id, user_id=user_id, now=now)
         return completed

@@ -28,6 +28,9 @@ MASTERED_AFTER = timedelta(days=21)  # once the next review would be this far ou
 HOLD = timedelta(days=30)  # a sent review waits this long for its answer before it is sent again
 REVIEW_BATCH = 500
 
+# The learner's zone and their DM enrolments' (status, days, at_time, tz), soonest due first.
+Schedule = tuple[str | None, list[tuple[str, str, str, str]]]
+
 _SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
 
 
@@ -58,7 +61,11 @@ class ReviewService:
         now: datetime,
     ) -> datetime | None:
         """Update the learner's card for a graded answer; return when it comes back, if it does."""
-        existing = self._cards.card(team_id, user_id, question_id)
+        schedule: Schedule | None = None
+        if correct:
+            existing = self._cards.card(team_id, user_id, question_id)
+        else:  # its card is rescheduled (unless mastered or moved on): read the slot with it
+            existing, schedule = self._cards.card_and_schedule(team_id, user_id, question_id)
         if existing is None and correct:
             return None  # right the first time: nothing to repeat
         if existing is not None and existing.status == "mastered":
@@ -72,7 +79,7 @@ class ReviewService:
         )
         card, _ = _SCHEDULER.review_card(card, Rating.Good if correct else Rating.Again, now)
         mastered = correct and card.due - now >= MASTERED_AFTER
-        due = self.slot_after(team_id, user_id, card.due, answered=now)
+        due = self._slot_after(team_id, user_id, card.due, answered=now, schedule=schedule)
         self._cards.save_card(
             team_id=team_id,
             user_id=user_id,
@@ -94,14 +101,30 @@ class ReviewService:
         Comparing instants would push a question answered a few seconds after a 09:30 slot past
         the next day's 09:30 slot, to the day after.
         """
-        days, at, tz = self._schedule(team_id, user_id)
+        return self._slot_after(team_id, user_id, due, answered=answered)
+
+    def _slot_after(
+        self,
+        team_id: str,
+        user_id: str,
+        due: datetime,
+        *,
+        answered: datetime,
+        schedule: Schedule | None = None,
+    ) -> datetime:
+        days, at, tz = self._schedule(team_id, user_id, schedule)
         due_day = due.astimezone(tz).date()
         first_day = max(due_day, answered.astimezone(tz).date() + timedelta(days=1))
         not_before = datetime.combine(first_day, time(0, 0), tzinfo=tz)
         return next_slot(days, at, tz, after=not_before - timedelta(seconds=1))
 
-    def _schedule(self, team_id: str, user_id: str) -> tuple[Days, time, Any]:
-        learner_tz, enrolments = self._learners.review_schedule(team_id, user_id)
+    def _schedule(
+        self, team_id: str, user_id: str, known: Schedule | None = None
+    ) -> tuple[Days, time, Any]:
+        """`known`: what `LearnerRepository.review_schedule` gives, read already."""
+        if known is None:
+            known = self._learners.review_schedule(team_id, user_id)
+        learner_tz, enrolments = known
         tz = zone(learner_tz or "UTC")
         live = [e for e in enrolments if e[0] in ("active", "waiting", "paused")]
         if not (live or enrolments):

@@ -63,6 +63,14 @@ def _templates() -> jinja2.Environment:
     return env
 
 
+def warm_templates() -> None:
+    """Compile every template now: a process about to fork its serving processes does, so that
+    they share the compiled templates instead of each compiling them on its first answers."""
+    env = _templates()
+    for name in env.list_templates():
+        env.get_template(name)
+
+
 def _render(template: str, **context: Any) -> Message:
     message: Message = json.loads(_templates().get_template(template).render(**context))
     errors = blockkit.check_message(message)

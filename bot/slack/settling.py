@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,35 @@ SETTLE_THREADS = 32  # the production pool (bot.app); 0 settles in the request's
 SETTLE_BACKLOG = 8  # answers waiting per settling thread before requests settle their own
 
 Work = Callable[[], None]
+
+
+_replying = threading.local()  # `works`: what this thread hands over once it has replied
+
+
+@contextmanager
+def after_reply() -> Iterator[None]:
+    """What this thread hands to `Settling.settle` inside the block is handed over when the
+    block ends: put the reply to Slack inside it, last.
+
+    In Socket Mode the ack is written to the WebSocket only after the listener returns; handed
+    over before that, the work wakes a settling thread, which can take the interpreter lock
+    (and, on a busy machine, the core) while the ack waits. Handed over after the reply, it
+    cannot delay it. Work whose threads are too far behind is then settled in this thread
+    after the reply, not before: the next envelopes this process takes wait for it instead.
+    Nested blocks hand over at the outer one's end; the work is handed over even if the reply
+    failed (the answer is stored).
+    """
+    if getattr(_replying, "works", None) is not None:
+        yield
+        return
+    works: list[Callable[[], None]] = []
+    _replying.works = works
+    try:
+        yield
+    finally:
+        _replying.works = None
+        for hand_over in works:
+            hand_over()
 
 
 def settle_now(work: Work) -> None:
@@ -51,7 +82,16 @@ class Settling:
         self._idle = threading.Condition()
 
     def settle(self, work: Work) -> None:
-        """Queue the work; when it cannot be queued, settle it in this thread now."""
+        """Queue the work; when it cannot be queued, settle it in this thread now (inside
+        `after_reply`: once the thread has replied)."""
+        works: list[Callable[[], None]] | None = getattr(_replying, "works", None)
+        if works is not None:
+            # In the request's context now: the settling logs carry its ids.
+            works.append(partial(contextvars.copy_context().run, self._settle, work))
+            return
+        self._settle(work)
+
+    def _settle(self, work: Work) -> None:
         if not self.offer(work):
             settle_now(work)
 

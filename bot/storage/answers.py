@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,6 +104,11 @@ class AnswerRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._refs: dict[tuple[int, int], QuestionRef] = {}
+
+    def answering(self) -> AbstractContextManager[None]:
+        """Around what a click reads and writes before its ack (`question`, `record`): one
+        connection for all of it."""
+        return self._db.holding_urgent()
 
     def question(self, delivery_id: int, position: int) -> QuestionRef | None:
         """What the answer button of a delivery's question `position` points at."""
@@ -272,6 +277,52 @@ class AnswerRepository:
                 {"team_id": team_id, "user_id": user_id, "delivery_id": delivery_id},
             )
         return {row["position"] for row in rows}
+
+    def complete_when_answered(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        lesson_id: int,
+        delivery_id: int,
+        questions: int,
+        now: datetime,
+        award: Award | None = None,
+        course: str = "",
+    ) -> bool:
+        """`complete` once the learner has answered every one of the delivery's `questions`
+        (positions 1 to `questions`); False if not yet, or done before.
+
+        On PostgreSQL the look and the insert share one connection (one checkout for what runs
+        after every answer to a lesson). On SQLite the insert takes the writers' turn, which
+        the look need not wait for.
+        """
+        needed = set(range(1, questions + 1))
+        who = {"team_id": team_id, "user_id": user_id, "delivery_id": delivery_id}
+        if self._db.is_sqlite:
+            if not self.answered_positions(team_id, user_id, delivery_id) >= needed:
+                return False
+            return self.complete(
+                team_id=team_id,
+                user_id=user_id,
+                lesson_id=lesson_id,
+                delivery_id=delivery_id,
+                now=now,
+                award=award,
+                course=course,
+            )
+        with self._db.direct(write=True) as connection:
+            rows = connection.all(ANSWERED_POSITIONS, who)
+            if not {row["position"] for row in rows} >= needed:
+                return False
+            inserted = connection.insert_once(
+                (INSERT_COMPLETION, INSERT_COMPLETION_WITH_POINTS),
+                {**who, "lesson_id": lesson_id, "completed_at": now},
+                award=award,
+                course=course,
+                now=now,
+            )
+        return inserted is not None
 
     def complete(
         self,

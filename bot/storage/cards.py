@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from bot.storage.db import Database
-from bot.storage.fastlane import CARD, UPSERT_CARD
+from bot.storage.fastlane import CARD, REVIEW_SCHEDULE, UPSERT_CARD
+from bot.storage.learners import review_schedule_of
 from bot.storage.models import Course, Lesson, Question, ReviewCard
 from bot.storage.rows import record
 
@@ -48,6 +49,19 @@ class CardRepository:
                 CARD, {"team_id": team_id, "user_id": user_id, "question_id": question_id}
             )
         return None if row is None else record(CardState, {**row, "card": dict(row["card"])})
+
+    def card_and_schedule(
+        self, team_id: str, user_id: str, question_id: int
+    ) -> tuple[CardState | None, tuple[str | None, list[tuple[str, str, str, str]]] | None]:
+        """`card` and, on the same connection, what `LearnerRepository.review_schedule` reads
+        (None for a learner not stored, whose enrolments it reads instead): for an answer whose
+        card is about to be rescheduled."""
+        who = {"team_id": team_id, "user_id": user_id}
+        with self._db.direct() as connection:
+            row = connection.first(CARD, {**who, "question_id": question_id})
+            schedule = connection.all(REVIEW_SCHEDULE, who)
+        card = None if row is None else record(CardState, {**row, "card": dict(row["card"])})
+        return card, review_schedule_of(schedule)
 
     def cards_of(self, team_id: str, user_id: str) -> list[CardRecord]:
         """Cards still being reviewed: scheduled (active) or sent and awaiting an answer."""

@@ -127,10 +127,39 @@ class _Sync:
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
+        self._hashes = _hashes(catalog)
+        self._retired = 0
 
     def run(self, connection: Connection, *, now: datetime | None) -> int | None:
         """Rows retired (0 when nothing changed); None when only looking and something would."""
-        hashes = _hashes(self._catalog)
+        self._retired = 0
+        course_ids = self._courses(connection, now=now)
+        if course_ids is None:
+            return None
+        lesson_ids = self._lessons(connection, course_ids, now=now)
+        if lesson_ids is None or not self._questions(connection, lesson_ids, now=now):
+            return None
+        return self._retired
+
+    def _level(
+        self,
+        connection: Connection,
+        table: Table,
+        changes: _Changes,
+        *,
+        now: datetime | None,
+        **extra: Any,
+    ) -> bool:
+        """Count and (with `now`) apply one level's changes; False when only looking and
+        there are some."""
+        if now is None and changes:
+            return False
+        self._retired += len(changes.retire)
+        if now is not None and changes:
+            _apply(connection, table, changes, **extra)
+        return True
+
+    def _courses(self, connection: Connection, *, now: datetime | None) -> dict[str, int] | None:
         courses = _rows(connection, _COURSES, ("slug",))
         wanted: dict[Key, dict[str, Any]] = {
             (course.id,): {
@@ -138,17 +167,15 @@ class _Sync:
                 "title": course.title,
                 "description": course.description,
                 "skills": list(course.skills),
-                "content_hash": hashes["course", course.id],
+                "content_hash": self._hashes["course", course.id],
                 "retired": False,
             }
             for course in self._catalog.courses
         }
         changes = _changes(courses, wanted)
-        if now is None and changes:
+        if not self._level(connection, _COURSES, changes, now=now, synced_at=now):
             return None
-        retired = len(changes.retire)
         if now is not None:
-            _apply(connection, _COURSES, changes, synced_at=now)
             if courses:  # every course on disk was seen by this sync
                 connection.execute(
                     update(_COURSES)
@@ -156,8 +183,11 @@ class _Sync:
                     .values(synced_at=now)
                 )
             courses = _rows(connection, _COURSES, ("slug",))
-        course_ids = {course.id: courses[(course.id,)]["id"] for course in self._catalog.courses}
+        return {course.id: courses[(course.id,)]["id"] for course in self._catalog.courses}
 
+    def _lessons(
+        self, connection: Connection, course_ids: dict[str, int], *, now: datetime | None
+    ) -> dict[str, int] | None:
         lessons = _rows(connection, _LESSONS, ("course_id", "slug"))
         wanted = {
             (course_ids[course.id], lesson.id): {
@@ -167,25 +197,26 @@ class _Sync:
                 "title": lesson.title,
                 "objective": lesson.objective,
                 "minutes": lesson.minutes,
-                "content_hash": hashes["lesson", lesson.key],
+                "content_hash": self._hashes["lesson", lesson.key],
                 "retired": False,
             }
             for course in self._catalog.courses
             for lesson in course.lessons
         }
         changes = _changes(lessons, wanted, parent="course_id", parents=set(course_ids.values()))
-        if now is None and changes:
+        if not self._level(connection, _LESSONS, changes, now=now):
             return None
-        retired += len(changes.retire)
         if now is not None and changes:
-            _apply(connection, _LESSONS, changes)
             lessons = _rows(connection, _LESSONS, ("course_id", "slug"))
-
-        lesson_ids = {
+        return {
             lesson.key: lessons[(course_ids[course.id], lesson.id)]["id"]
             for course in self._catalog.courses
             for lesson in course.lessons
         }
+
+    def _questions(
+        self, connection: Connection, lesson_ids: dict[str, int], *, now: datetime | None
+    ) -> bool:
         questions = _rows(connection, _QUESTIONS, ("lesson_id", "position"))
         wanted = {
             (lesson_ids[lesson.key], position): {
@@ -200,12 +231,7 @@ class _Sync:
             for position, question in enumerate(lesson.quiz, start=1)
         }
         changes = _changes(questions, wanted, parent="lesson_id", parents=set(lesson_ids.values()))
-        if now is None and changes:
-            return None
-        retired += len(changes.retire)
-        if now is not None:
-            _apply(connection, _QUESTIONS, changes)
-        return retired
+        return self._level(connection, _QUESTIONS, changes, now=now)
 
 
 class ContentRepository:

@@ -81,6 +81,7 @@ class Database:
             )
         self._writer = self.engine.execution_options(**{_WRITE: True})
         self._disposed = False
+        self._held = threading.local()  # this thread's `holding()`: _Held, or none
         event.listen(self.engine, "checkin", self._checkin)
         if self._urgent is not self.engine:
             event.listen(self._urgent, "checkin", self._checkin)
@@ -158,18 +159,55 @@ class Database:
         turn = self._write_turn
         if urgent and isinstance(turn, _WriteTurn):
             turn = turn.urgent()
+        engine = self._urgent if urgent else self.engine
+        held: _Held | None = getattr(self._held, "held", None)
         with turn if write else nullcontext():
-            pooled = self._raw_connection(self._urgent if urgent else self.engine)
+            if held is not None and held.engine is engine:
+                if held.pooled is None:
+                    held.pooled = self._checkout(engine)
+                yield DirectConnection(held.pooled, self.engine.dialect)
+                return
+            pooled = self._checkout(engine)
             try:
-                driver = pooled.driver_connection
-                # SQLite's connections are in autocommit already (see _configure_sqlite). A
-                # PostgreSQL one is switched on first use and stays so until SQLAlchemy's own
-                # path takes it (see _transactional): most checkouts on a click switch nothing.
-                if not self.is_sqlite and not driver.autocommit:  # type: ignore[union-attr]
-                    driver.autocommit = True  # type: ignore[union-attr]
                 yield DirectConnection(pooled, self.engine.dialect)
             finally:
                 pooled.close()
+
+    @contextmanager
+    def holding_urgent(self) -> Iterator[None]:
+        """Inside the block, this thread's `direct(urgent=True)` calls share one connection,
+        checked out at the first and returned at the end: a click's few statements before its
+        ack pay for one checkout instead of one each. Only this thread's calls: the connection
+        is never handed to another. Nested blocks use the outer one's.
+
+        Only with connections of their own (`urgent_pool_size`), one per request thread: a
+        thread holding one may still wait for a shared one (an ORM read), but nothing waiting
+        for an urgent one holds a shared one. Without them, nothing is held."""
+        if self._urgent is self.engine or getattr(self._held, "held", None) is not None:
+            yield
+            return
+        held = self._held.held = _Held(self._urgent)
+        try:
+            yield
+        finally:
+            self._held.held = None
+            if held.pooled is not None:
+                held.pooled.close()
+
+    def _checkout(self, engine: Engine) -> PoolProxiedConnection:
+        """A pooled driver connection for the fast lane, in autocommit."""
+        pooled = self._raw_connection(engine)
+        try:
+            driver = pooled.driver_connection
+            # SQLite's connections are in autocommit already (see _configure_sqlite). A
+            # PostgreSQL one is switched on first use and stays so until SQLAlchemy's own
+            # path takes it (see _transactional): most checkouts on a click switch nothing.
+            if not self.is_sqlite and not driver.autocommit:  # type: ignore[union-attr]
+                driver.autocommit = True  # type: ignore[union-attr]
+        except BaseException:
+            pooled.close()
+            raise
+        return pooled
 
     def _raw_connection(self, engine: Engine) -> PoolProxiedConnection:
         dbapi_error = engine.dialect.loaded_dbapi.Error
@@ -325,6 +363,14 @@ class _WriteTurn:
         if self._fd is None:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
+
+
+class _Held:
+    """The connection a thread's `Database.holding()` block shares, once checked out."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pooled: PoolProxiedConnection | None = None
 
 
 def _lock_path(url: str) -> str | None:

@@ -18,7 +18,14 @@ from sqlmodel import Session, col
 
 from bot.domain.points import Award
 from bot.storage.db import Database, insert_for
-from bot.storage.fastlane import points_row
+from bot.storage.fastlane import (
+    BADGE_KEYS,
+    COMPLETIONS,
+    REVIEW_SCHEDULE,
+    REVIEWS_RIGHT,
+    points_row,
+)
+from bot.storage.learners import review_schedule_of
 from bot.storage.models import (
     Answer,
     Badge,
@@ -43,6 +50,19 @@ class BadgeRecord:
     kind: str
     title: str
     reached_at: datetime
+
+
+@dataclass(frozen=True)
+class MilestoneFacts:
+    """What a learner's milestones are measured on, read together on one connection."""
+
+    completions: list[tuple[str, str, datetime]]  # (course, lesson, completed at)
+    badges: set[str]  # the keys of the badges they have
+    reviews_right: int
+    # The learner's zone and their DM enrolments' (status, days), soonest due first; None when
+    # the learner is not stored (then neither is known here).
+    tz: str | None
+    schedules: list[tuple[str, str]] | None
 
 
 @dataclass(frozen=True)
@@ -206,6 +226,26 @@ class GamifyRepository:
                 .where(col(Completion.team_id) == team_id, col(Completion.user_id) == user_id)
             ).all()
         return [(course, lesson, at) for course, lesson, at in rows]
+
+    def milestone_facts(self, team_id: str, user_id: str) -> MilestoneFacts:
+        """Completions, badges, reviews right and the learner's schedules, in four prebuilt
+        statements on one connection: what every lesson done and every review right reads."""
+        who = {"team_id": team_id, "user_id": user_id}
+        with self._db.direct() as connection:
+            completions = connection.all(COMPLETIONS, who)
+            badges = connection.all(BADGE_KEYS, who)
+            right = connection.first(REVIEWS_RIGHT, who)
+            schedule = connection.all(REVIEW_SCHEDULE, who)
+        found = review_schedule_of(schedule)
+        return MilestoneFacts(
+            completions=[
+                (row["course"], row["lesson"], row["completed_at"]) for row in completions
+            ],
+            badges={row["key"] for row in badges},
+            reviews_right=int(right["reviews_right"]) if right is not None else 0,
+            tz=found[0] if found is not None else None,
+            schedules=[(e[0], e[1]) for e in found[1]] if found is not None else None,
+        )
 
     def reviews_right(self, team_id: str, user_id: str) -> int:
         """Review answers (attempt 2 and later) that were right."""

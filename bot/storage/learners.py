@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
-from bot.storage.fastlane import LEARNER, REVIEW_SCHEDULE
+from bot.storage.fastlane import LEARNER, REVIEW_SCHEDULE, Row
 from bot.storage.models import Enrolment, Lead, Learner
 from bot.storage.rows import record
 
@@ -68,18 +68,14 @@ class LearnerRepository:
         """
         with self._db.direct() as connection:
             rows = connection.all(REVIEW_SCHEDULE, {"team_id": team_id, "user_id": user_id})
-        if not rows:  # not stored yet (Slack did not answer users.info): their enrolments only
+        found = review_schedule_of(rows)
+        if found is None:  # not stored yet (Slack did not answer users.info): their enrolments only
             return None, [
                 (e.status, e.days, e.at_time, e.tz)
                 for e in self._enrolments.enrolments(team_id, recipient=user_id)
                 if e.recipient_kind == "dm"
             ]
-        schedules = [
-            (row["status"], row["days"], row["at_time"], row["tz"])
-            for row in rows
-            if row["status"] is not None
-        ]
-        return rows[0]["learner_tz"], schedules
+        return found
 
     def save_profile(
         self,
@@ -236,3 +232,18 @@ def store_gone(session: Session, team_id: str, user_id: str, *, now: datetime) -
             set_={"deactivated": True, "tz_checked_at": now},
         )
     )
+
+
+def review_schedule_of(
+    rows: list[Row],
+) -> tuple[str | None, list[tuple[str, str, str, str]]] | None:
+    """REVIEW_SCHEDULE's rows as (the learner's zone, their DM enrolments' (status, days,
+    at_time, tz)); None when the learner is not stored (no row)."""
+    if not rows:
+        return None
+    schedules = [
+        (row["status"], row["days"], row["at_time"], row["tz"])
+        for row in rows
+        if row["status"] is not None
+    ]
+    return rows[0]["learner_tz"], schedules

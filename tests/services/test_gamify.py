@@ -233,3 +233,39 @@ def test_recommendations_follow_the_goal_then_the_weakest_skill(world: World) ->
         world.skills.set_goal(team_id=TEAM, user_id=ANN, skill="knitting", now=NOW)
     assert world.skills.clear_goal(team_id=TEAM, user_id=ANN, now=NOW)
     assert world.skills.goal(team_id=TEAM, user_id=ANN) is None
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["learner-stored", "learner-not-stored"])
+def test_a_streak_counts_lessons_done_on_the_learners_own_days(world: World, stored: bool) -> None:
+    # Done at 23:59, 00:00 and 00:30 in Auckland (UTC+13): three days there, two in UTC.
+    done = [
+        datetime(2026, 11, 20, 10, 59, tzinfo=UTC),
+        datetime(2026, 11, 20, 11, 0, tzinfo=UTC),
+        datetime(2026, 11, 21, 11, 30, tzinfo=UTC),
+    ]
+    if stored:
+        LearnerRepository(world.db).save_profile(
+            TEAM,
+            ANN,
+            name="ann",
+            first_name="Ann",
+            tz="Pacific/Auckland",
+            is_admin=False,
+            deactivated=False,
+            now=NOW,
+        )
+    for lesson, at in zip(SECURITY, done, strict=False):
+        ref = sent(world, lesson, 1, tag="done")
+        world.answers.complete(
+            team_id=TEAM,
+            user_id=ANN,
+            lesson_id=ref.lesson_id,
+            delivery_id=ref.delivery_id,
+            now=at,
+            award=points.for_lesson_done(delivery=ref.delivery_id),
+            course=ref.course,
+        )
+    reached = world.gamify.check_milestones(team_id=TEAM, user_id=ANN, now=done[-1])
+    # Not stored, the learner's zone is not known: UTC's two days make no streak.
+    assert [m.key for m in reached] == (["streak:3"] if stored else [])
+    assert world.gamify.check_milestones(team_id=TEAM, user_id=ANN, now=done[-1]) == []

@@ -372,3 +372,75 @@ def test_a_click_is_answered_while_other_work_holds_every_shared_connection(
         assert stored.choice == "1"
     finally:
         db.dispose()
+
+
+def test_a_connection_back_in_the_pool_inside_a_transaction_is_rolled_back(
+    database_url: str,
+) -> None:
+    one = Database(database_url, pool_size=1)  # every use below gets the same connection
+    values = {**_NAMED, "created_at": NOW, "tz_checked_at": None, "is_admin": False}
+    try:
+        with one.direct(write=True) as connection, connection.atomic():
+            connection.run(_DIRECT_INSERT, {**values, "user_id": "U1", "deactivated": False})
+        with one.direct(write=True) as connection:  # BEGIN, and back to the pool before COMMIT
+            connection._execute("BEGIN", () if one.is_sqlite else None)
+            connection.run(_DIRECT_INSERT, {**values, "user_id": "U2", "deactivated": False})
+        with one.direct() as connection:
+            assert connection.all(_DIRECT_SELECT, {"team_id": "T1"}) == [
+                {"user_id": "U1", "tz_checked_at": None, "is_admin": False, "deactivated": False}
+            ]
+        with one.read() as session:
+            assert session.exec(select(Learner.user_id)).all() == ["U1"]
+    finally:
+        one.dispose()
+
+
+def test_what_a_click_does_before_its_ack_shares_one_connection_of_its_thread(
+    database_url: str,
+) -> None:
+    db = Database(database_url, pool_size=1, urgent_pool_size=2)
+    try:
+        ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
+        outbox = Outbox(db)
+        outbox.enqueue(
+            team_id="T1",
+            dedupe_key="send:x:U1",
+            kind="lesson",
+            recipient="U1",
+            recipient_kind="dm",
+            due_at=NOW,
+            now=NOW,
+            lesson=("security-basics", "spot-phishing"),
+        )
+        [delivery] = outbox.deliveries()
+        answers = AnswerRepository(db)
+        drivers: list[Any] = []
+
+        def driver() -> None:
+            with db.direct(urgent=True) as connection:
+                drivers.append(connection._pooled.driver_connection)
+
+        with answers.answering():
+            driver()
+            ref = answers.question(delivery.id, 1)
+            assert ref is not None
+            _, recorded = answers.record(
+                team_id="T1",
+                user_id="U1",
+                ref=ref,
+                choice="1",
+                correct=True,
+                channel_id="D1",
+                message_ts="1.0",
+                now=NOW,
+            )
+            driver()
+            other = threading.Thread(target=driver)  # another thread: another connection
+            other.start()
+            other.join()
+            assert db._urgent.pool.checkedout() == 1  # type: ignore[attr-defined] # held
+        assert recorded
+        assert drivers[0] is drivers[1] and drivers[2] is not drivers[0]
+        assert db._urgent.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        db.dispose()

@@ -24,6 +24,7 @@ from bot.storage.learners import LearnerRecord
 from bot.storage.models import (
     AcceptedRequest,
     Answer,
+    Badge,
     Completion,
     Course,
     Delivery,
@@ -134,6 +135,27 @@ def _seed(db: Database) -> None:
                 answered_at=NOW,
             )
         )
+        session.add(  # a review answered right: REVIEWS_RIGHT counts it, not the one above
+            Answer(
+                team_id=TEAM,
+                user_id=ANN,
+                question_id=SECOND,
+                attempt=3,
+                delivery_id=DELIVERY,
+                choice="a",
+                correct=True,
+                answered_at=NOW,
+            )
+        )
+        session.add(
+            Completion(
+                team_id=TEAM, user_id=ANN, lesson_id=LESSON, delivery_id=DELIVERY, completed_at=NOW
+            )
+        )
+        for key in ("streak:3", "sticky"):
+            session.add(
+                Badge(team_id=TEAM, user_id=ANN, key=key, kind="streak", title=key, reached_at=NOW)
+            )
         session.add(
             ReviewCard(
                 team_id=TEAM,
@@ -286,6 +308,40 @@ def _review_schedule(session: Session, values: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _completions(session: Session, values: dict[str, Any]) -> list[Row]:
+    done = session.exec(
+        select(Completion).where(
+            Completion.team_id == values["team_id"], Completion.user_id == values["user_id"]
+        )
+    ).all()
+    rows = []
+    for completion in done:
+        lesson = session.get(Lesson, completion.lesson_id)
+        course = session.get(Course, lesson.course_id) if lesson is not None else None
+        if lesson is not None and course is not None:
+            rows.append(
+                {"course": course.slug, "lesson": lesson.slug} | _fields(completion, "completed_at")
+            )
+    return rows
+
+
+def _badge_keys(session: Session, values: dict[str, Any]) -> list[Row]:
+    badges = session.exec(
+        select(Badge).where(Badge.team_id == values["team_id"], Badge.user_id == values["user_id"])
+    ).all()
+    return [_fields(badge, "key") for badge in badges]
+
+
+def _reviews_right(session: Session, values: dict[str, Any]) -> list[Row]:
+    answers = session.exec(
+        select(Answer).where(
+            Answer.team_id == values["team_id"], Answer.user_id == values["user_id"]
+        )
+    ).all()
+    right = [answer for answer in answers if answer.attempt > 1 and answer.correct is True]
+    return [{"reviews_right": len(right)}] if right else []
+
+
 _INSTALLATION: tuple[str, ...] = (
     "team_id",
     "bot_token",
@@ -340,6 +396,9 @@ READS: dict[str, Read] = {
     ),
     "LEARNER": Read(_learner, [_who(ANN), _who(BOB), _who("U9")], into=LearnerRecord),
     "REVIEW_SCHEDULE": Read(_review_schedule, [_who(ANN), _who(BOB), _who("U9")]),
+    "COMPLETIONS": Read(_completions, [_who(ANN), _who(BOB)]),
+    "BADGE_KEYS": Read(_badge_keys, [_who(ANN), _who(BOB)]),
+    "REVIEWS_RIGHT": Read(_reviews_right, [_who(ANN), _who(BOB)]),
     "INSTALLATION": Read(
         _installation, [{"team_id": TEAM}, {"team_id": "T9"}], into=InstallationRecord
     ),
