@@ -62,6 +62,7 @@ from zoneinfo import available_timezones
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests` is not installed
 
 from sqlalchemy import case, delete, func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
 from bot import app
@@ -579,6 +580,12 @@ def _fanout(
 
 
 REPLICA_WORKERS = 2
+# The replicas take no requests here (health checks aside), so their request and listener threads
+# are few: with the shipped 16 + 16, each worker's pool may open 28 connections (18 and a burst
+# of 10), and four of them took all 100 of a PostgreSQL server shared with other work ("too many
+# clients", which failed sends and the bench itself). With 4 + 4, at most 16 a worker (6 and the
+# burst): the sending threads hold one only for a statement at a time.
+REPLICA_REQUEST_THREADS = 4
 SIGNING_SECRET = "bench-signing-secret"
 
 
@@ -601,6 +608,8 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             MICROLEARN_SEND_RATE=f"{cap:g}",
             MICROLEARN_SEND_BURST=str(args.send_burst),
             MICROLEARN_TICK_SECONDS="1",
+            MICROLEARN_WEB_THREADS=str(REPLICA_REQUEST_THREADS),
+            MICROLEARN_LISTENER_THREADS=str(REPLICA_REQUEST_THREADS),
             **({"MICROLEARN_SEND_THREADS": str(args.threads)} if args.threads else {}),
         )
         settings = settings_from(env | {"SLACK_BOT_TOKEN": ready.bot_token})
@@ -614,6 +623,7 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             logs = Path(tempfile.mkdtemp(prefix="microlearn-bench-replicas-"))
             for n in range(args.replicas):
                 replicas.append(_start_replica(env, logs / f"replica-{n + 1}.log"))
+            cpu_before = [_process_cpu(replica.process.pid) for replica in replicas]
             started = time.perf_counter()
             result = services.scheduling.send_now(
                 team_id=TEAM,
@@ -630,6 +640,10 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
             drained = _wait_until_sent(db, timeout=args.drain_timeout)
             drained.enqueue_seconds = enqueue_seconds
             peaks = [_process_peaks(replica.process.pid) for replica in replicas]
+            cpu = [
+                _process_cpu(replica.process.pid, since=before)
+                for replica, before in zip(replicas, cpu_before, strict=True)
+            ]
             report = standin.report()
             rss = "; ".join(
                 f"replica {n + 1} peak RSS "
@@ -637,8 +651,19 @@ def _replicas(url: str, lessons: Path, catalog: Catalog, *, args: argparse.Names
                 for n, peak in enumerate(peaks)
             )
             ok = _judge(label, db, ready, report, drained, learners=args.learners, cap=cap, rss=rss)
-            lines = sum(len(log.read_text().splitlines()) for log in logs.glob("*.log"))
-            print(f"  the replicas' logs (level WARNING): {lines} lines in {logs}")
+            _print_replicas_work(cpu, report, messages=2 * args.learners)
+            text = [log.read_text().splitlines() for log in logs.glob("*.log")]
+            errors = sum(" ERROR " in line for lines in text for line in lines)
+            refused = sum(
+                line.startswith("psycopg.OperationalError") and "too many clients" in line
+                for lines in text
+                for line in lines
+            )
+            print(
+                f"  the replicas' logs (level WARNING): {sum(map(len, text))} lines in {logs}; "
+                f"{errors} errors; {refused} database connections refused (the server's "
+                "max_connections, shared with other work, were all taken)"
+            )
             return ok
         finally:
             for replica in replicas:
@@ -675,11 +700,16 @@ def _wait_until_sent(db: Database, *, timeout: float) -> _Drained:
     drained = _Drained(seconds=0.0, started=start)
     load = os.getloadavg()[0]
     while True:
-        drained.left = _unfinished(db)
+        try:
+            drained.left = _unfinished(db)
+        except OperationalError:  # no connection to be had now ("too many clients"): next poll
+            drained.left = -1
         if drained.left == 0 or time.monotonic() - start > timeout:
             break
         time.sleep(0.25)  # polling other processes' progress
     drained.seconds = time.monotonic() - start
+    if drained.left < 0:  # timed out while no connection could be had: count once more
+        drained.left = _unfinished(db)
     drained.load = (load, os.getloadavg()[0])
     return drained
 
@@ -694,6 +724,45 @@ def _process_peaks(pid: int) -> dict[str, float]:
     for n, child in enumerate(children, start=1):
         peaks[f"worker {n}"] = _vm_hwm(int(child))
     return peaks
+
+
+def _process_cpu(pid: int, *, since: dict[str, float] | None = None) -> dict[str, float]:
+    """User + system CPU seconds of a server's master and of each of its workers, less what
+    they had used at `since`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for name, process in (("master", pid), *((f"worker {c}", int(c)) for c in children)):
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime and stime: the 14th and 15th fields, the 12th and 13th after the command's name
+        used[name] = (int(fields[11]) + int(fields[12])) / tick - (since or {}).get(name, 0.0)
+    return used
+
+
+def _print_replicas_work(
+    cpu: list[dict[str, float]], report: _StandInReport, *, messages: int
+) -> None:
+    """The replicas' CPU during the fan-out (send_now to the last post), and their lookups."""
+    total = sum(sum(used.values()) for used in cpu)
+    each = "; ".join(
+        f"replica {n}: " + ", ".join(f"{name.split()[0]} {s:.1f} s" for name, s in used.items())
+        for n, used in enumerate(cpu, start=1)
+    )
+    lookups = ", ".join(
+        f"{method} {report.stats.get(method, {}).get('calls', 0)}"
+        for method in ("users.list", "users.info")
+    )
+    print(
+        f"  the replicas' CPU (user + system) from send_now to the last post: {total:.1f} s, "
+        f"{1000 * total / messages:.1f} ms a message ({each}); Slack calls to look people up: "
+        f"{lookups}"
+    )
 
 
 def _vm_hwm(pid: int) -> float:

@@ -109,6 +109,7 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+    log.debug("process %d froze %d start-up objects", os.getpid(), gc.get_freeze_count())
 
 
 def freeze_before_forking() -> None:

@@ -1,7 +1,8 @@
 """Suite-wide fixtures: no network beyond loopback, no proxies, and the database matrix.
 
 Every test that takes `db` (or `database_url`) runs once on SQLite and once on PostgreSQL when
-PostgreSQL answers at DATABASE_URL_TEST; the summary line says which databases ran.
+PostgreSQL answers at DATABASE_URL_TEST, but for those marked `sqlite_only` (see
+`pytest_generate_tests`); the summary line says which databases ran.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.services.logcontext import fresh_ids
 from bot.storage import migrate
 from bot.storage.db import Database
 from bot.storage.models import metadata
-from tests.support import databases
+from tests.support import databases, sql_shapes
 
 PROXY_VARIABLES = (
     "HTTP_PROXY",
@@ -73,9 +74,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _postgres.update(url=url, reason=reason)
     if reason is not None and _require_postgres():
         pytest.exit(f"PostgreSQL is required (CI) but does not answer at {url}: {reason}", 1)
+    sql_shapes.start()  # only with MICROLEARN_SQL_SHAPES (see tests/support/sql_shapes.py)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    sql_shapes.finish(os.environ.get("PYTEST_XDIST_WORKER", "main"))
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # a pytest-xdist worker: report counts to the controller
         workeroutput["databases"] = json.dumps(dict(_ran))
@@ -228,6 +231,35 @@ def shipped_lessons() -> None:
     """Asked for (as the flow tests' `bot` does) by a test whose bot syncs the shipped lessons
     at START first thing: its `database_url` then holds them already, exactly as that sync
     leaves them, so the sync finds nothing to write. Everything else starts empty."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.sqlite_only(reason)`: the test's `database_url` (and `db`) is SQLite only.
+
+    For tests of the Slack surface (signatures, Bolt wiring, acks, refusals, Block Kit), where
+    the database only keeps what the bot did: a second run on PostgreSQL checks nothing new and
+    costs more than the first (a flow took 0.29 s on PostgreSQL, 0.19 s on SQLite). What
+    PostgreSQL must check (concurrency, locking, exactly-once, its own SQL) stays in tests run
+    on both: the storage and service tests, and the flows not marked. With
+    MICROLEARN_SQL_SHAPES, `python -m tests.support.sql_shapes` shows whether the PostgreSQL
+    half of the suite still runs every statement shape it ran before a test was marked. The
+    reason is required, so that each use says why."""
+    mark = metafunc.definition.get_closest_marker("sqlite_only")
+    if mark is None:
+        return
+    if not mark.args or not str(mark.args[0]).strip():
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: sqlite_only needs a reason")
+    named = {
+        name.strip()
+        for mark in metafunc.definition.iter_markers("parametrize")
+        for name in (mark.args[0].split(",") if isinstance(mark.args[0], str) else mark.args[0])
+    }
+    if "database_url" in metafunc.fixturenames and "database_url" not in named:
+        # Before the fixture's own params are applied, which a parametrize mark overrides.
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,6 +16,7 @@ from bot.services.planner import Planner
 from bot.services.posting import Poster
 from bot.services.privacy import PrivacyService
 from bot.services.profiles import ProfileRefresh
+from bot.storage.lookups import LookupLeases
 from bot.storage.outbox import Claimed
 from bot.storage.plan import PlanRepository
 from bot.storage.send_rate import SharedSendRate
@@ -57,6 +58,7 @@ def delivery_service(
             notices=core.notices,
             people=core.people,
             messenger=core.messenger,
+            leases=LookupLeases(core.db),
         ),
         planner=planner,
         drain=Drain(

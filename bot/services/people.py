@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.services.ports import Messenger, Profile
-from bot.storage.learners import LearnerRecord, LearnerRepository
+from bot.storage.learners import LearnerRecord, LearnerRepository, ProfileFields
 
 PROFILE_MAX_AGE = timedelta(hours=12)
 # Whether someone is a Slack admin is asked again after this long: a demoted admin keeps
@@ -56,6 +57,26 @@ class People:
             tz=profile.tz,
             is_admin=profile.is_admin,
             deactivated=profile.deleted or profile.is_bot,
+            now=now,
+        )
+
+    def save_many(
+        self, team_id: str, profiles: Sequence[Profile], *, now: datetime
+    ) -> list[tuple[LearnerRecord, str | None]]:
+        """`save` for many people at once (in one transaction), in user id order."""
+        return self._repository.save_profiles(
+            team_id,
+            [
+                ProfileFields(
+                    user_id=profile.user_id,
+                    name=profile.name,
+                    first_name=profile.first_name,
+                    tz=profile.tz,
+                    is_admin=profile.is_admin,
+                    deactivated=profile.deleted or profile.is_bot,
+                )
+                for profile in profiles
+            ],
             now=now,
         )
 

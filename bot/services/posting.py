@@ -271,13 +271,15 @@ class Poster:
             delay = self._pacer.reserve(team_id, target, start)
             if delay > 0:
                 self._sleep(delay)
-                # Woken well after its slot (the process was starved of CPU, or paused by the
-                # collector): posting now would bunch with the posts of later slots, past
-                # Slack's burst. A later slot of its own costs less than the 429.
-                if self._clock().timestamp() - (start + delay) > _LATE:
-                    continue
                 # A 429 seen by another post while this one waited: its slot fell in the pause.
                 paused_until = self._pacer.paused_until(team_id)
+                # Woken well after its slot (the process was starved of CPU, or paused by the
+                # collector), or the read of the pause took that long (a round trip, or behind
+                # another thread's): posting now would bunch with the posts of later slots,
+                # past Slack's burst. A later slot of its own costs less than the 429. Checked
+                # after the read, right before the post.
+                if self._clock().timestamp() - (start + delay) > _LATE:
+                    continue
             else:
                 # A slot of the moment: the round trip that handed it out said whether a 429
                 # pause is on (as a read now would), and this process's own 429s are known.

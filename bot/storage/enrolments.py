@@ -15,6 +15,7 @@ from bot.storage.models import Course, Delivery, Drip, Enrolment
 
 TERMINAL = ("finished", "stopped", "cancelled", "left")
 LIVE = ("waiting", "active", "paused")
+_CHUNK = 500  # ids per IN list: far below either database's limit on parameters
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,30 @@ class EnrolmentRepository:
             if statuses is not None:
                 query = query.where(col(Enrolment.status).in_(statuses))
             return [_enrolment(row, course) for row, course in session.exec(query).all()]
+
+    def enrolments_of(
+        self, team_id: str, recipients: Sequence[str], *, statuses: Sequence[str]
+    ) -> dict[str, list[EnrolmentRecord]]:
+        """`enrolments(recipient=…)` for many recipients at once: by recipient, each in the same
+        order (the time-zone lookup asks for a batch of people in one query, not one each)."""
+        found: dict[str, list[EnrolmentRecord]] = {}
+        wanted = sorted(set(recipients))
+        with self._db.read() as session:
+            for start in range(0, len(wanted), _CHUNK):
+                query = (
+                    select(Enrolment, Course.slug)
+                    .join(Drip, col(Drip.id) == col(Enrolment.drip_id))
+                    .join(Course, col(Course.id) == col(Drip.course_id))
+                    .where(
+                        Enrolment.team_id == team_id,
+                        col(Enrolment.recipient).in_(wanted[start : start + _CHUNK]),
+                        col(Enrolment.status).in_(statuses),
+                    )
+                    .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
+                )
+                for row, course in session.exec(query).all():
+                    found.setdefault(row.recipient, []).append(_enrolment(row, course))
+        return found
 
     def reschedule(
         self,

@@ -132,6 +132,7 @@ IMPERSONAL: dict[str, str] = {
     "processed_event": "Slack event ids, kept a day against retries",
     "accepted_request": "hashes of request signatures, kept five minutes against replays",
     "send_bucket": "a workspace's shared send rate; it names nobody",
+    "lookup_lease": "which process looks up a workspace's people; it names a process, nobody",
 }
 # Columns whose names look as if they held a person, but which never do.
 NOT_A_PERSON: dict[tuple[str, str], str] = {

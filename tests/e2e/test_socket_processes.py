@@ -4,6 +4,7 @@ every answer is stored once and gets its feedback once; a process that dies is r
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections import Counter
 from pathlib import Path
@@ -150,3 +151,35 @@ def test_processes_whose_watcher_is_killed_while_they_connect_stop_on_their_own(
     finally:
         bot.kill_hard()
     assert standin.wait_for(lambda: standin.socket.open_connections() == 0, timeout=10)
+
+
+def test_each_process_freezes_what_it_built_before_it_serves(
+    standin: SlackStandIn, tmp_path: Path
+) -> None:
+    """The watcher freezes its start-up objects before forking, and each process freezes what
+    it built itself (its app, pool, connection) before it serves: a full collection then walks
+    only what came after, not everything the process holds while every click waits."""
+    env = bot_environment(
+        api_url=standin.api_url,
+        database_url=f"sqlite:///{tmp_path / 'microlearn.db'}",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        MICROLEARN_SOCKET_PROCESSES="2",
+        MICROLEARN_LOG_LEVEL="DEBUG",
+    )
+    bot = start_bot([], env, cwd=tmp_path)
+    try:
+        wait_until_connected(bot)
+        children = _children(bot.process.pid)
+    finally:
+        assert bot.stop() == 0
+    frozen = {
+        int(match[1]): int(match[2])
+        for match in re.finditer(r"process (\d+) froze (\d+) start-up objects", "".join(bot.output))
+    }
+    assert bot.process.pid in frozen, "the watcher froze nothing before forking"
+    watcher = frozen[bot.process.pid]
+    assert watcher > 10_000  # modules, the catalog, the templates
+    assert len(children) == 2
+    for child in children:
+        assert child in frozen, f"Socket Mode process {child} froze nothing before serving"
+        assert frozen[child] > watcher  # and then its own app, pool and connection

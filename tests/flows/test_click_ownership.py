@@ -16,6 +16,10 @@ from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support.harness import Bot, running_bot
 from tests.support.payloads import post_signed
 
+pytestmark = pytest.mark.sqlite_only(
+    "Slack surface: who may click what is decided before any write"
+)
+
 SPOT = "security-basics/spot-phishing"  # Q1 single (right: option 1), Q2 multiple, Q3 true/false
 OTHER_TEAM = "T0OTHER"
 

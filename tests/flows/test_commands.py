@@ -9,6 +9,10 @@ import pytest
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
 
+pytestmark = pytest.mark.sqlite_only(
+    "Slack surface: command parsing, private replies and usage forms"
+)
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 
 

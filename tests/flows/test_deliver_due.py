@@ -6,11 +6,17 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.cli import main
 from bot.storage.outbox import Outbox
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
 from tests.support.process import LESSONS
+
+pytestmark = pytest.mark.sqlite_only(
+    "Slack surface: the cron command's wiring; test_delivery_faults sends exactly once on both"
+)
 
 
 def test_deliver_due_sends_what_is_due_once(

@@ -18,6 +18,12 @@ from tests.support.concurrency import side_by_side
 from tests.support.harness import Bot, FakeClock
 from tests.support.process import SIGNING_SECRET
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only(
+    "Slack's errors and what each one does, the grace after downtime: no race in them"
+)
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 
 
@@ -42,6 +48,7 @@ def schedule(bot: Bot, targets: str, extra: str = "") -> None:
     assert reply.startswith(":white_check_mark:"), reply
 
 
+@SLACK_SURFACE
 def test_after_downtime_due_lessons_come_within_the_grace_and_older_ones_move(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -150,6 +157,7 @@ def test_a_429_storm_is_waited_out_without_losing_or_doubling(
         assert sorted(counts.values()) == [1, 1, 1, 1]
 
 
+@SLACK_SURFACE
 def test_server_errors_are_retried_later_with_backoff(bot: Bot, standin: SlackStandIn) -> None:
     ann = standin.add_user("ann", tz="Europe/Berlin")
     bot.command(bot.lead, f"send security-basics/spot-phishing to <@{ann}>")
@@ -162,6 +170,7 @@ def test_server_errors_are_retried_later_with_backoff(bot: Bot, standin: SlackSt
     assert len(lessons_in(standin, ann)) == 1
 
 
+@SLACK_SURFACE
 def test_a_deactivated_learner_is_stopped_and_the_lead_told(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -203,6 +212,7 @@ def test_bot_removed_from_a_channel_pauses_it_until_the_lead_fixes_it(
     ]
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize("code", ["channel_not_found", "user_not_found"])
 def test_messenger_maps_slack_errors(bot: Bot, standin: SlackStandIn, code: str) -> None:
     ann = standin.add_user("ann")

@@ -19,6 +19,12 @@ from tests.content.test_checker import make_course
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only(
+    "Slack surface: the digest's timing, wording and chart upload"
+)
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MONDAY = datetime(2026, 11, 23, 8, 31, tzinfo=UTC)  # 09:31 in Berlin: lesson 1 goes out
 TUESDAY = datetime(2026, 11, 24, 8, 31, tzinfo=UTC)
@@ -132,6 +138,7 @@ def a_week_of_learning(bot: Bot, team: Team) -> None:
     answer(bot, cat, 1)  # wrong at the first try
 
 
+@SLACK_SURFACE
 def test_each_lead_gets_one_digest_at_nine_on_monday_their_time(bot: Bot, team: Team) -> None:
     a_week_of_learning(bot, team)
     bot.tick(NEXT_MONDAY_0859_BERLIN)
@@ -167,6 +174,7 @@ def test_someone_who_is_no_longer_a_lead_gets_no_digest(bot: Bot, team: Team) ->
     assert len(digests(team.standin, team.ann)) == 1
 
 
+@SLACK_SURFACE
 def test_a_restarted_bot_does_not_send_the_week_s_digest_again(bot: Bot, team: Team) -> None:
     a_week_of_learning(bot, team)
     bot.tick(NEXT_MONDAY_0900_BERLIN)
@@ -183,6 +191,7 @@ def test_a_restarted_bot_does_not_send_the_week_s_digest_again(bot: Bot, team: T
         assert names == ["digest-2026-11-30.png", "digest-2026-12-07.png"]
 
 
+@SLACK_SURFACE
 def test_a_digest_whose_upload_answer_was_lost_is_found_not_sent_again(
     bot: Bot, team: Team
 ) -> None:
@@ -196,6 +205,7 @@ def test_a_digest_whose_upload_answer_was_lost_is_found_not_sent_again(
     assert len(digests(team.standin, team.ann)) == 1  # looked for it, found it, not again
 
 
+@SLACK_SURFACE
 def test_a_digest_too_late_waits_for_next_week_and_off_sends_none(team: Team) -> None:
     env = {"MICROLEARN_DIGEST": "off"}
     with running_bot(
@@ -211,6 +221,7 @@ def test_a_digest_too_late_waits_for_next_week_and_off_sends_none(team: Team) ->
         assert digests(team.standin, team.ann) == []
 
 
+@SLACK_SURFACE
 def test_learn_digest_shows_a_lead_their_digest_privately_now(bot: Bot, team: Team) -> None:
     a_week_of_learning(bot, team)
     bot.clock.set(NEXT_MONDAY_0859_BERLIN)
@@ -224,6 +235,7 @@ def test_learn_digest_shows_a_lead_their_digest_privately_now(bot: Bot, team: Te
     assert len(digests(team.standin, team.ann)) == 2
 
 
+@SLACK_SURFACE
 def test_microlearn_digest_sends_a_lead_s_digest_now_once_a_day(
     bot: Bot, team: Team, tmp_path: Path
 ) -> None:
@@ -241,6 +253,7 @@ def test_microlearn_digest_sends_a_lead_s_digest_now_once_a_day(
     assert len(digests(team.standin, team.ann)) == 1  # today's went out already
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize(
     ("value", "problem"),
     [

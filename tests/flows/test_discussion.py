@@ -14,6 +14,10 @@ import pytest
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: threads, links and nudges posted in Slack")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 PROMPT_START = ":speech_balloon: *Discuss:*"
 
@@ -31,6 +35,7 @@ def lesson_post(standin: SlackStandIn, channel: str, index: int = 0) -> dict[str
     return [m for m in standin.messages(channel) if str(m["text"]).startswith("New lesson")][index]
 
 
+@SLACK_SURFACE
 def test_a_channel_lesson_gets_its_prompt_as_the_first_reply(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -47,6 +52,7 @@ def test_a_channel_lesson_gets_its_prompt_as_the_first_reply(
     )
 
 
+@SLACK_SURFACE
 def test_a_reply_retried_by_slack_is_counted_once_and_edits_follow(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -89,6 +95,7 @@ def discussion_csv(standin: SlackStandIn) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
+@SLACK_SURFACE
 def test_the_dm_link_to_the_discussion_comes_only_after_answering(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -123,6 +130,7 @@ def test_the_dm_link_to_the_discussion_comes_only_after_answering(
     )
 
 
+@SLACK_SURFACE
 def test_without_a_discussion_channel_a_dm_lesson_has_no_dead_link(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -141,6 +149,7 @@ def test_without_a_discussion_channel_a_dm_lesson_has_no_dead_link(
     assert "Join the discussion" not in everything and "/archives/" not in everything
 
 
+@SLACK_SURFACE
 def test_the_lead_is_told_when_the_bot_is_not_in_the_discussion_channel(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -152,6 +161,7 @@ def test_the_lead_is_told_when_the_bot_is_not_in_the_discussion_channel(
     assert "/invite @microlearn" in reply
 
 
+@SLACK_SURFACE
 def test_a_quiet_thread_gets_exactly_one_nudge(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     general = standin.add_channel("general", members=[ann, bot.lead])
     quiet = standin.add_channel("quiet", members=[ann, bot.lead])
@@ -195,6 +205,7 @@ def test_the_most_reacted_reply_is_quoted_in_the_next_lesson(
     assert "Hover before you click, always." in shown and f"<@{bob}>" in shown
 
 
+@SLACK_SURFACE
 def test_a_lesson_without_a_quiz_opens_its_discussion_on_done(
     bot: Bot, standin: SlackStandIn, ann: str, tmp_path: Any
 ) -> None:

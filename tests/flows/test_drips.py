@@ -14,6 +14,12 @@ from bot.storage.enrolments import EnrolmentRepository
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only(
+    "Slack surface: scheduling by command and what each target receives"
+)
+
 COURSE = "security-basics"
 LESSON_COUNT = 6
 
@@ -58,6 +64,7 @@ def run_until_done(bot: Bot, channels: list[str], *, limit: int = 200) -> dict[s
     return received
 
 
+@SLACK_SURFACE
 def test_a_lead_schedules_a_course_to_every_kind_of_target(bot: Bot, standin: SlackStandIn) -> None:
     zones = {
         "ann": "Europe/Berlin",

@@ -20,6 +20,12 @@ from tests.standin import DriverResponse, SlackStandIn
 from tests.support.harness import Bot, module_bot
 from tests.support.payloads import post_signed
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only(
+    "Slack surface: forged form and button values refused before anything is stored"
+)
+
 
 @pytest.fixture
 def ann(standin: SlackStandIn) -> str:
@@ -91,6 +97,7 @@ WEEKDAYS = [
 ]
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize(
     ("values", "field"),
     [
@@ -139,6 +146,7 @@ def test_a_bad_preference_stored_earlier_breaks_nothing(
     assert "9:5" not in json.dumps(form)
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [
@@ -171,6 +179,7 @@ def test_forged_schedule_form_values_are_refused_next_to_their_field(
     assert drip_count(bot) == 1  # the drip ann joined, and no other
 
 
+@SLACK_SURFACE
 def test_a_schedule_that_fails_while_planning_leaves_no_drip_behind(
     bot: Bot, standin: SlackStandIn, ann: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,6 +194,7 @@ def test_a_schedule_that_fails_while_planning_leaves_no_drip_behind(
     assert drip_count(bot) == 0
 
 
+@SLACK_SURFACE
 def test_a_start_date_years_ahead_is_refused_with_the_form(bot: Bot, ann: str) -> None:
     reply = bot.command(bot.lead, f"schedule security-basics to <@{ann}> from 9999-12-31")
     assert reply.startswith(":no_entry_sign: "), reply
@@ -211,6 +221,7 @@ def click_with_value(bot: Bot, user_id: str, action_id: str, value: str) -> Driv
     return post_signed(bot.driver, payload)
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize("value", ["²", "99999999999999999999", "-3", "0", "1e3", ""])
 def test_forged_snooze_buttons_change_nothing(forms: Forms, value: str) -> None:
     bot, ann = forms.bot, forms.ann
@@ -220,6 +231,7 @@ def test_forged_snooze_buttons_change_nothing(forms: Forms, value: str) -> None:
     assert learner is not None and learner.snoozed_until is None
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize("value", ["²", "99999999999999999999", "1.5", "#1", ""])
 def test_forged_drip_buttons_change_nothing(
     bot: Bot, standin: SlackStandIn, ann: str, value: str

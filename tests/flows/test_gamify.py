@@ -18,6 +18,12 @@ from bot.storage.gamify import GamifyRepository
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only(
+    "Slack surface: points, milestones and goals shown in Slack"
+)
+
 SPOT = "security-basics/spot-phishing"  # Q1 single (right: option 1), Q2 multiple, Q3 true/false
 MONDAY_1000_BERLIN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TINY = Course(
@@ -94,6 +100,7 @@ def seed(
 # -- points ----------------------------------------------------------------------------------------
 
 
+@SLACK_SURFACE
 def test_answers_and_done_earn_points_once_however_often_slack_retries(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -118,6 +125,7 @@ def test_answers_and_done_earn_points_once_however_often_slack_retries(
     assert "• Points: 17" in bot.command(ann, "progress")
 
 
+@SLACK_SURFACE
 def test_only_the_first_reply_in_a_lesson_thread_earns_points_even_when_retried(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -145,6 +153,7 @@ def tiny_bot(standin: SlackStandIn, database_url: str) -> Any:
         yield running
 
 
+@SLACK_SURFACE
 def test_finishing_a_course_earns_its_badge_and_one_dm_under_retries(
     tiny_bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -165,6 +174,7 @@ def test_finishing_a_course_earns_its_badge_and_one_dm_under_retries(
     assert "• Points: 5" in progress
 
 
+@SLACK_SURFACE
 def test_a_three_day_streak_is_celebrated_once(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     lessons = [SPOT, "security-basics/passwords-and-passkeys", "security-basics/use-mfa-safely"]
     dm = standin.dm_channel(ann)
@@ -265,6 +275,7 @@ def test_the_board_counts_the_period_and_the_course_asked_for(
     assert "You have no points this month yet." not in bot.command(ann, "leaderboard month")
 
 
+@SLACK_SURFACE
 def test_leaderboard_mistakes_get_a_private_usage_reply(bot: Bot, team: dict[str, str]) -> None:
     ann = team["ann"]
     wrong = bot.command(ann, "leaderboard week month")
@@ -284,6 +295,7 @@ def test_leaderboard_mistakes_get_a_private_usage_reply(bot: Bot, team: dict[str
 # -- goals, recommendations and Open -------------------------------------------------------------
 
 
+@SLACK_SURFACE
 def test_a_goal_changes_what_next_sends(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     nothing = bot.command(ann, "next")
     assert "not taking a course yet" in nothing
@@ -312,6 +324,7 @@ def test_peers_courses_are_recommended_with_the_reason(bot: Bot, team: dict[str,
     assert "1 person in your drips is taking *Microlearning habits for career growth*" in shown
 
 
+@SLACK_SURFACE
 def test_search_results_open_any_lesson_for_the_clicker(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -336,6 +349,7 @@ def test_search_results_open_any_lesson_for_the_clicker(
     assert opened.title in str(lesson["text"])
 
 
+@SLACK_SURFACE
 def test_the_lead_of_a_drip_posts_its_board_while_a_lead(
     bot: Bot, standin: SlackStandIn, team: dict[str, str]
 ) -> None:

@@ -10,6 +10,10 @@ import pytest
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: App Home views and forms")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 
 
@@ -24,6 +28,7 @@ def home_text(standin: SlackStandIn, user_id: str) -> str:
     return json.dumps(home["blocks"])
 
 
+@SLACK_SURFACE
 def test_a_learner_sees_their_lessons_and_settings(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -42,6 +47,7 @@ def test_a_learner_sees_their_lessons_and_settings(
     assert "Snoozed until" not in home_text(standin, ann)
 
 
+@SLACK_SURFACE
 def test_a_learner_changes_their_delivery_time(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     bot.command(ann, "join security-basics")
     bot.driver.open_home(ann)
@@ -88,6 +94,7 @@ def test_a_lead_schedules_from_the_form(bot: Bot, standin: SlackStandIn, ann: st
     assert "*#1* `security-basics`" in home_text(standin, bot.lead)
 
 
+@SLACK_SURFACE
 def test_the_form_refuses_a_channel_the_bot_is_not_in(bot: Bot, standin: SlackStandIn) -> None:
     closed = standin.add_channel("closed", bot_is_member=False)
     bot.driver.click_view(bot.lead, bot_home(bot, standin), action_id="home_schedule")
@@ -101,6 +108,7 @@ def test_the_form_refuses_a_channel_the_bot_is_not_in(bot: Bot, standin: SlackSt
     assert errors["channels"].startswith("I'm not in #that channel yet. Invite me with /invite")
 
 
+@SLACK_SURFACE
 def test_schedule_without_arguments_opens_the_form_for_leads_only(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -110,6 +118,7 @@ def test_schedule_without_arguments_opens_the_form_for_leads_only(
     assert standin.open_views(ann) == []
 
 
+@SLACK_SURFACE
 def test_a_lead_pauses_a_drip_from_home(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     bot.command(bot.lead, f"schedule security-basics to <@{ann}>")
     bot.driver.click_view(bot.lead, bot_home(bot, standin), action_id="drip_pause", value="1")

@@ -18,6 +18,10 @@ from tests.standin import SlackStandIn
 from tests.support.harness import Bot, _catalog, running_bot
 from tests.support.process import LESSONS
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: App Home blocks, buttons and refreshes")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 TUESDAY_0700_BERLIN = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
@@ -74,6 +78,7 @@ def learning_ann(bot: Bot, standin: SlackStandIn, ann: str) -> str:
     return dm
 
 
+@SLACK_SURFACE
 def test_home_shows_the_learners_dashboard_and_is_refreshed_after_an_answer(
     tiny_bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -146,6 +151,7 @@ def test_review_now_sends_the_due_reviews_once_however_often_it_is_clicked(
     assert "1 review waiting for your answer" in block_text(standin, ann, "reviews")
 
 
+@SLACK_SURFACE
 def test_review_now_sends_only_the_clickers_reviews(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -160,6 +166,7 @@ def test_review_now_sends_only_the_clickers_reviews(
     assert reviews_in(standin, ann) == []
 
 
+@SLACK_SURFACE
 def test_the_leaderboard_toggle_on_home(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     bot.driver.open_home(ann)
     bot.driver.click_view(ann, home(standin, ann), action_id="home_leaderboard_hide")
@@ -172,6 +179,7 @@ def test_the_leaderboard_toggle_on_home(bot: Bot, standin: SlackStandIn, ann: st
     assert "Show me on leaderboards: *on*" in block_text(standin, ann, "settings")
 
 
+@SLACK_SURFACE
 def test_a_lead_sees_their_drips_progress_and_manages_them_and_a_learner_never_does(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -274,6 +282,7 @@ def test_home_stays_within_block_kit_limits_with_30_courses_and_50_drips(
             assert len(block.get("text", {}).get("text", "")) <= 3000
 
 
+@SLACK_SURFACE
 def test_home_is_refreshed_after_join_snooze_and_resume_and_done(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -291,6 +300,7 @@ def test_home_is_refreshed_after_join_snooze_and_resume_and_done(
     assert "Points: *5*" in block_text(standin, ann, "standing")
 
 
+@SLACK_SURFACE
 def test_no_home_is_published_for_someone_who_never_opened_it(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -301,6 +311,7 @@ def test_no_home_is_published_for_someone_who_never_opened_it(
     assert standin.home(ann) is None
 
 
+@SLACK_SURFACE
 def test_a_lead_sees_on_home_who_was_reminded_and_has_not_answered(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:

@@ -18,6 +18,8 @@ from tests.content.test_checker import make_course
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+pytestmark = pytest.mark.sqlite_only("Slack surface: report replies, the PNG and CSV uploads")
+
 BOM = b"\xef\xbb\xbf"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 QUESTIONS_HEADER = (

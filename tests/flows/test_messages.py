@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
+
+pytestmark = pytest.mark.sqlite_only("Slack surface: replies in the Messages tab")
 
 HELP_POINTER = "Type `/learn help` to see what I can do"
 

@@ -14,6 +14,8 @@ import pytest
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+pytestmark = pytest.mark.sqlite_only("Slack surface: what the Metrics port is told")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 
 

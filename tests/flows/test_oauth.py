@@ -26,6 +26,12 @@ from tests.support.harness import Bot, running_bot
 from tests.support.oauth import CLIENT_ID, OAUTH, Page, fetch, install
 from tests.support.process import SIGNING_SECRET
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only(
+    "Slack surface: the install pages, redirects and tokens per workspace"
+)
+
 LESSON = """\
 ---
 title: Habits
@@ -130,6 +136,7 @@ def test_the_install_flow_stores_the_workspace_token_from_the_install_page_to_th
     assert tokens_used(workspaces.globex, "auth.test") == {"xoxb-globex"}
 
 
+@SLACK_SURFACE
 def test_an_install_link_works_once_and_only_in_the_browser_it_was_given_to(
     workspaces: Workspaces,
 ) -> None:
@@ -161,6 +168,7 @@ def test_an_install_link_works_once_and_only_in_the_browser_it_was_given_to(
     assert installations.find("T0002") is None
 
 
+@SLACK_SURFACE
 def test_two_workspaces_each_get_their_own_lessons_tokens_and_reports(
     workspaces: Workspaces,
 ) -> None:
@@ -250,6 +258,7 @@ def test_uninstalling_deletes_the_tokens_and_pauses_that_workspaces_drips_only(
     assert [c for c in globex.calls() if c["method"] != "response_url"] == []
 
 
+@SLACK_SURFACE
 def test_a_revoked_bot_token_counts_as_uninstalling_and_a_revoked_user_token_does_not(
     workspaces: Workspaces,
 ) -> None:
@@ -265,6 +274,7 @@ def test_a_revoked_bot_token_counts_as_uninstalling_and_a_revoked_user_token_doe
     assert installations.find("T0002") is None
 
 
+@SLACK_SURFACE
 def test_without_oauth_settings_there_is_no_install_page_and_the_bot_token_is_used(
     bot: Bot,
 ) -> None:
@@ -278,6 +288,7 @@ def test_without_oauth_settings_there_is_no_install_page_and_the_bot_token_is_us
     assert tokens_used(bot.standin, "chat.postMessage") == {bot.standin.bot_token}
 
 
+@SLACK_SURFACE
 def test_deliver_due_from_cron_sends_with_each_workspaces_stored_token(
     workspaces: Workspaces, lessons: Path, tmp_path: Path
 ) -> None:

@@ -156,7 +156,13 @@ def real_payloads(bot: Bot, standin: SlackStandIn) -> list[dict[str, Any]]:
     return [*captured, *envelopes, command]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# Hundreds of requests each, to the Slack surface: input handling, before anything is stored.
+FUZZED_SURFACE = pytest.mark.sqlite_only(
+    "Slack surface: payload parsing, answered before any write"
+)
+
+
+@FUZZED_SURFACE
 def test_mutated_payloads_get_a_clear_answer(
     bot: Bot, standin: SlackStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -174,7 +180,7 @@ def test_mutated_payloads_get_a_clear_answer(
     check()
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@FUZZED_SURFACE
 def test_the_learn_command_answers_any_text(
     bot: Bot, standin: SlackStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -20,6 +20,10 @@ from tests.standin import SlackStandIn
 from tests.storage.people_scan import occurrences, row_counts
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: erasing, exporting and retention run SQL of their
+# own that only these flows run on PostgreSQL.
+REFUSALS = pytest.mark.sqlite_only("refusals and messages before anything is read or erased")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 TUESDAY_0930_BERLIN = MONDAY_0930_BERLIN + timedelta(days=1)
 
@@ -204,6 +208,7 @@ def test_export_then_forget_removes_everything_about_one_person_and_nothing_else
     assert welcome[-1].startswith(f":wave: <@{ana}> enrolled you")  # Slack keeps what it got
 
 
+@REFUSALS
 def test_forget_and_export_refuse_a_malformed_id_and_an_unknown_person(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -307,6 +312,7 @@ def test_a_person_deactivated_in_slack_gets_no_more_lessons_or_reviews(
     assert enrolment.status == "stopped"
 
 
+@REFUSALS
 def test_a_stranger_deactivated_in_slack_is_not_stored_and_a_malformed_change_is_refused(
     bot: Bot,
 ) -> None:
@@ -391,6 +397,7 @@ def test_a_malformed_retention_period_stops_the_command_with_one_line(
     )
 
 
+@REFUSALS
 def test_forget_says_to_export_first_and_export_says_when_it_cannot_write(
     bot: Bot,
     ana: str,

@@ -18,6 +18,10 @@ from bot.storage.learners import LearnerRepository
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: buttons, forms and feedback in place")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 SPOT = "security-basics/spot-phishing"  # Q1 single (right: option 1), Q2 multiple, Q3 true/false
 MFA = "security-basics/use-mfa-safely"
@@ -60,6 +64,7 @@ def text_of(message: dict[str, Any] | None) -> str:
     return json.dumps(message.get("blocks"), ensure_ascii=False)
 
 
+@SLACK_SURFACE
 def test_a_wrong_answer_in_a_dm_is_marked_in_place_with_feedback(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -107,6 +112,7 @@ def test_answers_are_taken_while_a_slow_command_holds_every_listener_thread(
         )
 
 
+@SLACK_SURFACE
 def test_repeat_clicks_and_retries_change_nothing_and_say_so(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -129,6 +135,7 @@ def test_repeat_clicks_and_retries_change_nothing_and_say_so(
     assert "You already answered this one; your first answer stands." in said
 
 
+@SLACK_SURFACE
 def test_multiple_choice_uses_checkboxes_and_submit(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -151,6 +158,7 @@ def test_multiple_choice_uses_checkboxes_and_submit(
     assert stored(bot) == [(ann, ";".join(right), True, 1)]
 
 
+@SLACK_SURFACE
 def test_a_poll_shows_how_everyone_voted(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     bob = standin.add_user("bob", tz="Europe/Berlin")
     send(bot, SCHEDULE, f"<@{ann}> <@{bob}>")
@@ -188,6 +196,7 @@ def test_in_a_channel_feedback_is_private_and_the_post_counts_answers(
     )  # nobody's result is public
 
 
+@SLACK_SURFACE
 def test_open_answers_go_through_a_form(
     bot: Bot, standin: SlackStandIn, ann: str, tmp_path: Any
 ) -> None:
@@ -227,6 +236,7 @@ def test_open_answers_go_through_a_form(
         assert [(r.choice, r.correct) for r in rows] == [("A 10-minute walk after lunch", None)]
 
 
+@SLACK_SURFACE
 def test_done_marks_the_lesson_and_progress_shows_it(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -245,6 +255,7 @@ def test_done_marks_the_lesson_and_progress_shows_it(
     assert "• Streak: 1 day" in progress
 
 
+@SLACK_SURFACE
 def test_a_missed_question_comes_back_on_a_later_day_until_it_sticks(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -270,6 +281,7 @@ def test_a_missed_question_comes_back_on_a_later_day_until_it_sticks(
     assert len(later) == 2
 
 
+@SLACK_SURFACE
 def test_a_lead_gets_a_report_and_the_answers_csv(
     bot: Bot, standin: SlackStandIn, ann: str, tmp_path: Any
 ) -> None:
@@ -317,6 +329,7 @@ def test_a_lead_gets_a_report_and_the_answers_csv(
     assert "Only leads can" in bot.command(ann, "report security-basics")
 
 
+@SLACK_SURFACE
 def test_people_a_lesson_was_sent_to_are_known_before_they_answer(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -343,6 +356,7 @@ def test_people_a_lesson_was_sent_to_are_known_before_they_answer(
     assert stored(bot) == [(people[0], "1", True, 1)]
 
 
+@SLACK_SURFACE
 def test_someone_slack_no_longer_knows_is_looked_up_once_not_every_tick(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:

@@ -19,6 +19,12 @@ from tests.flows.test_quiz import question, replay
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only(
+    "Slack surface: reminder wording, working hours and pausing"
+)
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 
@@ -44,6 +50,7 @@ def status(bot: Bot, user_id: str) -> str:
     return enrolments[0].status
 
 
+@SLACK_SURFACE
 def test_an_ignored_learner_is_reminded_twice_a_lesson_then_paused_and_told_once(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -95,6 +102,7 @@ def test_an_ignored_learner_is_reminded_twice_a_lesson_then_paused_and_told_once
     assert max(per_lesson.count(title) for title in per_lesson) == 2
 
 
+@SLACK_SURFACE
 def test_resume_works_only_for_its_learner_and_starts_the_count_afresh(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -128,6 +136,7 @@ def test_resume_works_only_for_its_learner_and_starts_the_count_afresh(
     assert len(paused_notes(standin, ann)) == 1
 
 
+@SLACK_SURFACE
 def test_no_reminder_after_an_answer(bot: Bot, standin: SlackStandIn) -> None:
     ann = standin.add_user("ann", tz="Europe/Berlin")
     cid = standin.add_user("cid", tz="Europe/Berlin")
@@ -157,6 +166,7 @@ def no_quiz_bot(standin: SlackStandIn, database_url: str, tmp_path: Path) -> Ite
         yield bot
 
 
+@SLACK_SURFACE
 def test_a_lesson_without_a_quiz_is_settled_by_done_and_hours_may_be_decimal(
     no_quiz_bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -180,6 +190,7 @@ def test_a_lesson_without_a_quiz_is_settled_by_done_and_hours_may_be_decimal(
     assert len(reminders(standin, bob)) == 1  # at most MICROLEARN_REMINDERS=1
 
 
+@SLACK_SURFACE
 def test_reminders_keep_to_the_learners_zone_and_skip_days_their_drip_skips(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -210,6 +221,7 @@ def test_reminders_keep_to_the_learners_zone_and_skip_days_their_drip_skips(
     assert len(reminders(standin, ann)) == len(reminders(standin, ravi)) == 1
 
 
+@SLACK_SURFACE
 def test_each_reminder_is_sent_once_across_retries_restarts_and_a_failed_post(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -271,6 +283,7 @@ def quick_bot(standin: SlackStandIn, database_url: str) -> Iterator[Bot]:
         yield bot
 
 
+@SLACK_SURFACE
 def test_misses_before_a_leads_resume_no_longer_count(
     quick_bot: Bot, standin: SlackStandIn
 ) -> None:

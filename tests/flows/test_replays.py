@@ -11,6 +11,10 @@ import pytest
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: request signatures and Slack's retries")
+
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -38,6 +42,7 @@ def _lessons(bot: Bot, user: str) -> list[str]:
     return [str(m["text"]) for m in bot.dm(user) if str(m["text"]).startswith("New lesson")]
 
 
+@SLACK_SURFACE
 def test_a_send_command_posted_three_times_sends_the_lesson_once(bot: Bot, ann: str) -> None:
     body = _command_body(bot, bot.lead, f"send security-basics/spot-phishing to <@{ann}>")
     headers = {**bot.driver.sign(body), **FORM}  # one signature, as captured off the wire
@@ -47,6 +52,7 @@ def test_a_send_command_posted_three_times_sends_the_lesson_once(bot: Bot, ann: 
     assert _lessons(bot, ann) == ["New lesson: Spot a phishing message before you click (3 min)"]
 
 
+@SLACK_SURFACE
 def test_slack_retrying_an_event_is_accepted_and_counted_once_but_a_replay_is_refused(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:

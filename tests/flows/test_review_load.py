@@ -13,6 +13,10 @@ from tests.flows.test_quiz import question, replay
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: the Review message")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 SPOT = "security-basics/spot-phishing"  # Q1 single (right: option 1), Q2 multiple, Q3 true/false
@@ -112,6 +116,7 @@ def test_a_snoozed_learner_gets_no_reviews_and_their_dates_move_on_by_the_snooze
     assert len(items(friday)) == 2  # still at most the daily cap
 
 
+@SLACK_SURFACE
 def test_a_question_missed_minutes_after_the_lesson_comes_back_the_next_day(
     bot: Bot, standin: SlackStandIn
 ) -> None:

@@ -8,6 +8,10 @@ from bot.services.people import ROLE_MAX_AGE
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: role checks with Slack")
+
 
 @pytest.fixture
 def ann(standin: SlackStandIn) -> str:
@@ -28,6 +32,7 @@ def test_a_demoted_admin_loses_admin_and_lead_rights_within_minutes(
     assert "No drips yet" in bot.command(ann, "schedules")  # the lead she granted stays
 
 
+@SLACK_SURFACE
 def test_role_checks_are_cached_for_a_short_while_only(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:
@@ -40,6 +45,7 @@ def test_role_checks_are_cached_for_a_short_while_only(
     assert len(standin.calls("users.info")) == looked_up + 1
 
 
+@SLACK_SURFACE
 def test_a_role_check_slack_cannot_answer_refuses_rather_than_trusting_the_cache(
     bot: Bot, standin: SlackStandIn, ann: str
 ) -> None:

@@ -27,6 +27,10 @@ from tests.content.test_checker import make_course
 from tests.standin import DriverResponse, SlackStandIn
 from tests.support.harness import Bot, running_bot
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only("Slack surface: the order options are shown in")
+
 MONDAY_0930_BERLIN = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 LESSON_KEY = "phish/tells"
 SENDERS = [
@@ -207,6 +211,7 @@ def answers_csv(bot: Bot) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
+@SLACK_SURFACE
 def test_eight_learners_sent_the_same_lesson_see_their_own_orders(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -231,6 +236,7 @@ def test_eight_learners_sent_the_same_lesson_see_their_own_orders(
         assert [SENDERS[index] for index in indexes(q1)] == labels(q1)
 
 
+@SLACK_SURFACE
 def test_one_learner_sees_the_same_order_on_every_render_review_and_feedback(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -282,6 +288,7 @@ def test_one_learner_sees_the_same_order_on_every_render_review_and_feedback(
     assert listed(review_item(review, "gift cards")) == letters
 
 
+@SLACK_SURFACE
 def test_answers_and_the_answers_csv_name_options_whatever_the_order(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -335,6 +342,7 @@ def test_answers_and_the_answers_csv_name_options_whatever_the_order(
     assert all(answered == expected for answered in per_learner.values()), per_learner
 
 
+@SLACK_SURFACE
 def test_a_channel_post_has_one_order_and_each_answer_is_named_as_shown(
     bot: Bot, standin: SlackStandIn
 ) -> None:
@@ -386,6 +394,7 @@ def test_letter_buttons_follow_the_order_listed(bot: Bot, standin: SlackStandIn)
     assert f"You answered *{text}*." in answered
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize("forged", ["5", "7", "10", "-1", "1e0", "", "99999999999999999999"])
 def test_a_forged_option_is_refused_whatever_the_order(
     bot: Bot, standin: SlackStandIn, forged: str

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.flows.test_quiz import MONDAY_0930_BERLIN, question
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
+
+pytestmark = pytest.mark.sqlite_only(
+    "Slack surface: what a snooze holds back; tests/storage postpones in the outbox on both"
+)
 
 
 def titles(standin: SlackStandIn, user_id: str, prefix: str) -> list[str]:

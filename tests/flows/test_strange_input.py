@@ -15,6 +15,12 @@ from tests.standin import SlackStandIn
 from tests.support.harness import Bot, module_bot, running_bot
 from tests.support.payloads import kept_payloads, post_signed
 
+# The tests not marked run on both databases: the statements only they run on PostgreSQL,
+# or concurrency, locking and exactly-once that only PostgreSQL can show.
+SLACK_SURFACE = pytest.mark.sqlite_only(
+    "Slack surface: strange input refused before anything is stored"
+)
+
 SPOT = "security-basics/spot-phishing"
 
 
@@ -47,6 +53,7 @@ def question(standin: SlackStandIn, channel: str, number: int) -> dict[str, Any]
     ][-1]
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -100,6 +107,7 @@ def clicked(
         yield bot, answer_click(bot, ann)
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize("change", BROKEN_CLICKS.values(), ids=BROKEN_CLICKS.keys())
 def test_signed_clicks_missing_their_parts_get_a_4xx_and_change_nothing(
     clicked: tuple[Bot, dict[str, Any]], caplog: pytest.LogCaptureFixture, change: Any
@@ -114,6 +122,7 @@ def test_signed_clicks_missing_their_parts_get_a_4xx_and_change_nothing(
     assert no_tracebacks(caplog) == []
 
 
+@SLACK_SURFACE
 @pytest.mark.parametrize("value", ["1.1:²", "1.²:1", "99999999999999999999.1:1"])
 def test_strange_answer_values_get_a_private_refusal(
     bot: Bot, standin: SlackStandIn, ann: str, caplog: pytest.LogCaptureFixture, value: str
@@ -129,7 +138,7 @@ def test_strange_answer_values_get_a_private_refusal(
     assert no_tracebacks(caplog) == []
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # input handling only
+@SLACK_SURFACE
 @pytest.mark.parametrize("metadata", ["not json", "[]"])
 def test_bad_private_metadata_is_refused_on_the_form(
     bot: Bot, standin: SlackStandIn, ann: str, caplog: pytest.LogCaptureFixture, metadata: str

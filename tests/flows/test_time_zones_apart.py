@@ -13,6 +13,10 @@ from bot.storage.enrolments import EnrolmentRepository
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot
 
+pytestmark = pytest.mark.sqlite_only(
+    "Slack surface: the tick and the lookup wired side by side, one after the other"
+)
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

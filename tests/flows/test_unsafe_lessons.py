@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.domain.lesson import Catalog
 from tests.content.test_template_safety import exploit, unchecked_lesson
 from tests.standin import SlackStandIn
 from tests.support.harness import running_bot
+
+pytestmark = pytest.mark.sqlite_only("Slack surface: what a lesson body renders to in Block Kit")
 
 
 def test_sending_an_unchecked_malicious_lesson_runs_nothing(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.domain.schedule import Target, TargetKind
+from bot.services import posting
 from bot.services.compose import DeliveryComposer
 from bot.services.drain import Drain
 from bot.services.failures import FailurePolicy
@@ -144,15 +145,20 @@ class _OtherProcesses:
     """The shared bucket as other replicas leave it: slots `wait` seconds after asking, and a
     429 one of them stores (`pause_at`) once this process has taken its first slot."""
 
-    def __init__(self, clock: Clock, *, wait: float, pause_for: float = 0.0) -> None:
+    def __init__(
+        self, clock: Clock, *, wait: float, pause_for: float = 0.0, first_read: float = 0.0
+    ) -> None:
         self.clock, self.wait, self.pause_for = clock, wait, pause_for
+        self.first_read = first_read  # how long the first read of the pause takes
         self.paused = 0.0
         self.reads = 0
+        self.slots: list[float] = []
 
     def take(
         self, team_id: str, *, want: int, now: float, rate: float, burst: float
     ) -> tuple[tuple[float, ...], float]:
         granted = (now + self.wait,) * want, self.paused
+        self.slots += granted[0]
         if self.pause_for and not self.paused:
             self.paused = now + self.pause_for
         return granted
@@ -162,6 +168,8 @@ class _OtherProcesses:
 
     def paused_until(self, team_id: str) -> float:
         self.reads += 1
+        if self.reads == 1:
+            self.clock.sleep(self.first_read)
         return self.paused
 
 
@@ -193,3 +201,28 @@ def test_a_post_reads_the_shared_pause_only_after_waiting_for_its_slot(
     assert drain.drain(now=later).messages == len(posted_at) > 1
     assert waiting.reads >= len(posted_at)
     assert min(posted_at) >= later + timedelta(seconds=5)  # not inside the other's pause
+
+
+def test_a_post_whose_read_of_the_pause_ran_past_its_slot_takes_a_later_one(
+    world: DripWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read of the shared pause right before a post can itself be slow (a round trip on a
+    busy machine, or waiting for another thread's): a post that would then go out well after
+    its slot takes a new one instead of bunching with the posts of later slots."""
+    clock = Clock(NOW)
+    posted_at: list[float] = []
+    post = world.slack.post
+
+    def timed_post(*args: Any, **kwargs: Any) -> Posted:
+        posted_at.append(clock.now.timestamp())
+        return post(*args, **kwargs)
+
+    monkeypatch.setattr(world.slack, "post", timed_post)
+    slow_read = _OtherProcesses(clock, wait=1.0, first_read=posting._LATE * 3)
+    drain = drain_for(world, clock, pacer=Pacer(rate=1_000, burst=1_000, shared=slow_read))
+    send_to_ann(world)
+    assert drain.drain(now=NOW).messages == len(posted_at) > 1
+    given_up = slow_read.slots[0]
+    assert len(slow_read.slots) == len(posted_at) + 1  # the first slot, read past, was given up
+    assert given_up not in posted_at
+    assert all(at in slow_read.slots for at in posted_at)  # each post made at its own slot

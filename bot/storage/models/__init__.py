@@ -18,6 +18,7 @@ from bot.storage.models.drips import Drip, DripTarget, Enrolment
 from bot.storage.models.followups import AutoPause, LessonFollowup
 from bot.storage.models.gamify import Badge, PlayerSetting, PointEntry
 from bot.storage.models.installations import Installation
+from bot.storage.models.lookups import LookupLease
 from bot.storage.models.outbox import Delivery, PlanSlot, SendBucket
 from bot.storage.models.people import Lead, Learner
 from bot.storage.models.requests import AcceptedRequest, ProcessedEvent
@@ -44,6 +45,7 @@ __all__ = [
     "Learner",
     "LessonFollowup",
     "Lesson",
+    "LookupLease",
     "PlanSlot",
     "PlayerSetting",
     "PointEntry",
