@@ -57,45 +57,61 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'microlearn.db'}"
 
 
-def test_metrics_show_a_delivery_and_an_answer(
-    standin: SlackStandIn, database_url: str, tmp_path: Path
-) -> None:
+# The two tests that count on one `serve --http` (one worker, a fresh SQLite file) share it, and
+# so run on one xdist worker, in this file's order: the first reads the counters of a server that
+# has sent nothing yet; the second checks the 429 series, which nothing before it moves.
+ONE_SERVER = pytest.mark.xdist_group("e2e-metrics")
+
+
+@pytest.fixture(scope="module")
+def http_bot_counting(
+    standin: SlackStandIn, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    folder = tmp_path_factory.mktemp("metrics")
     env = bot_environment(
-        api_url=standin.api_url, database_url=database_url, SLACK_SIGNING_SECRET=SIGNING_SECRET
+        api_url=standin.api_url,
+        database_url=f"sqlite:///{folder / 'microlearn.db'}",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
     )
-    bot = start_http_bot(env, cwd=tmp_path)
+    bot = start_http_bot(env, cwd=folder)
     try:
-        url = f"{bot.url}/metrics"
-        content_type, before = scrape(url)
-        assert content_type.startswith("text/plain")
-        for kind in ("lesson", "review", "reminder", "notice"):  # every kind has a series
-            assert value(before, "microlearn_deliveries_sent_total", kind=kind) == 0
-        assert value(before, "microlearn_outbox_due") == 0
-        assert value(before, "microlearn_outbox_oldest_due_age_seconds") == 0
-
-        driver = SlackDriver(
-            standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET
-        )
-        lead = standin.add_user("mo", tz="Europe/Berlin", is_admin=True)
-        learner = standin.add_user("mia", tz="Europe/Berlin")
-        driver.command(lead, f"send security-basics/spot-phishing to <@{learner}>")
-        assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=15)
-        dm = standin.dm_channel(learner)
-        question = next(
-            m for m in standin.messages(learner) if str(m["text"]).startswith("Question 1")
-        )
-        assert driver.click(learner, question, channel_id=dm, action_id="answer_1").status == 200
-
-        def answered() -> bool:
-            return (
-                value(scrape(url)[1], "microlearn_answers_stored_total", kind="lesson") == 1
-                and value(scrape(url)[1], "microlearn_deliveries_sent_total", kind="lesson") == 1
-            )
-
-        assert until(answered, timeout=15, every=0.05), scrape(url)[1]
-        _, after = scrape(url)
+        yield bot
     finally:
         assert bot.stop() == 0
+
+
+@ONE_SERVER
+def test_metrics_show_a_delivery_and_an_answer(
+    standin: SlackStandIn, http_bot_counting: BotProcess
+) -> None:
+    bot = http_bot_counting
+    url = f"{bot.url}/metrics"
+    content_type, before = scrape(url)
+    assert content_type.startswith("text/plain")
+    for kind in ("lesson", "review", "reminder", "notice"):  # every kind has a series
+        assert value(before, "microlearn_deliveries_sent_total", kind=kind) == 0
+    assert value(before, "microlearn_outbox_due") == 0
+    assert value(before, "microlearn_outbox_oldest_due_age_seconds") == 0
+
+    driver = SlackDriver(
+        standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET
+    )
+    lead = standin.add_user("mo", tz="Europe/Berlin", is_admin=True)
+    learner = standin.add_user("mia", tz="Europe/Berlin")
+    driver.command(lead, f"send security-basics/spot-phishing to <@{learner}>")
+    assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=15)
+    dm = standin.dm_channel(learner)
+    question = next(m for m in standin.messages(learner) if str(m["text"]).startswith("Question 1"))
+    assert driver.click(learner, question, channel_id=dm, action_id="answer_1").status == 200
+
+    def answered() -> bool:
+        return (
+            value(scrape(url)[1], "microlearn_answers_stored_total", kind="lesson") == 1
+            and value(scrape(url)[1], "microlearn_deliveries_sent_total", kind="lesson") == 1
+        )
+
+    assert until(answered, timeout=15, every=0.05), scrape(url)[1]
+    _, after = scrape(url)
     assert value(after, "microlearn_answer_ack_seconds_count") == 1
     assert 0 < (value(after, "microlearn_answer_ack_seconds_sum") or 0) < 3
     assert value(after, "microlearn_deliveries_sent_total", kind="reminder") == 0
@@ -108,25 +124,20 @@ def test_metrics_show_a_delivery_and_an_answer(
     assert total(after, "microlearn_deliveries_failed_total") == 0
 
 
+@ONE_SERVER
 def test_slack_errors_and_429s_are_counted_by_method_and_outcome(
-    standin: SlackStandIn, database_url: str, tmp_path: Path
+    standin: SlackStandIn, http_bot_counting: BotProcess
 ) -> None:
-    env = bot_environment(
-        api_url=standin.api_url, database_url=database_url, SLACK_SIGNING_SECRET=SIGNING_SECRET
+    bot = http_bot_counting
+    driver = SlackDriver(
+        standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET
     )
-    bot = start_http_bot(env, cwd=tmp_path)
-    try:
-        driver = SlackDriver(
-            standin, request_url=f"{bot.url}/slack/events", signing_secret=SIGNING_SECRET
-        )
-        lead = standin.add_user("al", tz="Europe/Berlin", is_admin=True)
-        learner = standin.add_user("bo", tz="Europe/Berlin")
-        standin.fail("chat.postMessage", "ratelimited", retry_after=1, times=1)
-        driver.command(lead, f"send security-basics/spot-phishing to <@{learner}>")
-        assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=20)
-        _, samples = scrape(f"{bot.url}/metrics")
-    finally:
-        assert bot.stop() == 0
+    lead = standin.add_user("al", tz="Europe/Berlin", is_admin=True)
+    learner = standin.add_user("bo", tz="Europe/Berlin")
+    standin.fail("chat.postMessage", "ratelimited", retry_after=1, times=1)
+    driver.command(lead, f"send security-basics/spot-phishing to <@{learner}>")
+    assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=20)
+    _, samples = scrape(f"{bot.url}/metrics")
     assert value(samples, "microlearn_slack_rate_limited_total", method="chat.postMessage") == 1
     assert (
         value(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,7 +13,15 @@ from bot.config import settings_from
 from bot.sandbox.api import Api
 from bot.sandbox.run import Sandbox
 from bot.sandbox.web import PageServer
+from tests.sandbox import browser
 from tests.support.process import LESSONS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+# The browser modules' tests run on one xdist worker, which launches Chromium once for them all
+# (the `chromium` fixture below); each module still has its own sandbox and each test its own page.
+BROWSER_GROUP = "sandbox-browser"
 
 
 @dataclass
@@ -47,3 +56,10 @@ def running(
     finally:
         server.stop()
         sandbox.stop()
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for every browser test on this worker: launching it is a second
+    or more of CPU, and each test opens its own page (its own cookies and storage) in it."""
+    yield from browser.launch()

@@ -12,19 +12,14 @@ import pytest
 
 from bot.sandbox.world import LEAD
 from tests.sandbox import browser
-from tests.sandbox.conftest import RunningSandbox
+from tests.sandbox.conftest import BROWSER_GROUP, RunningSandbox
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-# One sandbox per module: its tests run on one xdist worker.
-pytestmark = pytest.mark.xdist_group("sandbox-browser")
+# One sandbox per module, one Chromium for both browser modules: they run on one xdist worker.
+pytestmark = pytest.mark.xdist_group(BROWSER_GROUP)
 PRIYA = "UPRIYA"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    yield from browser.launch()
 
 
 @pytest.fixture

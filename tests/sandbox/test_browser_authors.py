@@ -12,14 +12,14 @@ import pytest
 
 from bot.sandbox.world import LEAD
 from tests.sandbox import browser
-from tests.sandbox.conftest import RunningSandbox
+from tests.sandbox.conftest import BROWSER_GROUP, RunningSandbox
 from tests.support.process import LESSONS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-# One sandbox per module: its tests run on one xdist worker.
-pytestmark = pytest.mark.xdist_group("sandbox-authors")
+# One sandbox per module, one Chromium for both browser modules: they run on one xdist worker.
+pytestmark = pytest.mark.xdist_group(BROWSER_GROUP)
 LESSON = "security-basics/01-spot-phishing.md"
 TITLE = "Spot a phishing message before you click"
 HOSTILE = (
@@ -34,11 +34,6 @@ def lessons_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("lessons")
     shutil.copytree(LESSONS / "security-basics", folder / "security-basics")
     return folder
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    yield from browser.launch()
 
 
 @pytest.fixture
