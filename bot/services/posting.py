@@ -21,6 +21,7 @@ from bot.services.metrics import NO_METRICS, Metrics
 from bot.services.pacing import Pacer
 from bot.services.ports import ContentProblem, Message, Messenger, Posted, SlackError
 from bot.services.reminders import ReminderService
+from bot.storage.db import StorageUnavailable
 from bot.storage.learners import LearnerRepository
 from bot.storage.outbox import Claimed, Outbox
 
@@ -30,6 +31,9 @@ RATE_LIMIT_RETRIES = 5
 METADATA_TYPE = "microlearn_delivery"
 _SLOT_TRIES = 5  # slots taken for one post when 429 pauses or late wake-ups spoil them
 _LATE = 0.1  # seconds after its slot a post no longer goes out in it
+# A part already in Slack whose record cannot reach the database (no connection to give, the
+# server restarting) is recorded again after these waits, rather than left to its claim's end.
+RECORD_RETRY_WAITS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass
@@ -201,16 +205,38 @@ class Poster:
             progress.first_ts = posted.ts
         if index == 0:
             self._channel_thread(delivery, posted.ts)
-        if not self._outbox.record_part(
-            delivery,
-            parts_sent=index + 1,
-            channel_id=posted.channel,
-            ts=posted.ts,
-            sent_at=self._clock() if index + 1 == count else None,
-        ):
+        if not self._record_part(delivery, index, count, posted):
             return False
         progress.index += 1
         return True
+
+    def _record_part(self, delivery: Claimed, index: int, count: int, posted: Posted) -> bool:
+        """The outbox's record of a posted part, tried again while the database cannot be
+        reached: the part is in Slack, so only its record is missing (recording twice is
+        harmless: the same values, under the same claim). Past the last wait the error goes
+        up, and the delivery is found in Slack when its claim has run out."""
+        for wait in (*RECORD_RETRY_WAITS, None):
+            try:
+                return self._outbox.record_part(
+                    delivery,
+                    parts_sent=index + 1,
+                    channel_id=posted.channel,
+                    ts=posted.ts,
+                    sent_at=self._clock() if index + 1 == count else None,
+                )
+            except StorageUnavailable as error:
+                if wait is None:
+                    raise
+                log.warning(
+                    "delivery %d: part %d is in Slack but its record failed (%s); "
+                    "recording it again in %.1f s",
+                    delivery.id,
+                    index + 1,
+                    error,
+                    wait,
+                )
+                self._sleep(wait)
+        raise AssertionError("unreachable")  # the last round returns or raises
 
     def _follow_up(self, delivery: Claimed) -> None:
         """A DM drip lesson is followed up with reminders until it is answered."""

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import CompiledCacheType
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
 
@@ -216,6 +216,14 @@ class Database:
         except dbapi_error as error:
             # As SQLAlchemy's own connections raise it (OperationalError when the server is down).
             raise DBAPIError.instance(None, None, error, dbapi_error) from error
+
+    @property
+    def unreachable(self) -> tuple[type[Exception], ...]:
+        """What a statement raises when the database cannot be reached or cannot take it now
+        (no connection to give, a server restarting, SQLite's lock held too long): SQLAlchemy's
+        OperationalError, and the driver's own from the fast lane, which bypasses SQLAlchemy."""
+        driver = self.engine.dialect.loaded_dbapi
+        return (OperationalError, driver.OperationalError)
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless a trivial query answers."""

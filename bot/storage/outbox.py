@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Row, Table, and_, func, or_, select, update
 from sqlmodel import Session, col
 
-from bot.storage.db import Database, insert_for
+from bot.storage.db import Database, StorageUnavailable, describe, insert_for
 from bot.storage.fastlane import RECORD_PART
 from bot.storage.models import Course, Delivery, Drip, Learner, Lesson, Question
 
@@ -273,8 +273,11 @@ class Outbox:
             "status": "sent" if sent_at is not None else None,
             "sent_at": sent_at,
         }
-        with self._db.direct(write=True) as connection:
-            return connection.first(RECORD_PART, values) is not None
+        try:
+            with self._db.direct(write=True) as connection:
+                return connection.first(RECORD_PART, values) is not None
+        except self._db.unreachable as error:
+            raise StorageUnavailable(describe(error)) from error
 
     def mark_sent(self, claimed: Claimed, *, now: datetime) -> bool:
         return self._owned_update(

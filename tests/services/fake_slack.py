@@ -20,6 +20,8 @@ class FakeMessenger:
     members: dict[str, list[str]] = field(default_factory=dict)  # channel or group id -> users
     groups: dict[str, str] = field(default_factory=dict)  # handle -> group id
     posts: list[tuple[str, Message]] = field(default_factory=list)
+    # (channel, delivery id, part) -> ts, from each post's metadata: what find_posted finds
+    delivered: dict[tuple[str, Any, Any], str] = field(default_factory=dict)
     unreachable: bool = False  # every call fails as when Slack does not answer
     refusing: dict[str, SlackError] = field(default_factory=dict)  # posts to these fail
 
@@ -52,7 +54,11 @@ class FakeMessenger:
         if channel in self.refusing:
             raise self.refusing[channel]
         self.posts.append((channel, message))
-        return Posted(channel, f"{len(self.posts)}.000100")
+        ts = f"{len(self.posts)}.000100"
+        payload = (metadata or {}).get("event_payload") or {}
+        if "delivery_id" in payload:  # what find_posted looks for, as Slack's history shows it
+            self.delivered[(channel, payload["delivery_id"], payload.get("part"))] = ts
+        return Posted(channel, ts)
 
     def update(self, team_id: str, channel: str, ts: str, message: Message) -> None:
         self._check()
@@ -106,7 +112,7 @@ class FakeMessenger:
         thread_ts: str | None = None,
     ) -> str | None:
         self._check()
-        return None
+        return self.delivered.get((channel, delivery_id, part))
 
     def find_upload(self, team_id: str, user_id: str, *, filename: str, title: str) -> bool:
         self._check()

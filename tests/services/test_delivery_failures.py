@@ -20,6 +20,7 @@ from bot.services.posting import Poster
 from bot.services.scheduling import ScheduleRequest
 from bot.slack.render import SlackComposer
 from bot.storage.db import Database
+from bot.storage.fastlane import RECORD_PART, DirectConnection
 from bot.storage.plan import PlanRepository
 from tests.services.drip_world import ANN, COURSE, LEAD, NOW, TEAM, DripWorld, drip_world
 
@@ -226,3 +227,58 @@ def test_a_post_whose_read_of_the_pause_ran_past_its_slot_takes_a_later_one(
     assert len(slow_read.slots) == len(posted_at) + 1  # the first slot, read past, was given up
     assert given_up not in posted_at
     assert all(at in slow_read.slots for at in posted_at)  # each post made at its own slot
+
+
+class _RecordsFailing:
+    """The fast lane's connection as a database with no connection to give leaves it: the
+    record of a posted part raises the driver's OperationalError `times` times, then works."""
+
+    def __init__(self, db: Database, monkeypatch: pytest.MonkeyPatch, *, times: int) -> None:
+        self.left = times
+        self.failed = 0
+        error = db.engine.dialect.loaded_dbapi.OperationalError
+        first = DirectConnection.first
+
+        def failing_first(connection: DirectConnection, statement: Any, values: Any) -> Any:
+            if statement is RECORD_PART and self.left:
+                self.left -= 1
+                self.failed += 1
+                raise error("sorry, too many clients already")
+            return first(connection, statement, values)
+
+        monkeypatch.setattr(DirectConnection, "first", failing_first)
+
+
+def test_a_posted_part_whose_record_cannot_reach_the_database_is_recorded_after_a_wait(
+    world: DripWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The part is in Slack: only its record is missing, so it is recorded again after a short
+    wait (not left for its claim to run out), and nothing is posted twice."""
+    clock = Clock(NOW)
+    drain = drain_for(world, clock)
+    send_to_ann(world)
+    failing = _RecordsFailing(world.db, monkeypatch, times=2)
+    report = drain.drain(now=NOW)
+    assert failing.failed == 2
+    assert (report.sent, report.retried, report.failed) == (1, 0, 0)
+    assert report.messages == len(world.slack.posts) > 1  # each part posted once
+    assert clock.now >= NOW + timedelta(seconds=sum(posting.RECORD_RETRY_WAITS[:2]))
+    assert world.queued(now=NOW + timedelta(days=1)) == []  # sent: nothing left to take
+
+
+def test_a_record_still_failing_after_every_wait_leaves_the_delivery_to_be_found_not_resent(
+    world: DripWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(NOW)
+    drain = drain_for(world, clock)
+    send_to_ann(world)
+    failing = _RecordsFailing(world.db, monkeypatch, times=len(posting.RECORD_RETRY_WAITS) + 1)
+    first = drain.drain(now=NOW)
+    assert failing.failed == len(posting.RECORD_RETRY_WAITS) + 1
+    assert first.sent == 0
+    assert len(world.slack.posts) == 1  # the first part went out; its record did not
+    # Its claim runs out; the next drain finds the part in Slack and posts only the rest.
+    later = drain.drain(now=clock.now + timedelta(minutes=10))
+    assert later.sent == 1
+    texts = [str(message.get("text")) for _channel, message in world.slack.posts]
+    assert len(texts) == len(set(texts)) > 1  # every part once
