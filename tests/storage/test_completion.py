@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-from bot.content.loader import load_catalog
 from bot.domain import points
 from bot.storage.answers import AnswerRepository
-from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from bot.storage.gamify import GamifyRepository
-from bot.storage.outbox import Outbox
+from tests.storage.lesson_queued import lesson_queued_to_u1
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LESSON = ("security-basics", "spot-phishing")  # three questions
 
 
 def test_a_lesson_is_done_with_its_last_question_answered_once(db: Database) -> None:
-    ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
-    outbox = Outbox(db)
-    outbox.enqueue(
-        team_id="T1",
-        dedupe_key="send:x:U1",
-        kind="lesson",
-        recipient="U1",
-        recipient_kind="dm",
-        due_at=NOW,
-        now=NOW,
-        lesson=LESSON,
-    )
-    [delivery] = outbox.deliveries()
+    delivery = lesson_queued_to_u1(db, now=NOW)
     answers = AnswerRepository(db)
 
     def answer(position: int) -> int:

@@ -17,14 +17,12 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import col, select
 
-from bot.content.loader import load_catalog
 from bot.storage import migrate
 from bot.storage.answers import AnswerRepository
-from bot.storage.content import ContentRepository
 from bot.storage.db import _OVERFLOW, Database, StorageUnavailable, _WriteTurn
 from bot.storage.fastlane import Direct
 from bot.storage.models import Learner
-from bot.storage.outbox import Outbox
+from tests.storage.lesson_queued import lesson_queued_to_u1
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 
@@ -338,19 +336,7 @@ def test_a_click_is_answered_while_other_work_holds_every_shared_connection(
     (it would wait for one of theirs, 10 s at most, then fail)."""
     db = Database(database_url, pool_size=1, urgent_pool_size=1)
     try:
-        ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
-        outbox = Outbox(db)
-        outbox.enqueue(
-            team_id="T1",
-            dedupe_key="send:x:U1",
-            kind="lesson",
-            recipient="U1",
-            recipient_kind="dm",
-            due_at=NOW,
-            now=NOW,
-            lesson=("security-basics", "spot-phishing"),
-        )
-        [delivery] = outbox.deliveries()
+        delivery = lesson_queued_to_u1(db, now=NOW)
         answers = AnswerRepository(db)
         with contextlib.ExitStack() as settling:
             for _ in range(1 + _OVERFLOW):  # every shared connection, each held by a thread
@@ -400,19 +386,7 @@ def test_what_a_click_does_before_its_ack_shares_one_connection_of_its_thread(
 ) -> None:
     db = Database(database_url, pool_size=1, urgent_pool_size=2)
     try:
-        ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
-        outbox = Outbox(db)
-        outbox.enqueue(
-            team_id="T1",
-            dedupe_key="send:x:U1",
-            kind="lesson",
-            recipient="U1",
-            recipient_kind="dm",
-            due_at=NOW,
-            now=NOW,
-            lesson=("security-basics", "spot-phishing"),
-        )
-        [delivery] = outbox.deliveries()
+        delivery = lesson_queued_to_u1(db, now=NOW)
         answers = AnswerRepository(db)
         drivers: list[Any] = []
 

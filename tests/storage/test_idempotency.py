@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from bot.content.loader import load_catalog
 from bot.storage.answers import AnswerRepository
-from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from bot.storage.outbox import Outbox
+from tests.storage.lesson_queued import lesson_queued_to_u1
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -52,19 +50,7 @@ def test_an_outbox_key_is_taken_once(db: Database) -> None:
 
 
 def test_the_first_answer_stands(db: Database) -> None:
-    ContentRepository(db).sync(load_catalog(Path("lessons")).catalog, now=NOW)
-    outbox = Outbox(db)
-    outbox.enqueue(
-        team_id="T1",
-        dedupe_key="send:x:U1",
-        kind="lesson",
-        recipient="U1",
-        recipient_kind="dm",
-        due_at=NOW,
-        now=NOW,
-        lesson=("security-basics", "spot-phishing"),
-    )
-    [delivery] = outbox.deliveries()
+    delivery = lesson_queued_to_u1(db, now=NOW)
     answers = AnswerRepository(db)
     ref = answers.question(delivery.id, 1)
     assert ref is not None
