@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.content.loader import load_catalog
+from bot.storage.answers import AnswerRecord, AnswerRepository
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from bot.storage.outbox import DeliveryState, Outbox
@@ -29,3 +30,27 @@ def lesson_queued_to_u1(db: Database, *, now: datetime) -> DeliveryState:
     )
     [delivery] = outbox.deliveries()
     return delivery
+
+
+def u1_answers(
+    answers: AnswerRepository,
+    delivery_id: int,
+    position: int,
+    *,
+    choice: str,
+    correct: bool,
+    now: datetime,
+) -> tuple[AnswerRecord, bool]:
+    """U1's answer to one question of that lesson, clicked in their DM: (stored, inserted)."""
+    ref = answers.question(delivery_id, position)
+    assert ref is not None
+    return answers.record(
+        team_id="T1",
+        user_id="U1",
+        ref=ref,
+        choice=choice,
+        correct=correct,
+        channel_id="D1",
+        message_ts="1.0",
+        now=now,
+    )

@@ -22,7 +22,7 @@ from bot.storage.answers import AnswerRepository
 from bot.storage.db import _OVERFLOW, Database, StorageUnavailable, _WriteTurn
 from bot.storage.fastlane import Direct
 from bot.storage.models import Learner
-from tests.storage.lesson_queued import lesson_queued_to_u1
+from tests.storage.lesson_queued import lesson_queued_to_u1, u1_answers
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 
@@ -341,17 +341,8 @@ def test_a_click_is_answered_while_other_work_holds_every_shared_connection(
         with contextlib.ExitStack() as settling:
             for _ in range(1 + _OVERFLOW):  # every shared connection, each held by a thread
                 settling.enter_context(db.direct())
-            ref = answers.question(delivery.id, 1)
-            assert ref is not None
-            stored, recorded = answers.record(
-                team_id="T1",
-                user_id="U1",
-                ref=ref,
-                choice="1",
-                correct=True,
-                channel_id="D1",
-                message_ts="1.0",
-                now=NOW,
+            stored, recorded = u1_answers(
+                answers, delivery.id, 1, choice="1", correct=True, now=NOW
             )
         assert recorded
         assert answers.answered_positions("T1", "U1", delivery.id) == {1}
@@ -396,18 +387,7 @@ def test_what_a_click_does_before_its_ack_shares_one_connection_of_its_thread(
 
         with answers.answering():
             driver()
-            ref = answers.question(delivery.id, 1)
-            assert ref is not None
-            _, recorded = answers.record(
-                team_id="T1",
-                user_id="U1",
-                ref=ref,
-                choice="1",
-                correct=True,
-                channel_id="D1",
-                message_ts="1.0",
-                now=NOW,
-            )
+            _, recorded = u1_answers(answers, delivery.id, 1, choice="1", correct=True, now=NOW)
             driver()
             other = threading.Thread(target=driver)  # another thread: another connection
             other.start()
