@@ -31,6 +31,7 @@ from sqlmodel import Session, col
 from bot.domain.planning import Action, decide
 from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.fastlane import PLAN_DUE, PLAN_SLOTS
 from bot.storage.models import Delivery, Drip, Enrolment, Lesson, PlanSlot
 from bot.storage.rows import record
 from bot.storage.types import UTCDateTime
@@ -90,7 +91,11 @@ class PlanRepository:
         read, one row written per group. `apply_planned` then writes the per-learner deliveries.
         A slot whose lesson fell due longer ago than `grace` and was never applied (the bot was
         down) is decided again, so its enrolments move to their next slot instead.
+        Most ticks find nothing due and nothing to forget: one cheap read says so, and no write
+        transaction (nor SQLite's write lock, nor PostgreSQL's planning lock) is taken.
         """
+        if not self._db.found(PLAN_DUE, now=now, stale_before=now - grace):
+            return PlanReport()
         with self._db.write() as session:
             if not self._db.is_sqlite:
                 locked = session.execute(
@@ -133,9 +138,8 @@ class PlanRepository:
         which this same transaction moves on (`FOR UPDATE SKIP LOCKED` on PostgreSQL lets
         several processes apply side by side), and the delivery's unique key is the last guard.
         """
-        with self._db.read() as reading:  # most ticks: nothing recorded, no write
-            if reading.execute(select(_SLOTS.c.id).limit(1)).first() is None:
-                return PlanApplied()
+        if not self._db.found(PLAN_SLOTS, limit=1):  # most ticks: nothing recorded, no write
+            return PlanApplied()
         counts = {"planned": 0, _PLAN: 0, _PLAN_LAST: 0, _MOVE: 0, _FINISH: 0}
         touched: set[tuple[str, int]] = set()
         remaining = limit

@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlmodel import Session, col
 
 from bot.storage.db import Database, insert_for
+from bot.storage.fastlane import FOLLOWUPS_DUE
 from bot.storage.models import (
     Answer,
     AutoPause,
@@ -150,6 +151,8 @@ class FollowupRepository:
 
     def due(self, *, now: datetime, limit: int) -> list[DueFollowup]:
         """Open follow-ups whose next step is due, oldest first."""
+        if not self._db.found(FOLLOWUPS_DUE, now=now):  # most ticks
+            return []
         answered = _answered()
         has_quiz = exists().where(
             col(Question.lesson_id) == col(LessonFollowup.lesson_id),
