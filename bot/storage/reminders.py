@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlmodel import Session, col
 
-from bot.storage.db import Database, insert_for
+from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.fastlane import FOLLOWUPS_DUE
 from bot.storage.models import (
     Answer,
@@ -218,17 +218,16 @@ class FollowupRepository:
 
     @staticmethod
     def _step(session: Session, followup: DueFollowup, values: dict[str, Any]) -> bool:
-        result = session.execute(
-            update(LessonFollowup)
-            .where(
-                col(LessonFollowup.id) == followup.id,
-                col(LessonFollowup.outcome) == OPEN,
-                col(LessonFollowup.reminders_sent) == followup.reminders_sent,
-                col(LessonFollowup.next_at) == followup.next_at,
-            )
-            .values(**values)
+        result = session.connection().execute(
+            _step_statement(tuple(values)),
+            {
+                "followup_id": followup.id,
+                "was_sent": followup.reminders_sent,
+                "was_next_at": followup.next_at,
+                **{f"new_{name}": value for name, value in values.items()},
+            },
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     def recent_outcomes(self, enrolment_id: int, *, last: int) -> list[bool]:
         """Whether each of the enrolment's last `last` settled lessons was answered, oldest first.
@@ -350,21 +349,67 @@ def _due_followup(row: Any) -> DueFollowup:
 
 def queue_notice(session: Session, team_id: str, notice: Notice, *, now: datetime) -> None:
     """A DM notice in the outbox, in the caller's transaction; its key keeps it to one."""
-    session.execute(
-        insert_for(session)(Delivery)
-        .values(
-            team_id=team_id,
-            dedupe_key=notice.dedupe_key,
-            kind="notice",
-            recipient=notice.recipient,
-            recipient_kind="dm",
-            status="pending",
-            due_at=now,
-            tries=0,
-            created_at=now,
-            drip_id=notice.drip_id,
-            parts_sent=0,
-            payload=notice.payload,
-        )
-        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+    connection = session.connection()
+    connection.execute(
+        _notice_statement(connection.dialect.name),
+        {
+            "team_id": team_id,
+            "dedupe_key": notice.dedupe_key,
+            "recipient": notice.recipient,
+            "now": now,
+            "drip_id": notice.drip_id,
+            "payload": notice.payload,
+        },
     )
+
+
+# Statements a tick runs for each follow-up that fell due, built once (Core, on the tables).
+_FOLLOWUPS: Table = LessonFollowup.__table__  # type: ignore[attr-defined]
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+_STEPS: dict[tuple[str, ...], Any] = {}
+_NOTICES: dict[str, Any] = {}
+
+
+def _step_statement(names: tuple[str, ...]) -> Any:
+    """A follow-up's change of these columns (`new_<name>`), if it is still as it was read."""
+    statement = _STEPS.get(names)
+    if statement is None:
+        c = _FOLLOWUPS.c
+        statement = _STEPS[names] = (
+            update(_FOLLOWUPS)
+            .where(
+                c.id == bindparam("followup_id"),
+                c.outcome == OPEN,
+                c.reminders_sent == bindparam("was_sent"),
+                c.next_at == bindparam("was_next_at"),
+            )
+            .values({name: bindparam(f"new_{name}", type_=c[name].type) for name in names})
+        )
+    return statement
+
+
+def _notice_statement(dialect: str) -> Any:
+    """INSERT a pending DM notice … ON CONFLICT (team, dedupe key) DO NOTHING."""
+    statement = _NOTICES.get(dialect)
+    if statement is None:
+        c = _DELIVERIES.c
+        now = bindparam("now", type_=c.due_at.type)
+        statement = _NOTICES[dialect] = (
+            insert_for_dialect(dialect)(_DELIVERIES)
+            .values(
+                team_id=bindparam("team_id", type_=c.team_id.type),
+                dedupe_key=bindparam("dedupe_key", type_=c.dedupe_key.type),
+                kind="notice",
+                recipient=bindparam("recipient", type_=c.recipient.type),
+                recipient_kind="dm",
+                status="pending",
+                due_at=now,
+                tries=0,
+                created_at=now,
+                drip_id=bindparam("drip_id", type_=c.drip_id.type),
+                parts_sent=0,
+                payload=bindparam("payload", type_=c.payload.type),
+            )
+            .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        )
+    return statement
