@@ -153,42 +153,15 @@ class FollowupRepository:
         """Open follow-ups whose next step is due, oldest first."""
         if not self._db.found(FOLLOWUPS_DUE, now=now):  # most ticks
             return []
-        answered = _answered()
-        has_quiz = exists().where(
-            col(Question.lesson_id) == col(LessonFollowup.lesson_id),
-            col(Question.retired).is_(False),
-        )
         with self._db.read() as session:
-            rows = session.execute(
-                select(
-                    LessonFollowup,
-                    answered,
-                    col(Enrolment.status),
-                    col(Enrolment.drip_id),
-                    col(Enrolment.tz),
-                    col(Enrolment.days),
-                    col(Enrolment.at_time),
-                    col(Learner.snoozed_until),
-                    col(Lesson.title),
-                    col(Course.title),
-                    has_quiz,
-                )
-                .join(Enrolment, col(Enrolment.id) == col(LessonFollowup.enrolment_id))
-                .join(Lesson, col(Lesson.id) == col(LessonFollowup.lesson_id))
-                .join(Course, col(Course.id) == col(Lesson.course_id))
-                .join(
-                    Learner,
-                    and_(
-                        col(Learner.team_id) == col(LessonFollowup.team_id),
-                        col(Learner.user_id) == col(LessonFollowup.user_id),
-                    ),
-                    isouter=True,
-                )
-                .where(col(LessonFollowup.outcome) == OPEN, col(LessonFollowup.next_at) <= now)
-                .order_by(col(LessonFollowup.next_at), col(LessonFollowup.id))
-                .limit(limit)
-            ).all()
-        return [_due_followup(row) for row in rows]
+            rows = session.connection().execute(_DUE, {"now": now, "limit": limit}).all()
+        return [
+            record(
+                DueFollowup,
+                {**row._mapping, "answered": bool(row.answered), "has_quiz": bool(row.has_quiz)},
+            )
+            for row in rows
+        ]
 
     def remind(
         self, followup: DueFollowup, *, next_at: datetime, notice: Notice, now: datetime
@@ -321,32 +294,6 @@ def _answered() -> Any:
     )
 
 
-def _due_followup(row: Any) -> DueFollowup:
-    """A due follow-up from a row of `FollowupRepository.due`."""
-    followup, is_answered, status, drip_id, tz, days, at, snoozed, lesson, course, quiz = row
-    assert followup.id is not None and followup.next_at is not None
-    return DueFollowup(
-        id=followup.id,
-        team_id=followup.team_id,
-        delivery_id=followup.delivery_id,
-        enrolment_id=followup.enrolment_id,
-        drip_id=drip_id,
-        user_id=followup.user_id,
-        delivered_at=followup.delivered_at,
-        reminders_sent=followup.reminders_sent,
-        next_at=followup.next_at,
-        answered=bool(is_answered),
-        enrolment_status=status,
-        tz=tz,
-        days=days,
-        at_time=at,
-        snoozed_until=snoozed,
-        lesson_title=lesson,
-        course_title=course,
-        has_quiz=bool(quiz),
-    )
-
-
 def queue_notice(session: Session, team_id: str, notice: Notice, *, now: datetime) -> None:
     """A DM notice in the outbox, in the caller's transaction; its key keeps it to one."""
     connection = session.connection()
@@ -368,6 +315,65 @@ _FOLLOWUPS: Table = LessonFollowup.__table__  # type: ignore[attr-defined]
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
 _STEPS: dict[tuple[str, ...], Any] = {}
 _NOTICES: dict[str, Any] = {}
+
+
+def _due_statement() -> Any:
+    """Open follow-ups due by `now`, oldest first, the first `limit`: DueFollowup's fields."""
+    f = _FOLLOWUPS.c
+    enrolments: Table = Enrolment.__table__  # type: ignore[attr-defined]
+    lessons: Table = Lesson.__table__  # type: ignore[attr-defined]
+    courses: Table = Course.__table__  # type: ignore[attr-defined]
+    learners: Table = Learner.__table__  # type: ignore[attr-defined]
+    questions: Table = Question.__table__  # type: ignore[attr-defined]
+    answers: Table = Answer.__table__  # type: ignore[attr-defined]
+    completions: Table = Completion.__table__  # type: ignore[attr-defined]
+    e = enrolments.c
+    answered = exists().where(
+        answers.c.team_id == f.team_id,
+        answers.c.user_id == f.user_id,
+        answers.c.delivery_id == f.delivery_id,
+    ) | exists().where(
+        completions.c.team_id == f.team_id,
+        completions.c.user_id == f.user_id,
+        completions.c.lesson_id == f.lesson_id,
+    )
+    has_quiz = exists().where(questions.c.lesson_id == f.lesson_id, questions.c.retired.is_(False))
+    return (
+        select(
+            f.id,
+            f.team_id,
+            f.delivery_id,
+            f.enrolment_id,
+            e.drip_id,
+            f.user_id,
+            f.delivered_at,
+            f.reminders_sent,
+            f.next_at,
+            answered.label("answered"),
+            e.status.label("enrolment_status"),
+            e.tz,
+            e.days,
+            e.at_time,
+            learners.c.snoozed_until,
+            lessons.c.title.label("lesson_title"),
+            courses.c.title.label("course_title"),
+            has_quiz.label("has_quiz"),
+        )
+        .select_from(_FOLLOWUPS)
+        .join(enrolments, e.id == f.enrolment_id)
+        .join(lessons, lessons.c.id == f.lesson_id)
+        .join(courses, courses.c.id == lessons.c.course_id)
+        .outerjoin(
+            learners,
+            and_(learners.c.team_id == f.team_id, learners.c.user_id == f.user_id),
+        )
+        .where(f.outcome == OPEN, f.next_at <= bindparam("now"))
+        .order_by(f.next_at, f.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_DUE = _due_statement()
 
 
 def _step_statement(names: tuple[str, ...]) -> Any:
