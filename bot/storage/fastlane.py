@@ -3,8 +3,10 @@
 A click runs a handful of tiny statements; SQLAlchemy's execution layer (connection wrappers,
 execution contexts, result objects) costs several times what the database does for them. So the
 statements a click (or every request) runs are built once here, compiled once per dialect, and run
-on the driver's cursor (`Database.direct()` hands out the connection). Their rows come back keyed
-by column label; repositories build records from them with `bot.storage.rows.record`.
+on the driver's cursor (`Database.direct()` hands out the connection). So are the checks every
+delivery tick runs, every few seconds, to learn that most of its steps have nothing to do. Their
+rows come back keyed by column label; repositories build records from them with
+`bot.storage.rows.record`.
 Every statement here has an ORM twin in tests/storage/test_fastlane.py, run on both databases.
 """
 
