@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.domain.digest import DigestTime, digest_weeks, next_digest, week_key
@@ -40,10 +39,6 @@ UNANSWERED_WITHIN = timedelta(days=14)  # older silences are the paused list's b
 NAMES_SHOWN = 15
 COMMENT_LIMIT = 3900
 WEEKLY_TITLE = "Your weekly digest"  # the shared file's title: how a lost upload is found again
-
-# A chart is drawn to the same bytes every time (nothing of the moment in the file): the last few
-# are kept by their numbers, so one drawn again (`microlearn digest` twice) costs no CPU.
-_digest_png = lru_cache(maxsize=16)(digest_png)
 
 
 @dataclass(frozen=True)
@@ -109,7 +104,7 @@ class Digest:
         return "\n".join(lines)[:COMMENT_LIMIT]
 
     def chart(self) -> bytes:
-        return _digest_png(DigestChart(weeks=self.weeks))
+        return digest_png(DigestChart(weeks=self.weeks))
 
 
 class DigestService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from bot.domain.schedule import Target, local_instant, zone
 from bot.services.audience import Audience, Narrowing, audience
@@ -26,11 +26,6 @@ from bot.storage.answers import AnswerRepository, AnswerRow
 from bot.storage.insights import InsightsRepository
 from bot.storage.learners import LearnerRepository
 
-# A chart is drawn to the same bytes every time (bot.services.charts puts nothing of the moment
-# in the file), so the last few drawn are kept by their numbers: the same report asked again
-# (by its lead, or by another with the same learners) costs no second quarter second of CPU.
-_report_png = lru_cache(maxsize=16)(report_png)
-
 
 @dataclass
 class LeadReport:
@@ -45,7 +40,7 @@ class LeadReport:
     @cached_property
     def chart_png(self) -> bytes:
         """Drawn when first asked for: the CSV files need not wait for it."""
-        return _report_png(self.chart)
+        return report_png(self.chart)
 
     def files(self) -> Iterator[tuple[str, bytes, str, str]]:
         """(filename, content, what, comment) of each file; the chart last, drawn on the way."""
