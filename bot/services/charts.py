@@ -15,17 +15,19 @@ text of the figure again on each draw, a third of a chart's CPU time, for the sa
 
 from __future__ import annotations
 
-import io
 import math
+import struct
 import textwrap
 import unicodedata
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.text import Text
@@ -118,23 +120,47 @@ def png(figure: Figure) -> bytes:
     """The figure as PNG bytes, without metadata that would differ between runs.
 
     Drawn on its own Agg canvas, the layout worked out in that same draw (`savefig` runs a
-    draw of its own for the layout first), and encoded by Pillow as opaque RGB at zlib level 1
-    (`savefig`: RGBA at level 6): the same pixels, about 15 % less CPU per chart, and files
-    about as large (the report's a little smaller, the digest's 5 % larger).
+    draw of its own for the layout first), and encoded here as opaque RGB (see `rgb_png`).
     """
+    import numpy
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
 
     canvas = figure.canvas
     if not isinstance(canvas, FigureCanvasAgg):
         canvas = FigureCanvasAgg(figure)
     canvas.draw()  # type: ignore[no-untyped-call]
-    width, height = canvas.get_width_height(physical=True)
-    rgba = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
-    pixels = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
-    buffer = io.BytesIO()
-    pixels.convert("RGB").save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
+    rgba = numpy.asarray(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
+    return rgb_png(rgba[:, :, :3])
+
+
+def rgb_png(pixels: numpy.ndarray[Any, numpy.dtype[numpy.uint8]]) -> bytes:
+    """Opaque pixels (a height × width × 3 array of bytes) as a PNG file: the chunks the format
+    requires and nothing else, each row unfiltered, deflated at zlib level 1.
+
+    The same pixels as Pillow's encoder gave (`savefig`: RGBA at level 6; Pillow, asked for RGB
+    at level 1: 28 ms a chart, a third of it choosing a filter for each row), in about half the
+    CPU time, and files about as large: these charts are mostly flat colour, where unfiltered
+    rows deflate as well as filtered ones.
+    """
+    import numpy
+
+    height, width, _ = pixels.shape
+    rows = numpy.empty((height, 1 + 3 * width), dtype=numpy.uint8)
+    rows[:, 0] = 0  # each row's filter: None
+    rows[:, 1:].reshape(height, width, 3)[...] = pixels  # a view of `rows`: one copy
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, not interlaced
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _chunk(b"IHDR", header),
+            _chunk(b"IDAT", zlib.compress(rows.data, 1)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def report_figure(chart: ReportChart) -> Figure:
