@@ -175,16 +175,21 @@ def _wheelhouse() -> Path | None:
 
 
 def _keep_wheelhouse(fresh: Path) -> Path:
-    """`fresh` becomes the wheelhouse for these dependencies (one rename: a run reading the old
-    one meanwhile reads it whole)."""
+    """`fresh` becomes the wheelhouse for these dependencies: copied beside it, then renamed into
+    place, so that another run reads the old one or this one, whole. Should that fail (another
+    run at the same moment), `fresh` serves this run."""
     house = WHEELHOUSE / _wheelhouse_key()
-    WHEELHOUSE.mkdir(parents=True, exist_ok=True)
-    old = WHEELHOUSE / f"{house.name}.old-{os.getpid()}"
-    if house.exists():
-        house.rename(old)
-    shutil.move(fresh, house)  # another filesystem, maybe: build/ is in the tree, fresh in /tmp
-    os.utime(house)
-    shutil.rmtree(old, ignore_errors=True)
+    staged, old = (WHEELHOUSE / f".{house.name}.{part}-{os.getpid()}" for part in ("new", "old"))
+    try:
+        shutil.copytree(fresh, staged)  # build/ is in the tree; `fresh` in the temporary folder
+        if house.exists():
+            house.rename(old)
+        staged.rename(house)
+    except OSError:
+        return fresh
+    finally:
+        for leftover in (staged, old):
+            shutil.rmtree(leftover, ignore_errors=True)
     return house
 
 
