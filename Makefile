@@ -38,8 +38,11 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
+# Compiled modules are cached even where the environment turns that off (PYTHONDONTWRITEBYTECODE):
+# the suite starts dozens of `microlearn` processes, each importing the package, and every pytest
+# worker rewrites each test module's asserts; with the cache only the first run pays for either.
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck imports pytest
 
