@@ -63,6 +63,7 @@ def test_a_learner_changes_their_delivery_time(bot: Bot, standin: SlackStandIn, 
     assert len(lessons) == 1
 
 
+@SLACK_SURFACE
 def test_a_lead_schedules_from_the_form(bot: Bot, standin: SlackStandIn, ann: str) -> None:
     general = standin.add_channel("general", members=[ann])
     bot.driver.open_home(bot.lead)

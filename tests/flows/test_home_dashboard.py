@@ -259,6 +259,7 @@ def _many_courses(count: int) -> tuple[Course, ...]:
     )
 
 
+@SLACK_SURFACE
 def test_home_stays_within_block_kit_limits_with_30_courses_and_50_drips(
     standin: SlackStandIn, database_url: str
 ) -> None:
