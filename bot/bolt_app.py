@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.logs import ContextThreadPool
 from bot.metrics import PrometheusMetrics
-from bot.preflight import StartupError
+from bot.preflight import StartupError, tls_context_for
 from bot.services import Services
 from bot.services.installations import Installations
 from bot.services.metrics import NO_METRICS, Metrics
@@ -48,7 +48,9 @@ def slack_messenger(
 def slack_client(settings: Settings, *, retries: bool = True) -> WebClient:
     # With OAuth, each call gets its workspace's token (Bolt's per request, the messenger's).
     token = None if settings.oauth else settings.slack_bot_token
-    client = WebClient(token=token, base_url=settings.slack_api_url)
+    client = WebClient(
+        token=token, base_url=settings.slack_api_url, ssl=tls_context_for(settings.slack_api_url)
+    )
     if not retries:
         client.retry_handlers.clear()
     return client

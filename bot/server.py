@@ -109,7 +109,8 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
-    log.debug("process %d froze %d start-up objects", os.getpid(), gc.get_freeze_count())
+    if log.isEnabledFor(logging.DEBUG):  # counting walks every frozen object: only when shown
+        log.debug("process %d froze %d start-up objects", os.getpid(), gc.get_freeze_count())
 
 
 def freeze_before_forking() -> None:

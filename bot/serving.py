@@ -10,6 +10,8 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
+from slack_bolt import App
+
 from bot.app import (
     build,
     build_services,
@@ -28,6 +30,7 @@ from bot.preflight import (
     check_content,
     check_slack,
     redact,
+    tls_context,
     warnings_note,
 )
 from bot.scheduler import utc_now
@@ -201,6 +204,7 @@ def _serve_socket_mode(
         container.start_ticking()
         print(f"microlearn: connected to Slack in Socket Mode as {identity}", file=out, flush=True)
 
+    _socket_mode_tls(container.bolt)
     try:
         run_socket_mode(
             container.bolt,
@@ -215,6 +219,14 @@ def _serve_socket_mode(
         if stop_probes is not None:
             stop_probes()
     print("microlearn: stopped", file=out, flush=True)
+
+
+def _socket_mode_tls(bolt: App) -> None:
+    """Socket Mode's WebSocket URL comes from Slack (wss:// in production, whatever
+    SLACK_API_URL is), and slack_sdk builds a TLS context for each connection unless the app's
+    client has one: give it the process's one (bot.preflight.tls_context)."""
+    if bolt.client.ssl is None:
+        bolt.client.ssl = tls_context()
 
 
 def _socket_mode_failed(error: SocketModeFailed) -> StartupError:
@@ -254,6 +266,7 @@ def _serve_socket_processes(
             if ready():  # every process is connected: now the scheduler may send
                 container.start_ticking()
 
+        _socket_mode_tls(container.bolt)
         run_socket_mode(
             container.bolt,
             app_token=token,
@@ -283,6 +296,7 @@ def _serve_socket_processes(
         )
 
     warm_templates()  # before the processes fork: compiled once, for all of them
+    tls_context()  # likewise: the CA certificates are loaded once, for all of them
     try:
         run_socket_mode_processes(
             serve_one,

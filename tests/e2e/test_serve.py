@@ -1,25 +1,23 @@
-"""`microlearn serve --http` and Socket Mode answer Slack, and refuse what Slack did not send."""
+"""`microlearn serve --http` answers Slack, refuses what Slack did not send, counts what it
+does on `/metrics`, and stops cleanly on SIGTERM. Every test here runs against one server per
+database (conftest's `http_bot`), in this file's order: the counters are read first, while the
+server has sent nothing, and SIGTERM comes last."""
 
 from __future__ import annotations
 
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.process import (
-    SIGNING_SECRET,
-    BotProcess,
-    bot_environment,
-    start_bot,
-    wait_until_connected,
-)
+from tests.support.process import SIGNING_SECRET, BotProcess, wait_until_read
+from tests.support.waiting import until
+
+from .scraping import scrape, total, value
 
 HELP_LINES = ("/learn help",)
 
@@ -27,6 +25,75 @@ HELP_LINES = ("/learn help",)
 @pytest.fixture
 def ann(standin: SlackStandIn) -> str:
     return standin.add_user("ann", real_name="Ann Lee", tz="Europe/Berlin")
+
+
+def test_metrics_show_a_delivery_and_an_answer(
+    standin: SlackStandIn, http_bot: BotProcess, http_driver: SlackDriver
+) -> None:
+    """The module's first test: the server has sent nothing yet."""
+    url = f"{http_bot.url}/metrics"
+    content_type, before = scrape(url)
+    assert content_type.startswith("text/plain")
+    for kind in ("lesson", "review", "reminder", "notice"):  # every kind has a series
+        assert value(before, "microlearn_deliveries_sent_total", kind=kind) == 0
+    assert value(before, "microlearn_outbox_due") == 0
+    assert value(before, "microlearn_outbox_oldest_due_age_seconds") == 0
+
+    posted_before = len(standin.calls("chat.postMessage"))  # another module's server, if any
+    lead = standin.add_user("mo", tz="Europe/Berlin", is_admin=True)
+    learner = standin.add_user("mia", tz="Europe/Berlin")
+    http_driver.command(lead, f"send security-basics/spot-phishing to <@{learner}>")
+    assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=15)
+    dm = standin.dm_channel(learner)
+    question = next(m for m in standin.messages(learner) if str(m["text"]).startswith("Question 1"))
+    assert http_driver.click(learner, question, channel_id=dm, action_id="answer_1").status == 200
+
+    def answered() -> bool:
+        return (
+            value(scrape(url)[1], "microlearn_answers_stored_total", kind="lesson") == 1
+            and value(scrape(url)[1], "microlearn_deliveries_sent_total", kind="lesson") == 1
+        )
+
+    assert until(answered, timeout=15, every=0.05), scrape(url)[1]
+
+    def ticked() -> bool:
+        # A tick is counted once its scheduled run ends (bot.scheduler), which can be after the
+        # lesson it sent was answered: a kick during the run adds another pass to it.
+        return (value(scrape(url)[1], "microlearn_tick_duration_seconds_count") or 0) >= 1
+
+    assert until(ticked, timeout=15, every=0.05), scrape(url)[1]
+    _, after = scrape(url)
+    assert value(after, "microlearn_answer_ack_seconds_count") == 1
+    assert 0 < (value(after, "microlearn_answer_ack_seconds_sum") or 0) < 3
+    assert value(after, "microlearn_deliveries_sent_total", kind="reminder") == 0
+    posted = standin.calls("chat.postMessage")[posted_before:]
+    assert value(
+        after, "microlearn_slack_api_calls_total", method="chat.postMessage", outcome="ok"
+    ) == len(posted)
+    assert value(after, "microlearn_outbox_due") == 0
+    assert total(after, "microlearn_deliveries_failed_total") == 0
+
+
+def test_slack_errors_and_429s_are_counted_by_method_and_outcome(
+    standin: SlackStandIn, http_bot: BotProcess, http_driver: SlackDriver
+) -> None:
+    """Nothing before this test moves the 429 series."""
+    lead = standin.add_user("al", tz="Europe/Berlin", is_admin=True)
+    learner = standin.add_user("bo", tz="Europe/Berlin")
+    standin.fail("chat.postMessage", "ratelimited", retry_after=1, times=1)
+    http_driver.command(lead, f"send security-basics/spot-phishing to <@{learner}>")
+    assert standin.wait_for(lambda: len(standin.messages(learner)) >= 4, timeout=20)
+    _, samples = scrape(f"{http_bot.url}/metrics")
+    assert value(samples, "microlearn_slack_rate_limited_total", method="chat.postMessage") == 1
+    assert (
+        value(
+            samples,
+            "microlearn_slack_api_calls_total",
+            method="chat.postMessage",
+            outcome="http_429",
+        )
+        == 1
+    )
 
 
 def test_help_is_a_private_reply_listing_the_commands(http_driver: SlackDriver, ann: str) -> None:
@@ -116,32 +183,6 @@ def test_the_http_server_opens_no_control_socket_in_its_home(
     assert list(http_home.iterdir()) == []
 
 
-@pytest.fixture
-def socket_bot(
-    standin: SlackStandIn, e2e_database_url: str, tmp_path: Path
-) -> Iterator[BotProcess]:
-    env = bot_environment(
-        api_url=standin.api_url, database_url=e2e_database_url, SLACK_APP_TOKEN="xapp-standin"
-    )
-    bot = start_bot([], env, cwd=tmp_path)
-    wait_until_connected(bot)
-    yield bot
-    bot.stop()
-
-
-def test_help_over_socket_mode(
-    standin: SlackStandIn, socket_bot: BotProcess, ann: str, e2e_database_url: str
-) -> None:
-    count_database_run(e2e_database_url)
-    driver = SlackDriver(standin, mode="socket")
-    response = driver.command(ann, "help")
-    reply = response.payload()
-    assert reply["response_type"] == "ephemeral"
-    assert "`/learn help`" in json.dumps(reply["blocks"])
-    assert socket_bot.stop() == 0
-    assert "connected to Slack in Socket Mode" in "".join(socket_bot.output)
-
-
 def test_a_lesson_sent_now_arrives_through_the_running_server(
     http_driver: SlackDriver, standin: SlackStandIn
 ) -> None:
@@ -227,3 +268,59 @@ def test_slow_clients_leave_commands_and_healthz_answering_in_time(
     finally:
         for client in clients:
             client.close()
+
+
+def _refuses_connections(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_sigterm_finishes_the_request_in_flight_then_exits_cleanly(
+    standin: SlackStandIn, http_bot: BotProcess, http_driver: SlackDriver
+) -> None:
+    """The module's last test: it stops the server that every test before it used."""
+    port = http_bot.port
+    user = standin.add_user("lee")
+    body = urlencode(
+        {
+            "command": "/learn",
+            "text": "help",
+            "user_id": user,
+            "team_id": standin.team_id,
+            "channel_id": standin.dm_channel(user),
+            "response_url": standin.new_response_url(
+                user_id=user, channel_id=standin.dm_channel(user)
+            ),
+            "trigger_id": "t",
+        }
+    ).encode()
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in http_driver.sign(body).items())
+        + "\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(head + body[:20])
+        # the request is in flight: a worker has accepted it and read half its body
+        wait_until_read(port, client)
+
+        stopped_at = time.monotonic()
+        http_bot.process.terminate()
+        deadline = stopped_at + 8
+        while not _refuses_connections(port):  # observe the shutdown, don't guess its timing
+            assert time.monotonic() < deadline, (
+                "the server kept accepting connections after SIGTERM"
+            )
+        client.sendall(body[20:])
+        response = b""
+        while chunk := client.recv(65536):
+            response += chunk
+
+    assert response.startswith(b"HTTP/1.1 200"), response[:200]
+    assert b"microlearn commands" in response
+    assert http_bot.stop(timeout=10) == 0
+    assert time.monotonic() - stopped_at < 10

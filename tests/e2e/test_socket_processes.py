@@ -1,123 +1,47 @@
-"""Socket Mode's default deployment: several processes, one connection each, share the clicks;
-every answer is stored once and gets its feedback once; a process that dies is replaced."""
+"""Socket Mode's processes under their watcher: a process that dies is replaced, stopping ends
+them all, each freezes what it built before it serves, and they stop on their own when the
+watcher is killed. (Sharing the clicks between them: test_socket_mode.py.)"""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
-from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
-from bot.storage.answers import AnswerRepository
-from bot.storage.db import Database
+import pytest
+
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
-from tests.support.process import bot_environment, start_bot, wait_until_connected
+from tests.support.process import BotProcess, bot_environment, start_bot, wait_until_connected
 from tests.support.waiting import until
 
 APP_TOKEN = "xapp-standin"
+
+# The tests of one watched server (`watched_bot`) run on one xdist worker, in this file's order.
+WATCHED = pytest.mark.xdist_group("e2e-watched")
+
+GIVEAWAY = """\
+---
+title: A lesson with a giveaway
+objective: Answer without cues
+minutes: 3
+quiz:
+  - question: Which domain does the link really go to?
+    options:
+      - text: login.example.com
+      - text: the part just before the first single slash, read from the right
+        correct: true
+      - text: example.com.login
+---
+Read host names from the right.
+"""
 
 
 def _children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as listed:
         return [int(child) for child in listed.read().split()]
-
-
-def test_two_processes_share_the_clicks_and_settle_each_answer_once(
-    standin: SlackStandIn, e2e_database_url: str, tmp_path: Path
-) -> None:
-    count_database_run(e2e_database_url)
-    env = bot_environment(
-        api_url=standin.api_url,
-        database_url=e2e_database_url,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        MICROLEARN_SOCKET_PROCESSES="2",
-    )
-    bot = start_bot([], env, cwd=tmp_path)
-    try:
-        wait_until_connected(bot)
-        assert standin.socket.open_connections() == 2
-        driver = SlackDriver(standin, mode="socket")
-        admin = standin.add_user("sam", tz="Europe/Berlin", is_admin=True)
-        learners = [standin.add_user(f"sid{n}", tz="Europe/Berlin") for n in range(2)]
-        mentions = " ".join(f"<@{learner}>" for learner in learners)
-        driver.command(admin, f"send security-basics/use-mfa-safely to {mentions}")
-
-        def questions(learner: str) -> list[dict[str, object]]:
-            return [m for m in standin.messages(learner) if str(m["text"]).startswith("Question")]
-
-        assert standin.wait_for(lambda: all(len(questions(u)) == 3 for u in learners), 20)
-        envelopes_before = len(standin.socket.sent())
-        urls = []
-        for learner in learners:
-            dm = standin.dm_channel(learner)
-            for question in questions(learner):
-                click = driver.click(learner, question, channel_id=dm, action_id="answer_1")
-                assert click.status == 200
-                # The same click again, as a double click arrives before the message changes:
-                # it changes nothing, and says so to its own response URL.
-                again = {
-                    **click.request,
-                    "response_url": standin.new_response_url(user_id=learner, channel_id=dm),
-                }
-                standin.socket_send("interactive", again)
-                urls += [click.request["response_url"], again["response_url"]]
-        clicks = standin.socket.sent()[envelopes_before:]
-        took = Counter(standin.socket.sent_to()[envelope["envelope_id"]] for envelope in clicks)
-        assert standin.wait_for(
-            lambda: {r["url"] for r in standin.responses()} >= set(urls), timeout=20
-        )
-    finally:
-        assert bot.stop() == 0
-
-    assert len(took) == 2 and sum(took.values()) == 12  # both processes took clicks
-    posted = Counter(r["url"] for r in standin.responses() if r["url"] in set(urls))
-    assert posted == dict.fromkeys(urls, 1)  # feedback once per click, whoever took it
-    db = Database(e2e_database_url)
-    try:
-        rows = AnswerRepository(db).answer_rows(standin.team_id, "security-basics")
-    finally:
-        db.dispose()
-    stored = Counter((row.user_id, row.position) for row in rows)
-    assert stored == {(learner, n): 1 for learner in learners for n in (1, 2, 3)}
-    assert all(row.choice == "1" for row in rows)  # the first click of each question counts
-    output = "".join(bot.output)
-    assert "(2 processes, one connection each)" in output
-    assert output.rstrip().endswith("microlearn: stopped")
-
-
-def test_a_process_that_dies_is_replaced_and_stopping_ends_them_all(
-    standin: SlackStandIn, tmp_path: Path
-) -> None:
-    env = bot_environment(
-        api_url=standin.api_url,
-        database_url=f"sqlite:///{tmp_path / 'microlearn.db'}",
-        SLACK_APP_TOKEN=APP_TOKEN,
-        MICROLEARN_SOCKET_PROCESSES="2",
-    )
-    bot = start_bot([], env, cwd=tmp_path)
-    try:
-        wait_until_connected(bot)
-        first, second = _children(bot.process.pid)
-        connects = standin.socket.connects()
-        os.kill(first, signal.SIGKILL)
-        assert standin.wait_for_socket_client(timeout=30, connects=connects + 1)
-        assert standin.wait_for(lambda: standin.socket.open_connections() == 2, timeout=10)
-        now = _children(bot.process.pid)
-        assert second in now and first not in now and len(now) == 2
-        driver = SlackDriver(standin, mode="socket")
-        lee = standin.add_user("lee")
-        for _ in range(2):  # one envelope to each connection
-            assert driver.command(lee, "help").payload()["response_type"] == "ephemeral"
-    finally:
-        code = bot.stop(timeout=15)
-    assert code == 0
-    for pid in now:
-        assert not os.path.exists(f"/proc/{pid}") or _zombie_or_gone(pid)
-    assert f"Socket Mode process {first} exited with code -9; starting another" in "".join(
-        bot.output
-    )
 
 
 def _zombie_or_gone(pid: int) -> bool:
@@ -128,6 +52,7 @@ def _zombie_or_gone(pid: int) -> bool:
         return True
 
 
+@WATCHED
 def test_processes_whose_watcher_is_killed_while_they_connect_stop_on_their_own(
     standin: SlackStandIn, tmp_path: Path
 ) -> None:
@@ -153,33 +78,101 @@ def test_processes_whose_watcher_is_killed_while_they_connect_stop_on_their_own(
     assert standin.wait_for(lambda: standin.socket.open_connections() == 0, timeout=10)
 
 
-def test_each_process_freezes_what_it_built_before_it_serves(
-    standin: SlackStandIn, tmp_path: Path
-) -> None:
-    """The watcher freezes its start-up objects before forking, and each process freezes what
-    it built itself (its app, pool, connection) before it serves: a full collection then walks
-    only what came after, not everything the process holds while every click waits."""
+@pytest.fixture(scope="module")
+def lessons_with_a_warning(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One course whose one lesson has a giveaway cue: a warning, never a problem."""
+    lessons = tmp_path_factory.mktemp("warned") / "lessons"
+    (lessons / "giveaways").mkdir(parents=True)
+    (lessons / "giveaways" / "course.yaml").write_text(
+        "title: Giveaways\ndescription: One crafted cue.\n", encoding="utf-8"
+    )
+    (lessons / "giveaways" / "01-read-links.md").write_text(GIVEAWAY, encoding="utf-8")
+    return lessons
+
+
+@pytest.fixture(scope="module")
+def watched_bot(
+    standin: SlackStandIn, lessons_with_a_warning: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    """Two Socket Mode processes at DEBUG (their freezes are logged), on lessons with a warning;
+    the module's last test stops it."""
+    folder = tmp_path_factory.mktemp("watched")
+    database_url = f"sqlite:///{folder / 'microlearn.db'}"
+    count_database_run(database_url)
     env = bot_environment(
         api_url=standin.api_url,
-        database_url=f"sqlite:///{tmp_path / 'microlearn.db'}",
+        database_url=database_url,
         SLACK_APP_TOKEN=APP_TOKEN,
         MICROLEARN_SOCKET_PROCESSES="2",
         MICROLEARN_LOG_LEVEL="DEBUG",
+        LESSONS_DIR=str(lessons_with_a_warning),
     )
-    bot = start_bot([], env, cwd=tmp_path)
+    bot = start_bot([], env, cwd=folder)
     try:
         wait_until_connected(bot)
-        children = _children(bot.process.pid)
+        yield bot
     finally:
-        assert bot.stop() == 0
+        bot.stop()
+
+
+@WATCHED
+def test_warnings_do_not_stop_serve(watched_bot: BotProcess, lessons_with_a_warning: Path) -> None:
+    """It connected (the fixture waited for that) on lessons that only have warnings, and says
+    how many there are."""
+    lessons = lessons_with_a_warning
+    assert (
+        f"microlearn: lessons from {lessons}: 1 course, 1 lesson, 1 question, 1 warning "
+        f"(`microlearn lessons check {lessons}` lists it)"
+    ) in "".join(watched_bot.output)
+
+
+@WATCHED
+def test_each_process_freezes_what_it_built_before_it_serves(watched_bot: BotProcess) -> None:
+    """The watcher freezes its start-up objects before forking, and each process freezes what
+    it built itself (its app, pool, connection) before it serves: a full collection then walks
+    only what came after, not everything the process holds while every click waits.
+
+    Each process logs its freeze before it says it is connected, and the watcher says so only
+    once every process has: the output read so far holds all three."""
+    children = _children(watched_bot.process.pid)
     frozen = {
         int(match[1]): int(match[2])
-        for match in re.finditer(r"process (\d+) froze (\d+) start-up objects", "".join(bot.output))
+        for match in re.finditer(
+            r"process (\d+) froze (\d+) start-up objects", "".join(watched_bot.output)
+        )
     }
-    assert bot.process.pid in frozen, "the watcher froze nothing before forking"
-    watcher = frozen[bot.process.pid]
+    assert watched_bot.process.pid in frozen, "the watcher froze nothing before forking"
+    watcher = frozen[watched_bot.process.pid]
     assert watcher > 10_000  # modules, the catalog, the templates
     assert len(children) == 2
     for child in children:
         assert child in frozen, f"Socket Mode process {child} froze nothing before serving"
         assert frozen[child] > watcher  # and then its own app, pool and connection
+
+
+@WATCHED
+def test_a_process_that_dies_is_replaced_and_stopping_ends_them_all(
+    standin: SlackStandIn, watched_bot: BotProcess
+) -> None:
+    """The module's last test: it stops the watched server."""
+    bot = watched_bot
+    try:
+        first, second = _children(bot.process.pid)
+        connects = standin.socket.connects()
+        os.kill(first, signal.SIGKILL)
+        assert standin.wait_for_socket_client(timeout=30, connects=connects + 1)
+        assert standin.wait_for(lambda: standin.socket.open_connections() == 2, timeout=10)
+        now = _children(bot.process.pid)
+        assert second in now and first not in now and len(now) == 2
+        driver = SlackDriver(standin, mode="socket")
+        lee = standin.add_user("lee")
+        for _ in range(2):  # one envelope to each connection
+            assert driver.command(lee, "help").payload()["response_type"] == "ephemeral"
+    finally:
+        code = bot.stop(timeout=15)
+    assert code == 0
+    for pid in now:
+        assert not os.path.exists(f"/proc/{pid}") or _zombie_or_gone(pid)
+    assert f"Socket Mode process {first} exited with code -9; starting another" in "".join(
+        bot.output
+    )

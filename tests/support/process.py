@@ -49,6 +49,7 @@ class BotProcess:
     process: subprocess.Popen[str]
     url: str | None = None
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None  # reads the output into `output` as it comes
 
     @property
     def port(self) -> int:
@@ -63,7 +64,9 @@ class BotProcess:
         except subprocess.TimeoutExpired:
             self.kill_hard()  # all of it: a worker left behind would keep serving, and hold stdout
             raise
-        if self.process.stdout and not self.process.stdout.closed:
+        if self.reader is not None:
+            self.reader.join(timeout)  # it reads to the end of the output, which has come
+        elif self.process.stdout and not self.process.stdout.closed:
             self.output.append(self.process.stdout.read())
             self.process.stdout.close()
         return code
@@ -71,7 +74,9 @@ class BotProcess:
     def kill_hard(self) -> None:
         """kill -9 the server and its workers: no shutdown code runs."""
         _kill_group(self)
-        if self.process.stdout and not self.process.stdout.closed:
+        if self.reader is not None:
+            self.reader.join(10)  # the output ends with the last of them
+        elif self.process.stdout and not self.process.stdout.closed:
             self.process.stdout.close()
 
     def healthz(self) -> tuple[int, str]:
@@ -126,8 +131,9 @@ CONNECTED = "connected to Slack in Socket Mode"
 
 
 def wait_until_connected(bot: BotProcess, *, timeout: float = 30.0) -> None:
-    """Read `microlearn serve`'s output (kept in `bot.output`) until it says that it is
-    connected over Socket Mode: every one of its processes is, and its scheduler runs."""
+    """Wait until `microlearn serve` says that it is connected over Socket Mode: every one of
+    its processes is, and its scheduler runs. Its output goes on being read into `bot.output`
+    (a server that several tests share never blocks on a full pipe); stop() waits for the rest."""
     said = threading.Event()
 
     def read() -> None:
@@ -136,18 +142,15 @@ def wait_until_connected(bot: BotProcess, *, timeout: float = 30.0) -> None:
             bot.output.append(line)
             if CONNECTED in line:
                 said.set()
-                return
+        bot.process.stdout.close()
 
     reader = threading.Thread(target=read, daemon=True)
+    bot.reader = reader
     reader.start()
-    reader.join(timeout)
-    if not said.is_set():
+    if not said.wait(timeout):
         _kill_group(bot)  # its Socket Mode processes too: they hold its stdout open
         reader.join(timeout)
-        rest = bot.process.stdout.read() if bot.process.stdout else ""
-        raise AssertionError(
-            f"the bot never connected over Socket Mode:\n{''.join(bot.output)}{rest}"
-        )
+        raise AssertionError(f"the bot never connected over Socket Mode:\n{''.join(bot.output)}")
 
 
 def wait_until_healthy(bot: BotProcess, *, timeout: float = 30.0) -> None:
