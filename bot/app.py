@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -122,13 +123,17 @@ def build(
     catalog: Catalog,
     token_verification_enabled: bool = True,
     clock: Callable[[], datetime] = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
     metrics: bool = False,
     metrics_dir: Path | None = None,
 ) -> Container:
     """`metrics`: count for `/metrics` (in files under `metrics_dir` when several processes
-    serve, see bot.metricsdir)."""
+    serve, see bot.metricsdir). `sleep`: how posts wait for their turn (the sandbox's stops
+    short when it stops)."""
     db = open_database(settings)
     counted = prometheus_metrics(db, metrics_dir) if metrics else None
-    services = build_services(settings, db, catalog, clock=clock, metrics=counted or NO_METRICS)
+    services = build_services(
+        settings, db, catalog, clock=clock, sleep=sleep, metrics=counted or NO_METRICS
+    )
     bolt = build_bolt_app(settings, services, token_verification_enabled=token_verification_enabled)
     return Container(settings=settings, db=db, services=services, bolt=bolt, metrics=counted)

@@ -84,6 +84,7 @@ class SlackMessenger:
                     token=token,
                     base_url=self._client.base_url,
                     timeout=self._client.timeout,
+                    ssl=self._client.ssl,  # the process's one TLS context, not one per client
                     logger=self._client.logger,
                     # the workspace's calls are counted like every other (bot.slack.metering)
                     retry_handlers=list(self._client.retry_handlers),

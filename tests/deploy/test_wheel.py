@@ -1,19 +1,26 @@
 """The built wheel, installed with its runtime dependencies only into a clean virtualenv, runs:
 what deploy/Dockerfile's build stage does, without a container engine.
 
-Slow (pip installs every runtime dependency from the package index: some 7 s of CPU, more on a
-busy machine), so it runs on CI (CI=true) or when asked for with MICROLEARN_SLOW_TESTS=1, and is
-skipped otherwise.
+Slow (pip installs every runtime dependency: some 6 s of CPU, more on a busy machine), so it
+runs on CI (CI=true) or when asked for with MICROLEARN_SLOW_TESTS=1, and is skipped otherwise.
+
+The dependencies' wheels are kept in build/wheelhouse/ for a day (WHEELHOUSE_HOURS): pip reading
+the package index's pages for them (54,000 links, numpy's and matplotlib's most of them) was half
+of the install's CPU and most of its wall time. Within that day the install takes them from
+there, with pip's own resolver, offline; a changed dependency list, or a wheel the wheelhouse
+lacks, sends it back to the index (for every dependency, kept for the next day).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 import venv
 from pathlib import Path
@@ -24,6 +31,8 @@ from tests.support.process import LESSONS, ROOT
 
 RUN_SLOW = os.environ.get("CI") == "true" or os.environ.get("MICROLEARN_SLOW_TESTS") == "1"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+WHEELHOUSE = ROOT / "build" / "wheelhouse"
+WHEELHOUSE_HOURS = 24.0  # then the dependencies come from the index again (new releases too)
 
 pytestmark = [
     pytest.mark.slow,
@@ -70,10 +79,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # --no-compile: byte-compiling every dependency (matplotlib, numpy, SQLAlchemy: some 2,900
     # modules) was 9.5 of the install's 14.5 s of CPU, and it is pip's own step, not the wheel's.
     # The wheel's own modules are compiled below, as the Dockerfile's install compiles them.
-    install = run(
-        *(sys.executable, "-m", "pip", "--python", python, "install", "--no-compile", wheel),
-        cwd=work,
-    )
+    install = _install(python, wheel, cwd=work)
     assert install.returncode == 0, install.stdout + install.stderr
     package = run(python, "-c", "import bot, os; print(os.path.dirname(bot.__file__))", cwd=work)
     assert package.returncode == 0 and package.stdout.strip(), package.stderr
@@ -131,6 +137,60 @@ def test_version_names_the_release(installed: Path, tmp_path: Path) -> None:
     result = run(installed / "microlearn", "--version", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"microlearn {PROJECT['version']}"
+
+
+def _install(python: Path, wheel: Path, *, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """pip installs the wheel and the dependencies its metadata names into `python`'s virtualenv
+    (as the Dockerfile does), taking them from the wheelhouse when it has them all."""
+    pip = (sys.executable, "-m", "pip", "--python", python, "install", "--no-compile")
+    house = _wheelhouse()
+    if house is not None:
+        offline = run(*pip, "--no-index", "--find-links", house, wheel, cwd=cwd)
+        if offline.returncode == 0:
+            return offline
+        # Something is missing (a new dependency, a raised lower bound): from the index.
+    fresh = cwd / "downloaded"
+    download = run(sys.executable, "-m", "pip", "download", "--dest", fresh, wheel, cwd=cwd)
+    if download.returncode != 0:
+        return download
+    for ours in fresh.glob("microlearn-*"):
+        ours.unlink()
+    house = _keep_wheelhouse(fresh)
+    return run(*pip, "--no-index", "--find-links", house, wheel, cwd=cwd)
+
+
+def _wheelhouse_key() -> str:
+    """The dependencies as declared and the interpreter: either changed, another wheelhouse."""
+    text = json.dumps([sys.implementation.cache_tag, sys.platform, PROJECT["dependencies"]])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _wheelhouse() -> Path | None:
+    house = WHEELHOUSE / _wheelhouse_key()
+    try:
+        age = time.time() - house.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    return house if age < WHEELHOUSE_HOURS * 3600 else None
+
+
+def _keep_wheelhouse(fresh: Path) -> Path:
+    """`fresh` becomes the wheelhouse for these dependencies: copied beside it, then renamed into
+    place, so that another run reads the old one or this one, whole. Should that fail (another
+    run at the same moment), `fresh` serves this run."""
+    house = WHEELHOUSE / _wheelhouse_key()
+    staged, old = (WHEELHOUSE / f".{house.name}.{part}-{os.getpid()}" for part in ("new", "old"))
+    try:
+        shutil.copytree(fresh, staged)  # build/ is in the tree; `fresh` in the temporary folder
+        if house.exists():
+            house.rename(old)
+        staged.rename(house)
+    except OSError:
+        return fresh
+    finally:
+        for leftover in (staged, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+    return house
 
 
 def _name(requirement: str) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from bot.sandbox import authoring
 from bot.sandbox.world import LEAD
 from tests.sandbox import browser
 from tests.sandbox.conftest import BROWSER_GROUP, RunningSandbox
@@ -27,6 +28,15 @@ HOSTILE = (
     '<img src="x" onerror="window.pwned = \'img\'"> tags, '
     "[this link](javascript:window.pwned='link') and <b>raw bold</b>."
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _watch_often() -> Iterator[None]:
+    """The sandbox looks for edited lessons every second; here ten times a second, so that the page's
+    unasked updates show without a second's wait each (what is checked is that they come)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(authoring, "WATCH_SECONDS", 0.1)
+        yield
 
 
 @pytest.fixture(scope="module")

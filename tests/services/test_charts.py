@@ -160,7 +160,7 @@ def test_the_digest_chart_shows_eight_weeks_with_gaps_where_no_one_answered() ->
     data = digest_png(DigestChart(weeks))
     assert size(data)[0] >= 1000
     figure = digest_figure(DigestChart(weeks))
-    # Drawn once and encoded by Pillow, opaque: the very pixels matplotlib itself saves.
+    # Drawn once and encoded by rgb_png, opaque: the very pixels matplotlib itself saves.
     saved = io.BytesIO()
     figure.savefig(saved, format="png", dpi=DPI)
     ours = Image.open(io.BytesIO(data))

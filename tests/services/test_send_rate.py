@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
@@ -16,46 +13,34 @@ from bot.services.pacing import Pacer
 from bot.storage.db import Database
 from bot.storage.send_rate import SharedSendRate
 from tests.flows.test_posts_in_flight import within_bucket
-from tests.support.process import ROOT
-
-SHARED_TAKER = textwrap.dedent(
-    """
-    import json
-    import sys
-
-    sys.path.insert(0, sys.argv[2])
-    from bot.services.pacing import Pacer
-    from bot.storage.db import Database
-    from bot.storage.send_rate import SharedSendRate
-
-    db = Database(sys.argv[1])
-    pacer = Pacer(rate=50.0, burst=10, shared=SharedSendRate(db))
-    now, slots = 1_000.0, []
-    for n in range(int(sys.argv[3])):
-        now += pacer.reserve("T0001", f"D{n}", now)  # wait as told, then post
-        slots.append(now)
-    db.dispose()
-    print(json.dumps(slots))
-    """
-)
+from tests.services import send_rate_taker
 
 
 def test_two_processes_share_one_rate_per_workspace(database_url: str) -> None:
     """Two processes on one database (SQLite: one file) together keep to the rate."""
     posts = 200
+    # Forked from a server that has the bot's storage imported (started once per test process),
+    # not two new interpreters importing it: 0.6 s of CPU each, more than the posts themselves.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([send_rate_taker.__name__])
+    start = context.Barrier(2)
+    pipes = [context.Pipe(duplex=False) for _ in range(2)]
     takers = [
-        subprocess.Popen(
-            [sys.executable, "-c", SHARED_TAKER, database_url, str(ROOT), str(posts)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(2)
+        context.Process(target=send_rate_taker.take, args=(database_url, posts, start, sending))
+        for _, sending in pipes
     ]
-    slots: list[float] = []
     for taker in takers:
-        out, err = taker.communicate(timeout=120)
-        assert taker.returncode == 0, err.decode()
-        slots += json.loads(out)
+        taker.start()
+    slots: list[float] = []
+    try:
+        for (receiving, sending), taker in zip(pipes, takers, strict=True):
+            sending.close()
+            assert receiving.poll(120), f"no slots from {taker.name} ({taker.exitcode})"
+            slots += receiving.recv()
+    finally:
+        for taker in takers:
+            taker.join(timeout=30)
+    assert [taker.exitcode for taker in takers] == [0, 0]
     assert len(slots) == 2 * posts
     assert within_bucket(slots, rate=50.0, burst=10)  # alone, each would have taken 50/s
     # Nothing wasted either: the 400 posts span about what 50/s allows after the burst.
