@@ -43,18 +43,51 @@ def next_due(bot: Bot) -> datetime | None:
     return min(due) if due else None
 
 
-def run_until_done(bot: Bot, channels: list[str], *, limit: int = 200) -> dict[str, list[datetime]]:
-    """Jump from one due instant to the next, ticking; return when each channel got a lesson."""
+# Slack methods that add or change no message: a tick that called none but these posted nothing.
+READS = frozenset(
+    {
+        "auth.test",
+        "chat.getPermalink",
+        "conversations.history",
+        "conversations.info",
+        "conversations.list",
+        "conversations.members",
+        "conversations.open",
+        "conversations.replies",
+        "usergroups.list",
+        "usergroups.users.list",
+        "users.info",
+        "users.list",
+    }
+)
+
+
+def writes(standin: SlackStandIn) -> int:
+    """Calls so far to any Slack method not in READS (counted by the stand-in): unchanged
+    across a tick, no message can have arrived, and reading every channel's messages (each
+    one copied) to show it is skipped."""
+    calls = sum(s["calls"] for method, s in standin.stats().items() if method not in READS)
+    return calls + len(standin.responses())  # posts to response URLs are not in stats()
+
+
+def run_until_done(
+    bot: Bot, channels: list[str], *, first_only: bool = False, limit: int = 200
+) -> dict[str, list[datetime]]:
+    """Jump from one due instant to the next, ticking a minute before it too; return when each
+    channel got a lesson. `first_only`: stop once every channel got its first."""
     received: dict[str, list[datetime]] = defaultdict(list)
     seen: dict[str, int] = defaultdict(int)
     for _ in range(limit):
         due = next_due(bot)
         if due is None:
             break
-        before = due - timedelta(minutes=1)
-        bot.tick(before)
-        for channel in channels:  # nothing arrives before its time
-            assert len(lesson_titles(bot.standin.messages(channel))) == seen[channel]
+        if first_only and all(seen[channel] for channel in channels):
+            break
+        written = writes(bot.standin)
+        bot.tick(due - timedelta(minutes=1))
+        if writes(bot.standin) != written:  # only then can anything have arrived
+            for channel in channels:  # nothing arrives before its time
+                assert len(lesson_titles(bot.standin.messages(channel))) == seen[channel]
         bot.tick(due)
         for channel in channels:
             titles = lesson_titles(bot.standin.messages(channel))
@@ -88,26 +121,24 @@ def test_a_lead_schedules_a_course_to_every_kind_of_target(bot: Bot, standin: Sl
     assert reply.startswith(":white_check_mark: Drip #1 scheduled: *Security basics for everyone*")
     assert "5 people by DM" in reply and f"<#{general}>" in reply
 
+    # Each target's first lesson, through Slack, at 09:30 its time. The rest of the drip (every
+    # lesson once, one each weekday at 09:30 in these five zones and in a channel at the lead's,
+    # none a minute early, then the lead told it finished) is tests/services/test_drip_timing.py's;
+    # the backlog flow below delivers a whole drip through Slack, its end told to the lead.
     dms = [standin.dm_channel(user_id) for user_id in people.values()]
-    received = run_until_done(bot, [*dms, general])
+    received = run_until_done(bot, [*dms, general], first_only=True)
     lead_zone = ZoneInfo("Europe/Berlin")
     for name, user_id in people.items():
         dm = standin.dm_channel(user_id)
-        titles = lesson_titles(standin.messages(dm))
-        assert len(titles) == LESSON_COUNT, name  # every lesson, once, in order
-        zone = ZoneInfo(zones[name])
-        local = [instant.astimezone(zone) for instant in received[dm]]
-        assert [t.strftime("%H:%M") for t in local] == ["09:30"] * LESSON_COUNT, name
-        assert all(t.weekday() < 5 for t in local), name
-        days = [t.date() for t in local]
-        assert days == sorted(set(days)), name  # one a day
+        [title] = lesson_titles(standin.messages(dm))
+        assert title.startswith("New lesson: "), name
+        [instant] = [instant.astimezone(ZoneInfo(zones[name])) for instant in received[dm]]
+        assert instant.strftime("%H:%M") == "09:30" and instant.weekday() < 5, name
     channel_local = [i.astimezone(lead_zone).strftime("%a %H:%M") for i in received[general]]
-    weekdays = ["Mon 09:30", "Tue 09:30", "Wed 09:30", "Thu 09:30", "Fri 09:30"]
-    assert channel_local == [*weekdays, "Mon 09:30"]  # the sixth lesson after the weekend
+    assert channel_local == ["Mon 09:30"]
+    assert len(lesson_titles(standin.messages(general))) == 1
     welcome = [m for m in standin.messages(people["bob"]) if "enrolled you in" in str(m["text"])]
     assert len(welcome) == 1 and f"<@{bot.lead}>" in str(welcome[0]["text"])
-    finished = [m for m in standin.messages(bot.lead) if "has finished" in str(m["text"])]
-    assert len(finished) == 1 and "Drip #1" in str(finished[0]["text"])
 
 
 def test_a_backlog_bigger_than_one_plan_chunk_reaches_everyone_once_in_one_tick(

@@ -51,7 +51,7 @@ def status(bot: Bot, user_id: str) -> str:
 
 
 @SLACK_SURFACE
-def test_an_ignored_learner_is_reminded_twice_a_lesson_then_paused_and_told_once(
+def test_an_ignored_learner_is_reminded_twice_a_lesson_then_paused_told_once_and_may_resume(
     bot: Bot, standin: SlackStandIn
 ) -> None:
     ann = standin.add_user("ann", tz="Europe/Berlin")
@@ -101,18 +101,10 @@ def test_an_ignored_learner_is_reminded_twice_a_lesson_then_paused_and_told_once
     per_lesson = [str(m["text"]).split("*")[1] for m in reminders(standin, ann)]
     assert max(per_lesson.count(title) for title in per_lesson) == 2
 
-
-@SLACK_SURFACE
-def test_resume_works_only_for_its_learner_and_starts_the_count_afresh(
-    bot: Bot, standin: SlackStandIn
-) -> None:
-    ann = standin.add_user("ann", tz="Europe/Berlin")
+    # Resume works only for its learner and starts the count afresh (once a flow of its own,
+    # which paused her the same way a week earlier).
     bob = standin.add_user("bob", tz="Europe/Berlin")
-    bot.command(ann, "join security-basics")
-    for day in (0, 1, 2, 3, 4, 7):
-        bot.tick(MONDAY_0930_BERLIN + day * DAY)
-    assert status(bot, ann) == "paused"
-    note = paused_notes(standin, ann)[0]
+    note = notes[0]
     dm = standin.dm_channel(ann)
     refused = bot.driver.click(bob, note, channel_id=dm, action_id="resume_enrolment")
     assert refused.status == 200
@@ -120,17 +112,17 @@ def test_resume_works_only_for_its_learner_and_starts_the_count_afresh(
     assert status(bot, ann) == "paused"
     forged = replay(bot.driver, refused, value="x1")
     assert forged.status == 200 and "out of date" in private_notes(standin)[-1]
-    bot.clock.set(MONDAY_0930_BERLIN + 7 * DAY + timedelta(hours=2))  # Monday 11:30
+    bot.clock.set(MONDAY_0930_BERLIN + 14 * DAY + timedelta(hours=2))  # Monday 11:30
     bot.driver.click(ann, note, channel_id=dm, action_id="resume_enrolment")
     assert private_notes(standin)[-1].startswith(":arrow_forward: Welcome back!")
     assert status(bot, ann) == "active"
     again = bot.driver.click(ann, note, channel_id=dm, action_id="resume_enrolment")
     assert again.status == 200 and "running" in private_notes(standin)[-1]
     before = len(lessons(standin, ann))
-    bot.tick(MONDAY_0930_BERLIN + 8 * DAY)  # Tuesday: the lesson that waited comes
+    bot.tick(MONDAY_0930_BERLIN + 15 * DAY)  # Tuesday: the lesson that waited comes
     assert len(lessons(standin, ann)) == before + 1
     # Earlier misses are forgiven: one more miss does not pause her again.
-    for day in (9, 10, 11):
+    for day in (16, 17, 18):
         bot.tick(MONDAY_0930_BERLIN + day * DAY)
     assert status(bot, ann) in ("active", "finished")
     assert len(paused_notes(standin, ann)) == 1

@@ -10,64 +10,29 @@ import pytest
 
 from bot.domain.schedule import Target, TargetKind
 from bot.services import posting
-from bot.services.compose import DeliveryComposer
-from bot.services.drain import Drain
-from bot.services.failures import FailurePolicy
 from bot.services.pacing import Pacer
 from bot.services.planner import Planner
 from bot.services.ports import Posted, SlackError
-from bot.services.posting import Poster
 from bot.services.scheduling import ScheduleRequest
-from bot.slack.render import SlackComposer
 from bot.storage.db import Database
 from bot.storage.fastlane import RECORD_PART, DirectConnection
 from bot.storage.plan import PlanRepository
-from tests.services.drip_world import ANN, COURSE, LEAD, NOW, TEAM, DripWorld, drip_world
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.services.drip_world import (
+    ANN,
+    COURSE,
+    LEAD,
+    NOW,
+    TEAM,
+    Clock,
+    DripWorld,
+    drain_for,
+    drip_world,
+)
 
 
 @pytest.fixture
 def world(db: Database) -> DripWorld:
     return drip_world(db)
-
-
-def drain_for(world: DripWorld, clock: Clock, *, pacer: Pacer | None = None) -> Drain:
-    failures = FailurePolicy(
-        outbox=world.outbox,
-        enrolments=world.enrolments,
-        notices=world.notices,
-        catalog=world.catalog,
-        clock=clock,
-    )
-    planner = Planner(
-        plans=PlanRepository(world.db),
-        repository=world.repository,
-        notices=world.notices,
-        catalog=world.catalog,
-        grace=timedelta(hours=12),
-    )
-    poster = Poster(
-        outbox=world.outbox,
-        learners=world.learners,
-        catalog=world.catalog,
-        messenger=world.slack,
-        compose=DeliveryComposer(catalog=world.catalog, composer=SlackComposer()),
-        failures=failures,
-        pacer=pacer or Pacer(rate=1_000, burst=1_000),
-        clock=clock,
-        sleep=clock.sleep,
-    )
-    return Drain(outbox=world.outbox, planner=planner, poster=poster, clock=clock)
 
 
 def send_to_ann(world: DripWorld) -> None:
