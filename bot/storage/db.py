@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
 
-from bot.storage.fastlane import DirectConnection
+from bot.storage.fastlane import Direct, DirectConnection
 
 try:
     import fcntl
@@ -172,6 +172,13 @@ class Database:
                 yield DirectConnection(pooled, self.engine.dialect)
             finally:
                 pooled.close()
+
+    def found(self, statement: Direct, **values: Any) -> bool:
+        """Whether a fast-lane read gives a row: one round trip on the driver's connection (the
+        tick's checks, such as `fastlane.DELIVERIES_DUE`, before a step that would find
+        nothing)."""
+        with self.direct() as connection:
+            return connection.first(statement, values) is not None
 
     @contextmanager
     def holding_urgent(self) -> Iterator[None]:

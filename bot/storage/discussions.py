@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from bot.domain.points import Award
 from bot.storage.db import Database, insert_for
+from bot.storage.fastlane import EVENTS_TO_FORGET, QUIET_THREADS
 from bot.storage.gamify import add_points
 from bot.storage.models import (
     Course,
@@ -151,6 +152,8 @@ class DiscussionRepository:
 
     def quiet_threads(self, *, created_before: datetime, limit: int) -> list[ThreadRecord]:
         """Threads with no (current) reply yet, never nudged, older than `created_before`."""
+        if not self._db.found(QUIET_THREADS, created_before=created_before):  # most ticks
+            return []
         with self._db.read() as session:
             replied = (
                 select(col(ThreadReply.thread_id))
@@ -186,12 +189,12 @@ class DiscussionRepository:
 
     def forget_events(self, *, before: datetime) -> int:
         """Forget event ids received before `before` (Slack no longer retries them)."""
-        old = col(ProcessedEvent.received_at) < before
-        with self._db.read() as session:  # most ticks: nothing to forget, so no write
-            if session.execute(select(col(ProcessedEvent.id)).where(old).limit(1)).first() is None:
-                return 0
+        if not self._db.found(EVENTS_TO_FORGET, before=before):  # most ticks: no write
+            return 0
         with self._db.write() as session:
-            result = session.execute(delete(ProcessedEvent).where(old))
+            result = session.execute(
+                delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < before)
+            )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     def add_reply(

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import col
 
 from bot.storage.db import Database
+from bot.storage.fastlane import DRIP_OWNERS
 from bot.storage.models import (
     Answer,
     Completion,
@@ -22,7 +23,6 @@ from bot.storage.models import (
     Delivery,
     DiscussionThread,
     Drip,
-    DripTarget,
     Enrolment,
     Learner,
     Lesson,
@@ -258,32 +258,14 @@ class InsightsRepository:
 
     def drip_owners(self, *, finished_since: datetime) -> list[tuple[str, str, datetime]]:
         """(team, lead, since when) of everyone running a drip for others (not a learner's own
-        join): active, paused, or finished since `finished_since`."""
-        running = or_(
-            col(Drip.status).in_(("active", "paused")),
-            and_(col(Drip.status) == "finished", col(Drip.finished_at) >= finished_since),
-        )
-        with self._db.read() as session:
-            rows = session.execute(
-                select(
-                    col(Drip.team_id),
-                    col(Drip.created_by),
-                    col(DripTarget.kind),
-                    col(DripTarget.ref),
-                    col(Drip.created_at),
-                )
-                .join(
-                    DripTarget,
-                    and_(
-                        col(DripTarget.drip_id) == col(Drip.id),
-                        col(DripTarget.team_id) == col(Drip.team_id),
-                    ),
-                )
-                .where(running)
-            ).all()
+        join): active, paused, or finished since `finished_since`. Every tick reads it (the
+        digest step): a fast-lane read."""
+        with self._db.direct() as connection:
+            rows = connection.all(DRIP_OWNERS, {"finished_since": finished_since})
         first: dict[tuple[str, str], datetime] = {}
-        for team, creator, kind, ref, created in rows:
-            if kind == "user" and ref == creator:
+        for row in rows:
+            team, creator, created = row["team_id"], row["created_by"], row["created_at"]
+            if row["kind"] == "user" and row["ref"] == creator:
                 continue  # a learner's own `/learn join`, or a lead's target of themselves
             key = (team, creator)
             first[key] = min(created, first.get(key, created))

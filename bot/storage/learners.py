@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
-from bot.storage.fastlane import LEARNER, REVIEW_SCHEDULE, Row
+from bot.storage.fastlane import LEARNER, PROFILES_TO_REFRESH, REVIEW_SCHEDULE, Row
 from bot.storage.models import Enrolment, Lead, Learner
 from bot.storage.rows import record
 
@@ -217,6 +217,8 @@ class LearnerRepository:
     def learners_to_refresh(self, *, stale_before: datetime, limit: int) -> list[tuple[str, str]]:
         """(team, user) of people with live enrolments whose profile is unknown or stale, then of
         people stored without a profile yet (someone a lesson was sent to, say)."""
+        if not self._db.found(PROFILES_TO_REFRESH, stale_before=stale_before):  # most ticks
+            return []
         with self._db.read() as session:
             stale = (col(Learner.tz_checked_at).is_(None)) | (
                 col(Learner.tz_checked_at) < stale_before

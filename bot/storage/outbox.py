@@ -12,15 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlmodel import Session, col
 
 from bot.storage.db import Database, StorageUnavailable, describe, insert_for
-from bot.storage.fastlane import RECORD_PART
+from bot.storage.fastlane import DELIVERIES_DUE, RECORD_PART
 from bot.storage.models import Course, Delivery, Drip, Learner, Lesson, Question
-
-# A claimed delivery with its course, lesson, drip owner, recipient and discussion channel.
-_Detail = Row[Delivery, str | None, str | None, str | None, Learner | None, str | None]
 
 # Rows per multi-row INSERT when many deliveries are added at once (SQLite allows 32,766 values).
 _ENQUEUE_CHUNK = 1_000
@@ -177,77 +174,22 @@ class Outbox:
 
     def claim(self, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
         """Take up to `limit` due deliveries (or ones whose lease expired) for this process."""
+        if not self._db.found(DELIVERIES_DUE, now=now):  # most ticks: no write transaction
+            return []
         token = uuid.uuid4().hex
         with self._db.write() as session:
-            due = or_(
-                and_(col(Delivery.status) == "pending", col(Delivery.due_at) <= now),
-                and_(col(Delivery.status) == "sending", col(Delivery.lease_until) < now),
-            )
-            query = (
-                select(col(Delivery.id), col(Delivery.status))
-                .where(due)
-                .order_by(col(Delivery.due_at), col(Delivery.id))
-                .limit(limit)
-            )
-            if not self._db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            rows = session.execute(query).all()
+            connection = session.connection()
+            rows = connection.execute(
+                _CLAIMABLE if self._db.is_sqlite else _CLAIMABLE_LOCKED,
+                {"now": now, "limit": limit},
+            ).all()
             if not rows:
                 return []
             resumed = {delivery_id for delivery_id, status in rows if status == "sending"}
             ids = [delivery_id for delivery_id, _ in rows]
-            session.execute(
-                update(Delivery)
-                .where(col(Delivery.id).in_(ids))
-                .values(
-                    status="sending",
-                    claim_token=token,
-                    lease_until=now + lease,
-                    tries=col(Delivery.tries) + 1,
-                )
-            )
-            details = self._details(session, ids)
-            question_positions = self._question_positions(session, ids)
-        return [
-            _claimed(row, token=token, now=now, resumed=resumed, positions=question_positions)
-            for row in details
-        ]
-
-    @staticmethod
-    def _details(session: Session, ids: list[int]) -> Sequence[_Detail]:
-        """The claimed deliveries with what sending them needs: lesson, drip, recipient."""
-        return session.execute(
-            select(
-                Delivery,
-                col(Course.slug),
-                col(Lesson.slug),
-                col(Drip.created_by),
-                Learner,
-                col(Drip.discuss_channel),
-            )
-            .join(Lesson, col(Lesson.id) == col(Delivery.lesson_id), isouter=True)
-            .join(Course, col(Course.id) == col(Lesson.course_id), isouter=True)
-            .join(Drip, col(Drip.id) == col(Delivery.drip_id), isouter=True)
-            .join(
-                Learner,
-                and_(
-                    col(Learner.team_id) == col(Delivery.team_id),
-                    col(Learner.user_id) == col(Delivery.recipient),
-                ),
-                isouter=True,
-            )
-            .where(col(Delivery.id).in_(ids))
-            .order_by(col(Delivery.due_at), col(Delivery.id))
-        ).all()
-
-    @staticmethod
-    def _question_positions(session: Session, ids: list[int]) -> dict[int, int]:
-        rows = session.execute(
-            select(col(Delivery.id), col(Question.position))
-            .join(Question, col(Question.id) == col(Delivery.question_id))
-            .where(col(Delivery.id).in_(ids))
-        ).all()
-        return {delivery_id: position for delivery_id, position in rows}
+            connection.execute(_TAKE, {"ids": ids, "token": token, "lease_until": now + lease})
+            details = connection.execute(_DETAILS, {"ids": ids}).all()
+        return [_claimed(row, token=token, now=now, resumed=resumed) for row in details]
 
     def record_part(
         self,
@@ -381,38 +323,105 @@ class Outbox:
 
 
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+_D = _DELIVERIES.c
+_LESSONS: Table = Lesson.__table__  # type: ignore[attr-defined]
+_COURSES: Table = Course.__table__  # type: ignore[attr-defined]
+_DRIPS: Table = Drip.__table__  # type: ignore[attr-defined]
+_LEARNERS: Table = Learner.__table__  # type: ignore[attr-defined]
+_QUESTIONS: Table = Question.__table__  # type: ignore[attr-defined]
+
+# The claim's statements, built once (Core, on the tables): a drain claims every few seconds.
+# Due deliveries (or ones whose lease ran out) by `now`, the first `limit` of them.
+_CLAIMABLE = (
+    select(_D.id, _D.status)
+    .where(
+        or_(
+            and_(_D.status == "pending", _D.due_at <= bindparam("now")),
+            and_(_D.status == "sending", _D.lease_until < bindparam("now")),
+        )
+    )
+    .order_by(_D.due_at, _D.id)
+    .limit(bindparam("limit"))
+)
+# PostgreSQL: several processes claim side by side, each skipping what another holds.
+_CLAIMABLE_LOCKED = _CLAIMABLE.with_for_update(skip_locked=True)
+_TAKE = (
+    update(_DELIVERIES)
+    .where(_D.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="sending",
+        claim_token=bindparam("token", type_=_D.claim_token.type),
+        lease_until=bindparam("lease_until", type_=_D.lease_until.type),
+        tries=_D.tries + 1,
+    )
+)
+# The claimed deliveries with what sending them needs: lesson, drip, recipient, question.
+_DETAILS = (
+    select(
+        _D.id,
+        _D.team_id,
+        _D.kind,
+        _D.recipient,
+        _D.recipient_kind,
+        _D.drip_id,
+        _D.enrolment_id,
+        _D.parts_sent,
+        _D.channel_id,
+        _D.message_ts,
+        _D.payload,
+        _D.tries,
+        _COURSES.c.slug.label("course"),
+        _LESSONS.c.slug.label("lesson"),
+        _DRIPS.c.created_by.label("drip_owner"),
+        _DRIPS.c.discuss_channel,
+        _LEARNERS.c.id.label("learner_id"),
+        _LEARNERS.c.first_name,
+        _LEARNERS.c.name,
+        _LEARNERS.c.dm_channel,
+        _LEARNERS.c.snoozed_until,
+        _QUESTIONS.c.position.label("question_position"),
+    )
+    .select_from(_DELIVERIES)
+    .outerjoin(_LESSONS, _LESSONS.c.id == _D.lesson_id)
+    .outerjoin(_COURSES, _COURSES.c.id == _LESSONS.c.course_id)
+    .outerjoin(_DRIPS, _DRIPS.c.id == _D.drip_id)
+    .outerjoin(
+        _LEARNERS,
+        and_(_LEARNERS.c.team_id == _D.team_id, _LEARNERS.c.user_id == _D.recipient),
+    )
+    .outerjoin(_QUESTIONS, _QUESTIONS.c.id == _D.question_id)
+    .where(_D.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_D.due_at, _D.id)
+)
 
 
-def _claimed(
-    row: _Detail, *, token: str, now: datetime, resumed: set[int], positions: dict[int, int]
-) -> Claimed:
-    """A claimed delivery as the drain sees it, from a row of `Outbox._details`."""
-    delivery, course, lesson, owner, learner, discuss = row
-    assert delivery.id is not None
+def _claimed(row: Any, *, token: str, now: datetime, resumed: set[int]) -> Claimed:
+    """A claimed delivery as the drain sees it, from a row of `_DETAILS`."""
+    learner = row.learner_id is not None
     return Claimed(
-        id=delivery.id,
-        team_id=delivery.team_id,
-        kind=delivery.kind,
+        id=row.id,
+        team_id=row.team_id,
+        kind=row.kind,
         token=token,
-        recipient=delivery.recipient,
-        recipient_kind=delivery.recipient_kind,
-        course=course,
-        lesson=lesson,
-        question_position=positions.get(delivery.id),
-        drip_id=delivery.drip_id,
-        drip_owner=owner,
-        enrolment_id=delivery.enrolment_id,
-        parts_sent=delivery.parts_sent,
-        channel_id=delivery.channel_id,
-        message_ts=delivery.message_ts,
-        payload=delivery.payload,
-        tries=delivery.tries,
-        resumed=delivery.id in resumed,
+        recipient=row.recipient,
+        recipient_kind=row.recipient_kind,
+        course=row.course,
+        lesson=row.lesson,
+        question_position=row.question_position,
+        drip_id=row.drip_id,
+        drip_owner=row.drip_owner,
+        enrolment_id=row.enrolment_id,
+        parts_sent=row.parts_sent,
+        channel_id=row.channel_id,
+        message_ts=row.message_ts,
+        payload=row.payload,
+        tries=row.tries,
+        resumed=row.id in resumed,
         claimed_at=now,
-        first_name=(learner.first_name or learner.name) if learner else "",
-        dm_channel=learner.dm_channel if learner else None,
-        discuss_channel=discuss,
-        snoozed_until=learner.snoozed_until if learner else None,
+        first_name=(row.first_name or row.name) if learner else "",
+        dm_channel=row.dm_channel if learner else None,
+        discuss_channel=row.discuss_channel,
+        snoozed_until=row.snoozed_until if learner else None,
     )
 
 

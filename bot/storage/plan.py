@@ -16,9 +16,11 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Integer,
     Row,
     String,
     Table,
+    bindparam,
     delete,
     func,
     literal,
@@ -31,6 +33,7 @@ from sqlmodel import Session, col
 from bot.domain.planning import Action, decide
 from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
+from bot.storage.fastlane import PLAN_DUE, PLAN_SLOTS
 from bot.storage.models import Delivery, Drip, Enrolment, Lesson, PlanSlot
 from bot.storage.rows import record
 from bot.storage.types import UTCDateTime
@@ -90,7 +93,11 @@ class PlanRepository:
         read, one row written per group. `apply_planned` then writes the per-learner deliveries.
         A slot whose lesson fell due longer ago than `grace` and was never applied (the bot was
         down) is decided again, so its enrolments move to their next slot instead.
+        Most ticks find nothing due and nothing to forget: one cheap read says so, and no write
+        transaction (nor SQLite's write lock, nor PostgreSQL's planning lock) is taken.
         """
+        if not self._db.found(PLAN_DUE, now=now, stale_before=now - grace):
+            return PlanReport()
         with self._db.write() as session:
             if not self._db.is_sqlite:
                 locked = session.execute(
@@ -133,9 +140,8 @@ class PlanRepository:
         which this same transaction moves on (`FOR UPDATE SKIP LOCKED` on PostgreSQL lets
         several processes apply side by side), and the delivery's unique key is the last guard.
         """
-        with self._db.read() as reading:  # most ticks: nothing recorded, no write
-            if reading.execute(select(_SLOTS.c.id).limit(1)).first() is None:
-                return PlanApplied()
+        if not self._db.found(PLAN_SLOTS, limit=1):  # most ticks: nothing recorded, no write
+            return PlanApplied()
         counts = {"planned": 0, _PLAN: 0, _PLAN_LAST: 0, _MOVE: 0, _FINISH: 0}
         touched: set[tuple[str, int]] = set()
         remaining = limit
@@ -171,56 +177,18 @@ class PlanRepository:
 
     def _take(self, connection: Connection, slot: Row[Any], limit: int) -> list[int]:
         """Up to `limit` enrolments still in `slot`; the slot goes once none is left after them."""
-        query = (
-            select(_ENROLMENTS.c.id)
-            .where(
-                _ENROLMENTS.c.drip_id == slot.drip_id,
-                _ENROLMENTS.c.tz == slot.tz,
-                _ENROLMENTS.c.next_due_at == slot.next_due_at,
-                _ENROLMENTS.c.next_position == slot.next_position,
-                _ENROLMENTS.c.days == slot.days,
-                _ENROLMENTS.c.at_time == slot.at_time,
-                _ENROLMENTS.c.status == "active",
-            )
-            .order_by(_ENROLMENTS.c.id)
-            .limit(limit)
-        )
-        if not self._db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        ids = list(connection.execute(query).scalars())
+        query = _TAKE if self._db.is_sqlite else _TAKE_LOCKED
+        values = {name: getattr(slot, name) for name in _SLOT_KEY if name != "team_id"}
+        ids = list(connection.execute(query, {**values, "limit": limit}).scalars())
         if len(ids) < limit:  # nothing of this slot is left after this chunk
-            connection.execute(delete(_SLOTS).where(_SLOTS.c.id == slot.id))
+            connection.execute(_DELETE_SLOT, {"slot_id": slot.id})
         return ids
 
     @staticmethod
     def _due_groups(session: Session, now: datetime) -> list[DueGroup]:
         """Active enrolments due by `now`, grouped by drip, schedule, due instant and position."""
-        return [
-            record(DueGroup, row._mapping)
-            for row in session.execute(
-                select(
-                    col(Enrolment.team_id),
-                    col(Enrolment.drip_id),
-                    col(Enrolment.tz),
-                    col(Enrolment.days),
-                    col(Enrolment.at_time),
-                    col(Enrolment.next_due_at),
-                    col(Enrolment.next_position),
-                    func.count().label("size"),
-                )
-                .where(col(Enrolment.status) == "active", col(Enrolment.next_due_at) <= now)
-                .group_by(
-                    col(Enrolment.team_id),
-                    col(Enrolment.drip_id),
-                    col(Enrolment.tz),
-                    col(Enrolment.days),
-                    col(Enrolment.at_time),
-                    col(Enrolment.next_due_at),
-                    col(Enrolment.next_position),
-                )
-                .order_by(col(Enrolment.drip_id), col(Enrolment.tz), col(Enrolment.next_due_at))
-            ).all()
-        ]
+        rows = session.connection().execute(_DUE_GROUPS, {"now": now})
+        return [record(DueGroup, row._mapping) for row in rows]
 
     @staticmethod
     def _lessons_of(session: Session, drip_ids: set[int]) -> dict[int, list[int]]:
@@ -242,59 +210,30 @@ class PlanRepository:
         connection: Connection, slot: Row[Any], ids: list[int], now: datetime
     ) -> int:
         """One lesson delivery per chosen enrolment, keyed so that it exists only once."""
-        source = select(
-            col(Enrolment.team_id),
-            literal("lesson:")
-            + func.cast(col(Enrolment.id), String())
-            + literal(f":{slot.next_position}"),
-            literal("lesson"),
-            col(Enrolment.id),
-            col(Enrolment.recipient),
-            col(Enrolment.recipient_kind),
-            literal(slot.lesson_id),
-            literal("pending"),
-            literal(now, UTCDateTime()),
-            literal(0),
-            literal(now, UTCDateTime()),
-            col(Enrolment.drip_id),
-            literal(0),
-        ).where(col(Enrolment.id).in_(ids))
-        columns = [
-            "team_id",
-            "dedupe_key",
-            "kind",
-            "enrolment_id",
-            "recipient",
-            "recipient_kind",
-            "lesson_id",
-            "status",
-            "due_at",
-            "tries",
-            "created_at",
-            "drip_id",
-            "parts_sent",
-        ]
-        statement = (
-            insert_for_dialect(connection.dialect.name)(Delivery)
-            .from_select(columns, source)
-            .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
-        )
+        statement = _insert_lessons_statement(connection.dialect.name)
         # Both drivers count only the rows inserted, not the conflicts, when asked to keep it.
-        result = connection.execute(statement.execution_options(preserve_rowcount=True))
+        result = connection.execute(
+            statement,
+            {
+                "ids": ids,
+                "suffix": f":{slot.next_position}",
+                "lesson_id": slot.lesson_id,
+                "now": now,
+            },
+        )
         return int(result.rowcount)
 
     @staticmethod
     def _move_on(connection: Connection, slot: Row[Any], ids: list[int], now: datetime) -> int:
         """Move the chosen enrolments to their next lesson and slot, or finish them."""
         values: dict[str, Any] = {
-            "next_position": slot.new_position,
-            "next_due_at": slot.new_due_at,
+            "ids": ids,
+            "new_position": slot.new_position,
+            "new_due_at": slot.new_due_at,
         }
         if slot.finish:
-            values |= {"status": "finished", "finished_at": now}
-        result = connection.execute(
-            update(_ENROLMENTS).where(_ENROLMENTS.c.id.in_(ids)).values(**values)
-        )
+            values["now"] = now
+        result = connection.execute(_FINISH_ENROLMENTS if slot.finish else _MOVE_ENROLMENTS, values)
         return int(result.rowcount)
 
 
@@ -307,6 +246,7 @@ _PLAN_LAST = str(Action.PLAN_LAST)
 # One row per due group, joined to the enrolments by the columns that define the group.
 _SLOTS: Table = PlanSlot.__table__  # type: ignore[attr-defined]
 _ENROLMENTS: Table = Enrolment.__table__  # type: ignore[attr-defined]
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
 _SLOT_KEY = ["team_id", "drip_id", "tz", "days", "at_time", "next_due_at", "next_position"]
 
 
@@ -341,3 +281,91 @@ def _slot(
         else next_slot(group, decision.next_after),
         "finish": decision.finish,
     }
+
+
+# The plan step's statements, built once (Core, on the tables): every tick with something due
+# runs them.
+_E = _ENROLMENTS.c
+_GROUP = (_E.team_id, _E.drip_id, _E.tz, _E.days, _E.at_time, _E.next_due_at, _E.next_position)
+# Active enrolments due by `now`, grouped by drip, schedule, due instant and position.
+_DUE_GROUPS = (
+    select(*_GROUP, func.count().label("size"))
+    .where(_E.status == "active", _E.next_due_at <= bindparam("now"))
+    .group_by(*_GROUP)
+    .order_by(_E.drip_id, _E.tz, _E.next_due_at)
+)
+# Up to `limit` active enrolments still in a slot (its columns by name), in id order.
+_TAKE = (
+    select(_E.id)
+    .where(
+        _E.drip_id == bindparam("drip_id"),
+        _E.tz == bindparam("tz"),
+        _E.next_due_at == bindparam("next_due_at"),
+        _E.next_position == bindparam("next_position"),
+        _E.days == bindparam("days"),
+        _E.at_time == bindparam("at_time"),
+        _E.status == "active",
+    )
+    .order_by(_E.id)
+    .limit(bindparam("limit"))
+)
+_TAKE_LOCKED = _TAKE.with_for_update(skip_locked=True)  # PostgreSQL: appliers side by side
+_DELETE_SLOT = delete(_SLOTS).where(_SLOTS.c.id == bindparam("slot_id"))
+_MOVE_ENROLMENTS = (
+    update(_ENROLMENTS)
+    .where(_E.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        next_position=bindparam("new_position", type_=_E.next_position.type),
+        next_due_at=bindparam("new_due_at", type_=_E.next_due_at.type),
+    )
+)
+_FINISH_ENROLMENTS = _MOVE_ENROLMENTS.values(
+    status="finished", finished_at=bindparam("now", type_=_E.finished_at.type)
+)
+_INSERT_LESSONS: dict[str, Any] = {}
+_LESSON_COLUMNS = [
+    "team_id",
+    "dedupe_key",
+    "kind",
+    "enrolment_id",
+    "recipient",
+    "recipient_kind",
+    "lesson_id",
+    "status",
+    "due_at",
+    "tries",
+    "created_at",
+    "drip_id",
+    "parts_sent",
+]
+
+
+def _insert_lessons_statement(dialect: str) -> Any:
+    """One pending lesson delivery (`lesson_id`, due `now`) per enrolment of `ids`, keyed
+    `lesson:<enrolment>:<position>` (`suffix` is `:<position>`) so that it exists only once."""
+    statement = _INSERT_LESSONS.get(dialect)
+    if statement is None:
+        now = bindparam("now", type_=UTCDateTime())
+        source = select(
+            _E.team_id,
+            literal("lesson:") + func.cast(_E.id, String()) + bindparam("suffix", type_=String()),
+            literal("lesson"),
+            _E.id,
+            _E.recipient,
+            _E.recipient_kind,
+            bindparam("lesson_id", type_=Integer()),
+            literal("pending"),
+            now,
+            literal(0),
+            now,
+            _E.drip_id,
+            literal(0),
+        ).where(_E.id.in_(bindparam("ids", expanding=True)))
+        statement = _INSERT_LESSONS[dialect] = (
+            insert_for_dialect(dialect)(_DELIVERIES)
+            .from_select(_LESSON_COLUMNS, source)
+            .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+            # Both drivers count only the rows inserted, not the conflicts, when asked to.
+            .execution_options(preserve_rowcount=True)
+        )
+    return statement

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlmodel import Session, col
 
-from bot.storage.db import Database, insert_for
+from bot.storage.db import Database, insert_for, insert_for_dialect
+from bot.storage.fastlane import FOLLOWUPS_DUE
 from bot.storage.models import (
     Answer,
     AutoPause,
@@ -150,42 +151,17 @@ class FollowupRepository:
 
     def due(self, *, now: datetime, limit: int) -> list[DueFollowup]:
         """Open follow-ups whose next step is due, oldest first."""
-        answered = _answered()
-        has_quiz = exists().where(
-            col(Question.lesson_id) == col(LessonFollowup.lesson_id),
-            col(Question.retired).is_(False),
-        )
+        if not self._db.found(FOLLOWUPS_DUE, now=now):  # most ticks
+            return []
         with self._db.read() as session:
-            rows = session.execute(
-                select(
-                    LessonFollowup,
-                    answered,
-                    col(Enrolment.status),
-                    col(Enrolment.drip_id),
-                    col(Enrolment.tz),
-                    col(Enrolment.days),
-                    col(Enrolment.at_time),
-                    col(Learner.snoozed_until),
-                    col(Lesson.title),
-                    col(Course.title),
-                    has_quiz,
-                )
-                .join(Enrolment, col(Enrolment.id) == col(LessonFollowup.enrolment_id))
-                .join(Lesson, col(Lesson.id) == col(LessonFollowup.lesson_id))
-                .join(Course, col(Course.id) == col(Lesson.course_id))
-                .join(
-                    Learner,
-                    and_(
-                        col(Learner.team_id) == col(LessonFollowup.team_id),
-                        col(Learner.user_id) == col(LessonFollowup.user_id),
-                    ),
-                    isouter=True,
-                )
-                .where(col(LessonFollowup.outcome) == OPEN, col(LessonFollowup.next_at) <= now)
-                .order_by(col(LessonFollowup.next_at), col(LessonFollowup.id))
-                .limit(limit)
-            ).all()
-        return [_due_followup(row) for row in rows]
+            rows = session.connection().execute(_DUE, {"now": now, "limit": limit}).all()
+        return [
+            record(
+                DueFollowup,
+                {**row._mapping, "answered": bool(row.answered), "has_quiz": bool(row.has_quiz)},
+            )
+            for row in rows
+        ]
 
     def remind(
         self, followup: DueFollowup, *, next_at: datetime, notice: Notice, now: datetime
@@ -215,17 +191,16 @@ class FollowupRepository:
 
     @staticmethod
     def _step(session: Session, followup: DueFollowup, values: dict[str, Any]) -> bool:
-        result = session.execute(
-            update(LessonFollowup)
-            .where(
-                col(LessonFollowup.id) == followup.id,
-                col(LessonFollowup.outcome) == OPEN,
-                col(LessonFollowup.reminders_sent) == followup.reminders_sent,
-                col(LessonFollowup.next_at) == followup.next_at,
-            )
-            .values(**values)
+        result = session.connection().execute(
+            _step_statement(tuple(values)),
+            {
+                "followup_id": followup.id,
+                "was_sent": followup.reminders_sent,
+                "was_next_at": followup.next_at,
+                **{f"new_{name}": value for name, value in values.items()},
+            },
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     def recent_outcomes(self, enrolment_id: int, *, last: int) -> list[bool]:
         """Whether each of the enrolment's last `last` settled lessons was answered, oldest first.
@@ -319,49 +294,128 @@ def _answered() -> Any:
     )
 
 
-def _due_followup(row: Any) -> DueFollowup:
-    """A due follow-up from a row of `FollowupRepository.due`."""
-    followup, is_answered, status, drip_id, tz, days, at, snoozed, lesson, course, quiz = row
-    assert followup.id is not None and followup.next_at is not None
-    return DueFollowup(
-        id=followup.id,
-        team_id=followup.team_id,
-        delivery_id=followup.delivery_id,
-        enrolment_id=followup.enrolment_id,
-        drip_id=drip_id,
-        user_id=followup.user_id,
-        delivered_at=followup.delivered_at,
-        reminders_sent=followup.reminders_sent,
-        next_at=followup.next_at,
-        answered=bool(is_answered),
-        enrolment_status=status,
-        tz=tz,
-        days=days,
-        at_time=at,
-        snoozed_until=snoozed,
-        lesson_title=lesson,
-        course_title=course,
-        has_quiz=bool(quiz),
-    )
-
-
 def queue_notice(session: Session, team_id: str, notice: Notice, *, now: datetime) -> None:
     """A DM notice in the outbox, in the caller's transaction; its key keeps it to one."""
-    session.execute(
-        insert_for(session)(Delivery)
-        .values(
-            team_id=team_id,
-            dedupe_key=notice.dedupe_key,
-            kind="notice",
-            recipient=notice.recipient,
-            recipient_kind="dm",
-            status="pending",
-            due_at=now,
-            tries=0,
-            created_at=now,
-            drip_id=notice.drip_id,
-            parts_sent=0,
-            payload=notice.payload,
-        )
-        .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+    connection = session.connection()
+    connection.execute(
+        _notice_statement(connection.dialect.name),
+        {
+            "team_id": team_id,
+            "dedupe_key": notice.dedupe_key,
+            "recipient": notice.recipient,
+            "now": now,
+            "drip_id": notice.drip_id,
+            "payload": notice.payload,
+        },
     )
+
+
+# Statements a tick runs for each follow-up that fell due, built once (Core, on the tables).
+_FOLLOWUPS: Table = LessonFollowup.__table__  # type: ignore[attr-defined]
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+_STEPS: dict[tuple[str, ...], Any] = {}
+_NOTICES: dict[str, Any] = {}
+
+
+def _due_statement() -> Any:
+    """Open follow-ups due by `now`, oldest first, the first `limit`: DueFollowup's fields."""
+    f = _FOLLOWUPS.c
+    enrolments: Table = Enrolment.__table__  # type: ignore[attr-defined]
+    lessons: Table = Lesson.__table__  # type: ignore[attr-defined]
+    courses: Table = Course.__table__  # type: ignore[attr-defined]
+    learners: Table = Learner.__table__  # type: ignore[attr-defined]
+    questions: Table = Question.__table__  # type: ignore[attr-defined]
+    answers: Table = Answer.__table__  # type: ignore[attr-defined]
+    completions: Table = Completion.__table__  # type: ignore[attr-defined]
+    e = enrolments.c
+    answered = exists().where(
+        answers.c.team_id == f.team_id,
+        answers.c.user_id == f.user_id,
+        answers.c.delivery_id == f.delivery_id,
+    ) | exists().where(
+        completions.c.team_id == f.team_id,
+        completions.c.user_id == f.user_id,
+        completions.c.lesson_id == f.lesson_id,
+    )
+    has_quiz = exists().where(questions.c.lesson_id == f.lesson_id, questions.c.retired.is_(False))
+    return (
+        select(
+            f.id,
+            f.team_id,
+            f.delivery_id,
+            f.enrolment_id,
+            e.drip_id,
+            f.user_id,
+            f.delivered_at,
+            f.reminders_sent,
+            f.next_at,
+            answered.label("answered"),
+            e.status.label("enrolment_status"),
+            e.tz,
+            e.days,
+            e.at_time,
+            learners.c.snoozed_until,
+            lessons.c.title.label("lesson_title"),
+            courses.c.title.label("course_title"),
+            has_quiz.label("has_quiz"),
+        )
+        .select_from(_FOLLOWUPS)
+        .join(enrolments, e.id == f.enrolment_id)
+        .join(lessons, lessons.c.id == f.lesson_id)
+        .join(courses, courses.c.id == lessons.c.course_id)
+        .outerjoin(
+            learners,
+            and_(learners.c.team_id == f.team_id, learners.c.user_id == f.user_id),
+        )
+        .where(f.outcome == OPEN, f.next_at <= bindparam("now"))
+        .order_by(f.next_at, f.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_DUE = _due_statement()
+
+
+def _step_statement(names: tuple[str, ...]) -> Any:
+    """A follow-up's change of these columns (`new_<name>`), if it is still as it was read."""
+    statement = _STEPS.get(names)
+    if statement is None:
+        c = _FOLLOWUPS.c
+        statement = _STEPS[names] = (
+            update(_FOLLOWUPS)
+            .where(
+                c.id == bindparam("followup_id"),
+                c.outcome == OPEN,
+                c.reminders_sent == bindparam("was_sent"),
+                c.next_at == bindparam("was_next_at"),
+            )
+            .values({name: bindparam(f"new_{name}", type_=c[name].type) for name in names})
+        )
+    return statement
+
+
+def _notice_statement(dialect: str) -> Any:
+    """INSERT a pending DM notice … ON CONFLICT (team, dedupe key) DO NOTHING."""
+    statement = _NOTICES.get(dialect)
+    if statement is None:
+        c = _DELIVERIES.c
+        now = bindparam("now", type_=c.due_at.type)
+        statement = _NOTICES[dialect] = (
+            insert_for_dialect(dialect)(_DELIVERIES)
+            .values(
+                team_id=bindparam("team_id", type_=c.team_id.type),
+                dedupe_key=bindparam("dedupe_key", type_=c.dedupe_key.type),
+                kind="notice",
+                recipient=bindparam("recipient", type_=c.recipient.type),
+                recipient_kind="dm",
+                status="pending",
+                due_at=now,
+                tries=0,
+                created_at=now,
+                drip_id=bindparam("drip_id", type_=c.drip_id.type),
+                parts_sent=0,
+                payload=bindparam("payload", type_=c.payload.type),
+            )
+            .on_conflict_do_nothing(index_elements=["team_id", "dedupe_key"])
+        )
+    return statement

@@ -28,15 +28,22 @@ from bot.storage.models import (
     Completion,
     Course,
     Delivery,
+    DiscussionThread,
     Drip,
+    DripTarget,
     Enrolment,
     Installation,
     Learner,
     Lesson,
+    LessonFollowup,
+    PlanSlot,
     PointEntry,
+    ProcessedEvent,
     Question,
     ReviewCard,
+    ReviewQuota,
     SendBucket,
+    ThreadReply,
 )
 from bot.storage.rows import record
 
@@ -202,6 +209,125 @@ def _seed(db: Database) -> None:
             )
             session.add(SendBucket(team_id=team, tokens=2.0, updated=99.0, paused_until=0.0))
         session.add(SendBucket(team_id=TEAM, tokens=-3.0, updated=130.5, paused_until=130.5))
+        _seed_tick(session)
+
+
+def _seed_tick(session: Session) -> None:
+    """What the tick's checks look for, beside rows each of them must pass over."""
+    session.add(ProcessedEvent(team_id=TEAM, event_id="Ev1", received_at=NOW))
+    # Gone from Slack and never looked up: not a profile to refresh.
+    session.add(Learner(team_id=TEAM, user_id="U3", tz="UTC", deactivated=True, created_at=NOW))
+    session.add(  # a stopped enrolment of someone never stored: nothing to look up either
+        Enrolment(
+            team_id=TEAM,
+            drip_id=1,
+            recipient="U4",
+            recipient_kind="dm",
+            status="stopped",
+            next_due_at=NOW - timedelta(days=9),
+            enrolled_by=ANN,
+            created_at=NOW,
+        )
+    )
+    # BOB (snoozed for two days) has a card due now; ANN is at today's cap for three days.
+    session.add(
+        ReviewCard(
+            team_id=TEAM,
+            user_id=BOB,
+            question_id=FIRST,
+            due_at=NOW,
+            status="active",
+            updated_at=NOW,
+        )
+    )
+    session.add(
+        ReviewQuota(
+            team_id=TEAM, user_id=ANN, day=date(2026, 11, 23), resume_at=NOW + timedelta(days=3)
+        )
+    )
+    # Lesson threads: one quiet since NOW; one answered, one never posted, one nudged before.
+    for key, ts, created, nudged in (
+        ("quiet", "1.1", NOW, None),
+        ("answered", "1.2", NOW - timedelta(days=1), None),
+        ("unposted", None, NOW - timedelta(days=2), None),
+        ("nudged", "1.4", NOW - timedelta(days=3), NOW),
+    ):
+        session.add(
+            DiscussionThread(
+                team_id=TEAM,
+                key=key,
+                drip_id=1,
+                lesson_id=LESSON,
+                channel_id="C1",
+                thread_ts=ts,
+                created_at=created,
+                nudged_at=nudged,
+            )
+        )
+    session.flush()
+    answered = session.exec(select(DiscussionThread).where(DiscussionThread.key == "answered"))
+    thread = answered.one()
+    for ts, deleted in (("1.5", False), ("1.6", True)):
+        session.add(
+            ThreadReply(
+                team_id=TEAM,
+                thread_id=thread.id,
+                channel_id="C1",
+                ts=ts,
+                thread_ts="1.2",
+                user_id=BOB,
+                deleted=deleted,
+                replied_at=NOW,
+            )
+        )
+    session.add(
+        LessonFollowup(
+            team_id=TEAM,
+            delivery_id=DELIVERY,
+            enrolment_id=2,
+            user_id=ANN,
+            lesson_id=LESSON,
+            delivered_at=NOW,
+            next_at=NOW + timedelta(hours=1),
+        )
+    )
+    # A lesson recorded for two days ago and never applied, and a move older still.
+    for tz, action, due in (
+        ("Asia/Tokyo", "plan", NOW - timedelta(days=2)),
+        ("UTC", "move", NOW - timedelta(days=5)),
+    ):
+        session.add(
+            PlanSlot(
+                team_id=TEAM,
+                drip_id=1,
+                tz=tz,
+                days="mon",
+                at_time="09:30",
+                next_due_at=due,
+                next_position=1,
+                action=action,
+                new_position=2,
+                finish=False,
+                planned_at=NOW,
+            )
+        )
+    # Drips run for others: one finished yesterday (its targets), one cancelled.
+    for drip, status, creator in ((3, "finished", BOB), (4, "cancelled", ANN)):
+        session.add(
+            Drip(
+                id=drip,
+                team_id=TEAM,
+                course_id=1,
+                created_by=creator,
+                status=status,
+                created_at=NOW - timedelta(days=drip),
+                updated_at=NOW,
+                finished_at=NOW - timedelta(days=1),
+            )
+        )
+    session.flush()
+    for drip, kind, ref in ((3, "usergroup", "S1"), (3, "user", BOB), (4, "channel", "C2")):
+        session.add(DripTarget(team_id=TEAM, drip_id=drip, kind=kind, ref=ref))
 
 
 def _fields(instance: SQLModel, *names: str) -> Row:
@@ -358,6 +484,128 @@ def _installation(session: Session, values: dict[str, Any]) -> list[Row]:
     return [_fields(installation, *_INSTALLATION) for installation in found]
 
 
+# -- the tick's checks: each a row `{"found": 1}` when its step has something to do -------------
+
+_FOUND = [{"found": 1}]
+
+
+def _found(rows: Any) -> list[Row]:
+    return _FOUND if list(rows) else []
+
+
+def _events_to_forget(session: Session, values: dict[str, Any]) -> list[Row]:
+    events = session.exec(select(ProcessedEvent)).all()
+    return _found(e for e in events if e.received_at < values["before"])
+
+
+def _profiles_to_refresh(session: Session, values: dict[str, Any]) -> list[Row]:
+    learners = {(p.team_id, p.user_id): p for p in session.exec(select(Learner)).all()}
+    stale = [
+        enrolment
+        for enrolment in session.exec(select(Enrolment)).all()
+        if enrolment.recipient_kind == "dm"
+        and enrolment.status in ("waiting", "active")
+        and (
+            (learner := learners.get((enrolment.team_id, enrolment.recipient))) is None
+            or learner.tz_checked_at is None
+            or learner.tz_checked_at < values["stale_before"]
+        )
+    ]
+    unknown = [p for p in learners.values() if p.tz_checked_at is None and not p.deactivated]
+    return _found([*stale, *unknown])
+
+
+def _reviews_due(session: Session, values: dict[str, Any]) -> list[Row]:
+    now = values["now"]
+    snoozed = {
+        (p.team_id, p.user_id)
+        for p in session.exec(select(Learner)).all()
+        if p.snoozed_until is not None and p.snoozed_until > now
+    }
+    capped = {
+        (q.team_id, q.user_id)
+        for q in session.exec(select(ReviewQuota)).all()
+        if q.resume_at is not None and q.resume_at > now
+    }
+    return _found(
+        card
+        for card in session.exec(select(ReviewCard)).all()
+        if card.status in ("active", "sent")
+        and card.due_at <= now
+        and (card.team_id, card.user_id) not in snoozed | capped
+    )
+
+
+def _quiet_threads(session: Session, values: dict[str, Any]) -> list[Row]:
+    replied = {r.thread_id for r in session.exec(select(ThreadReply)).all() if not r.deleted}
+    return _found(
+        thread
+        for thread in session.exec(select(DiscussionThread)).all()
+        if thread.thread_ts is not None
+        and thread.nudged_at is None
+        and thread.created_at <= values["created_before"]
+        and thread.id not in replied
+    )
+
+
+def _followups_due(session: Session, values: dict[str, Any]) -> list[Row]:
+    return _found(
+        followup
+        for followup in session.exec(select(LessonFollowup)).all()
+        if followup.outcome == "open"
+        and followup.next_at is not None
+        and followup.next_at <= values["now"]
+    )
+
+
+def _plan_due(session: Session, values: dict[str, Any]) -> list[Row]:
+    due = [
+        enrolment
+        for enrolment in session.exec(select(Enrolment)).all()
+        if enrolment.status == "active"
+        and enrolment.next_due_at is not None
+        and enrolment.next_due_at <= values["now"]
+    ]
+    stale = [
+        slot
+        for slot in session.exec(select(PlanSlot)).all()
+        if slot.action in ("plan", "plan_last") and slot.next_due_at < values["stale_before"]
+    ]
+    return _found([*due, *stale])
+
+
+def _plan_slots(session: Session, values: dict[str, Any]) -> list[Row]:
+    limit: int = values["limit"]
+    return _FOUND * min(limit, len(session.exec(select(PlanSlot)).all()))
+
+
+def _deliveries_due(session: Session, values: dict[str, Any]) -> list[Row]:
+    now = values["now"]
+    return _found(
+        delivery
+        for delivery in session.exec(select(Delivery)).all()
+        if (delivery.status == "pending" and delivery.due_at <= now)
+        or (
+            delivery.status == "sending"
+            and delivery.lease_until is not None
+            and delivery.lease_until < now
+        )
+    )
+
+
+def _drip_owners(session: Session, values: dict[str, Any]) -> list[Row]:
+    rows = []
+    for target in session.exec(select(DripTarget)).all():
+        drip = session.get(Drip, target.drip_id)
+        if drip is None or drip.team_id != target.team_id:
+            continue
+        finished = drip.finished_at is not None and drip.finished_at >= values["finished_since"]
+        if drip.status in ("active", "paused") or (drip.status == "finished" and finished):
+            row = _fields(drip, "team_id", "created_by") | _fields(target, "kind", "ref")
+            rows.append(((drip.id, target.id), row | _fields(drip, "created_at")))
+    return [row for _key, row in sorted(rows, key=lambda pair: pair[0])]
+
+
 @dataclass(frozen=True)
 class Read:
     twin: Callable[[Session, dict[str, Any]], list[Row]]
@@ -401,6 +649,50 @@ READS: dict[str, Read] = {
     "REVIEWS_RIGHT": Read(_reviews_right, [_who(ANN), _who(BOB)]),
     "INSTALLATION": Read(
         _installation, [{"team_id": TEAM}, {"team_id": "T9"}], into=InstallationRecord
+    ),
+    "EVENTS_TO_FORGET": Read(
+        _events_to_forget, [{"before": NOW + timedelta(seconds=1)}, {"before": NOW}]
+    ),
+    "PROFILES_TO_REFRESH": Read(
+        _profiles_to_refresh,
+        [{"stale_before": NOW + timedelta(seconds=1)}, {"stale_before": NOW}],
+    ),
+    "REVIEWS_DUE": Read(
+        _reviews_due,
+        [
+            {"now": NOW + timedelta(days=4)},  # ANN's card, her cap over
+            {"now": NOW + timedelta(days=2, hours=1)},  # BOB's card, his snooze over
+            {"now": NOW + timedelta(days=1, hours=1)},  # ANN capped, BOB snoozed
+        ],
+    ),
+    "QUIET_THREADS": Read(
+        _quiet_threads,
+        [{"created_before": NOW}, {"created_before": NOW - timedelta(seconds=1)}],
+    ),
+    "FOLLOWUPS_DUE": Read(
+        _followups_due,
+        [{"now": NOW + timedelta(hours=1)}, {"now": NOW + timedelta(minutes=59)}],
+    ),
+    "PLAN_DUE": Read(
+        _plan_due,
+        [
+            {"now": NOW - timedelta(days=1), "stale_before": NOW - timedelta(days=3)},  # C1's
+            {"now": NOW - timedelta(days=2), "stale_before": NOW - timedelta(days=1)},  # a slot
+            {"now": NOW - timedelta(days=2), "stale_before": NOW - timedelta(days=2)},
+        ],
+    ),
+    "PLAN_SLOTS": Read(_plan_slots, [{"limit": 1}, {"limit": 5}, {"limit": 0}]),
+    "DELIVERIES_DUE": Read(
+        _deliveries_due,
+        [
+            {"now": NOW},  # the pending one
+            {"now": NOW + timedelta(minutes=6)},  # and the sending ones, their leases run out
+            {"now": NOW - timedelta(seconds=1)},
+        ],
+    ),
+    "DRIP_OWNERS": Read(
+        _drip_owners,
+        [{"finished_since": NOW - timedelta(days=1)}, {"finished_since": NOW}],
     ),
 }
 
