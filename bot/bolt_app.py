@@ -27,6 +27,7 @@ from bot.slack.messenger import SlackMessenger
 from bot.slack.metering import meter
 from bot.slack.probes import HealthCheck, Scrape
 from bot.slack.settling import SETTLE_THREADS, Settling
+from bot.slack.throttle import Throttle
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.requests import AcceptedRequests
 
@@ -62,7 +63,7 @@ def build_bolt_app(
     *,
     process_before_response: bool = False,
     token_verification_enabled: bool = True,
-    counter_interval: float = 5.0,
+    throttle: Throttle | None = None,
 ) -> App:
     oauth = None
     if settings.oauth:
@@ -101,7 +102,7 @@ def build_bolt_app(
         messenger=slack_messenger(settings, services.installations, metrics=services.metrics),
         # Run before the response (tests): everything settles before the request returns.
         settling=Settling(0 if process_before_response else SETTLE_THREADS),
-        counter_interval=counter_interval,
+        throttle=throttle,
     )
     return app
 

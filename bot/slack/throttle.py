@@ -1,7 +1,8 @@
 """Throttled updates of shared channel messages (chat.update is Tier 3: about 50 a minute).
 
 Clicks only mark a message dirty; one background thread rewrites each dirty message at most
-once per `per_message` seconds and spaces all updates `spacing` seconds apart.
+once per `per_message` seconds and spaces all updates `spacing` seconds apart. `stop` ends it:
+no rewrite starts after it returns.
 """
 
 from __future__ import annotations
@@ -29,16 +30,24 @@ class Throttle:
     def mark(self, channel: str, ts: str, update: Update) -> None:
         """Rewrite this message soon with `update` (the latest one marked wins)."""
         with self._wake:
+            if self._stopped:  # the app is closing: the next answer marks it again
+                return
             self._pending[(channel, ts)] = update
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="throttle", daemon=True)
                 self._thread.start()
             self._wake.notify()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop rewriting. What is pending is dropped (a counter is cosmetic, and the next answer
+        marks it again); an update under way is waited for, up to `timeout` seconds."""
         with self._wake:
             self._stopped = True
-            self._wake.notify()
+            self._pending.clear()
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     def _next(self) -> tuple[tuple[str, str], Update] | None:
         with self._wake:
@@ -64,5 +73,6 @@ class Throttle:
                 update()
             except Exception:  # a failed counter update is cosmetic: log it and go on
                 log.warning("could not update %s", key, exc_info=True)
-            if self._spacing:
-                time.sleep(self._spacing)  # this thread paces Tier 3 calls; no listener waits
+            if self._spacing:  # this thread paces Tier 3 calls; no listener waits
+                with self._wake:
+                    self._wake.wait_for(lambda: self._stopped, timeout=self._spacing)

@@ -43,3 +43,25 @@ def test_different_messages_do_not_wait_for_each_other() -> None:
     assert both.wait(timeout=5)  # not ten seconds apart: each message has its own interval
     throttle.stop()
     assert sorted(updated) == ["C1", "C2"]
+
+
+def test_stop_waits_for_the_update_under_way_and_starts_no_other() -> None:
+    throttle = Throttle(per_message=60.0, spacing=0)
+    running, release = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def slow() -> None:
+        running.set()
+        release.wait(timeout=5)
+        seen.append("C1 first")
+
+    throttle.mark("C1", "1.0", slow)
+    assert running.wait(timeout=5)
+    throttle.mark("C1", "1.0", lambda: seen.append("C1 again"))  # once a minute: pending
+    throttle.mark("C2", "2.0", lambda: seen.append("C2"))  # ready once C1's update is done
+    release.set()
+    throttle.stop()
+    assert seen == ["C1 first"]  # finished before stop returned; nothing started after it
+    throttle.mark("C3", "3.0", lambda: seen.append("C3"))  # a click while the app closes
+    throttle.stop()
+    assert seen == ["C1 first"]

@@ -27,6 +27,7 @@ from bot.sandbox.slack.server.plumbing import PromptShutdown
 from bot.services import Services
 from bot.services.delivery import TickReport
 from bot.services.metrics import NO_METRICS, Metrics
+from bot.slack.throttle import Throttle
 from bot.storage.content import ContentRepository
 from bot.storage.db import Database
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
@@ -138,6 +139,9 @@ def running_bot(
         }
     )
     clock = FakeClock()
+    # Shared counters are rewritten quickly here (their pacing is tested on its own), and not
+    # after the test: a rewrite left for later would reach the next test's Slack.
+    throttle = Throttle(per_message=0.05)
     db = Database(settings.database_url, statements=databases.STATEMENTS)
     services = app.build_services(
         settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep, metrics=metrics
@@ -148,7 +152,7 @@ def running_bot(
         services,
         process_before_response=process_before_response,
         token_verification_enabled=False,
-        counter_interval=0.05,  # the pacing of shared counters is tested on its own
+        throttle=throttle,
     )
     wsgi = bolt_app.http_app(settings, db, bolt)
     server = make_server("127.0.0.1", 0, wsgi, server_class=_Threads, handler_class=_Quiet)
@@ -162,6 +166,7 @@ def running_bot(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        throttle.stop()
         db.dispose()
 
 

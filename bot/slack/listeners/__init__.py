@@ -34,10 +34,11 @@ def register_listeners(
     *,
     messenger: SlackMessenger,
     settling: Settling,
-    counter_interval: float = 5.0,
+    throttle: Throttle | None = None,
 ) -> None:
     """Every listener; listeners reach Slack through `messenger`; `settling` does what follows
-    an acknowledged answer; `counter_interval` paces updates of shared answer counters (s)."""
+    an acknowledged answer; `throttle` paces updates of shared answer counters (by default at
+    most one per message every 5 s)."""
     home_tab = AppHome(
         dashboard=services.dashboard,
         people=services.people,
@@ -50,7 +51,7 @@ def register_listeners(
     clicks = answers.AnswerClicks(
         services,
         messenger=messenger,
-        throttle=Throttle(per_message=counter_interval),
+        throttle=throttle or Throttle(),
         settling=settling,
         posts=ResponseUrls(),
     )
