@@ -20,10 +20,11 @@ from bot.storage.db import Database
 from bot.storage.models import Course as CourseRow
 from bot.storage.models import Lesson as LessonRow
 from bot.storage.models import Question as QuestionRow
+from bot.storage.models.base import table_of
 
-_COURSES: Table = CourseRow.__table__  # type: ignore[attr-defined]
-_LESSONS: Table = LessonRow.__table__  # type: ignore[attr-defined]
-_QUESTIONS: Table = QuestionRow.__table__  # type: ignore[attr-defined]
+_COURSES: Table = table_of(CourseRow)
+_LESSONS: Table = table_of(LessonRow)
+_QUESTIONS: Table = table_of(QuestionRow)
 
 Key = tuple[Any, ...]
 

@@ -68,6 +68,7 @@ from bot.storage.models import (
     SendBucket,
     ThreadReply,
 )
+from bot.storage.models.base import table_of
 
 # A row of a fast-lane statement: its values by column label.
 Row = dict[str, Any]
@@ -314,7 +315,7 @@ ANSWERED_POSITIONS = Direct(
 
 
 def _insert_answer(dialect: str) -> Any:
-    table = Answer.__table__  # type: ignore[attr-defined]
+    table = table_of(Answer)
     names = ["team_id", "user_id", "question_id", "attempt", "delivery_id", "choice", "correct"]
     names += ["channel_id", "message_ts", "answered_at"]
     return (
@@ -327,7 +328,7 @@ def _insert_answer(dialect: str) -> Any:
 
 
 def _insert_completion(dialect: str) -> Any:
-    table = Completion.__table__  # type: ignore[attr-defined]
+    table = table_of(Completion)
     names = ["team_id", "user_id", "lesson_id", "delivery_id", "completed_at"]
     return (
         _insert(dialect)(table)
@@ -346,7 +347,7 @@ INSERT_COMPLETION = Direct(build=_insert_completion)
 
 
 def _insert_points(dialect: str) -> Any:
-    table = PointEntry.__table__  # type: ignore[attr-defined]
+    table = table_of(PointEntry)
     names = ["team_id", "user_id", "cause", "event", "points", "course", "awarded_at"]
     return (
         _insert(dialect)(table)
@@ -381,7 +382,7 @@ def with_points(cause: Any, *, at: str) -> Any:
     statement (one round trip, atomic): `WITH caused AS (INSERT …), awarded AS (INSERT INTO
     point_entry SELECT … FROM caused) SELECT id FROM caused`. Parameters: the cause's own, plus
     `points_params(...)` (`team_id`, `user_id` and the instant `at` are shared with the cause)."""
-    table = PointEntry.__table__  # type: ignore[attr-defined]
+    table = table_of(PointEntry)
     caused = cause.cte("caused")
     names = ["team_id", "user_id", "cause", "event", "points", "course", "awarded_at"]
     params = {**{"team_id": "team_id", "user_id": "user_id", "awarded_at": at}, **_POINT_PARAMS}
@@ -427,7 +428,7 @@ CARD = Direct(
 
 
 def _upsert_card(dialect: str) -> Any:
-    table = ReviewCard.__table__  # type: ignore[attr-defined]
+    table = table_of(ReviewCard)
     names = ["team_id", "user_id", "question_id", "card", "due_at", "reviews", "status"]
     statement = _insert(dialect)(table).values(_bound(table, [*names, "updated_at"]))
     return statement.on_conflict_do_update(
@@ -503,7 +504,7 @@ REVIEWS_RIGHT = Direct(
 
 
 def _remember_request(dialect: str) -> Any:
-    table = AcceptedRequest.__table__  # type: ignore[attr-defined]
+    table = table_of(AcceptedRequest)
     return (
         _insert(dialect)(table)
         .values(_bound(table, ["signature", "expires_at"]))
@@ -542,7 +543,7 @@ def _not_durable(dialect: str) -> Any:
 
 
 def _record_part(dialect: str) -> Any:
-    table = Delivery.__table__  # type: ignore[attr-defined]
+    table = table_of(Delivery)
     c = table.c
     sent = bindparam("status", type_=c.status.type)  # "sent" with the last part, else None
     return (
@@ -569,7 +570,7 @@ def _record_part(dialect: str) -> Any:
 
 
 def _take_tokens(dialect: str) -> Any:
-    table = SendBucket.__table__  # type: ignore[attr-defined]
+    table = table_of(SendBucket)
     c = table.c
     greatest, least = (func.max, func.min) if dialect == "sqlite" else (func.greatest, func.least)
     now = bindparam("now", type_=Float())

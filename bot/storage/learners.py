@@ -14,6 +14,7 @@ from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.fastlane import LEARNER, PROFILES_TO_REFRESH, REVIEW_SCHEDULE, Row
 from bot.storage.models import Enrolment, Lead, Learner
+from bot.storage.models.base import table_of
 from bot.storage.rows import record
 
 
@@ -138,7 +139,7 @@ class LearnerRepository:
         users = sorted(latest)  # one order for every writer: no deadlock between two of them
         if not users:
             return []
-        table = Learner.__table__  # type: ignore[attr-defined]
+        table = table_of(Learner)
         with self._db.write() as session:
             previous = {
                 user_id: tz

@@ -22,8 +22,9 @@ from sqlalchemy import Table, or_
 
 from bot.storage.db import Database, insert_for_dialect
 from bot.storage.models import LookupLease
+from bot.storage.models.base import table_of
 
-_LEASES: Table = LookupLease.__table__  # type: ignore[attr-defined]
+_LEASES: Table = table_of(LookupLease)
 
 
 class LookupLeases:

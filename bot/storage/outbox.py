@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from bot.storage.db import Database, StorageUnavailable, describe, insert_for
 from bot.storage.fastlane import DELIVERIES_DUE, RECORD_PART
 from bot.storage.models import Course, Delivery, Drip, Learner, Lesson, Question
+from bot.storage.models.base import table_of
 
 # Rows per multi-row INSERT when many deliveries are added at once (SQLite allows 32,766 values).
 _ENQUEUE_CHUNK = 1_000
@@ -322,13 +323,13 @@ class Outbox:
             )
 
 
-_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+_DELIVERIES: Table = table_of(Delivery)
 _D = _DELIVERIES.c
-_LESSONS: Table = Lesson.__table__  # type: ignore[attr-defined]
-_COURSES: Table = Course.__table__  # type: ignore[attr-defined]
-_DRIPS: Table = Drip.__table__  # type: ignore[attr-defined]
-_LEARNERS: Table = Learner.__table__  # type: ignore[attr-defined]
-_QUESTIONS: Table = Question.__table__  # type: ignore[attr-defined]
+_LESSONS: Table = table_of(Lesson)
+_COURSES: Table = table_of(Course)
+_DRIPS: Table = table_of(Drip)
+_LEARNERS: Table = table_of(Learner)
+_QUESTIONS: Table = table_of(Question)
 
 # The claim's statements, built once (Core, on the tables): a drain claims every few seconds.
 # Due deliveries (or ones whose lease ran out) by `now`, the first `limit` of them.

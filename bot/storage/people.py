@@ -46,6 +46,7 @@ from bot.storage.models import (
     ThreadReply,
     metadata,
 )
+from bot.storage.models.base import table_of
 from bot.storage.people_rows import mentioning, plain_row, referred, scrub
 from bot.storage.rows import record
 
@@ -53,7 +54,7 @@ _CHUNK = 500  # ids per IN list: far below either database's limit on parameters
 
 
 def _table(model: type[SQLModel]) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     assert isinstance(table, Table)
     return table
 

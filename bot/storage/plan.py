@@ -35,6 +35,7 @@ from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.fastlane import PLAN_DUE, PLAN_SLOTS
 from bot.storage.models import Delivery, Drip, Enrolment, Lesson, PlanSlot
+from bot.storage.models.base import table_of
 from bot.storage.rows import record
 from bot.storage.types import UTCDateTime
 
@@ -244,9 +245,9 @@ _PLAN = str(Action.PLAN)
 _PLAN_LAST = str(Action.PLAN_LAST)
 
 # One row per due group, joined to the enrolments by the columns that define the group.
-_SLOTS: Table = PlanSlot.__table__  # type: ignore[attr-defined]
-_ENROLMENTS: Table = Enrolment.__table__  # type: ignore[attr-defined]
-_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+_SLOTS: Table = table_of(PlanSlot)
+_ENROLMENTS: Table = table_of(Enrolment)
+_DELIVERIES: Table = table_of(Delivery)
 _SLOT_KEY = ["team_id", "drip_id", "tz", "days", "at_time", "next_due_at", "next_position"]
 
 

@@ -29,6 +29,7 @@ from bot.storage.models import (
     LessonFollowup,
     Question,
 )
+from bot.storage.models.base import table_of
 from bot.storage.rows import record
 
 OPEN = "open"
@@ -311,8 +312,8 @@ def queue_notice(session: Session, team_id: str, notice: Notice, *, now: datetim
 
 
 # Statements a tick runs for each follow-up that fell due, built once (Core, on the tables).
-_FOLLOWUPS: Table = LessonFollowup.__table__  # type: ignore[attr-defined]
-_DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+_FOLLOWUPS: Table = table_of(LessonFollowup)
+_DELIVERIES: Table = table_of(Delivery)
 _STEPS: dict[tuple[str, ...], Any] = {}
 _NOTICES: dict[str, Any] = {}
 
@@ -320,13 +321,13 @@ _NOTICES: dict[str, Any] = {}
 def _due_statement() -> Any:
     """Open follow-ups due by `now`, oldest first, the first `limit`: DueFollowup's fields."""
     f = _FOLLOWUPS.c
-    enrolments: Table = Enrolment.__table__  # type: ignore[attr-defined]
-    lessons: Table = Lesson.__table__  # type: ignore[attr-defined]
-    courses: Table = Course.__table__  # type: ignore[attr-defined]
-    learners: Table = Learner.__table__  # type: ignore[attr-defined]
-    questions: Table = Question.__table__  # type: ignore[attr-defined]
-    answers: Table = Answer.__table__  # type: ignore[attr-defined]
-    completions: Table = Completion.__table__  # type: ignore[attr-defined]
+    enrolments: Table = table_of(Enrolment)
+    lessons: Table = table_of(Lesson)
+    courses: Table = table_of(Course)
+    learners: Table = table_of(Learner)
+    questions: Table = table_of(Question)
+    answers: Table = table_of(Answer)
+    completions: Table = table_of(Completion)
     e = enrolments.c
     answered = exists().where(
         answers.c.team_id == f.team_id,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.storage.db import Database, StorageUnavailable, describe
 from bot.storage.fastlane import FORGET_REQUEST, REMEMBER_REQUEST
 from bot.storage.models import AcceptedRequest
+from bot.storage.models.base import table_of
 
 
 class AcceptedRequests:
@@ -42,7 +43,7 @@ class AcceptedRequests:
 
     def forget_expired(self, *, now: datetime) -> int:
         """Delete what can no longer be replayed; returns how many rows went."""
-        table = AcceptedRequest.__table__  # type: ignore[attr-defined]
+        table = table_of(AcceptedRequest)
         with self._db.write_connection() as connection:
             result = connection.execute(delete(table).where(table.c.expires_at < now))
             return int(result.rowcount)

@@ -29,8 +29,9 @@ from sqlalchemy import Table, func, literal, update
 from bot.storage.db import Database, insert_for_dialect
 from bot.storage.fastlane import PAUSED_UNTIL, TAKE_TOKENS
 from bot.storage.models import SendBucket
+from bot.storage.models.base import table_of
 
-_BUCKETS: Table = SendBucket.__table__  # type: ignore[attr-defined]
+_BUCKETS: Table = table_of(SendBucket)
 # A bucket whose clock is further ahead than this was set by a clock that ran ahead (and was put
 # right since) or the sandbox's time travel, not by a pause: it starts again from now.
 _MAX_AHEAD = 600.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Table
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -24,3 +25,10 @@ TS = 32
 
 def instant(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a table model, for statements built once (SQLModel does not declare
+    `__table__` to type checkers)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
