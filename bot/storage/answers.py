@@ -22,6 +22,7 @@ from bot.storage.fastlane import (
     QUESTION_REF,
     STORED_ANSWER,
     DirectConnection,
+    insert_once,
 )
 from bot.storage.models import (
     Answer,
@@ -225,7 +226,8 @@ class AnswerRepository:
             "answered_at": now,
         }
         with self._writing(award, urgent=True) as connection:  # before the ack
-            inserted = connection.insert_once(
+            inserted = insert_once(
+                connection,
                 (INSERT_ANSWER, INSERT_ANSWER_WITH_POINTS),
                 values,
                 award=award,
@@ -315,7 +317,8 @@ class AnswerRepository:
             rows = connection.all(ANSWERED_POSITIONS, who)
             if not {row["position"] for row in rows} >= needed:
                 return False
-            inserted = connection.insert_once(
+            inserted = insert_once(
+                connection,
                 (INSERT_COMPLETION, INSERT_COMPLETION_WITH_POINTS),
                 {**who, "lesson_id": lesson_id, "completed_at": now},
                 award=award,
@@ -347,7 +350,8 @@ class AnswerRepository:
             "completed_at": now,
         }
         with self._writing(award) as connection:
-            inserted = connection.insert_once(
+            inserted = insert_once(
+                connection,
                 (INSERT_COMPLETION, INSERT_COMPLETION_WITH_POINTS),
                 values,
                 award=award,
@@ -359,7 +363,7 @@ class AnswerRepository:
     @contextmanager
     def _writing(self, award: Award | None, *, urgent: bool = False) -> Iterator[DirectConnection]:
         """The fast lane for a write; on SQLite, with `award`, in one transaction (the answer or
-        completion and its points: see `DirectConnection.insert_once`)."""
+        completion and its points: see `fastlane.insert_once`)."""
         with (
             self._db.direct(write=True, urgent=urgent) as connection,
             connection.atomic() if award is not None and self._db.is_sqlite else nullcontext(),
