@@ -95,7 +95,7 @@ from tests.support.databases import (
     create_postgres_database,
     drop_postgres_database,
     postgres_test_url,
-    postgres_unreachable_reason,
+    reachable_databases,
 )
 from tests.support.process import (
     LESSONS,
@@ -146,12 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     standin_server._HTTPServer.request_queue_size = STANDIN_BACKLOG
     catalog = _check_lessons()
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in databases:
-        reason = postgres_unreachable_reason(postgres_test_url())
-        if reason is not None:
-            print(f"postgresql: skipped, {postgres_test_url()} does not answer: {reason}")
-            databases.remove("postgresql")
+    databases = reachable_databases(args.db)
     answers = args.answers or _answers_needed(args)
     learners = math.ceil(answers / (len(BENCH_LESSONS) * QUESTIONS_PER_LESSON))
     mode = (

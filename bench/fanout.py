@@ -82,7 +82,7 @@ from tests.support.databases import (
     create_postgres_database,
     drop_postgres_database,
     postgres_test_url,
-    postgres_unreachable_reason,
+    reachable_databases,
 )
 from tests.support.process import BotProcess, bot_environment, free_port, wait_until_healthy
 
@@ -158,12 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, lessons: Path) -> int:
     catalog = _write_lessons(lessons)
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in databases:
-        reason = postgres_unreachable_reason(postgres_test_url())
-        if reason is not None:
-            print(f"postgresql: skipped, {postgres_test_url()} does not answer: {reason}")
-            databases.remove("postgresql")
+    databases = reachable_databases(args.db)
     ok = True
     if not args.skip_fanout:
         print(

@@ -63,7 +63,7 @@ from tests.support.databases import (
     create_postgres_database,
     drop_postgres_database,
     postgres_test_url,
-    postgres_unreachable_reason,
+    reachable_databases,
 )
 
 TEAM = "T0BENCH"
@@ -74,14 +74,8 @@ SPAN = timedelta(days=730)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     failures = 0
-    for kind in databases:
-        if kind == "postgresql":
-            reason = postgres_unreachable_reason(postgres_test_url())
-            if reason is not None:
-                print(f"postgresql: skipped, {postgres_test_url()} does not answer: {reason}")
-                continue
+    for kind in reachable_databases(args.db):
         with _database(kind) as db:
             failures += _run(db, kind, people=args.people, per_person=args.per_person)
     return 1 if failures else 0

@@ -40,8 +40,7 @@ from bot.storage import migrate  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from tests.standin import SlackStandIn  # noqa: E402
 from tests.support.databases import (  # noqa: E402
-    postgres_test_url,
-    postgres_unreachable_reason,
+    reachable_databases,
     scratch_database,
 )
 from tests.support.harness import START, Bot, running_bot  # noqa: E402
@@ -97,12 +96,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
-    dialects = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in dialects:
-        reason = postgres_unreachable_reason(postgres_test_url())
-        if reason is not None:
-            print(f"postgresql: skipped, {postgres_test_url()} does not answer: {reason}")
-            dialects.remove("postgresql")
+    dialects = reachable_databases(args.db)
     ok = True
     for dialect in dialects:
         with _bot(dialect) as bot:

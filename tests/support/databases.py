@@ -39,6 +39,19 @@ def postgres_unreachable_reason(url: str) -> str | None:
     return None
 
 
+def reachable_databases(choice: str) -> list[str]:
+    """The databases a benchmark's `--db sqlite|postgresql|both` asks for, less PostgreSQL when it
+    does not answer at DATABASE_URL_TEST (said on stdout)."""
+    kinds = ["sqlite", "postgresql"] if choice == "both" else [choice]
+    if "postgresql" in kinds:
+        url = postgres_test_url()
+        reason = postgres_unreachable_reason(url)
+        if reason is not None:
+            print(f"postgresql: skipped, {url} does not answer: {reason}")
+            kinds.remove("postgresql")
+    return kinds
+
+
 def create_postgres_database(base_url: str, prefix: str = "microlearn_test") -> str:
     """Create an empty database on the server of `base_url`; return its URL."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
