@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from .faults import FaultsAndLimits
 from .files import FilesApi
 from .oauth import Installs
 from .plumbing import Reply, StandInHTTPServer, bearer_token, parse_params, parse_response_body
-from .records import JSON, ApiError, text_of
+from .records import JSON, ApiError, clone, text_of
 from .users import UsersApi
 from .views import ViewsApi
 
@@ -278,12 +277,12 @@ class SlackStandIn(
             self._calls.append(
                 {
                     "method": method,
-                    "params": copy.deepcopy(params),
+                    "params": clone(params),
                     "headers": dict(headers),
                     "token": token,
                     "token_type": token_type,
                     "status": status,
-                    "response": copy.deepcopy(payload),
+                    "response": clone(payload),
                 }
             )
             self._touch()
@@ -356,7 +355,7 @@ class SlackStandIn(
             self._responses.append(
                 {
                     "url": f"{self.base_url}/response/{rid}",
-                    "body": copy.deepcopy(payload),
+                    "body": clone(payload),
                     "status": status,
                     "user": context.user if context else None,
                     "channel": context.channel if context else None,
@@ -366,7 +365,7 @@ class SlackStandIn(
             self._calls.append(
                 {
                     "method": "response_url",
-                    "params": copy.deepcopy(payload),
+                    "params": clone(payload),
                     "headers": dict(headers),
                     "token": None,
                     "token_type": None,
