@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -23,7 +22,7 @@ from bot import app, bolt_app
 from bot.config import settings_from
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
-from bot.sandbox.slack.server.plumbing import PromptShutdown
+from bot.sandbox.slack.server.plumbing import PromptShutdown, ReusedThreads
 from bot.services import Services
 from bot.services.delivery import TickReport
 from bot.services.metrics import NO_METRICS, Metrics
@@ -59,8 +58,8 @@ class FakeClock:
         return self.now
 
 
-class _Threads(PromptShutdown, ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+class _Threads(PromptShutdown, ReusedThreads, WSGIServer):
+    pass
 
 
 class _Quiet(WSGIRequestHandler):
@@ -122,9 +121,16 @@ def running_bot(
     env: dict[str, str] | None = None,
     process_before_response: bool = True,
     metrics: Metrics = NO_METRICS,
+    synced: bool = False,
 ) -> Iterator[Bot]:
     """`process_before_response=False` runs listeners as `microlearn serve` does: after the ack,
-    on Bolt's executor, so a driver call can come back before its work is done."""
+    on Bolt's executor, so a driver call can come back before its work is done.
+
+    `synced`: the database holds the shipped lessons as a bot's start-up sync at START leaves
+    them (what `shipped_lessons` in tests/conftest.py promises), so that sync, which would read
+    them all to find nothing to write, is left out."""
+    if synced and (catalog is not None or lessons != LESSONS):
+        raise ValueError("synced means the shipped lessons")
     lead = standin.add_user("lena", real_name="Lena Lead", tz="Europe/Berlin", is_admin=True)
     settings = settings_from(
         {
@@ -146,7 +152,8 @@ def running_bot(
     services = app.build_services(
         settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep, metrics=metrics
     )
-    services.catalog.sync(now=clock())
+    if not synced:
+        services.catalog.sync(now=clock())
     bolt = bolt_app.build_bolt_app(
         settings,
         services,
