@@ -109,10 +109,10 @@ class Bot:
 
     def command(self, user_id: str, text: str, *, channel_id: str | None = None) -> str:
         """Run `/learn …` and return the private reply's text (ack body or response URL)."""
-        before = len(self.standin.responses())
+        before = self.standin.response_count()
         response: DriverResponse = self.driver.command(user_id, text, channel_id=channel_id)
         assert response.status == 200, response.body
-        replies = self.standin.responses()[before:]
+        replies = self.standin.responses(since=before)
         texts = [str((reply.get("body") or {}).get("text", "")) for reply in replies]
         if response.body:
             texts.insert(0, str(response.payload().get("text", "")))

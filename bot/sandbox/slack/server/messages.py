@@ -49,10 +49,16 @@ class MessageStore(StandInState):
                 if (cid is None or e["channel"] == cid) and (user is None or e["user"] == user)
             ]
 
-    def responses(self) -> list[JSON]:
-        """Bodies POSTed to response_urls (with url, user, channel, status), oldest first."""
+    def responses(self, *, since: int = 0) -> list[JSON]:
+        """Bodies POSTed to response_urls (with url, user, channel, status), oldest first; from
+        the `since`-th on (`response_count()` before an action: those it brought)."""
         with self._lock:
-            return clone(self._responses)
+            return clone(self._responses[since:])
+
+    def response_count(self) -> int:
+        """How many bodies were POSTed to response_urls so far."""
+        with self._lock:
+            return len(self._responses)
 
     def reactions(self, channel: str, ts: str) -> list[JSON]:
         message = self.find_message(channel, ts)

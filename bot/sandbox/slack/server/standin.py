@@ -115,7 +115,6 @@ class SlackStandIn(
         self._http = StandInHTTPServer(self)
         self._http_thread = threading.Thread(
             target=self._http.serve_forever,
-            kwargs={"poll_interval": 0.02},
             name="standin-web-api",
             daemon=True,
         )
