@@ -64,11 +64,30 @@ class PromptShutdown(socketserver.TCPServer):
                     if self._stopping.is_set():
                         break
                     if any(key.fileobj is self.socket for key, _ in ready):
-                        self.handle_request()
+                        self._take_connection()
                     self.service_actions()
         finally:
             self._stopping.clear()
             self._stopped.set()
+
+    def _take_connection(self) -> None:
+        """Accept and serve one connection, as socketserver's own loop does once its select
+        says one waits (`handle_request()` would build and register a selector of its own)."""
+        try:
+            request, client_address = self.get_request()
+        except OSError:
+            return
+        if not self.verify_request(request, client_address):
+            self.shutdown_request(request)
+            return
+        try:
+            self.process_request(request, client_address)
+        except Exception:  # noqa: BLE001 - as socketserver: reported, the server goes on
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+        except BaseException:
+            self.shutdown_request(request)
+            raise
 
     def shutdown(self) -> None:
         self._stopping.set()
