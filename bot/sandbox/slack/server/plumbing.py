@@ -129,8 +129,6 @@ class ReusedThreads(socketserver.TCPServer):
         while (taken := self._connections.get()) is not None:
             request, client_address = taken
             contextvars.Context().run(self._serve_connection, request, client_address)
-            with self._pool_lock:
-                self._idle += 1
 
     def _serve_connection(self, request: Any, client_address: Any) -> None:
         try:
@@ -138,6 +136,8 @@ class ReusedThreads(socketserver.TCPServer):
         except Exception:  # noqa: BLE001 - as ThreadingMixIn: reported, the thread goes on
             self.handle_error(request, client_address)
         finally:
+            with self._pool_lock:  # free before the client sees its connection close
+                self._idle += 1
             self.shutdown_request(request)
 
     def server_close(self) -> None:
