@@ -151,19 +151,12 @@ def test_version_names_the_release(installed: Path, tmp_path: Path) -> None:
 
 
 def _build_wheel(source: Path, wheels: Path, *, work: Path) -> Path:
-    """`pip wheel --no-deps .` in `source`: the backend builds the wheel with nothing installed
-    beside it but build-system.requires, and asks for nothing more."""
+    """`pip wheel --no-deps .` in `source`, the same wheel file for file: the backend builds it
+    with nothing installed beside it but build-system.requires, and asks for nothing more."""
     assert "backend-path" not in BUILD_SYSTEM  # an in-tree backend would need its folder too
     wheels.mkdir()
-    built = run(
-        sys.executable,
-        "-I",
-        "-S",
-        "-c",
-        BUILD_HOOKS,
-        *(_build_env(work), BUILD_SYSTEM["build-backend"], wheels),
-        cwd=source,
-    )
+    hooks = (BUILD_HOOKS, _build_env(work), BUILD_SYSTEM["build-backend"], wheels)
+    built = run(sys.executable, "-I", "-S", "-c", *hooks, cwd=source)
     assert built.returncode == 0, built.stdout + built.stderr
     asked, name = json.loads(built.stdout.splitlines()[-1])
     assert asked == [], asked  # pip would install these too before building
