@@ -58,6 +58,14 @@ def e2e_database_url(
     drop_later(url)  # the module's servers have stopped: nothing holds it
 
 
+@pytest.fixture
+def migrated_sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
+    """A SQLite database at the newest migration (a copy of the suite's template), for a test
+    about something else than migrating: `serve` finds it at head and imports no Alembic, as on
+    every restart. (`e2e_database_url`'s are fresh: there `serve` migrates them itself.)"""
+    return databases.copy_sqlite(_sqlite_template, tmp_path / "microlearn.db")
+
+
 @pytest.fixture(scope="module")
 def http_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The HTTP server's home directory: nothing of the server's own should appear in it."""
