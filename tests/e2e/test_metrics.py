@@ -1,7 +1,7 @@
-"""`GET /metrics` with several processes: gunicorn's workers added up, a private directory when
-the operator names none, and the probe port's flag in Socket Mode. (The counters that move with
-deliveries and answers: test_serve.py, on its server; the probe port's page in Socket Mode:
-test_socket_processes.py.)"""
+"""`GET /metrics` with several processes: gunicorn's workers added up, and the probe port's flag
+in Socket Mode. (The counters that move with deliveries and answers: test_serve.py, on its
+server; the private directory made when the operator names none: test_logs.py, on its server;
+the probe port's page in Socket Mode: test_socket_mode.py.)"""
 
 from __future__ import annotations
 
@@ -74,29 +74,6 @@ def test_two_workers_are_added_up_in_every_scrape(
     assert len(workers) == 2  # two processes wrote samples
     assert total(samples, "microlearn_answers_stored_total") == 0  # the stale file went at start
     assert directory.is_dir()  # the operator's directory stays
-
-
-def test_without_a_directory_each_run_gets_a_private_one_removed_at_exit(
-    standin: SlackStandIn, database_url: str, tmp_path: Path
-) -> None:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    env = bot_environment(
-        api_url=standin.api_url,
-        database_url=database_url,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        TMPDIR=str(temp),
-    )
-    bot = start_http_bot(env, cwd=tmp_path, workers=2)
-    try:
-        made = list(temp.glob("microlearn-metrics-*"))
-        files = [path.name for path in made[0].iterdir()] if made else []
-        _, samples = scrape(f"{bot.url}/metrics")
-    finally:
-        assert bot.stop() == 0
-    assert len(made) == 1 and any(name.endswith(".db") for name in files)
-    assert value(samples, "microlearn_outbox_due") == 0
-    assert list(temp.iterdir()) == []
 
 
 def test_the_health_port_flag_wins_and_a_busy_port_is_one_line(
