@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, literal, update
 from sqlmodel import Session, col, select
 
 from bot.storage.db import Database
@@ -170,20 +170,35 @@ class EnrolmentRepository:
         *,
         next_due_at: datetime | None,
         status: str | None = None,
-        tz: str | None = None,
         days: str | None = None,
         at_time: str | None = None,
-        only_if_status: Sequence[str] | None = None,
     ) -> bool:
         values: dict[str, object] = {"next_due_at": next_due_at}
-        for key, value in (("status", status), ("tz", tz), ("days", days), ("at_time", at_time)):
+        for key, value in (("status", status), ("days", days), ("at_time", at_time)):
             if value is not None:
                 values[key] = value
         with self._db.write() as session:
             query = update(Enrolment).where(col(Enrolment.id) == enrolment_id)
-            if only_if_status is not None:
-                query = query.where(col(Enrolment.status).in_(only_if_status))
             return bool(session.execute(query.values(**values)).rowcount)  # type: ignore[attr-defined]
+
+    def activate_in_zones(self, moves: Sequence[tuple[int, datetime, str]]) -> None:
+        """(enrolment id, next due instant, zone) each: active from that instant in that zone,
+        unless no longer waiting or active. One transaction and one statement for all of them
+        (a batch of profiles looked up at once)."""
+        if not moves:
+            return
+        table = Enrolment.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("enrolment_id"),
+                table.c.status.in_([literal("waiting"), literal("active")]),
+            )
+            .values(next_due_at=bindparam("due"), status="active", tz=bindparam("zone"))
+        )
+        rows = [{"enrolment_id": e, "due": due, "zone": zone} for e, due, zone in moves]
+        with self._db.write() as session:
+            session.connection().execute(statement, rows)
 
     def advance(self, enrolment_id: int, *, position: int, lesson_count: int) -> bool:
         """Move an enrolment past `position` (a lesson pulled early); False if it moved already."""
