@@ -1026,11 +1026,20 @@ def test_every_prebuilt_statement_lives_in_the_fast_lane() -> None:
             assert not isinstance(value, Direct) or id(value) in fenced, (module.name, name)
 
 
-@pytest.mark.parametrize("name", sorted(READS))
-def test_a_prebuilt_read_gives_what_its_orm_twin_gives(db: Database, name: str) -> None:
+def test_every_prebuilt_read_gives_what_its_orm_twin_gives(db: Database) -> None:
+    """Each read, over one seed (reads change nothing): every case gives what its twin gives,
+    the first something, the last nothing. Every read is checked; the failures are listed."""
     _seed(db)
-    read = READS[name]
-    statement = fastlane.statements()[name]
+    failures: list[str] = []
+    for name in sorted(READS):
+        try:
+            _check_read(db, READS[name], fastlane.statements()[name])
+        except AssertionError as error:
+            failures.append(f"{name}: {error}")
+    assert failures == []
+
+
+def _check_read(db: Database, read: Read, statement: Direct) -> None:
     for values in read.cases:
         with db.direct() as connection:
             fast = connection.all(statement, values)
