@@ -11,7 +11,9 @@ from sqlalchemy import bindparam, func, literal, update
 from sqlmodel import Session, col, select
 
 from bot.storage.db import Database
+from bot.storage.fastlane import ENROLMENTS_OF
 from bot.storage.models import Course, Delivery, Drip, Enrolment
+from bot.storage.rows import record
 
 TERMINAL = ("finished", "stopped", "cancelled", "left")
 LIVE = ("waiting", "active", "paused")
@@ -124,6 +126,8 @@ class EnrolmentRepository:
         drip_id: int | None = None,
         statuses: Sequence[str] | None = None,
     ) -> list[EnrolmentRecord]:
+        if recipient is not None and drip_id is None:
+            return self._enrolments_of(team_id, recipient, statuses)
         with self._db.read() as session:
             query = (
                 select(Enrolment, Course.slug)
@@ -139,6 +143,17 @@ class EnrolmentRepository:
             if statuses is not None:
                 query = query.where(col(Enrolment.status).in_(statuses))
             return [_enrolment(row, course) for row, course in session.exec(query).all()]
+
+    def _enrolments_of(
+        self, team_id: str, recipient: str, statuses: Sequence[str] | None
+    ) -> list[EnrolmentRecord]:
+        """One person's (or channel's): a hot path (Home, the dashboard, self-service commands),
+        so on the fast lane; a few rows, their statuses picked here."""
+        values = {"team_id": team_id, "recipient": recipient}
+        with self._db.direct() as connection:
+            rows = connection.all(ENROLMENTS_OF, values)
+        found = [record(EnrolmentRecord, row) for row in rows]
+        return found if statuses is None else [e for e in found if e.status in statuses]
 
     def enrolments_of(
         self, team_id: str, recipients: Sequence[str], *, statuses: Sequence[str]

@@ -18,6 +18,7 @@ from bot.storage import fastlane
 from bot.storage.answers import AnswerRecord
 from bot.storage.cards import CardState
 from bot.storage.db import Database
+from bot.storage.enrolments import EnrolmentRecord
 from bot.storage.fastlane import Direct, Row
 from bot.storage.installations import InstallationRecord
 from bot.storage.learners import LearnerRecord
@@ -411,6 +412,27 @@ def _learner(session: Session, values: dict[str, Any]) -> list[Row]:
     return [_fields(learner, *_LEARNER) for learner in learners]
 
 
+_ENROLMENT: tuple[str, ...] = ("id", "team_id", "drip_id", "recipient", "recipient_kind")
+_ENROLMENT += ("status", "next_position", "next_due_at", "tz", "days", "at_time", "start_on")
+_ENROLMENT += ("enrolled_by",)
+
+
+def _enrolments_of(session: Session, values: dict[str, Any]) -> list[Row]:
+    enrolments = session.exec(
+        select(Enrolment).where(
+            Enrolment.team_id == values["team_id"], Enrolment.recipient == values["recipient"]
+        )
+    ).all()
+    rows = []
+    # Soonest due first (in Python here, so the twin does not repeat the statement's ORDER BY).
+    for enrolment in sorted(enrolments, key=lambda e: (e.next_due_at, e.id)):
+        drip = session.get(Drip, enrolment.drip_id)
+        course = session.get(Course, drip.course_id) if drip is not None else None
+        if course is not None:
+            rows.append(_fields(enrolment, *_ENROLMENT) | {"course": course.slug})
+    return rows
+
+
 def _review_schedule(session: Session, values: dict[str, Any]) -> list[Row]:
     rows = session.exec(
         select(Learner, Enrolment)
@@ -644,6 +666,15 @@ READS: dict[str, Read] = {
     ),
     "LEARNER": Read(_learner, [_who(ANN), _who(BOB), _who("U9")], into=LearnerRecord),
     "REVIEW_SCHEDULE": Read(_review_schedule, [_who(ANN), _who(BOB), _who("U9")]),
+    "ENROLMENTS_OF": Read(
+        _enrolments_of,
+        [
+            {"team_id": TEAM, "recipient": ANN},
+            {"team_id": TEAM, "recipient": "C1"},
+            {"team_id": TEAM, "recipient": BOB},
+        ],
+        into=EnrolmentRecord,
+    ),
     "COMPLETIONS": Read(_completions, [_who(ANN), _who(BOB)]),
     "BADGE_KEYS": Read(_badge_keys, [_who(ANN), _who(BOB)]),
     "REVIEWS_RIGHT": Read(_reviews_right, [_who(ANN), _who(BOB)]),

@@ -1,5 +1,5 @@
 """What a click and every request run: answers, completions and their points, review cards,
-the learner, milestones, accepted requests and installations."""
+the learner and their enrolments, milestones, accepted requests and installations."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from bot.storage.models import (
     Completion,
     Course,
     Delivery,
+    Drip,
     Enrolment,
     Installation,
     Learner,
@@ -210,6 +211,21 @@ LEARNER = Direct(
         *_columns(Learner, "team_id user_id name first_name tz tz_checked_at is_admin"),
         *_columns(Learner, "deactivated snoozed_until dm_channel pref_days pref_at"),
     ).where(_by(col(Learner.team_id), col(Learner.user_id)))
+)
+
+# A person's (or a channel's) enrolments, each with its course, soonest due first: what App Home,
+# the dashboard's recommendations and streaks, and the self-service commands read
+# (EnrolmentRepository.enrolments with a recipient).
+ENROLMENTS_OF = Direct(
+    select(
+        *_columns(Enrolment, "id team_id drip_id recipient recipient_kind status next_position"),
+        *_columns(Enrolment, "next_due_at tz days at_time start_on enrolled_by"),
+        col(Course.slug).label("course"),
+    )
+    .join(Drip, col(Drip.id) == col(Enrolment.drip_id))
+    .join(Course, col(Course.id) == col(Drip.course_id))
+    .where(_by(col(Enrolment.team_id), col(Enrolment.recipient)))
+    .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
 )
 
 # The learner's zone and their DM enrolments' schedules, soonest due first (no enrolment: one row
