@@ -34,6 +34,7 @@ from bot.storage.models import (
     DripTarget,
     Enrolment,
     Installation,
+    Lead,
     Learner,
     Lesson,
     LessonFollowup,
@@ -88,6 +89,7 @@ def _seed(db: Database) -> None:
                     created_at=NOW,
                 )
             )
+        session.add(Lead(team_id=TEAM, user_id=ANN, granted_by=BOB, granted_at=NOW))
         for drip, due, days in ((1, NOW + timedelta(days=3), "mon"), (2, NOW, "tue,thu")):
             session.add(
                 Enrolment(
@@ -417,6 +419,13 @@ _ENROLMENT += ("status", "next_position", "next_due_at", "tz", "days", "at_time"
 _ENROLMENT += ("enrolled_by",)
 
 
+def _lead_granted(session: Session, values: dict[str, Any]) -> list[Row]:
+    leads = session.exec(
+        select(Lead).where(Lead.team_id == values["team_id"], Lead.user_id == values["user_id"])
+    ).all()
+    return [_fields(lead, "id") for lead in leads]
+
+
 def _enrolments_of(session: Session, values: dict[str, Any]) -> list[Row]:
     enrolments = session.exec(
         select(Enrolment).where(
@@ -666,6 +675,7 @@ READS: dict[str, Read] = {
     ),
     "LEARNER": Read(_learner, [_who(ANN), _who(BOB), _who("U9")], into=LearnerRecord),
     "REVIEW_SCHEDULE": Read(_review_schedule, [_who(ANN), _who(BOB), _who("U9")]),
+    "LEAD_GRANTED": Read(_lead_granted, [_who(ANN), {"team_id": "T9", "user_id": ANN}, _who(BOB)]),
     "ENROLMENTS_OF": Read(
         _enrolments_of,
         [

@@ -1,5 +1,5 @@
 """What a click and every request run: answers, completions and their points, review cards,
-the learner and their enrolments, milestones, accepted requests and installations."""
+the learner, their enrolments and lead role, milestones, accepted requests and installations."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from bot.storage.models import (
     Drip,
     Enrolment,
     Installation,
+    Lead,
     Learner,
     Lesson,
     PointEntry,
@@ -212,6 +213,9 @@ LEARNER = Direct(
         *_columns(Learner, "deactivated snoozed_until dm_channel pref_days pref_at"),
     ).where(_by(col(Learner.team_id), col(Learner.user_id)))
 )
+
+# Whether the person was granted the lead role: every lead's command checks it first.
+LEAD_GRANTED = Direct(select(col(Lead.id)).where(_by(col(Lead.team_id), col(Lead.user_id))))
 
 # A person's (or a channel's) enrolments, each with its course, soonest due first: what App Home,
 # the dashboard's recommendations and streaks, and the self-service commands read
