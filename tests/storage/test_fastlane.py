@@ -58,6 +58,7 @@ DELIVERY, LESSON, FIRST, SECOND = 1, 1, 1, 2
 # The workspaces the writes run as: the prebuilt statement as one, its ORM twin as the other.
 FAST, TWIN = WRITERS = ("W1", "W2")
 SENDING = {FAST: 11, TWIN: 12}  # each writer's delivery being sent
+DRIP_LESSON = 3  # a drip lesson sent by DM (ANN's first enrolment)
 
 
 def _seed(db: Database) -> None:
@@ -130,6 +131,22 @@ def _seed(db: Database) -> None:
                 created_at=NOW,
                 drip_id=2,
                 payload={"attempt": 2},
+            )
+        )
+        session.add(  # a drip lesson sent by DM, its enrolment's: for DRIP_LESSON_SENT
+            Delivery(
+                id=DRIP_LESSON,
+                team_id=TEAM,
+                dedupe_key=f"lesson:{DRIP_LESSON}",
+                kind="lesson",
+                enrolment_id=1,
+                recipient=ANN,
+                recipient_kind="dm",
+                lesson_id=LESSON,
+                status="sent",
+                due_at=NOW,
+                created_at=NOW,
+                drip_id=1,
             )
         )
         session.flush()
@@ -419,6 +436,22 @@ _ENROLMENT += ("status", "next_position", "next_due_at", "tz", "days", "at_time"
 _ENROLMENT += ("enrolled_by",)
 
 
+def _drip_lesson_sent(session: Session, values: dict[str, Any]) -> list[Row]:
+    delivery = session.get(Delivery, values["delivery_id"])
+    if delivery is None or (delivery.kind, delivery.recipient_kind) != ("lesson", "dm"):
+        return []
+    if delivery.lesson_id is None or delivery.enrolment_id is None:
+        return []
+    enrolment = session.get(Enrolment, delivery.enrolment_id)
+    if enrolment is None:
+        return []
+    return [
+        _fields(delivery, "team_id", "enrolment_id")
+        | {"user_id": delivery.recipient, "lesson_id": delivery.lesson_id}
+        | _fields(enrolment, "tz", "days", "at_time")
+    ]
+
+
 def _lead_granted(session: Session, values: dict[str, Any]) -> list[Row]:
     leads = session.exec(
         select(Lead).where(Lead.team_id == values["team_id"], Lead.user_id == values["user_id"])
@@ -675,6 +708,9 @@ READS: dict[str, Read] = {
     ),
     "LEARNER": Read(_learner, [_who(ANN), _who(BOB), _who("U9")], into=LearnerRecord),
     "REVIEW_SCHEDULE": Read(_review_schedule, [_who(ANN), _who(BOB), _who("U9")]),
+    "DRIP_LESSON_SENT": Read(
+        _drip_lesson_sent, [{"delivery_id": DRIP_LESSON}, {"delivery_id": DELIVERY}]
+    ),
     "LEAD_GRANTED": Read(_lead_granted, [_who(ANN), {"team_id": "T9", "user_id": ANN}, _who(BOB)]),
     "ENROLMENTS_OF": Read(
         _enrolments_of,

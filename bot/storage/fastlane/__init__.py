@@ -73,6 +73,7 @@ from bot.storage.fastlane.driver import (
     _insert,
 )
 from bot.storage.fastlane.sending import (
+    DRIP_LESSON_SENT,
     PAUSED_UNTIL,
     RECORD_PART,
     TAKE_TOKENS,
@@ -91,6 +92,7 @@ __all__ = [
     "DRIP_OWNERS",
     "Direct",
     "DirectConnection",
+    "DRIP_LESSON_SENT",
     "ENROLMENTS_OF",
     "EVENTS_TO_FORGET",
     "FOLLOWUPS_DUE",
