@@ -39,6 +39,7 @@ from bot.storage.models import (
     Lesson,
     LessonFollowup,
     PlanSlot,
+    PlayerSetting,
     PointEntry,
     ProcessedEvent,
     Question,
@@ -172,6 +173,23 @@ def _seed(db: Database) -> None:
                 choice="a",
                 correct=True,
                 answered_at=NOW,
+            )
+        )
+        session.add(  # BOB's first attempt, graded: FIRST_ANSWERS finds it (none of ANN's)
+            Answer(
+                team_id=TEAM,
+                user_id=BOB,
+                question_id=FIRST,
+                attempt=1,
+                delivery_id=DRIP_LESSON,
+                choice="a",
+                correct=False,
+                answered_at=NOW,
+            )
+        )
+        session.add(
+            PlayerSetting(
+                team_id=TEAM, user_id=ANN, leaderboard_hidden=True, goal="habits", updated_at=NOW
             )
         )
         session.add(
@@ -434,6 +452,43 @@ def _learner(session: Session, values: dict[str, Any]) -> list[Row]:
 _ENROLMENT: tuple[str, ...] = ("id", "team_id", "drip_id", "recipient", "recipient_kind")
 _ENROLMENT += ("status", "next_position", "next_due_at", "tz", "days", "at_time", "start_on")
 _ENROLMENT += ("enrolled_by",)
+
+
+def _player_setting(session: Session, values: dict[str, Any]) -> list[Row]:
+    settings = session.exec(
+        select(PlayerSetting).where(
+            PlayerSetting.team_id == values["team_id"], PlayerSetting.user_id == values["user_id"]
+        )
+    ).all()
+    return [_fields(setting, "leaderboard_hidden", "goal") for setting in settings]
+
+
+def _first_answers(session: Session, values: dict[str, Any]) -> list[Row]:
+    answers = session.exec(
+        select(Answer).where(
+            Answer.team_id == values["team_id"], Answer.user_id == values["user_id"]
+        )
+    ).all()
+    rows = []
+    for answer in answers:
+        question = session.get(Question, answer.question_id)
+        lesson = session.get(Lesson, question.lesson_id) if question is not None else None
+        course = session.get(Course, lesson.course_id) if lesson is not None else None
+        if course is not None and answer.attempt == 1 and answer.correct is not None:
+            rows.append(
+                {"question_id": answer.question_id, "course": course.slug}
+                | _fields(answer, "correct")
+            )
+    return rows
+
+
+def _cards_of(session: Session, values: dict[str, Any]) -> list[Row]:
+    cards = session.exec(
+        select(ReviewCard).where(
+            ReviewCard.team_id == values["team_id"], ReviewCard.user_id == values["user_id"]
+        )
+    ).all()
+    return [_fields(card, "question_id", "card") for card in cards]
 
 
 def _drip_lesson_sent(session: Session, values: dict[str, Any]) -> list[Row]:
@@ -708,6 +763,9 @@ READS: dict[str, Read] = {
     ),
     "LEARNER": Read(_learner, [_who(ANN), _who(BOB), _who("U9")], into=LearnerRecord),
     "REVIEW_SCHEDULE": Read(_review_schedule, [_who(ANN), _who(BOB), _who("U9")]),
+    "PLAYER_SETTING": Read(_player_setting, [_who(ANN), _who(BOB)]),
+    "FIRST_ANSWERS": Read(_first_answers, [_who(BOB), _who(ANN)]),
+    "CARDS_OF": Read(_cards_of, [_who(ANN), _who(BOB), {"team_id": "T9", "user_id": ANN}]),
     "DRIP_LESSON_SENT": Read(
         _drip_lesson_sent, [{"delivery_id": DRIP_LESSON}, {"delivery_id": DELIVERY}]
     ),

@@ -1,5 +1,5 @@
 """What a click and every request run: answers, completions and their points, review cards,
-the learner, their enrolments and lead role, milestones, accepted requests and installations."""
+the learner (enrolments, lead role, dashboard), milestones, accepted requests and installations."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from bot.storage.models import (
     Lead,
     Learner,
     Lesson,
+    PlayerSetting,
     PointEntry,
     Question,
     ReviewCard,
@@ -277,6 +278,36 @@ REVIEWS_RIGHT = Direct(
         col(Answer.correct).is_(True),
     )
     .group_by(col(Answer.team_id), col(Answer.user_id))
+)
+
+
+# -- App Home's dashboard (bot.storage.gamify): read each time Home is opened or refreshed -------
+
+# The person's own game settings; no row: the defaults.
+PLAYER_SETTING = Direct(
+    select(col(PlayerSetting.leaderboard_hidden), col(PlayerSetting.goal)).where(
+        _by(col(PlayerSetting.team_id), col(PlayerSetting.user_id))
+    )
+)
+
+# Graded questions the person answered at the first attempt, with their course (mastery).
+FIRST_ANSWERS = Direct(
+    select(col(Answer.question_id), col(Course.slug).label("course"), col(Answer.correct))
+    .join(Question, col(Question.id) == col(Answer.question_id))
+    .join(Lesson, col(Lesson.id) == col(Question.lesson_id))
+    .join(Course, col(Course.id) == col(Lesson.course_id))
+    .where(
+        _by(col(Answer.team_id), col(Answer.user_id)),
+        col(Answer.attempt) == 1,
+        col(Answer.correct).is_not(None),
+    )
+)
+
+# Every FSRS card of the person (mastered ones too).
+CARDS_OF = Direct(
+    select(col(ReviewCard.question_id), col(ReviewCard.card)).where(
+        _by(col(ReviewCard.team_id), col(ReviewCard.user_id))
+    )
 )
 
 
