@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -21,8 +22,9 @@ def _config() -> Config:
     return config
 
 
+@cache
 def head_revision() -> str:
-    """The newest migration this code ships."""
+    """The newest migration this code ships (read once per process: it is the code's own)."""
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
@@ -34,10 +36,14 @@ def current_revision(db: Database) -> str | None:
 
 
 def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str]:
-    """Migrate to `revision`; return (revision before, revision after)."""
+    """Migrate to `revision`; return (revision before, revision after). A database at the head
+    already is left alone: one read, without loading the migrations (every start-up, every
+    one-shot command)."""
     config = _config()
     try:
         before = current_revision(db)
+        if revision == "head" and before == head_revision():
+            return before, before
         with db.write_connection() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
