@@ -35,8 +35,9 @@ def _config() -> Config:
     return config
 
 
+@cache
 def head_revision() -> str:
-    """The newest migration this code ships."""
+    """The newest migration this code ships (read once per process: it is the code's own)."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(_config()).get_current_head()
@@ -83,7 +84,9 @@ def _at_head(db: Database) -> str | None:
 
 
 def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str]:
-    """Migrate to `revision`; return (revision before, revision after)."""
+    """Migrate to `revision`; return (revision before, revision after). A database at the head
+    already is left alone: one read, without loading the migrations or Alembic (every start-up,
+    every one-shot command)."""
     try:
         head = _at_head(db) if revision == "head" else None
         if head is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.storage.answers import AnswerRepository
+from bot.storage.answer_reports import AnswerReports
 from bot.storage.db import Database
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
@@ -141,7 +141,7 @@ def test_two_processes_share_the_clicks_and_settle_each_answer_once(
     assert posted == dict.fromkeys(urls, 1)  # feedback once per click, whoever took it
     db = Database(e2e_migrated_database_url)
     try:
-        rows = AnswerRepository(db).answer_rows(standin.team_id, "security-basics")
+        rows = AnswerReports(db).answer_rows(standin.team_id, "security-basics")
     finally:
         db.dispose()
     stored = Counter((row.user_id, row.position) for row in rows)
