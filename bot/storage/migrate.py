@@ -109,6 +109,11 @@ def _upgrade(db: Database, revision: str) -> tuple[str | None, str]:
     return before, after
 
 
+def cannot_migrate(error: StorageUnavailable) -> str:
+    """What `serve`, a one-shot command or `microlearn db upgrade` says when upgrade() fails."""
+    return f"cannot migrate the database at DATABASE_URL: {error}"
+
+
 def downgrade(db: Database, revision: str) -> None:
     from alembic import command
 
