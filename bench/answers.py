@@ -30,7 +30,7 @@ server, created and dropped):
    (the listener on Bolt's executor, the request's thread polling for the ack every 10 ms), the
    baseline the goal names, and once acking in the request's thread (process_before_response),
    the fastest ack Bolt gives and the way microlearn takes answer clicks.
-5. Answers stored (AnswerRepository.answer_rows, per course) are compared with answers sent:
+5. Answers stored (AnswerReports.answer_rows, per course) are compared with answers sent:
    the same count and the same (learner, lesson, question) set. Exit 1 if they differ.
 
 The machine has two cores shared by the server, PostgreSQL, the stand-in (which the bot calls
@@ -88,7 +88,7 @@ from bot.domain.lesson import Catalog, QuestionKind
 from bot.sandbox.slack import DriverResponse, SlackDriver, SlackStandIn
 from bot.sandbox.slack import server as standin_server
 from bot.sandbox.slack.server import JSON, _Reply
-from bot.storage.answers import AnswerRepository
+from bot.storage.answer_reports import AnswerReports
 from bot.storage.db import Database
 from bot.storage.models import Course, Delivery, Lesson
 from tests.support.databases import (
@@ -979,7 +979,7 @@ def _check_stored(
     }
     db = Database(url)
     try:
-        repository = AnswerRepository(db)
+        repository = AnswerReports(db)
         team = repository.teams()
         rows = [
             row

@@ -107,7 +107,7 @@ def upgrade_database(db: Database) -> tuple[str | None, str]:
     try:
         return migrate.upgrade(db)
     except StorageUnavailable as error:
-        raise StartupError(f"cannot migrate the database at DATABASE_URL: {error}") from error
+        raise StartupError(migrate.cannot_migrate(error)) from error
 
 
 def prometheus_metrics(db: Database, metrics_dir: Path | None) -> PrometheusMetrics:

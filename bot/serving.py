@@ -37,8 +37,6 @@ from bot.scheduler import utc_now
 from bot.server import (
     ProbesUnavailable,
     SocketModeFailed,
-    Worker,
-    run_http,
     run_socket_mode,
     serve_probes,
 )
@@ -118,6 +116,7 @@ def _serve_http(
     metrics_dir: Path | None,
 ) -> None:
     assert settings.slack_signing_secret is not None
+    from bot.http_server import Worker, run_http  # gunicorn: only a server that serves HTTP
 
     def start_worker() -> Worker:
         container = build(
@@ -152,9 +151,7 @@ def _serve_http(
         workers=workers,
         threads=settings.web_threads,
         log_level=settings.log_level,
-        on_worker_exit=(
-            partial(mark_process_dead, directory=metrics_dir) if metrics_dir is not None else None
-        ),
+        on_worker_exit=_dead_process_marker(metrics_dir),
     )
 
 
@@ -189,15 +186,8 @@ def _serve_socket_mode(
             stop_probes = serve_probes(page, host=host, port=port)
         except ProbesUnavailable as error:
             container.close()
-            raise StartupError(
-                f"cannot serve /healthz and /metrics on {host}:{port} ({error}); choose another "
-                "port with MICROLEARN_HTTP_PORT or --health-port"
-            ) from None
-        print(
-            f"microlearn: health and metrics on http://{host}:{port}/healthz and /metrics",
-            file=out,
-            flush=True,
-        )
+            raise _probes_unavailable(host, port, error) from None
+        _say_probes(probes, out)
 
     def ready() -> None:
         # Only once Slack can reach us: nothing goes out from a bot that cannot hear answers.
@@ -255,9 +245,47 @@ def _serve_socket_processes(
     Slack, app, database pool and scheduler, as HTTP mode has its workers: acknowledgements and
     the work after them (feedback, points, reviews, App Home) no longer share one interpreter
     lock. This process only watches them, and answers probes and scrapes."""
+    counted = probes is not None and metrics_dir is not None
+    serve_one = _socket_process(settings, catalog, counted=counted, metrics_dir=metrics_dir)
+    # Probes first, as with one process: they answer while the processes connect. The
+    # processes are forked with this server's thread running; they never touch its objects.
+    closing: list[Callable[[], None]] = []
+    if probes is not None:
+        closing = _watcher_probes(settings, probes, counted=counted, metrics_dir=metrics_dir)
+        _say_probes(probes, out)
+
+    def ready() -> None:
+        print(
+            f"microlearn: connected to Slack in Socket Mode as {identity} "
+            f"({settings.socket_processes} processes, one connection each)",
+            file=out,
+            flush=True,
+        )
+
+    warm_templates()  # before the processes fork: compiled once, for all of them
+    tls_context()  # likewise: the CA certificates are loaded once, for all of them
+    try:
+        run_socket_mode_processes(
+            serve_one,
+            processes=settings.socket_processes,
+            on_ready=ready,
+            on_exit=_dead_process_marker(metrics_dir),
+        )
+    except SocketModeFailed as error:
+        raise _socket_mode_failed(error) from None
+    finally:
+        for close in reversed(closing):
+            close()
+    print("microlearn: stopped", file=out, flush=True)
+
+
+def _socket_process(
+    settings: Settings, catalog: Catalog, *, counted: bool, metrics_dir: Path | None
+) -> Callable[[Callable[[], bool]], None]:
+    """What each forked Socket Mode process runs: its own app, pool and connection; its
+    scheduler starts once `ready()` says every process has connected."""
     token = settings.slack_app_token
     assert token is not None
-    counted = probes is not None and metrics_dir is not None
 
     def serve_one(ready: Callable[[], bool]) -> None:
         container = build(settings, catalog=catalog, metrics=counted, metrics_dir=metrics_dir)
@@ -275,45 +303,28 @@ def _serve_socket_processes(
             on_ready=connected,
         )
 
-    # Probes first, as with one process: they answer while the processes connect. The
-    # processes are forked with this server's thread running; they never touch its objects.
-    closing: list[Callable[[], None]] = []
-    if probes is not None:
-        closing.extend(_watcher_probes(settings, probes, counted=counted, metrics_dir=metrics_dir))
-        host, port = probes
-        print(
-            f"microlearn: health and metrics on http://{host}:{port}/healthz and /metrics",
-            file=out,
-            flush=True,
-        )
+    return serve_one
 
-    def ready() -> None:
-        print(
-            f"microlearn: connected to Slack in Socket Mode as {identity} "
-            f"({settings.socket_processes} processes, one connection each)",
-            file=out,
-            flush=True,
-        )
 
-    warm_templates()  # before the processes fork: compiled once, for all of them
-    tls_context()  # likewise: the CA certificates are loaded once, for all of them
-    try:
-        run_socket_mode_processes(
-            serve_one,
-            processes=settings.socket_processes,
-            on_ready=ready,
-            on_exit=(
-                partial(mark_process_dead, directory=metrics_dir)
-                if metrics_dir is not None
-                else None
-            ),
-        )
-    except SocketModeFailed as error:
-        raise _socket_mode_failed(error) from None
-    finally:
-        for close in reversed(closing):
-            close()
-    print("microlearn: stopped", file=out, flush=True)
+def _dead_process_marker(metrics_dir: Path | None) -> Callable[[int], None] | None:
+    """With samples in files, what marks a serving process that exited (its live gauges end)."""
+    return partial(mark_process_dead, directory=metrics_dir) if metrics_dir is not None else None
+
+
+def _say_probes(probes: tuple[str, int], out: TextIO) -> None:
+    host, port = probes
+    print(
+        f"microlearn: health and metrics on http://{host}:{port}/healthz and /metrics",
+        file=out,
+        flush=True,
+    )
+
+
+def _probes_unavailable(host: str, port: int, error: ProbesUnavailable) -> StartupError:
+    return StartupError(
+        f"cannot serve /healthz and /metrics on {host}:{port} ({error}); choose another "
+        "port with MICROLEARN_HTTP_PORT or --health-port"
+    )
 
 
 def _watcher_probes(
@@ -327,8 +338,5 @@ def _watcher_probes(
         stop = serve_probes(Probes(health=health_check(db), metrics=scrape), host=host, port=port)
     except ProbesUnavailable as error:
         db.dispose()
-        raise StartupError(
-            f"cannot serve /healthz and /metrics on {host}:{port} ({error}); choose another "
-            "port with MICROLEARN_HTTP_PORT or --health-port"
-        ) from None
+        raise _probes_unavailable(host, port, error) from None
     return [db.dispose, stop]

@@ -34,6 +34,7 @@ from bot.services.scheduling import Scheduling
 from bot.services.self_service import SelfService
 from bot.services.skills import SkillService, enrolled_courses
 from bot.slack.app_home import AppHome
+from bot.storage.answer_reports import AnswerReports
 from bot.storage.dashboard import DashboardRepository
 from bot.storage.db import Database
 from bot.storage.gamify import GamifyRepository
@@ -118,7 +119,7 @@ def _lead_reports(core: Core, reports: ReportService) -> LeadReports:
     return LeadReports(
         reports=reports,
         insights=core.insights,
-        answers=core.answers,
+        answers=AnswerReports(core.db),
         roles=core.roles,
         targets=core.targets,
         learners=core.learners,
@@ -173,7 +174,7 @@ def _digests(core: Core) -> DigestService:
 
 def _reports(core: Core) -> ReportService:
     return ReportService(
-        answers=core.answers,
+        answers=AnswerReports(core.db),
         drips=core.drips,
         learners=core.learners,
         enrolments=core.enrolments,

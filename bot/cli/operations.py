@@ -39,13 +39,16 @@ def deliver_due_command(settings: Settings, args: argparse.Namespace, out: TextI
 
 
 def _db_upgrade(settings: Settings, out: TextIO) -> int:
-    from bot import app, preflight
+    # Storage alone: migrating needs neither Slack nor the use cases, and the job that migrates
+    # before the servers start imports about a second of CPU less (measured) than the whole app.
+    from bot.storage import migrate
+    from bot.storage.db import Database, StorageUnavailable
 
-    db = app.open_database(settings)
+    db = Database(settings.database_url)
     try:
-        before, after = app.upgrade_database(db)
-    except preflight.StartupError as error:
-        print(f"microlearn: {error}", file=sys.stderr)
+        before, after = migrate.upgrade(db)
+    except StorageUnavailable as error:
+        print(f"microlearn: {migrate.cannot_migrate(error)}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         db.dispose()

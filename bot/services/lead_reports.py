@@ -22,7 +22,7 @@ from bot.services.questions import (
 from bot.services.reports import Report, ReportService
 from bot.services.roles import Roles
 from bot.services.targets import Targets
-from bot.storage.answers import AnswerRepository, AnswerRow
+from bot.storage.answer_reports import AnswerReports, AnswerRow
 from bot.storage.insights import InsightsRepository
 from bot.storage.learners import LearnerRepository
 
@@ -78,7 +78,7 @@ class LeadReports:
         *,
         reports: ReportService,
         insights: InsightsRepository,
-        answers: AnswerRepository,
+        answers: AnswerReports,
         roles: Roles,
         targets: Targets,
         learners: LearnerRepository,

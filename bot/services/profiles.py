@@ -111,8 +111,13 @@ class ProfileRefresh:
             [learner.user_id for learner, _ in saved if not learner.deactivated],
             statuses=("waiting", "active"),
         )
+        moves: list[tuple[int, datetime, str]] = []
         for learner, previous in saved:
-            self._follow(learner, previous, enrolments.get(learner.user_id, []), now=now)
+            if learner.deactivated:
+                self._stop_person(team_id, learner.user_id, "account_inactive", now=now)
+                continue
+            moves += _moves(learner, previous, enrolments.get(learner.user_id, []), now=now)
+        self._enrolments.activate_in_zones(moves)  # one transaction for the batch, too
         return len(saved)
 
     def _directory(self, team_id: str, users: list[str], *, now: datetime) -> dict[str, Profile]:
@@ -174,32 +179,10 @@ class ProfileRefresh:
     ) -> None:
         """What a stored profile changes: lessons stop for someone deactivated; DM enrolments
         waiting for a zone, or whose zone changed, are scheduled in it."""
-        team_id = learner.team_id
         if learner.deactivated:
-            self._stop_person(team_id, learner.user_id, "account_inactive", now=now)
+            self._stop_person(learner.team_id, learner.user_id, "account_inactive", now=now)
             return
-        for enrolment in enrolments:
-            if enrolment.recipient_kind != "dm":
-                continue
-            if enrolment.status == "active" and previous == learner.tz == enrolment.tz:
-                continue
-            if enrolment.status == "active" and enrolment.next_due_at is None:
-                continue
-            after = max(now, learner.snoozed_until) if learner.snoozed_until else now
-            due = next_slot(
-                Days.decode(enrolment.days),
-                parse_time(enrolment.at_time),
-                zone(learner.tz),
-                after=after,
-                start_on=enrolment.start_on,
-            )
-            self._enrolments.reschedule(
-                enrolment.id,
-                next_due_at=due,
-                status="active",
-                tz=learner.tz,
-                only_if_status=("waiting", "active"),
-            )
+        self._enrolments.activate_in_zones(_moves(learner, previous, enrolments, now=now))
 
     def _stop_person(self, team_id: str, user_id: str, code: str, *, now: datetime) -> None:
         for enrolment in self._enrolments.enrolments(
@@ -216,3 +199,32 @@ class ProfileRefresh:
                 drip_id=enrolment.drip_id,
             )
             self._enrolments.finish_drip(team_id, enrolment.drip_id, now=now)
+
+
+def _moves(
+    learner: LearnerRecord,
+    previous: str | None,
+    enrolments: list[EnrolmentRecord],
+    *,
+    now: datetime,
+) -> list[tuple[int, datetime, str]]:
+    """The DM enrolments of someone active that a stored profile moves: those waiting for a
+    zone, or whose zone changed, with their next slot in it ((id, due, zone) each)."""
+    moves: list[tuple[int, datetime, str]] = []
+    for enrolment in enrolments:
+        if enrolment.recipient_kind != "dm":
+            continue
+        if enrolment.status == "active" and previous == learner.tz == enrolment.tz:
+            continue
+        if enrolment.status == "active" and enrolment.next_due_at is None:
+            continue
+        after = max(now, learner.snoozed_until) if learner.snoozed_until else now
+        due = next_slot(
+            Days.decode(enrolment.days),
+            parse_time(enrolment.at_time),
+            zone(learner.tz),
+            after=after,
+            start_on=enrolment.start_on,
+        )
+        moves.append((enrolment.id, due, learner.tz))
+    return moves

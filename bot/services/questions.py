@@ -14,7 +14,7 @@ from bot.domain.analysis import FirstTry, Flag, FlagKind, QuestionAnalysis, anal
 from bot.domain.lesson import Course, Lesson, Question
 from bot.domain.quiz import Choice
 from bot.services.csvfile import Cell, csv_bytes
-from bot.storage.answers import AnswerRow
+from bot.storage.answer_reports import AnswerRow
 
 QUESTIONS_COLUMNS = (
     "course",

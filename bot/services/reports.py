@@ -16,7 +16,7 @@ from bot.services.discussions import DiscussionService, LessonTalk
 from bot.services.refused import Refused
 from bot.services.reminders import ReminderService
 from bot.services.reviews import ReviewService
-from bot.storage.answers import AnswerRepository, AnswerRow
+from bot.storage.answer_reports import AnswerReports, AnswerRow
 from bot.storage.drips import DripRepository
 from bot.storage.enrolments import EnrolmentRepository
 from bot.storage.insights import InsightsRepository
@@ -96,7 +96,7 @@ class ReportService:
     def __init__(
         self,
         *,
-        answers: AnswerRepository,
+        answers: AnswerReports,
         drips: DripRepository,
         learners: LearnerRepository,
         enrolments: EnrolmentRepository,

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 from sqlmodel import Session, create_engine
 
+from bot.storage import statements as shared_statements
 from bot.storage.fastlane import Direct, DirectConnection
 
 try:
@@ -68,8 +69,11 @@ class Database:
         statements: CompiledCacheType | None = None,
     ) -> None:
         """`statements`: where compiled statements are kept, instead of the engine's own cache;
-        one shared by many Databases in a process (the test suite opens one per test) spares
-        each of them compiling every statement again."""
+        by default the one every Database of the process shares (bot.storage.statements), which
+        spares each engine compiling every statement again."""
+        if statements is None:
+            statements = shared_statements.PROCESS
+        shared_statements.share_orm_statements()
         self.url = url
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         self.engine = _create_engine(url, pool_size=pool_size, statements=statements)

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, literal, update
 from sqlmodel import Session, col, select
 
 from bot.storage.db import Database
+from bot.storage.fastlane import ENROLMENTS_OF
 from bot.storage.models import Course, Delivery, Drip, Enrolment
+from bot.storage.rows import record
 
 TERMINAL = ("finished", "stopped", "cancelled", "left")
 LIVE = ("waiting", "active", "paused")
@@ -124,6 +126,8 @@ class EnrolmentRepository:
         drip_id: int | None = None,
         statuses: Sequence[str] | None = None,
     ) -> list[EnrolmentRecord]:
+        if recipient is not None and drip_id is None:
+            return self._enrolments_of(team_id, recipient, statuses)
         with self._db.read() as session:
             query = (
                 select(Enrolment, Course.slug)
@@ -139,6 +143,17 @@ class EnrolmentRepository:
             if statuses is not None:
                 query = query.where(col(Enrolment.status).in_(statuses))
             return [_enrolment(row, course) for row, course in session.exec(query).all()]
+
+    def _enrolments_of(
+        self, team_id: str, recipient: str, statuses: Sequence[str] | None
+    ) -> list[EnrolmentRecord]:
+        """One person's (or channel's): a hot path (Home, the dashboard, self-service commands),
+        so on the fast lane; a few rows, their statuses picked here."""
+        values = {"team_id": team_id, "recipient": recipient}
+        with self._db.direct() as connection:
+            rows = connection.all(ENROLMENTS_OF, values)
+        found = [record(EnrolmentRecord, row) for row in rows]
+        return found if statuses is None else [e for e in found if e.status in statuses]
 
     def enrolments_of(
         self, team_id: str, recipients: Sequence[str], *, statuses: Sequence[str]
@@ -170,20 +185,35 @@ class EnrolmentRepository:
         *,
         next_due_at: datetime | None,
         status: str | None = None,
-        tz: str | None = None,
         days: str | None = None,
         at_time: str | None = None,
-        only_if_status: Sequence[str] | None = None,
     ) -> bool:
         values: dict[str, object] = {"next_due_at": next_due_at}
-        for key, value in (("status", status), ("tz", tz), ("days", days), ("at_time", at_time)):
+        for key, value in (("status", status), ("days", days), ("at_time", at_time)):
             if value is not None:
                 values[key] = value
         with self._db.write() as session:
             query = update(Enrolment).where(col(Enrolment.id) == enrolment_id)
-            if only_if_status is not None:
-                query = query.where(col(Enrolment.status).in_(only_if_status))
             return bool(session.execute(query.values(**values)).rowcount)  # type: ignore[attr-defined]
+
+    def activate_in_zones(self, moves: Sequence[tuple[int, datetime, str]]) -> None:
+        """(enrolment id, next due instant, zone) each: active from that instant in that zone,
+        unless no longer waiting or active. One transaction and one statement for all of them
+        (a batch of profiles looked up at once)."""
+        if not moves:
+            return
+        table = Enrolment.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("enrolment_id"),
+                table.c.status.in_([literal("waiting"), literal("active")]),
+            )
+            .values(next_due_at=bindparam("due"), status="active", tz=bindparam("zone"))
+        )
+        rows = [{"enrolment_id": e, "due": due, "zone": zone} for e, due, zone in moves]
+        with self._db.write() as session:
+            session.connection().execute(statement, rows)
 
     def advance(self, enrolment_id: int, *, position: int, lesson_count: int) -> bool:
         """Move an enrolment past `position` (a lesson pulled early); False if it moved already."""

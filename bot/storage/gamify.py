@@ -20,7 +20,10 @@ from bot.domain.points import Award
 from bot.storage.db import Database, insert_for
 from bot.storage.fastlane import (
     BADGE_KEYS,
+    CARDS_OF,
     COMPLETIONS,
+    FIRST_ANSWERS,
+    PLAYER_SETTING,
     REVIEW_SCHEDULE,
     REVIEWS_RIGHT,
     points_row,
@@ -29,16 +32,12 @@ from bot.storage.learners import review_schedule_of
 from bot.storage.models import (
     Answer,
     Badge,
-    Completion,
     Course,
     Delivery,
     Drip,
     Enrolment,
-    Lesson,
     PlayerSetting,
     PointEntry,
-    Question,
-    ReviewCard,
 )
 
 LIVE = ("waiting", "active", "paused")
@@ -218,14 +217,9 @@ class GamifyRepository:
 
     def completions(self, team_id: str, user_id: str) -> list[tuple[str, str, datetime]]:
         """(course, lesson, completed at) of every lesson the person finished."""
-        with self._db.read() as session:
-            rows = session.execute(
-                select(col(Course.slug), col(Lesson.slug), col(Completion.completed_at))
-                .join(Lesson, col(Lesson.id) == col(Completion.lesson_id))
-                .join(Course, col(Course.id) == col(Lesson.course_id))
-                .where(col(Completion.team_id) == team_id, col(Completion.user_id) == user_id)
-            ).all()
-        return [(course, lesson, at) for course, lesson, at in rows]
+        with self._db.direct() as connection:  # the dashboard and streaks: no ORM session
+            rows = connection.all(COMPLETIONS, {"team_id": team_id, "user_id": user_id})
+        return [(row["course"], row["lesson"], row["completed_at"]) for row in rows]
 
     def milestone_facts(self, team_id: str, user_id: str) -> MilestoneFacts:
         """Completions, badges, reviews right and the learner's schedules, in four prebuilt
@@ -265,30 +259,18 @@ class GamifyRepository:
 
     def answered(self, team_id: str, user_id: str) -> list[AnsweredQuestion]:
         """Graded questions the person answered at the first attempt, with their course."""
-        with self._db.read() as session:
-            rows = session.execute(
-                select(col(Answer.question_id), col(Course.slug), col(Answer.correct))
-                .join(Question, col(Question.id) == col(Answer.question_id))
-                .join(Lesson, col(Lesson.id) == col(Question.lesson_id))
-                .join(Course, col(Course.id) == col(Lesson.course_id))
-                .where(
-                    col(Answer.team_id) == team_id,
-                    col(Answer.user_id) == user_id,
-                    col(Answer.attempt) == 1,
-                    col(Answer.correct).is_not(None),
-                )
-            ).all()
-        return [AnsweredQuestion(q, course, bool(correct)) for q, course, correct in rows]
+        with self._db.direct() as connection:  # the dashboard: no ORM session
+            rows = connection.all(FIRST_ANSWERS, {"team_id": team_id, "user_id": user_id})
+        return [
+            AnsweredQuestion(row["question_id"], row["course"], bool(row["correct"]))
+            for row in rows
+        ]
 
     def cards(self, team_id: str, user_id: str) -> dict[int, dict[str, Any]]:
         """Every FSRS card of the person (mastered ones too), by question id."""
-        with self._db.read() as session:
-            rows = session.execute(
-                select(col(ReviewCard.question_id), col(ReviewCard.card)).where(
-                    col(ReviewCard.team_id) == team_id, col(ReviewCard.user_id) == user_id
-                )
-            ).all()
-        return {question: dict(card) for question, card in rows}
+        with self._db.direct() as connection:  # the dashboard: no ORM session
+            rows = connection.all(CARDS_OF, {"team_id": team_id, "user_id": user_id})
+        return {row["question_id"]: dict(row["card"]) for row in rows}
 
     # -- who shares a drip --------------------------------------------------------------------
 
@@ -352,15 +334,11 @@ class GamifyRepository:
     # -- settings -----------------------------------------------------------------------------
 
     def setting(self, team_id: str, user_id: str) -> Setting:
-        with self._db.read() as session:
-            row = session.execute(
-                select(col(PlayerSetting.leaderboard_hidden), col(PlayerSetting.goal)).where(
-                    col(PlayerSetting.team_id) == team_id, col(PlayerSetting.user_id) == user_id
-                )
-            ).first()
+        with self._db.direct() as connection:  # the dashboard: no ORM session
+            row = connection.first(PLAYER_SETTING, {"team_id": team_id, "user_id": user_id})
         if row is None:
             return Setting()
-        return Setting(hidden=bool(row.leaderboard_hidden), goal=row.goal)
+        return Setting(hidden=bool(row["leaderboard_hidden"]), goal=row["goal"])
 
     def hidden(self, team_id: str) -> set[str]:
         """People of the workspace who hide from leaderboards."""

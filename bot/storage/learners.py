@@ -12,7 +12,13 @@ from sqlmodel import Session, col, select
 
 from bot.storage.db import Database, insert_for, insert_for_dialect
 from bot.storage.enrolments import EnrolmentRepository
-from bot.storage.fastlane import LEARNER, PROFILES_TO_REFRESH, REVIEW_SCHEDULE, Row
+from bot.storage.fastlane import (
+    LEAD_GRANTED,
+    LEARNER,
+    PROFILES_TO_REFRESH,
+    REVIEW_SCHEDULE,
+    Row,
+)
 from bot.storage.models import Enrolment, Lead, Learner
 from bot.storage.models.base import table_of
 from bot.storage.rows import record
@@ -255,12 +261,9 @@ class LearnerRepository:
         return wanted[:limit]
 
     def is_lead(self, team_id: str, user_id: str) -> bool:
-        with self._db.read() as session:
+        with self._db.direct() as connection:  # before every lead's command: no ORM session
             return (
-                session.exec(
-                    select(Lead.id).where(Lead.team_id == team_id, Lead.user_id == user_id)
-                ).first()
-                is not None
+                connection.first(LEAD_GRANTED, {"team_id": team_id, "user_id": user_id}) is not None
             )
 
     def grant_lead(self, team_id: str, user_id: str, *, granted_by: str, now: datetime) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlmodel import Session, col
 
 from bot.storage.db import Database, insert_for, insert_for_dialect
-from bot.storage.fastlane import FOLLOWUPS_DUE
+from bot.storage.fastlane import DRIP_LESSON_SENT, FOLLOWUPS_DUE
 from bot.storage.models import (
     Answer,
     AutoPause,
@@ -96,28 +96,11 @@ class FollowupRepository:
 
     def lesson_delivery(self, delivery_id: int) -> DeliveredDripLesson | None:
         """A drip lesson delivered by DM, with its enrolment's schedule; None for anything else."""
-        with self._db.read() as session:
-            row = session.execute(
-                select(
-                    col(Delivery.team_id),
-                    col(Delivery.enrolment_id),
-                    col(Delivery.recipient).label("user_id"),
-                    col(Delivery.lesson_id),
-                    col(Enrolment.tz),
-                    col(Enrolment.days),
-                    col(Enrolment.at_time),
-                )
-                .join(Enrolment, col(Enrolment.id) == col(Delivery.enrolment_id))
-                .where(
-                    col(Delivery.id) == delivery_id,
-                    col(Delivery.kind) == "lesson",
-                    col(Delivery.recipient_kind) == "dm",
-                    col(Delivery.lesson_id).is_not(None),
-                )
-            ).first()
+        with self._db.direct() as connection:  # after every lesson sent: no ORM session
+            row = connection.first(DRIP_LESSON_SENT, {"delivery_id": delivery_id})
         if row is None:
             return None
-        return record(DeliveredDripLesson, row._mapping, delivery_id=delivery_id)
+        return record(DeliveredDripLesson, row, delivery_id=delivery_id)
 
     def track(
         self,

@@ -1,10 +1,12 @@
 """Compiled SQL statements shared by the Databases of one process (`Database(statements=…)`).
 
-SQLAlchemy keeps compiled statements per engine, keyed by the engine's dialect object. A process
-that opens many engines (the test suite opens one per test) would compile every statement again
-for each: about a tenth of the suite's time. Here a statement compiled for one engine serves
-every engine of the same kind of database, as bot.storage.fastlane's statements (compiled once
-per dialect name) do.
+SQLAlchemy keeps compiled statements per engine, keyed by the engine's dialect object, and the
+ORM's flushes (the INSERT, UPDATE and DELETE of mapped rows) keep theirs per mapper, keyed the
+same way. A process that opens several engines (a serving process has two, one for urgent
+statements; the sandbox opens one per reset; the test suite one per test, about a tenth of its
+time) would compile every statement again for each. Here a statement compiled for one engine
+serves every engine of the same kind of database, as bot.storage.fastlane's statements
+(compiled once per dialect name) do.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from sqlalchemy.engine import Compiled, Dialect
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.util import LRUCache
+from sqlmodel import SQLModel
 
 
 class SharedStatements(MutableMapping[Any, Compiled]):
@@ -52,3 +56,22 @@ def _shared(key: Any) -> Any:
         dialect.max_identifier_length,
     )
     return (kind, *key[1:])
+
+
+# Every Database of this process, unless given a cache of its own.
+PROCESS = SharedStatements()
+
+
+def share_orm_statements() -> None:
+    """Make each mapper's cache of compiled flush statements keyed by the dialect's kind too.
+
+    SQLAlchemy keeps it in the mapper (`Mapper._compiled_cache`, an LRU of 100 keyed by dialect
+    object, passed as the flush's `compiled_cache`), so the engine's cache never sees those
+    statements. Idempotent and cheap: every Database calls it. Mappers are configured first, as
+    their first use would: configuring drops what a mapper memoized."""
+    configure_mappers()
+    for mapper in SQLModel._sa_registry.mappers:
+        if not isinstance(mapper.__dict__.get("_compiled_cache"), SharedStatements):
+            mapper._set_memoized_attribute(
+                "_compiled_cache", SharedStatements(mapper._compiled_cache_size)
+            )

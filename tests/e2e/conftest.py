@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage import migrate
+from bot.storage.db import Database
 from tests.conftest import count_database_run, postgres_unreachable
 from tests.standin import SlackDriver, SlackStandIn
 from tests.support import databases
@@ -56,6 +58,31 @@ def e2e_database_url(
     url = databases.create_postgres_database(databases.postgres_test_url(), prefix="microlearn_e2e")
     yield url
     drop_later(url)  # the module's servers have stopped: nothing holds it
+
+
+@pytest.fixture(scope="module")
+def e2e_migrated_database_url(e2e_database_url: str, request: pytest.FixtureRequest) -> str:
+    """`e2e_database_url` at the newest migration, for a module whose servers are about
+    something else than migrating (test_serve.py's server migrates its fresh ones): they find it
+    at head and import no Alembic. SQLite: the suite's migrated template, copied; PostgreSQL:
+    migrated in this process, which has Alembic imported already."""
+    if e2e_database_url.startswith("sqlite:///"):
+        template: Path = request.getfixturevalue("_sqlite_template")
+        return databases.copy_sqlite(template, Path(e2e_database_url.removeprefix("sqlite:///")))
+    db = Database(e2e_database_url)
+    try:
+        migrate.upgrade(db)
+    finally:
+        db.dispose()
+    return e2e_database_url
+
+
+@pytest.fixture
+def migrated_sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
+    """A SQLite database at the newest migration (a copy of the suite's template), for a test
+    about something else than migrating: `serve` finds it at head and imports no Alembic, as on
+    every restart. (`e2e_database_url`'s are fresh: there `serve` migrates them itself.)"""
+    return databases.copy_sqlite(_sqlite_template, tmp_path / "microlearn.db")
 
 
 @pytest.fixture(scope="module")

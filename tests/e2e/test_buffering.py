@@ -1,4 +1,4 @@
-"""bot.server's gunicorn under slow, stalled, pipelined and impatient clients: threads only get
+"""bot.http_server's gunicorn under slow, stalled, pipelined and impatient clients: threads only get
 requests that have arrived whole, and a request that does not arrive in time is cut off."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DEADLINE = 1.0  # seconds a request may take to arrive, for this server only
 # An echo app on two threads; `/refused` is refused from its headers (as a missing signature is).
 SERVER = """
 import sys
-from bot.server import Worker, run_http
+from bot.http_server import Worker, run_http
 
 def echo(environ, start_response):
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))

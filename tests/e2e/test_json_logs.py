@@ -23,12 +23,12 @@ SIGNING = "e2e-signing-secret-never-logged-8c1f"
 
 
 def _run_a_lesson_and_an_answer(
-    mode: str, standin: SlackStandIn, tmp_path: Path
+    mode: str, standin: SlackStandIn, tmp_path: Path, database_url: str
 ) -> tuple[str, str, list[str]]:
     """Serve at DEBUG in JSON, send a lesson, answer it; the output, learner and texts seen."""
     env = bot_environment(
         api_url=standin.api_url,
-        database_url=f"sqlite:///{tmp_path / 'microlearn.db'}",
+        database_url=database_url,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING,
         MICROLEARN_LOG_LEVEL="DEBUG",
@@ -71,9 +71,13 @@ def _text(message: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("mode", ["http", "socket"])
-def test_a_debug_run_logs_json_lines_with_ids_and_nothing_secret(mode: str, tmp_path: Path) -> None:
+def test_a_debug_run_logs_json_lines_with_ids_and_nothing_secret(
+    mode: str, tmp_path: Path, migrated_sqlite_url: str
+) -> None:
     with SlackStandIn(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as standin:
-        output, learner, texts = _run_a_lesson_and_an_answer(mode, standin, tmp_path)
+        output, learner, texts = _run_a_lesson_and_an_answer(
+            mode, standin, tmp_path, migrated_sqlite_url
+        )
         team = standin.team_id
     records = []
     for line in output.splitlines():

@@ -14,11 +14,16 @@ from tests.support.process import SIGNING_SECRET, bot_environment, start_http_bo
 
 
 def test_an_acknowledged_answer_survives_kill_minus_9(
-    standin: SlackStandIn, e2e_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    standin: SlackStandIn,
+    e2e_migrated_database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    count_database_run(e2e_database_url)
+    count_database_run(e2e_migrated_database_url)
     env = bot_environment(
-        api_url=standin.api_url, database_url=e2e_database_url, SLACK_SIGNING_SECRET=SIGNING_SECRET
+        api_url=standin.api_url,
+        database_url=e2e_migrated_database_url,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
     )
     bot = start_http_bot(env, cwd=tmp_path)
     try:

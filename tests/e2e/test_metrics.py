@@ -1,7 +1,7 @@
-"""`GET /metrics` with several processes: gunicorn's workers added up, a private directory when
-the operator names none, and the probe port's flag in Socket Mode. (The counters that move with
-deliveries and answers: test_serve.py, on its server; the probe port's page in Socket Mode:
-test_socket_processes.py.)"""
+"""`GET /metrics` with several processes: gunicorn's workers added up, and the probe port's flag
+in Socket Mode. (The counters that move with deliveries and answers: test_serve.py, on its
+server; the private directory made when the operator names none: test_logs.py, on its server;
+the probe port's page in Socket Mode: test_socket_mode.py.)"""
 
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
+from bot.cli import main
 from tests.standin import SlackStandIn
-from tests.support.process import SIGNING_SECRET, bot_environment, start_bot, start_http_bot
+from tests.support.process import LESSONS, SIGNING_SECRET, bot_environment, start_http_bot
 from tests.support.waiting import until
 
 from .scraping import scrape, total, value
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'microlearn.db'}"
+def database_url(migrated_sqlite_url: str) -> str:
+    return migrated_sqlite_url
 
 
 def _plant_stale_counter(directory: Path) -> None:
@@ -75,47 +76,39 @@ def test_two_workers_are_added_up_in_every_scrape(
     assert directory.is_dir()  # the operator's directory stays
 
 
-def test_without_a_directory_each_run_gets_a_private_one_removed_at_exit(
-    standin: SlackStandIn, database_url: str, tmp_path: Path
-) -> None:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    env = bot_environment(
-        api_url=standin.api_url,
-        database_url=database_url,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        TMPDIR=str(temp),
-    )
-    bot = start_http_bot(env, cwd=tmp_path, workers=2)
-    try:
-        made = list(temp.glob("microlearn-metrics-*"))
-        files = [path.name for path in made[0].iterdir()] if made else []
-        _, samples = scrape(f"{bot.url}/metrics")
-    finally:
-        assert bot.stop() == 0
-    assert len(made) == 1 and any(name.endswith(".db") for name in files)
-    assert value(samples, "microlearn_outbox_due") == 0
-    assert list(temp.iterdir()) == []
-
-
 def test_the_health_port_flag_wins_and_a_busy_port_is_one_line(
-    standin: SlackStandIn, database_url: str, tmp_path: Path
+    standin: SlackStandIn,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """`microlearn serve` in this process (bot.cli.main, which `python -m bot` runs): it stops
+    before it serves anything or forks, and a process of its own would only import the app
+    again."""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-standin",
+        "SLACK_API_URL": standin.api_url,
+        "DATABASE_URL": database_url,
+        "LESSONS_DIR": str(LESSONS),
+        "SLACK_APP_TOKEN": "xapp-standin",
+        "MICROLEARN_HTTP_PORT": "1",
+    }
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "MICROLEARN_", "PROMETHEUS_")) or name in env:
+            monkeypatch.delenv(name)
+    for name, setting in env.items():
+        monkeypatch.setenv(name, setting)
+    monkeypatch.chdir(tmp_path)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = bot_environment(
-            api_url=standin.api_url,
-            database_url=database_url,
-            SLACK_APP_TOKEN="xapp-standin",
-            MICROLEARN_HTTP_PORT="1",
-        )
-        bot = start_bot(["--host", "127.0.0.1", "--health-port", str(port)], env, cwd=tmp_path)
-        code = bot.process.wait(timeout=30)
-        output = bot.process.communicate()[0]
-    assert code == 1
-    assert output.strip().splitlines()[-1] == (
+        code = main(["serve", "--host", "127.0.0.1", "--health-port", str(port)])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert err.strip().splitlines()[-1] == (
         f"microlearn: cannot serve /healthz and /metrics on 127.0.0.1:{port} (Address already in "
         "use); choose another port with MICROLEARN_HTTP_PORT or --health-port"
     )
+    assert "microlearn: connected" not in out  # it stopped before Slack

@@ -10,7 +10,7 @@ from tests.support.process import SIGNING_SECRET, bot_environment, start_http_bo
 
 
 def test_serve_installs_in_two_workspaces_and_answers_each_with_its_own_token(
-    tmp_path: Path,
+    tmp_path: Path, migrated_sqlite_url: str
 ) -> None:
     with SlackStandIn() as acme:
         globex = acme.add_workspace(
@@ -18,7 +18,7 @@ def test_serve_installs_in_two_workspaces_and_answers_each_with_its_own_token(
         )
         env = bot_environment(
             api_url=acme.api_url,
-            database_url=f"sqlite:///{tmp_path / 'microlearn.db'}",
+            database_url=migrated_sqlite_url,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             **OAUTH,
         )

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.storage import migrate
 from tests.standin import SlackDriver, SlackStandIn
 from tests.support.process import SIGNING_SECRET, BotProcess, wait_until_read
 from tests.support.waiting import until
@@ -324,3 +325,5 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_cleanly(
     assert b"microlearn commands" in response
     assert http_bot.stop(timeout=10) == 0
     assert time.monotonic() - stopped_at < 10
+    # The module's database was fresh: the server migrated it (one at head: test_logs.py).
+    assert f" migrated empty → {migrate.head_revision()}\n" in "".join(http_bot.output)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.storage.answers import AnswerRepository
+from bot.storage.answer_reports import AnswerReports
 from bot.storage.db import Database
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
@@ -39,12 +39,12 @@ class SocketBot:
 
 @pytest.fixture(scope="module")
 def socket_bot(
-    standin: SlackStandIn, e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    standin: SlackStandIn, e2e_migrated_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SocketBot]:
     port = free_port()
     env = bot_environment(
         api_url=standin.api_url,
-        database_url=e2e_database_url,
+        database_url=e2e_migrated_database_url,
         SLACK_APP_TOKEN=APP_TOKEN,
         MICROLEARN_SOCKET_PROCESSES="2",
         MICROLEARN_HTTP_PORT=str(port),
@@ -63,10 +63,10 @@ def ann(standin: SlackStandIn) -> str:
 
 
 def test_socket_mode_serves_healthz_and_metrics_on_its_http_port(
-    standin: SlackStandIn, socket_bot: SocketBot, e2e_database_url: str
+    standin: SlackStandIn, socket_bot: SocketBot, e2e_migrated_database_url: str
 ) -> None:
     """The module's first test: the server has sent nothing yet."""
-    count_database_run(e2e_database_url)
+    count_database_run(e2e_migrated_database_url)
     port = socket_bot.probe_port
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
@@ -97,7 +97,7 @@ def test_help_over_socket_mode(standin: SlackStandIn, socket_bot: SocketBot, ann
 
 
 def test_two_processes_share_the_clicks_and_settle_each_answer_once(
-    standin: SlackStandIn, socket_bot: SocketBot, e2e_database_url: str
+    standin: SlackStandIn, socket_bot: SocketBot, e2e_migrated_database_url: str
 ) -> None:
     """The module's last test: it stops the server that every test before it used."""
     bot = socket_bot.bot
@@ -139,9 +139,9 @@ def test_two_processes_share_the_clicks_and_settle_each_answer_once(
     assert len(took) == 2 and sum(took.values()) == 12  # both processes took clicks
     posted = Counter(r["url"] for r in standin.responses() if r["url"] in set(urls))
     assert posted == dict.fromkeys(urls, 1)  # feedback once per click, whoever took it
-    db = Database(e2e_database_url)
+    db = Database(e2e_migrated_database_url)
     try:
-        rows = AnswerRepository(db).answer_rows(standin.team_id, "security-basics")
+        rows = AnswerReports(db).answer_rows(standin.team_id, "security-basics")
     finally:
         db.dispose()
     stored = Counter((row.user_id, row.position) for row in rows)

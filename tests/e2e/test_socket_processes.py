@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import count_database_run
 from tests.standin import SlackDriver, SlackStandIn
+from tests.support import databases
 from tests.support.process import BotProcess, bot_environment, start_bot, wait_until_connected
 from tests.support.waiting import until
 
@@ -54,13 +55,13 @@ def _zombie_or_gone(pid: int) -> bool:
 
 @WATCHED
 def test_processes_whose_watcher_is_killed_while_they_connect_stop_on_their_own(
-    standin: SlackStandIn, tmp_path: Path
+    standin: SlackStandIn, tmp_path: Path, migrated_sqlite_url: str
 ) -> None:
     """kill -9 of the watching parent (the OOM killer, say) before its processes have
     connected: they must not go on holding connections to Slack with nobody to stop them."""
     env = bot_environment(
         api_url=standin.api_url,
-        database_url=f"sqlite:///{tmp_path / 'microlearn.db'}",
+        database_url=migrated_sqlite_url,
         SLACK_APP_TOKEN=APP_TOKEN,
         MICROLEARN_SOCKET_PROCESSES="2",
     )
@@ -92,12 +93,15 @@ def lessons_with_a_warning(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def watched_bot(
-    standin: SlackStandIn, lessons_with_a_warning: Path, tmp_path_factory: pytest.TempPathFactory
+    standin: SlackStandIn,
+    lessons_with_a_warning: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    _sqlite_template: Path,
 ) -> Iterator[BotProcess]:
-    """Two Socket Mode processes at DEBUG (their freezes are logged), on lessons with a warning;
-    the module's last test stops it."""
+    """Two Socket Mode processes at DEBUG (their freezes are logged), on lessons with a warning,
+    over a migrated database; the module's last test stops it."""
     folder = tmp_path_factory.mktemp("watched")
-    database_url = f"sqlite:///{folder / 'microlearn.db'}"
+    database_url = databases.copy_sqlite(_sqlite_template, folder / "microlearn.db")
     count_database_run(database_url)
     env = bot_environment(
         api_url=standin.api_url,

@@ -34,10 +34,10 @@ def _a_lesson_due(database_url: str, team_id: str, learner: str) -> None:
 
 
 def test_a_refused_app_token_ends_serve_with_one_line_and_sends_nothing(
-    standin: SlackStandIn, tmp_path: Path
+    standin: SlackStandIn, tmp_path: Path, migrated_sqlite_url: str
 ) -> None:
     ann = standin.add_user("ann", tz="Europe/Berlin")
-    database_url = f"sqlite:///{tmp_path / 'microlearn.db'}"
+    database_url = migrated_sqlite_url
     _a_lesson_due(database_url, standin.team_id, ann)
     standin.reset_calls()
     env = bot_environment(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.content.loader import load_catalog
-from bot.storage.answers import AnswerRepository
+from bot.storage.answer_reports import AnswerReports
 from tests.content.test_checker import make_course
 from tests.flows.test_quiz import question, send
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
@@ -39,8 +39,8 @@ def lesson_message(standin: SlackStandIn, channel: str) -> dict[str, Any]:
 
 
 def stored(bot: Bot) -> list[tuple[str, str]]:
-    rows = AnswerRepository(bot.db).answer_rows(bot.standin.team_id, "security-basics")
-    rows += AnswerRepository(bot.db).answer_rows(OTHER_TEAM, "security-basics")
+    rows = AnswerReports(bot.db).answer_rows(bot.standin.team_id, "security-basics")
+    rows += AnswerReports(bot.db).answer_rows(OTHER_TEAM, "security-basics")
     return [(row.user_id, row.choice) for row in rows]
 
 
@@ -137,4 +137,4 @@ def test_someone_else_cannot_open_or_submit_the_answer_form_of_an_open_question(
         [form] = standin.open_views(ann)
         response = other.driver.submit_view(bob, form, {"answer": {"answer": "Not mine"}})
         assert "sent to someone else" in response.json()["errors"]["answer"]
-        assert AnswerRepository(other.db).answer_rows(standin.team_id, "habits") == []
+        assert AnswerReports(other.db).answer_rows(standin.team_id, "habits") == []

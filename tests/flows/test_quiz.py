@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.cli import main
-from bot.storage.answers import AnswerRepository
+from bot.storage.answer_reports import AnswerReports
 from bot.storage.learners import LearnerRepository
 from tests.standin import DriverResponse, SlackDriver, SlackStandIn
 from tests.support.harness import Bot, running_bot
@@ -55,7 +55,7 @@ def replay(driver: SlackDriver, response: DriverResponse, **action: Any) -> Driv
 
 
 def stored(bot: Bot, course: str = "security-basics") -> list[tuple[str, str, bool | None, int]]:
-    rows = AnswerRepository(bot.db).answer_rows(bot.standin.team_id, course)
+    rows = AnswerReports(bot.db).answer_rows(bot.standin.team_id, course)
     return [(row.user_id, row.choice, row.correct, row.attempt) for row in rows]
 
 
@@ -232,7 +232,7 @@ def test_open_answers_go_through_a_form(
         other.driver.submit_view(ann, form, {"answer": {"answer": "A 10-minute walk after lunch"}})
         shown = text_of(standin.find_message(dm, q["ts"]))
         assert "📝 *Thanks, your answer is saved:*" in shown and "10-minute walk" in shown
-        rows = AnswerRepository(other.db).answer_rows(standin.team_id, "habits")
+        rows = AnswerReports(other.db).answer_rows(standin.team_id, "habits")
         assert [(r.choice, r.correct) for r in rows] == [("A 10-minute walk after lunch", None)]
 
 

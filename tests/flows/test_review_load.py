@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.storage.answers import AnswerRepository
+from bot.storage.answer_reports import AnswerReports
 from tests.flows.test_quiz import question, replay
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, running_bot
@@ -45,7 +45,7 @@ def items(message: dict[str, Any]) -> list[str]:
 
 
 def answers(bot: Bot) -> list[tuple[str, bool | None, int, int]]:
-    rows = AnswerRepository(bot.db).answer_rows(bot.standin.team_id, "security-basics")
+    rows = AnswerReports(bot.db).answer_rows(bot.standin.team_id, "security-basics")
     return [(row.lesson, row.correct, row.position, row.attempt) for row in rows]
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.content.loader import load_catalog
-from bot.storage.answers import AnswerRepository
+from bot.storage.answer_reports import AnswerReports
 from tests.content.test_checker import make_course
 from tests.standin import DriverResponse, SlackStandIn
 from tests.support.harness import Bot, running_bot
@@ -199,7 +199,7 @@ def forge(bot: Bot, response: DriverResponse, change: Any) -> DriverResponse:
 
 
 def stored(bot: Bot) -> list[tuple[str, str, bool | None]]:
-    rows = AnswerRepository(bot.db).answer_rows(bot.standin.team_id, "phish")
+    rows = AnswerReports(bot.db).answer_rows(bot.standin.team_id, "phish")
     return [(row.user_id, row.choice, row.correct) for row in rows]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.storage.answers import AnswerRepository
+from bot.storage.answer_reports import AnswerReports
 from tests.standin import SlackStandIn
 from tests.support.harness import Bot, module_bot, running_bot
 from tests.support.payloads import kept_payloads, post_signed
@@ -118,7 +118,7 @@ def test_signed_clicks_missing_their_parts_get_a_4xx_and_change_nothing(
     change(payload)
     response = post_signed(bot.driver, payload)
     assert 400 <= response.status < 500, (response.status, response.body)
-    assert AnswerRepository(bot.db).answer_rows(bot.standin.team_id, "security-basics") == []
+    assert AnswerReports(bot.db).answer_rows(bot.standin.team_id, "security-basics") == []
     assert no_tracebacks(caplog) == []
 
 
@@ -134,7 +134,7 @@ def test_strange_answer_values_get_a_private_refusal(
     assert response.status == 200
     notes = [str((r.get("body") or {}).get("text", "")) for r in standin.responses()]
     assert "no longer available" in notes[-1] or "doesn't fit" in notes[-1], notes[-1]
-    assert AnswerRepository(bot.db).answer_rows(standin.team_id, "security-basics") == []
+    assert AnswerReports(bot.db).answer_rows(standin.team_id, "security-basics") == []
     assert no_tracebacks(caplog) == []
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from bot.domain.lesson import Course, Lesson, Option, Question, QuestionKind
 from bot.services.csvfile import FORMULA_STARTS
 from bot.services.questions import analyse_course, questions_csv, stats_table
-from bot.storage.answers import AnswerRow
+from bot.storage.answer_reports import AnswerRow
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LEARNERS = [f"U{n:02}" for n in range(12)]  # U00 … U11

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import JSON, bindparam, insert
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import col, select
 
 from bot.storage import migrate
@@ -22,6 +23,7 @@ from bot.storage.answers import AnswerRepository
 from bot.storage.db import _OVERFLOW, Database, StorageUnavailable, _WriteTurn
 from bot.storage.fastlane import Direct
 from bot.storage.models import Learner
+from bot.storage.statements import SharedStatements
 from tests.storage.lesson_queued import lesson_queued_to_u1, u1_answers
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
@@ -398,3 +400,42 @@ def test_what_a_click_does_before_its_ack_shares_one_connection_of_its_thread(
         assert db._urgent.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         db.dispose()
+
+
+def test_the_databases_of_one_process_compile_each_statement_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement compiled for one Database serves the others of the process (a serving
+    process's two engines, the sandbox's after a reset, the suite's one per test): a Core read,
+    and the INSERT and UPDATE of an ORM flush, which SQLAlchemy keeps per mapper."""
+    compiled: list[str] = []
+    original = SQLCompiler.__init__
+
+    def counting(self: SQLCompiler, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        compiled.append(self.string)
+
+    monkeypatch.setattr(SQLCompiler, "__init__", counting)
+
+    def work(db: Database, user: str) -> None:
+        with db.write() as session:
+            session.add(_learner("T1", user))
+        with db.write() as session:
+            learner = session.exec(select(Learner).where(col(Learner.user_id) == user)).one()
+            learner.tz = "Europe/Berlin"
+            session.add(learner)
+        with db.read() as session:
+            session.execute(select_columns(col(Learner.user_id)).where(col(Learner.tz) == "x"))
+
+    statements = SharedStatements()  # empty: the first Database compiles the read
+    first = Database(database_url, statements=statements)
+    second = Database(database_url, statements=statements)
+    try:
+        work(first, "U1")
+        assert any(sql.startswith("SELECT learner.user_id") for sql in compiled)
+        compiled.clear()
+        work(second, "U2")
+    finally:
+        first.dispose()
+        second.dispose()
+    assert compiled == []

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import UniqueConstraint
@@ -26,6 +28,19 @@ def test_downgrade_to_empty_and_upgrade_again(db: Database) -> None:
     before, after = migrate.upgrade(db)
     assert (before, after) == (None, migrate.head_revision())
     assert migrate.upgrade(db) == (after, after)  # idempotent
+
+
+def test_a_database_at_the_head_is_left_alone(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every start-up and one-shot command upgrades first; at the head, Alembic is not run."""
+
+    def run(*_args: object) -> None:
+        raise AssertionError("Alembic ran on a database at the head")
+
+    monkeypatch.setattr(command, "upgrade", run)
+    head = migrate.head_revision()
+    assert migrate.upgrade(db) == (head, head)
 
 
 def test_every_workspace_row_carries_the_team_id_in_its_unique_keys() -> None:

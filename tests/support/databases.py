@@ -13,11 +13,12 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from bot.storage.statements import SharedStatements
+from bot.storage.statements import PROCESS
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-# Compiled statements for every Database the suite opens in this process (one per test).
-STATEMENTS = SharedStatements()
+# Compiled statements for every Database the suite opens in this process (one per test): the
+# process-wide cache every Database uses by default.
+STATEMENTS = PROCESS
 
 
 def postgres_test_url() -> str:

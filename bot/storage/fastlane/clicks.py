@@ -1,5 +1,5 @@
 """What a click and every request run: answers, completions and their points, review cards,
-the learner, milestones, accepted requests and installations."""
+the learner (enrolments, lead role, dashboard), milestones, accepted requests and installations."""
 
 from __future__ import annotations
 
@@ -27,10 +27,13 @@ from bot.storage.models import (
     Completion,
     Course,
     Delivery,
+    Drip,
     Enrolment,
     Installation,
+    Lead,
     Learner,
     Lesson,
+    PlayerSetting,
     PointEntry,
     Question,
     ReviewCard,
@@ -212,6 +215,24 @@ LEARNER = Direct(
     ).where(_by(col(Learner.team_id), col(Learner.user_id)))
 )
 
+# Whether the person was granted the lead role: every lead's command checks it first.
+LEAD_GRANTED = Direct(select(col(Lead.id)).where(_by(col(Lead.team_id), col(Lead.user_id))))
+
+# A person's (or a channel's) enrolments, each with its course, soonest due first: what App Home,
+# the dashboard's recommendations and streaks, and the self-service commands read
+# (EnrolmentRepository.enrolments with a recipient).
+ENROLMENTS_OF = Direct(
+    select(
+        *_columns(Enrolment, "id team_id drip_id recipient recipient_kind status next_position"),
+        *_columns(Enrolment, "next_due_at tz days at_time start_on enrolled_by"),
+        col(Course.slug).label("course"),
+    )
+    .join(Drip, col(Drip.id) == col(Enrolment.drip_id))
+    .join(Course, col(Course.id) == col(Drip.course_id))
+    .where(_by(col(Enrolment.team_id), col(Enrolment.recipient)))
+    .order_by(col(Enrolment.next_due_at), col(Enrolment.id))
+)
+
 # The learner's zone and their DM enrolments' schedules, soonest due first (no enrolment: one row
 # of NULLs beside the zone; no learner: no row).
 REVIEW_SCHEDULE = Direct(
@@ -257,6 +278,36 @@ REVIEWS_RIGHT = Direct(
         col(Answer.correct).is_(True),
     )
     .group_by(col(Answer.team_id), col(Answer.user_id))
+)
+
+
+# -- App Home's dashboard (bot.storage.gamify): read each time Home is opened or refreshed -------
+
+# The person's own game settings; no row: the defaults.
+PLAYER_SETTING = Direct(
+    select(col(PlayerSetting.leaderboard_hidden), col(PlayerSetting.goal)).where(
+        _by(col(PlayerSetting.team_id), col(PlayerSetting.user_id))
+    )
+)
+
+# Graded questions the person answered at the first attempt, with their course (mastery).
+FIRST_ANSWERS = Direct(
+    select(col(Answer.question_id), col(Course.slug).label("course"), col(Answer.correct))
+    .join(Question, col(Question.id) == col(Answer.question_id))
+    .join(Lesson, col(Lesson.id) == col(Question.lesson_id))
+    .join(Course, col(Course.id) == col(Lesson.course_id))
+    .where(
+        _by(col(Answer.team_id), col(Answer.user_id)),
+        col(Answer.attempt) == 1,
+        col(Answer.correct).is_not(None),
+    )
+)
+
+# Every FSRS card of the person (mastered ones too).
+CARDS_OF = Direct(
+    select(col(ReviewCard.question_id), col(ReviewCard.card)).where(
+        _by(col(ReviewCard.team_id), col(ReviewCard.user_id))
+    )
 )
 
 

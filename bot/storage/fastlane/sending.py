@@ -1,4 +1,5 @@
-"""What each post runs: its part recorded, the workspace's 429 pause, the shared send rate."""
+"""What each post runs: its part recorded, the workspace's 429 pause, the shared send rate, and
+what a drip lesson sent by DM starts following up."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy.types import NullType
 from sqlmodel import col
 
 from bot.storage.fastlane.driver import Direct, _by
-from bot.storage.models import Delivery, SendBucket
+from bot.storage.models import Delivery, Enrolment, SendBucket
 from bot.storage.models.base import table_of
 
 # -- sending (bot.storage.outbox, bot.storage.send_rate) -----------------------------------------
@@ -97,3 +98,26 @@ PAUSED_UNTIL = Direct(
 # `want` tokens taken from a workspace's shared bucket: the balance after, its clock and its
 # pause; no row when the workspace has no bucket yet.
 TAKE_TOKENS = Direct(build=_take_tokens)
+
+
+# -- after a lesson is sent (bot.storage.reminders) -----------------------------------------------
+# A drip lesson delivered by DM, with its enrolment's schedule: the follow-up of every lesson sent
+# starts from it (FollowupRepository.lesson_delivery). No row for anything else.
+DRIP_LESSON_SENT = Direct(
+    select(
+        col(Delivery.team_id),
+        col(Delivery.enrolment_id),
+        col(Delivery.recipient).label("user_id"),
+        col(Delivery.lesson_id),
+        col(Enrolment.tz),
+        col(Enrolment.days),
+        col(Enrolment.at_time),
+    )
+    .join(Enrolment, col(Enrolment.id) == col(Delivery.enrolment_id))
+    .where(
+        col(Delivery.id) == bindparam("delivery_id"),
+        col(Delivery.kind) == "lesson",
+        col(Delivery.recipient_kind) == "dm",
+        col(Delivery.lesson_id).is_not(None),
+    )
+)
