@@ -47,5 +47,5 @@ def standin() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def bot(standin: SlackStandIn, database_url: str, shipped_lessons: None) -> Iterator[Bot]:
-    with running_bot(standin, database_url) as running:
+    with running_bot(standin, database_url, synced=True) as running:
         yield running

@@ -17,6 +17,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from tests.standin import SlackDriver, SlackStandIn, validate_message, validate_view
 
@@ -108,6 +109,24 @@ def test_thread_replies_update_the_parent(standin: SlackStandIn, client: WebClie
     assert top["reply_count"] == 1 and top["latest_reply"] == reply["ts"]
     assert [m["text"] for m in standin.thread(channel, parent["ts"])] == ["Part 2"]
     assert link.endswith(f"?thread_ts={parent['ts']}&cid={channel}")
+
+
+def test_response_urls_keep_each_body_and_count_them(standin: SlackStandIn) -> None:
+    bob = standin.add_user("bob")
+    url = standin.new_response_url(user_id=bob, channel_id=standin.dm_channel(bob))
+    hook = WebhookClient(url)
+
+    first = hook.send(text="One")
+    count = standin.response_count()
+    second = hook.send(text="Two")
+    since = standin.responses(since=count)
+    texts = [r["body"]["text"] for r in since]
+    since[0]["body"]["text"] = "changed by the test"  # a copy: the stand-in keeps its own
+
+    assert first.status_code == second.status_code == 200
+    assert count == 1 and standin.response_count() == 2
+    assert texts == ["Two"]
+    assert [r["body"]["text"] for r in standin.responses()] == ["One", "Two"]
 
 
 def test_block_kit_limits_and_text_fallback_are_enforced(

@@ -6,24 +6,29 @@ call comes back, everything the bot did for it has happened: no waiting in tests
 
 from __future__ import annotations
 
+import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from socketserver import ThreadingMixIn
+from types import CodeType, FunctionType
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
+from slack_bolt.listener import custom_listener
+from slack_bolt.listener_matcher import builtins as listener_matchers
+from slack_bolt.middleware import custom_middleware
+from slack_bolt.util import utils as bolt_utils
 
 from bot import app, bolt_app
 from bot.config import settings_from
 from bot.content.loader import load_catalog
 from bot.domain.lesson import Catalog
-from bot.sandbox.slack.server.plumbing import PromptShutdown
+from bot.sandbox.slack.server.plumbing import PromptShutdown, ReusedThreads
 from bot.services import Services
 from bot.services.delivery import TickReport
 from bot.services.metrics import NO_METRICS, Metrics
@@ -59,13 +64,36 @@ class FakeClock:
         return self.now
 
 
-class _Threads(PromptShutdown, ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+class _Threads(PromptShutdown, ReusedThreads, WSGIServer):
+    pass
 
 
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
+
+
+_bolt_arg_names = bolt_utils.get_arg_names_of_callable
+_ARG_NAMES: dict[CodeType, list[str]] = {}
+
+
+def _arg_names(func: Callable[..., Any]) -> list[str]:
+    """Bolt's `get_arg_names_of_callable`, remembering each function's answer by its code: a
+    plain function's parameter names are its code's, and `running_bot` registers the same
+    listener functions (new closures over each test's services) once per test, where Bolt
+    asks `inspect` for them every time."""
+    target = inspect.unwrap(func)
+    if type(target) is not FunctionType or hasattr(target, "__signature__"):
+        return _bolt_arg_names(func)
+    names = _ARG_NAMES.get(target.__code__)
+    if names is None:
+        names = _ARG_NAMES[target.__code__] = _bolt_arg_names(target)
+    return list(names)
+
+
+for _module in (custom_listener, custom_middleware, listener_matchers):
+    if getattr(_module, "get_arg_names_of_callable", None) is _bolt_arg_names:
+        _module.get_arg_names_of_callable = _arg_names  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -81,10 +109,10 @@ class Bot:
 
     def command(self, user_id: str, text: str, *, channel_id: str | None = None) -> str:
         """Run `/learn …` and return the private reply's text (ack body or response URL)."""
-        before = len(self.standin.responses())
+        before = self.standin.response_count()
         response: DriverResponse = self.driver.command(user_id, text, channel_id=channel_id)
         assert response.status == 200, response.body
-        replies = self.standin.responses()[before:]
+        replies = self.standin.responses(since=before)
         texts = [str((reply.get("body") or {}).get("text", "")) for reply in replies]
         if response.body:
             texts.insert(0, str(response.payload().get("text", "")))
@@ -122,9 +150,15 @@ def running_bot(
     env: dict[str, str] | None = None,
     process_before_response: bool = True,
     metrics: Metrics = NO_METRICS,
+    synced: bool = False,
 ) -> Iterator[Bot]:
     """`process_before_response=False` runs listeners as `microlearn serve` does: after the ack,
-    on Bolt's executor, so a driver call can come back before its work is done."""
+    on Bolt's executor, so a driver call can come back before its work is done.
+
+    `synced`: the database holds the shipped lessons as the start-up sync leaves them (see
+    `shipped_lessons` in tests/conftest.py): that sync, which would find nothing to write, is
+    left out."""
+    assert not synced or (catalog is None and lessons == LESSONS), "synced: shipped lessons"
     lead = standin.add_user("lena", real_name="Lena Lead", tz="Europe/Berlin", is_admin=True)
     settings = settings_from(
         {
@@ -146,7 +180,8 @@ def running_bot(
     services = app.build_services(
         settings, db, catalog or _catalog(lessons), clock=clock, sleep=clock.sleep, metrics=metrics
     )
-    services.catalog.sync(now=clock())
+    if not synced:
+        services.catalog.sync(now=clock())
     bolt = bolt_app.build_bolt_app(
         settings,
         services,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -44,6 +45,13 @@ class DriverResponse:
         return decoded if isinstance(decoded, dict) else {"text": self.body}
 
 
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """One opener for every driver of the process (building one builds a dozen handlers); it
+    keeps no state between requests, and ignores any proxy set in the environment."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 class SlackDelivery:
     """Sends the app what Slack sends, over HTTP (signed) or Socket Mode."""
 
@@ -65,7 +73,7 @@ class SlackDelivery:
         self.mode = mode
         self.timeout = timeout
         self.ack_timeout = ack_timeout
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._opener = _opener()
         self._signed_at: dict[bytes, int] = {}  # body digest → the last timestamp signed
 
     def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:

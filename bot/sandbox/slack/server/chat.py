@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-
 from .messages import MessageStore
-from .records import JSON, ApiError, flag, text_of
+from .records import JSON, ApiError, clone, flag, text_of
 
 
 class ChatApi(MessageStore):
@@ -17,7 +15,7 @@ class ChatApi(MessageStore):
         parent = self._thread_parent(conv, params.get("thread_ts"))
         message = self._bot_message(content)
         self._append(conv, message, parent, broadcast=flag(params.get("reply_broadcast")))
-        return {"channel": conv.id, "ts": message["ts"], "message": copy.deepcopy(message)}
+        return {"channel": conv.id, "ts": message["ts"], "message": clone(message)}
 
     def _chat_update(self, params: JSON) -> JSON:
         conv = self._visible(params.get("channel"))
@@ -37,7 +35,7 @@ class ChatApi(MessageStore):
             "channel": conv.id,
             "ts": message["ts"],
             "text": message["text"],
-            "message": copy.deepcopy(message),
+            "message": clone(message),
         }
 
     def _chat_post_ephemeral(self, params: JSON) -> JSON:

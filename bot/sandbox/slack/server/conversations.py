@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable
 from typing import Any
 
 from .messages import MessageStore
-from .records import JSON, ApiError, Conversation, flag, text_of
+from .records import JSON, ApiError, Conversation, clone, flag, text_of
 
 
 class ConversationsApi(MessageStore):
@@ -192,7 +191,7 @@ class ConversationsApi(MessageStore):
         return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
     def _history_view(self, message: JSON, params: JSON) -> JSON:
-        shown = copy.deepcopy(message)
+        shown = clone(message)
         if not flag(params.get("include_all_metadata")):
             shown.pop("metadata", None)
         return shown

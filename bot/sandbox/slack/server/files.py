@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-
 from .messages import MessageStore
 from .plumbing import Reply, parse_multipart
-from .records import JSON, ApiError, text_of
+from .records import JSON, ApiError, clone, text_of
 
 
 class FilesApi(MessageStore):
@@ -15,7 +13,7 @@ class FilesApi(MessageStore):
     def files(self) -> list[JSON]:
         """Completed uploads: id, name, title, bytes, length, channel, initial_comment…"""
         with self._lock:
-            return [copy.deepcopy(f) for f in self._files.values() if f["completed"]]
+            return [clone(f) for f in self._files.values() if f["completed"]]
 
     def _upload(self, file_id: str, headers: dict[str, str], body: bytes) -> Reply:
         data = body
@@ -93,7 +91,7 @@ class FilesApi(MessageStore):
             shown_files.append(self._shown_file(record, title))
         for conv, parent in zip(convs, parents, strict=True):
             message = self._bot_message({"text": comment or "", "blocks": []})
-            message["files"] = copy.deepcopy(shown_files)
+            message["files"] = clone(shown_files)
             message["upload"] = True
             self._append(conv, message, parent, broadcast=False)
         return {"files": shown_files}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from bot.sandbox.slack import blockkit
 
-from .records import JSON, ApiError, Conversation, ResponseContext, flag, invalid_blocks
+from .records import JSON, ApiError, Conversation, ResponseContext, clone, flag, invalid_blocks
 from .state import StandInState
 
 
@@ -20,9 +19,7 @@ class MessageStore(StandInState):
             conv = self._resolve(channel)
             if conv is None:
                 raise KeyError(f"unknown channel {channel}")
-            return [
-                copy.deepcopy(m) for m in conv.messages if include_replies or self._is_top_level(m)
-            ]
+            return [clone(m) for m in conv.messages if include_replies or self._is_top_level(m)]
 
     def thread(self, channel: str, thread_ts: str) -> list[JSON]:
         """Replies in a thread (the parent excluded), oldest first."""
@@ -31,7 +28,7 @@ class MessageStore(StandInState):
             if conv is None:
                 raise KeyError(f"unknown channel {channel}")
             return [
-                copy.deepcopy(m)
+                clone(m)
                 for m in conv.messages
                 if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts
             ]
@@ -40,22 +37,28 @@ class MessageStore(StandInState):
         with self._lock:
             conv = self._resolve(channel)
             found = self._find(conv, ts) if conv is not None else None
-            return copy.deepcopy(found) if found is not None else None
+            return clone(found) if found is not None else None
 
     def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[JSON]:
         with self._lock:
             conv = self._resolve(channel)
             cid = conv.id if conv is not None else channel
             return [
-                copy.deepcopy(e)
+                clone(e)
                 for e in self._ephemerals
                 if (cid is None or e["channel"] == cid) and (user is None or e["user"] == user)
             ]
 
-    def responses(self) -> list[JSON]:
-        """Bodies POSTed to response_urls (with url, user, channel, status), oldest first."""
+    def responses(self, *, since: int = 0) -> list[JSON]:
+        """Bodies POSTed to response_urls (with url, user, channel, status), oldest first; from
+        the `since`-th on (`response_count()` before an action: those it brought)."""
         with self._lock:
-            return copy.deepcopy(self._responses)
+            return clone(self._responses[since:])
+
+    def response_count(self) -> int:
+        """How many bodies were POSTed to response_urls so far."""
+        with self._lock:
+            return len(self._responses)
 
     def reactions(self, channel: str, ts: str) -> list[JSON]:
         message = self.find_message(channel, ts)
@@ -84,7 +87,7 @@ class MessageStore(StandInState):
             }
             self._append(conv, message, parent, broadcast=False)
             self._touch()
-            return copy.deepcopy(message)
+            return clone(message)
 
     def edit_user_message(
         self, user_id: str, channel: str, ts: str, text: str
@@ -94,11 +97,11 @@ class MessageStore(StandInState):
             conv, message = self._require_message(channel, ts)
             if message.get("user") != user_id or message.get("bot_id"):
                 raise PermissionError(f"{user_id} did not post {ts}")
-            previous = copy.deepcopy(message)
+            previous = clone(message)
             message["text"] = text
             message["edited"] = {"user": user_id, "ts": self.next_ts()}
             self._touch()
-            return previous, copy.deepcopy(message)
+            return previous, clone(message)
 
     def delete_user_message(self, user_id: str, channel: str, ts: str) -> JSON:
         """Remove a person's message; returns what it was."""
@@ -108,7 +111,7 @@ class MessageStore(StandInState):
                 raise PermissionError(f"{user_id} did not post {ts}")
             self._remove(conv, message)
             self._touch()
-            return copy.deepcopy(message)
+            return clone(message)
 
     def add_reaction(self, user_id: str, channel: str, ts: str, name: str) -> JSON:
         """Store a person's reaction; returns the message reacted to."""
@@ -116,7 +119,7 @@ class MessageStore(StandInState):
             _, message = self._require_message(channel, ts)
             self._react(message, user_id, name.strip(":"))
             self._touch()
-            return copy.deepcopy(message)
+            return clone(message)
 
     def new_response_url(
         self,
@@ -233,7 +236,7 @@ class MessageStore(StandInState):
 
     def _fill_ids(self, blocks: list[Any]) -> list[Any]:
         """Copy blocks, adding the block_id/action_id Slack generates when they are missing."""
-        filled = copy.deepcopy(blocks)
+        filled = clone(blocks)
         for block in filled:
             if isinstance(block, dict) and "block_id" not in block:
                 block["block_id"] = self._short_id()
@@ -256,7 +259,7 @@ class MessageStore(StandInState):
         content: JSON = {"text": text[: blockkit.MESSAGE_TEXT_MAX]}
         content["blocks"] = self._fill_ids(blocks) if blocks else []
         if attachments:
-            content["attachments"] = copy.deepcopy(attachments)
+            content["attachments"] = clone(attachments)
         metadata = _metadata_param(params, previous)
         if metadata is not None:
             content["metadata"] = metadata
@@ -373,4 +376,4 @@ def _metadata_param(params: JSON, previous: JSON | None) -> JSON | None:
         or not isinstance(metadata.get("event_payload", {}), dict)
     ):
         raise ApiError("invalid_metadata_format")
-    return copy.deepcopy(metadata)
+    return clone(metadata)

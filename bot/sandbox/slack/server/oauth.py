@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 from .plumbing import Reply, basic_credentials, parse_params
-from .records import JSON, ApiError, text_of
+from .records import JSON, ApiError, clone, text_of
 from .state import StandInState
 
 if TYPE_CHECKING:
@@ -109,7 +108,7 @@ class Installs(StandInState):
                     "token": None,
                     "token_type": None,
                     "status": status,
-                    "response": copy.deepcopy(payload),
+                    "response": clone(payload),
                 }
             )
             self._touch()

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import email.parser
 import email.policy
 import json
+import queue
 import selectors
 import socket
 import socketserver
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -62,11 +64,30 @@ class PromptShutdown(socketserver.TCPServer):
                     if self._stopping.is_set():
                         break
                     if any(key.fileobj is self.socket for key, _ in ready):
-                        self.handle_request()
+                        self._take_connection()
                     self.service_actions()
         finally:
             self._stopping.clear()
             self._stopped.set()
+
+    def _take_connection(self) -> None:
+        """Accept and serve one connection, as socketserver's own loop does once its select
+        says one waits (`handle_request()` would build and register a selector of its own)."""
+        try:
+            request, client_address = self.get_request()
+        except OSError:
+            return
+        if not self.verify_request(request, client_address):
+            self.shutdown_request(request)
+            return
+        try:
+            self.process_request(request, client_address)
+        except Exception:  # noqa: BLE001 - as socketserver: reported, the server goes on
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+        except BaseException:
+            self.shutdown_request(request)
+            raise
 
     def shutdown(self) -> None:
         self._stopping.set()
@@ -79,8 +100,55 @@ class PromptShutdown(socketserver.TCPServer):
         self._waker.close()
 
 
-class StandInHTTPServer(PromptShutdown, ThreadingHTTPServer):
-    daemon_threads = True
+class ReusedThreads(socketserver.TCPServer):
+    """Each connection served on a thread of its own, as `socketserver.ThreadingMixIn` does, from
+    a fresh context; but a thread that has served one waits for the next instead of ending, so
+    a server that takes a connection per request (urllib closes each) starts few threads. A
+    connection never waits for a thread: with none idle, another starts. The threads are daemons
+    and end once the server is closed and their connection served."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._pool_lock = threading.Lock()
+        self._idle = 0  # threads waiting for a connection that none has been handed yet
+        self._pool_size = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._pool_lock:
+            waiting = self._idle > 0
+            if waiting:
+                self._idle -= 1
+            else:
+                self._pool_size += 1
+        if not waiting:
+            threading.Thread(target=self._serve_connections, daemon=True).start()
+        self._connections.put((request, client_address))
+
+    def _serve_connections(self) -> None:
+        while (taken := self._connections.get()) is not None:
+            request, client_address = taken
+            contextvars.Context().run(self._serve_connection, request, client_address)
+
+    def _serve_connection(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 - as ThreadingMixIn: reported, the thread goes on
+            self.handle_error(request, client_address)
+        finally:
+            with self._pool_lock:  # free before the client sees its connection close
+                self._idle += 1
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._pool_lock:
+            threads, self._pool_size = self._pool_size, 0
+        for _ in range(threads):
+            self._connections.put(None)
+
+
+class StandInHTTPServer(PromptShutdown, ReusedThreads, HTTPServer):
     # Slack takes every connection; a bot with many posts in flight opens them in bursts, which
     # the listen backlog's default of 5 would answer with resets.
     request_queue_size = 256

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from types import NoneType
+from typing import Any, TypeVar, cast
 
 JSON = dict[str, Any]
+
+_T = TypeVar("_T")
+_ATOMS = frozenset({str, int, float, bool, NoneType, bytes})
+
+
+def clone(value: _T) -> _T:
+    """A deep copy of JSON-like data (dicts, lists, atoms), as `copy.deepcopy` makes it but
+    several times faster: what the stand-in stores and hands out never shares a mutable part
+    with what its callers hold. Anything else in it is deep-copied the usual way."""
+    copied: Any = _clone(value)
+    return cast(_T, copied)
+
+
+def _clone(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {key: item if type(item) in _ATOMS else _clone(item) for key, item in value.items()}
+    if kind is list:
+        return [item if type(item) in _ATOMS else _clone(item) for item in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
 
 
 class ApiError(Exception):

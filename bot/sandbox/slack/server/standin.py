@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from .faults import FaultsAndLimits
 from .files import FilesApi
 from .oauth import Installs
 from .plumbing import Reply, StandInHTTPServer, bearer_token, parse_params, parse_response_body
-from .records import JSON, ApiError, text_of
+from .records import JSON, ApiError, clone, text_of
 from .users import UsersApi
 from .views import ViewsApi
 
@@ -74,6 +73,8 @@ class SlackStandIn(
         self._http = None
         self._http_thread: threading.Thread | None = None
         self._socket = SocketModeServer(app_id=app_id, on_change=self._touch)
+        self._socket_lock = threading.Lock()
+        self._socket_started = False
         self._handlers = self._web_api_methods()
 
     def _web_api_methods(self) -> dict[str, Callable[[JSON], JSON]]:
@@ -108,12 +109,12 @@ class SlackStandIn(
         }
 
     def start(self) -> Self:
-        """Serve the Web API and Socket Mode on free 127.0.0.1 ports."""
-        self._socket.start()
+        """Serve the Web API on a free 127.0.0.1 port, and Socket Mode on another from the first
+        time it is asked for (`apps.connections.open`, `socket`, `socket_send`...): most
+        clients of the stand-in never use it."""
         self._http = StandInHTTPServer(self)
         self._http_thread = threading.Thread(
             target=self._http.serve_forever,
-            kwargs={"poll_interval": 0.02},
             name="standin-web-api",
             daemon=True,
         )
@@ -122,7 +123,9 @@ class SlackStandIn(
 
     def stop(self) -> None:
         """Close Socket Mode connections and stop both servers."""
-        self._socket.stop()
+        with self._socket_lock:
+            self._socket.stop()
+            self._socket_started = False
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -144,6 +147,14 @@ class SlackStandIn(
 
     @property
     def socket(self) -> SocketModeServer:
+        return self._socket_mode()
+
+    def _socket_mode(self) -> SocketModeServer:
+        """The Socket Mode server, serving once the stand-in runs and anything asked for it."""
+        with self._socket_lock:
+            if not self._socket_started and self._http is not None:
+                self._socket.start()
+                self._socket_started = True
         return self._socket
 
     def add_workspace(
@@ -182,7 +193,7 @@ class SlackStandIn(
 
     def wait_for_socket_client(self, timeout: float = 5.0, *, connects: int | None = None) -> bool:
         """True once a Socket Mode client is connected (and ``connects`` connections were seen)."""
-        return self._socket.wait_for_client(timeout, connects=connects)
+        return self._socket_mode().wait_for_client(timeout, connects=connects)
 
     def socket_send(
         self,
@@ -194,7 +205,7 @@ class SlackStandIn(
         timeout: float = 5.0,
     ) -> JSON:
         """Send an envelope over Socket Mode and return the app's ack (raises on timeout)."""
-        return self._socket.send(
+        return self._socket_mode().send(
             envelope_type,
             payload,
             retry_attempt=retry_attempt,
@@ -204,7 +215,7 @@ class SlackStandIn(
 
     def socket_disconnect(self, *, reason: str = "refresh_requested", hard: bool = False) -> int:
         """Send Slack's ``disconnect`` message (or close the sockets if ``hard``)."""
-        return self._socket.disconnect(reason=reason, hard=hard)
+        return self._socket_mode().disconnect(reason=reason, hard=hard)
 
     def _handle_http(self, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
         parts = urlsplit(raw_path)
@@ -278,12 +289,12 @@ class SlackStandIn(
             self._calls.append(
                 {
                     "method": method,
-                    "params": copy.deepcopy(params),
+                    "params": clone(params),
                     "headers": dict(headers),
                     "token": token,
                     "token_type": token_type,
                     "status": status,
-                    "response": copy.deepcopy(payload),
+                    "response": clone(payload),
                 }
             )
             self._touch()
@@ -356,7 +367,7 @@ class SlackStandIn(
             self._responses.append(
                 {
                     "url": f"{self.base_url}/response/{rid}",
-                    "body": copy.deepcopy(payload),
+                    "body": clone(payload),
                     "status": status,
                     "user": context.user if context else None,
                     "channel": context.channel if context else None,
@@ -366,7 +377,7 @@ class SlackStandIn(
             self._calls.append(
                 {
                     "method": "response_url",
-                    "params": copy.deepcopy(payload),
+                    "params": clone(payload),
                     "headers": dict(headers),
                     "token": None,
                     "token_type": None,
@@ -378,4 +389,4 @@ class SlackStandIn(
         return Reply.json(status, answer)
 
     def _apps_connections_open(self, params: JSON) -> JSON:
-        return {"url": self._socket.issue_url()}
+        return {"url": self._socket_mode().issue_url()}

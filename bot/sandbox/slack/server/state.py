@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import random
 import threading
@@ -20,6 +19,7 @@ from .records import (
     RateLimit,
     ResponseContext,
     UserRecord,
+    clone,
     text_of,
 )
 
@@ -188,9 +188,7 @@ class StandInState:
     def calls(self, method: str | None = None) -> list[JSON]:
         """Recorded requests: method, params, headers, token, token_type, status, response."""
         with self._lock:
-            return [
-                copy.deepcopy(c) for c in self._calls if method is None or c["method"] == method
-            ]
+            return [clone(c) for c in self._calls if method is None or c["method"] == method]
 
     def reset_calls(self) -> None:
         with self._changed:
@@ -200,7 +198,7 @@ class StandInState:
     def stats(self) -> dict[str, dict[str, int]]:
         """Per method: calls, accepted, rate_limited, faulted, errors."""
         with self._lock:
-            return copy.deepcopy(self._stats)
+            return clone(self._stats)
 
     def _short_id(self) -> str:
         number = self._counters.get("_short", 0) + 1

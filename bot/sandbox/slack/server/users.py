@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .records import JSON, ApiError, UserRecord, flag, text_of
+from .records import JSON, ApiError, UserRecord, clone, flag, text_of
 from .state import StandInState
 
 
@@ -88,7 +87,7 @@ class UsersApi(StandInState):
     def usergroups(self) -> list[JSON]:
         """Every user group: id, handle, name, users."""
         with self._lock:
-            return copy.deepcopy(list(self._usergroups.values()))
+            return clone(list(self._usergroups.values()))
 
     def _user_object(self, user: UserRecord) -> JSON:
         local = self._wall_clock().astimezone(ZoneInfo(user.tz))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 
 from bot.sandbox.slack import blockkit
 
 from .messages import MessageStore
-from .records import JSON, ApiError, flag, text_of
+from .records import JSON, ApiError, clone, flag, text_of
 
 TRIGGER_LIFETIME_SECONDS = 3.0
 MAX_VIEW_STACK = 3
@@ -21,7 +20,7 @@ class ViewsApi(MessageStore):
         """Every modal ever opened or pushed (current version), oldest first."""
         with self._lock:
             return [
-                copy.deepcopy(self._views[vid])
+                clone(self._views[vid])
                 for vid in self._view_order
                 if self._views[vid]["type"] != "home"
                 and (user is None or self._view_users[vid] == user)
@@ -30,17 +29,17 @@ class ViewsApi(MessageStore):
     def open_views(self, user: str) -> list[JSON]:
         """The user's modal stack, root first (empty when no modal is open)."""
         with self._lock:
-            return [copy.deepcopy(self._views[vid]) for vid in self._stacks.get(user, [])]
+            return [clone(self._views[vid]) for vid in self._stacks.get(user, [])]
 
     def get_view(self, view_id: str) -> JSON:
         with self._lock:
-            return copy.deepcopy(self._views[view_id])
+            return clone(self._views[view_id])
 
     def home(self, user: str) -> JSON | None:
         """The App Home view last published for ``user``."""
         with self._lock:
             vid = self._homes.get(user)
-            return copy.deepcopy(self._views[vid]) if vid else None
+            return clone(self._views[vid]) if vid else None
 
     def issue_trigger_id(self, user_id: str) -> str:
         """A trigger_id ``views.open``/``views.push`` accept once within 3 seconds."""
@@ -127,9 +126,9 @@ class ViewsApi(MessageStore):
             "external_id": view.get("external_id", ""),
             "state": {"values": {}},
             "hash": f"{self._ts_micros // 1_000_000}.{self._short_id()}",
-            "title": copy.deepcopy(view.get("title")),
-            "close": copy.deepcopy(view.get("close")),
-            "submit": copy.deepcopy(view.get("submit")),
+            "title": clone(view.get("title")),
+            "close": clone(view.get("close")),
+            "submit": clone(view.get("submit")),
             "clear_on_close": flag(view.get("clear_on_close")),
             "notify_on_close": flag(view.get("notify_on_close")),
             "previous_view_id": previous,
@@ -170,7 +169,7 @@ class ViewsApi(MessageStore):
         stored = self._build_view(view, view_id=vid, root=None, previous=None)
         self._store_view(stored, user_id)
         self._homes[user_id] = vid
-        return {"view": copy.deepcopy(stored)}
+        return {"view": clone(stored)}
 
     def _views_open(self, params: JSON) -> JSON:
         user = self._take_trigger(params)
@@ -182,7 +181,7 @@ class ViewsApi(MessageStore):
             self._view_open[old] = False
         self._store_view(stored, user)
         self._stacks[user] = [vid]
-        return {"view": copy.deepcopy(stored)}
+        return {"view": clone(stored)}
 
     def _views_update(self, params: JSON) -> JSON:
         vid = text_of(params.get("view_id"))
@@ -199,7 +198,7 @@ class ViewsApi(MessageStore):
             view, view_id=vid, root=old["root_view_id"], previous=old["previous_view_id"]
         )
         self._views[vid] = stored
-        return {"view": copy.deepcopy(stored)}
+        return {"view": clone(stored)}
 
     def _views_push(self, params: JSON) -> JSON:
         user = self._take_trigger(params)
@@ -214,4 +213,4 @@ class ViewsApi(MessageStore):
         stored = self._build_view(view, view_id=vid, root=stack[0], previous=stack[-1])
         self._store_view(stored, user)
         stack.append(vid)
-        return {"view": copy.deepcopy(stored)}
+        return {"view": clone(stored)}
