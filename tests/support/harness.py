@@ -6,23 +6,17 @@ call comes back, everything the bot did for it has happened: no waiting in tests
 
 from __future__ import annotations
 
-import inspect
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from types import CodeType, FunctionType
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
-from slack_bolt.listener import custom_listener
-from slack_bolt.listener_matcher import builtins as listener_matchers
-from slack_bolt.middleware import custom_middleware
-from slack_bolt.util import utils as bolt_utils
 
 from bot import app, bolt_app
 from bot.config import settings_from
@@ -71,29 +65,6 @@ class _Threads(PromptShutdown, ReusedThreads, WSGIServer):
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
-
-
-_bolt_arg_names = bolt_utils.get_arg_names_of_callable
-_ARG_NAMES: dict[CodeType, list[str]] = {}
-
-
-def _arg_names(func: Callable[..., Any]) -> list[str]:
-    """Bolt's `get_arg_names_of_callable`, remembering each function's answer by its code: a
-    plain function's parameter names are its code's, and `running_bot` registers the same
-    listener functions (new closures over each test's services) once per test, where Bolt
-    asks `inspect` for them every time."""
-    target = inspect.unwrap(func)
-    if type(target) is not FunctionType or hasattr(target, "__signature__"):
-        return _bolt_arg_names(func)
-    names = _ARG_NAMES.get(target.__code__)
-    if names is None:
-        names = _ARG_NAMES[target.__code__] = _bolt_arg_names(target)
-    return list(names)
-
-
-for _module in (custom_listener, custom_middleware, listener_matchers):
-    if getattr(_module, "get_arg_names_of_callable", None) is _bolt_arg_names:
-        _module.get_arg_names_of_callable = _arg_names  # type: ignore[attr-defined]
 
 
 @dataclass
