@@ -10,11 +10,10 @@ import sys
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import numpy
 import pytest
-from matplotlib.figure import Figure
-from matplotlib.text import Text
 from PIL import Image
 
 from bot.services.charts import (
@@ -35,6 +34,10 @@ from bot.services.charts import (
     safe_text,
 )
 from tests.support.process import ROOT
+
+if TYPE_CHECKING:  # matplotlib is imported by the first chart, not when tests are collected
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
 
 HOSTILE = r"Costs $\frac{}{}$ and $x^2$ — 🎉 $5"
 SMALL = ReportChart(
@@ -67,6 +70,8 @@ def size(data: bytes) -> tuple[int, int]:
 
 
 def texts(figure: Figure) -> list[Text]:
+    from matplotlib.text import Text
+
     return [t for t in figure.findobj(Text) if isinstance(t, Text) and t.get_text()]
 
 
